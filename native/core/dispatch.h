@@ -1,0 +1,83 @@
+// Runtime enums → compile-time parameters, in one place (host code of both engines).
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "activation.h"
+#include "loss_batch.h"
+#include "losses.h"
+
+namespace segloss {
+
+template <class F>
+decltype(auto) dispatchScalar(ScalarType type, F&& f) {
+  if (type == ScalarType::Float64) return f(double{});
+  return f(float{});
+}
+
+template <class F>
+decltype(auto) dispatchLabel(LabelType type, F&& f) {
+  switch (type) {
+    case LabelType::UInt8: return f(uint8_t{});
+    case LabelType::UInt16: return f(uint16_t{});
+    default: return f(int32_t{});
+  }
+}
+
+template <PixelActivationKind A>
+using ActivationTag = std::integral_constant<PixelActivationKind, A>;
+
+template <class F>
+decltype(auto) dispatchActivation(PixelActivationKind kind, F&& f) {
+  switch (kind) {
+    case PixelActivationKind::Sigmoid: return f(ActivationTag<PixelActivationKind::Sigmoid>{});
+    case PixelActivationKind::None: return f(ActivationTag<PixelActivationKind::None>{});
+    case PixelActivationKind::BinarySigmoid: return f(ActivationTag<PixelActivationKind::BinarySigmoid>{});
+    case PixelActivationKind::BinaryNone: return f(ActivationTag<PixelActivationKind::BinaryNone>{});
+    default: return f(ActivationTag<PixelActivationKind::Softmax>{});
+  }
+}
+
+// The functor for a loss's options (K = number of probability classes).
+inline CrossEntropyLoss makeLossFunctor(const CrossEntropyOptions& options, int classes) {
+  return CrossEntropyLoss{options, classes};
+}
+inline DiceLoss makeLossFunctor(const DiceOptions& options, int) { return DiceLoss{options}; }
+
+template <typename T, typename L>
+LossBatch<T, L> makeLossBatch(const LossTensors& t) {
+  LossBatch<T, L> in;
+  in.logits = static_cast<const T*>(t.logits);
+  in.target = static_cast<const L*>(t.target);
+  in.batch = t.batch;
+  in.channels = t.channels;
+  in.pixels = t.pixels;
+  in.hasIgnore = t.hasIgnore;
+  in.ignoreIndex = t.ignoreIndex;
+  return in;
+}
+
+// Calls f(LossBatch<T, L>, GradTarget<T>*, ActivationTag<A>, functor) with every runtime choice
+// of the request resolved to a type.
+template <class F>
+decltype(auto) dispatchLoss(const LossTensors& t, const LossOptions& options, const LossGradient* grad, F&& f) {
+  const PixelActivationKind kind = resolveActivation(t.activation, t.channels);
+  const int classes = probabilityClasses(t.channels);
+  return dispatchScalar(t.dtype, [&](auto scalar) {
+    using T = decltype(scalar);
+    return dispatchLabel(t.labelType, [&](auto label) {
+      using L = decltype(label);
+      const LossBatch<T, L> in = makeLossBatch<T, L>(t);
+      GradTarget<T> target;
+      if (grad) target = GradTarget<T>{static_cast<T*>(grad->data), static_cast<T>(grad->scale), grad->accumulate};
+      GradTarget<T>* targetPtr = grad ? &target : nullptr;
+      return dispatchActivation(kind, [&](auto activation) {
+        return std::visit([&](const auto& opts) { return f(in, targetPtr, activation, makeLossFunctor(opts, classes)); },
+                          options);
+      });
+    });
+  });
+}
+
+}  // namespace segloss

@@ -1,0 +1,60 @@
+// The core's public entry point: any loss on raw buffers, CPU engines. Type-erased views of the
+// caller's buffers go in; the value comes out and, on request, d value / d logits is written.
+// The CUDA engines (native/cuda/losses_cuda.h) take the same views over device pointers.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <variant>
+
+#include "activation.h"
+#include "losses/cross_entropy.h"
+#include "losses/dice.h"
+
+namespace segloss {
+
+enum class ScalarType : int { Float32, Float64 };
+enum class LabelType : int { UInt8, UInt16, Int32 };
+
+struct LossTensors {
+  const void* logits = nullptr;  // [B, C, N], dtype
+  ScalarType dtype = ScalarType::Float32;
+  const void* target = nullptr;  // [B, N], labelType
+  LabelType labelType = LabelType::Int32;
+  int64_t batch = 0;     // B
+  int64_t channels = 0;  // C
+  int64_t pixels = 0;    // N = H·W
+  Activation activation = Activation::Softmax;
+  bool hasIgnore = false;
+  int64_t ignoreIndex = -100;
+};
+
+// d value / d logits: [B, C, N] with the logits' dtype; data = scale · grad (or += when accumulating).
+struct LossGradient {
+  void* data = nullptr;
+  double scale = 1.0;
+  bool accumulate = false;
+};
+
+// One options type per loss; the alternative held says which loss runs.
+using LossOptions = std::variant<CrossEntropyOptions, DiceOptions>;
+
+// Thrown for violated invariants of the core (user-facing wording lives in TypeScript).
+class LossArgumentError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// C = 1 with softmax is rejected (LossArgumentError); C = 1 maps to the binary forms.
+PixelActivationKind resolveActivation(Activation activation, int64_t channels);
+
+// First flat index into target [B, N] holding a label outside [0, K) that is not the ignore
+// index, or −1 when every label is valid.
+int64_t findInvalidLabel(const LossTensors& tensors);
+
+// Runs the loss on the CPU engine of its family. grad may be null (value only).
+// Throws LossArgumentError when the shapes, labels or options break the core's invariants.
+double computeLossCpu(const LossTensors& tensors, const LossOptions& options, const LossGradient* grad);
+
+}  // namespace segloss

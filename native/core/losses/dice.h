@@ -1,0 +1,105 @@
+// dice (spec 5): 1 − mean_c (2 I_c + s) / (P_c + G_c + s), region family.
+//   I_c = Σ v p_c g_c, P_c = Σ v p_c (Σ v p_c² when squared), G_c = Σ v g_c over valid pixels v.
+// perImage: ratios per (image, class), averaged over images and classes; otherwise the sums are
+// pooled over the batch first. includeBackground: keep class 0. logLoss: mean_c −log(D_c).
+// The presets map onto the same functor:
+//   monai  — DiceLoss: perImage, smooth 1e-5 (numerator and denominator).
+//   smp    — DiceLoss('multiclass'): batch-pooled, smooth 0, denominator clamped at 1e-7,
+//            classes absent from the target contribute 0 (but still count in the mean).
+//   nnunet — MemoryEfficientSoftDiceLoss: no background, smooth 1e-5, denominator clamped at
+//            1e-8, value −mean D (offset 0) instead of 1 − mean D.
+#pragma once
+
+#include "../host_device.h"
+#include "../loss_family.h"
+#include "../math.h"
+
+namespace segloss {
+
+struct DiceOptions {
+  bool perImage = false;            // per-image ratios (MONAI) vs batch-pooled sums (smp, survey)
+  bool includeBackground = true;    // keep class 0
+  double smooth = 1e-5;             // s, added to numerator and denominator
+  bool squared = false;             // Σp² in the denominator (V-Net)
+  bool logLoss = false;             // mean_c −log(max(D_c, logFloor))
+  double denominatorClamp = 0.0;    // denominator = max(P + G + s, clamp) (smp 1e-7, nnU-Net 1e-8)
+  bool zeroAbsentClasses = false;   // smp: a class with G_c = 0 contributes 0 to the mean
+  double offset = 1.0;              // value = offset − mean D (nnU-Net: 0)
+};
+
+struct DiceLoss {
+  static constexpr LossFamily kFamily = LossFamily::Region;
+  static constexpr int kStats = 3;  // I, P, G
+  static constexpr double logFloor = 1e-7;
+  DiceOptions options;
+
+  template <typename T>
+  SEGLOSS_HD void accumulate(T p, T g, double* s) const {
+    s[0] += static_cast<double>(p * g);
+    s[1] += static_cast<double>(options.squared ? p * p : p);
+    s[2] += static_cast<double>(g);
+  }
+
+  // d value / d p_c = dI · g + dP · (squared ? 2p : 1)
+  template <typename T>
+  SEGLOSS_HD T probGrad(T p, T g, const double* ds) const {
+    const T dP = static_cast<T>(ds[1]);
+    return static_cast<T>(ds[0]) * g + (options.squared ? T(2) * p * dP : dP);
+  }
+
+  // sums, dsums: [B, K, 3]. Pools over the batch unless perImage.
+  SEGLOSS_HD double head(const double* sums, double* dsums, int64_t batch, int classes) const {
+    const int first = options.includeBackground ? 0 : 1;
+    const int64_t groups = options.perImage ? batch : 1;
+    const int64_t perGroup = options.perImage ? 1 : batch;
+    const double weight = 1.0 / (static_cast<double>(groups) * (classes - first));
+    double value = 0.0;
+    for (int64_t grp = 0; grp < groups; ++grp) {
+      for (int c = first; c < classes; ++c) {
+        double I = 0.0, P = 0.0, G = 0.0;
+        for (int64_t b = grp * perGroup; b < (grp + 1) * perGroup; ++b) {
+          const double* s = sums + (b * classes + c) * kStats;
+          I += s[0];
+          P += s[1];
+          G += s[2];
+        }
+        double dI = 0.0, dP = 0.0;
+        value += weight * classTerm(I, P, G, dI, dP);
+        for (int64_t b = grp * perGroup; b < (grp + 1) * perGroup; ++b) {
+          double* d = dsums + (b * classes + c) * kStats;
+          d[0] = weight * dI;
+          d[1] = weight * dP;
+        }
+      }
+    }
+    return value;
+  }
+
+  // One class's contribution ℓ(D) and its derivatives by I and P.
+  SEGLOSS_HD double classTerm(double I, double P, double G, double& dI, double& dP) const {
+    dI = dP = 0.0;
+    if (options.zeroAbsentClasses && G <= 0.0) return 0.0;
+    const double s = options.smooth;
+    const double num = 2.0 * I + s;
+    const double rawDen = P + G + s;
+    const bool clamped = rawDen < options.denominatorClamp;
+    const double den = clamped ? options.denominatorClamp : rawDen;
+    if (den <= 0.0) return options.logLoss ? 0.0 : options.offset - 1.0;  // 0 / 0: perfect agreement
+    const double dice = num / den;
+    double dLoss;  // d ℓ / d D
+    double term;
+    if (options.logLoss) {
+      const bool floored = dice < logFloor;
+      term = -::log(floored ? logFloor : dice);
+      dLoss = floored ? 0.0 : -1.0 / dice;
+    } else {
+      term = options.offset - dice;
+      dLoss = -1.0;
+    }
+    dI = dLoss * 2.0 / den;
+    dP = clamped ? 0.0 : dLoss * (-num / (den * den));
+    return term;
+  }
+};
+
+}  // namespace segloss

@@ -1,0 +1,2 @@
+// Torch-addon API (filled by the torch-addon work).
+export {};
