@@ -6,7 +6,8 @@
 //   double head(const double* sums, double* dsums, int64_t B, int K)
 //                                          — sums, dsums: [B, K, kStats]; returns the value
 //   T probGrad(T p, T g, const double* dstats)                   — d value / d p for one class
-// Ignored pixels contribute nothing to the sums and get gradient 0.
+// Ignored pixels contribute nothing to the sums and get gradient 0; with no valid pixel at all the
+// head is not run: value 0, gradient 0 (spec, Common ground).
 #pragma once
 
 #include <algorithm>
@@ -18,22 +19,26 @@
 
 namespace segloss {
 
+// Returns the number of valid pixels.
 template <PixelActivationKind A, typename T, typename L, class Loss>
-void accumulateRegionStatsCpu(const LossBatch<T, L>& in, const Loss& loss, double* sums /* [B, K, S] */) {
+int64_t accumulateRegionStatsCpu(const LossBatch<T, L>& in, const Loss& loss, double* sums /* [B, K, S] */) {
   const int channels = static_cast<int>(in.channels);
   const int classes = probabilityClasses(in.channels);
   constexpr int S = Loss::kStats;
+  int64_t valid = 0;
   for (int64_t b = 0; b < in.batch; ++b) {
     double* image = sums + b * classes * S;
     for (int64_t i = 0; i < in.pixels; ++i) {
       const L t = in.label(b, i);
       if (in.isIgnored(t)) continue;
+      ++valid;
       const PixelActivation<T, A> px(in.pixelLogits(b, i), in.pixels, channels);
       for (int c = 0; c < classes; ++c) {
         loss.accumulate(px.prob(c), static_cast<int>(t) == c ? T(1) : T(0), image + c * S);
       }
     }
   }
+  return valid;
 }
 
 template <PixelActivationKind A, typename T, typename L, class Loss>
@@ -66,8 +71,8 @@ double runRegionEngineCpu(const LossBatch<T, L>& in, const Loss& loss, const Gra
   const int classes = probabilityClasses(in.channels);
   const size_t size = static_cast<size_t>(in.batch) * classes * Loss::kStats;
   std::vector<double> sums(size, 0.0), dsums(size, 0.0);
-  accumulateRegionStatsCpu<A>(in, loss, sums.data());
-  const double value = loss.head(sums.data(), dsums.data(), in.batch, classes);
+  const int64_t valid = accumulateRegionStatsCpu<A>(in, loss, sums.data());
+  const double value = valid == 0 ? 0.0 : loss.head(sums.data(), dsums.data(), in.batch, classes);
   if (grad) writeRegionGradCpu<A>(in, loss, dsums.data(), *grad);
   return value;
 }

@@ -1,0 +1,160 @@
+// The core addon: every loss of native/core on raw typed arrays, synchronously or on a libuv
+// worker thread. Thin by design: TypeScript (src/compute.ts) has validated the input and resolved
+// the options into the flat request of loss_request.h; this file only converts and calls.
+//
+// JavaScript signature (src/native/core.ts holds the matching TypeScript interface):
+//   computeLoss(logits, target, dims, request, grad) → number
+//   computeLossAsync(logits, target, dims, request, grad) → Promise<number>
+//     (copies logits and target when called; writes grad on the worker thread)
+//     logits: Float32Array | Float64Array   // [B, C, N]
+//     target: Uint8Array | Uint16Array | Int32Array   // [B, N]
+//     dims:   [B, C, N]
+//     request: resolved request (loss_request.h)
+//     grad:   null, or a TypedArray of the logits' type and length   // [B, C, N], written
+//   buildInfo() → { napiVersion, compiler, cxxStandard }
+#include <napi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "errors.h"
+#include "loss_request.h"
+#include "typed_arrays.h"
+
+namespace segloss::addon {
+namespace {
+
+// Everything one loss call needs, detached from Node-API (the "baton").
+struct LossCall {
+  LossTensors tensors;
+  LossRequest request;
+  void* grad = nullptr;  // [B, C, N] with the logits' dtype, or null
+};
+
+int64_t readDim(Napi::Array dims, uint32_t index) {
+  const Napi::Value value = dims.Get(index);
+  if (!value.IsNumber()) throw NativeTypeError("dims holds a non-number");
+  return value.As<Napi::Number>().Int64Value();
+}
+
+LossCall readLossCall(const Napi::CallbackInfo& info) {
+  if (info.Length() < 5) throw NativeTypeError("expected (logits, target, dims, request, grad)");
+  if (!info[2].IsArray() || info[2].As<Napi::Array>().Length() != 3) throw NativeTypeError("dims is not [B, C, N]");
+  if (!info[3].IsObject()) throw NativeTypeError("request is not an object");
+  const Napi::Array dims = info[2].As<Napi::Array>();
+  const ScalarView logits = readScalarArray(info[0], "logits");
+  const LabelView target = readLabelArray(info[1], "target");
+  LossCall call;
+  call.tensors = makeLossTensors(logits, target, readDim(dims, 0), readDim(dims, 1), readDim(dims, 2));
+  call.request = readLossRequest(info[3].As<Napi::Object>());
+  if (!info[4].IsNull() && !info[4].IsUndefined()) {
+    const ScalarView grad = readScalarArray(info[4], "grad");
+    if (grad.type != logits.type || grad.length != logits.length) {
+      throw LossArgumentError("grad does not have the logits' type and length");
+    }
+    call.grad = grad.data;
+  }
+  checkLossTerms(call.request.terms, call.tensors.channels);
+  return call;
+}
+
+double runLossCall(const LossCall& call) {
+  const LossGradient grad{call.grad, call.request.gradScale, false};
+  return computeLossTermsCpu(call.tensors, call.request.terms, call.grad ? &grad : nullptr);
+}
+
+Napi::Value ComputeLoss(const Napi::CallbackInfo& info) {
+  return guardNative(info.Env(), [&]() -> Napi::Value {
+    const LossCall call = readLossCall(info);
+    return Napi::Number::New(info.Env(), runLossCall(call));
+  });
+}
+
+// Bytes of a [count] array of the dtype / label type.
+size_t scalarBytes(ScalarType type, int64_t count) {
+  return static_cast<size_t>(count) * (type == ScalarType::Float64 ? sizeof(double) : sizeof(float));
+}
+size_t labelBytes(LabelType type, int64_t count) {
+  const size_t size = type == LabelType::UInt8 ? sizeof(uint8_t) : type == LabelType::UInt16 ? sizeof(uint16_t) : sizeof(int32_t);
+  return static_cast<size_t>(count) * size;
+}
+
+// Runs one loss call on a libuv worker thread. The logits and target are copied when the call
+// starts (so the caller may reuse, modify or transfer them at once); the gradient is written into
+// the grad array TypeScript allocated for this call, kept alive by a reference. Execute() touches
+// only the baton, never Node-API.
+class LossWorker : public Napi::AsyncWorker {
+ public:
+  LossWorker(Napi::Env env, LossCall call, Napi::Value grad)
+      : Napi::AsyncWorker(env, "segloss:computeLoss"), call_(std::move(call)), deferred_(env) {
+    const LossTensors& t = call_.tensors;
+    const auto* logits = static_cast<const uint8_t*>(t.logits);
+    const auto* target = static_cast<const uint8_t*>(t.target);
+    logits_.assign(logits, logits + scalarBytes(t.dtype, t.batch * t.channels * t.pixels));
+    target_.assign(target, target + labelBytes(t.labelType, t.batch * t.pixels));
+    call_.tensors.logits = logits_.data();
+    call_.tensors.target = target_.data();
+    if (call_.grad) grad_ = Napi::Persistent(grad.As<Napi::Object>());
+  }
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      value_ = runLossCall(call_);
+    } catch (...) {
+      failure_ = captureFailure(std::current_exception());
+    }
+  }
+  void OnOK() override {
+    if (failure_) {
+      deferred_.Reject(toJsError(Env(), *failure_).Value());
+    } else {
+      deferred_.Resolve(Napi::Number::New(Env(), value_));
+    }
+  }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  LossCall call_;
+  Napi::Promise::Deferred deferred_;
+  std::vector<uint8_t> logits_;  // [B, C, N] copy of the logits' bytes
+  std::vector<uint8_t> target_;  // [B, N] copy of the target's bytes
+  Napi::ObjectReference grad_;   // the grad array being written, alive until the worker is done
+  double value_ = 0.0;
+  std::optional<NativeFailure> failure_;
+};
+
+Napi::Value ComputeLossAsync(const Napi::CallbackInfo& info) {
+  return guardNative(info.Env(), [&]() -> Napi::Value {
+    auto* worker = new LossWorker(info.Env(), readLossCall(info), info[4]);
+    const Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
+  });
+}
+
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
+  result.Set("compiler", Napi::String::New(env, __VERSION__));
+  result.Set("cxxStandard", Napi::Number::New(env, static_cast<double>(__cplusplus)));
+  return result;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("computeLoss", Napi::Function::New(env, ComputeLoss, "computeLoss"));
+  exports.Set("computeLossAsync", Napi::Function::New(env, ComputeLossAsync, "computeLossAsync"));
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace segloss::addon
+
+static Napi::Object InitCoreAddon(Napi::Env env, Napi::Object exports) { return segloss::addon::Init(env, exports); }
+
+NODE_API_MODULE(segloss_core, InitCoreAddon)

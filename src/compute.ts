@@ -1,0 +1,190 @@
+/**
+ * The public loss calls: validate at the edge, resolve the options into the flat request, call
+ * the core addon (synchronously, or on a libuv worker thread).
+ */
+import { checkFiniteLogits, checkLabels, checkLossInput, type CheckedInput } from './input';
+import { coreAddon } from './native/core';
+import type { ResolvedLossRequest } from './native/resolved';
+import { checkLossSpec, checkOptionKeys, resolveLossCall } from './resolve';
+import type {
+  AsyncLossOptions,
+  CommonLossOptions,
+  LogitsArray,
+  LossInput,
+  LossName,
+  LossOptions,
+  LossResult,
+  LossResultWithGrad,
+  LossTerm,
+} from './types';
+import { is, typeError } from './validate';
+
+/** Everything a native loss call takes, checked. */
+interface PreparedLossCall {
+  readonly input: CheckedInput;
+  readonly request: ResolvedLossRequest;
+  readonly grad: LogitsArray | null; // [B, C, N], the logits' type, or null
+}
+
+/** Checks in a useful order: loss spec, option names, input, option values, labels, logits. */
+function prepareLossCall(loss: unknown, input: unknown, options: unknown, extraNames: readonly string[]): PreparedLossCall {
+  const spec = checkLossSpec(loss);
+  const userOptions = checkOptionKeys(spec, options, extraNames);
+  const checked = checkLossInput(input);
+  const { request, common } = resolveLossCall(spec, userOptions, checked);
+  checkLabels(checked, common.ignoreIndex);
+  checkFiniteLogits(checked);
+  const grad = common.grad ? newLike(checked.logits) : null;
+  return { input: checked, request, grad };
+}
+
+function newLike(logits: LogitsArray): LogitsArray {
+  return logits instanceof Float64Array ? new Float64Array(logits.length) : new Float32Array(logits.length);
+}
+
+function dims(input: CheckedInput): [number, number, number] {
+  return [input.batch, input.channels, input.pixels];
+}
+
+function toResult<T extends LogitsArray>(value: number, grad: LogitsArray | null): LossResult<T> {
+  return grad ? { value, grad: grad as T } : { value };
+}
+
+/**
+ * Computes a segmentation loss, and on request its gradient, on the CPU core engines.
+ *
+ * Losses (`lossNames`, spec ../shared/spec/LOSSES.md):
+ * - `'cross-entropy'` — mean over valid pixels of −log p_t; options `classWeights` (number[K]),
+ *   `labelSmoothing` (ε ∈ [0, 1]); equals torch `F.cross_entropy(weight, ignore_index, label_smoothing)`.
+ * - `'dice'` — 1 − mean_c (2 I_c + s)/(P_c + G_c + s) (Milletari et al. 2016, V-Net); options
+ *   `perImage` (false), `includeBackground` (true), `smooth` (1e-5), `squared` (false), `logLoss`
+ *   (false), `preset` (`'monai'` | `'smp'` | `'nnunet'`, see {@link DiceLossOptions.preset}).
+ * - an array of terms `[{ loss, weight?, options? }]`: Σ weight · loss, computed in one native call
+ *   with the gradients accumulated; `activation`, `ignoreIndex`, `grad`, `gradScale` are given at
+ *   the top level and shared by the terms.
+ *
+ * Common options: `activation` (`'softmax'` for C ≥ 2, `'sigmoid'` for C = 1), `ignoreIndex`
+ * (none), `grad` (false), `gradScale` (1).
+ *
+ * Shapes: logits [B, C, H, W] (or [B, C, D, H, W]) Float32Array | Float64Array; target [B, H, W]
+ * (or [B, D, H, W]) Uint8Array | Uint16Array | Int32Array with labels in [0, K), K = C (2 when
+ * C = 1), or the ignore index. Volumes (5-D shapes) work for both losses.
+ *
+ * @returns `{ value }`, plus `grad` (d value / d logits · gradScale, the logits' type and length)
+ *   when `grad: true`. When every pixel is ignored, value 0 and a zero gradient.
+ * @throws TypeError (code `'SEGLOSS_INVALID_ARGUMENT'`) for an argument of the wrong type.
+ * @throws RangeError (same code) for an unknown loss id, option name or preset, an out-of-range
+ *   option value, a length that does not match the shape, a label outside [0, K) that is not the
+ *   ignore index (naming [b, h, w]), or a non-finite logit (naming its index).
+ * @example
+ * ```ts
+ * import { computeLoss } from 'segloss';
+ * const logits = new Float32Array(2 * 3 * 4 * 4);   // [B, C, H, W] = [2, 3, 4, 4]
+ * const target = new Uint8Array(2 * 4 * 4);         // [B, H, W]
+ * const { value, grad } = computeLoss('dice', { logits, target, shape: [2, 3, 4, 4] }, { perImage: true, grad: true });
+ * ```
+ */
+export function computeLoss<T extends LogitsArray, L extends LossName>(
+  loss: L,
+  input: LossInput<T>,
+  options: LossOptions<L> & { readonly grad: true },
+): LossResultWithGrad<T>;
+export function computeLoss<T extends LogitsArray, L extends LossName>(
+  loss: L,
+  input: LossInput<T>,
+  options?: LossOptions<L>,
+): LossResult<T>;
+export function computeLoss<T extends LogitsArray>(
+  loss: readonly LossTerm[],
+  input: LossInput<T>,
+  options: CommonLossOptions & { readonly grad: true },
+): LossResultWithGrad<T>;
+export function computeLoss<T extends LogitsArray>(
+  loss: readonly LossTerm[],
+  input: LossInput<T>,
+  options?: CommonLossOptions,
+): LossResult<T>;
+export function computeLoss(loss: unknown, input: unknown, options?: unknown): LossResult {
+  const call = prepareLossCall(loss, input, options, []);
+  const { logits, target } = call.input;
+  const value = coreAddon().computeLoss(logits, target, dims(call.input), call.request, call.grad);
+  return toResult(value, call.grad);
+}
+
+/** An `AbortError` (name 'AbortError', code 'ABORT_ERR', the signal's reason as `cause`). */
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
+    name: 'AbortError',
+    code: 'ABORT_ERR',
+  });
+}
+
+function checkSignal(options: unknown): AbortSignal | undefined {
+  if (!is.object(options) || options.signal === undefined) return undefined;
+  const signal = options.signal;
+  if (!(signal instanceof AbortSignal)) throw typeError('an AbortSignal', 'signal', signal);
+  return signal;
+}
+
+/** Re-attaches the caller's stack (captured before the native call) to a native error. */
+function withCallerStack(error: unknown, callerStack: string | undefined): unknown {
+  if (error instanceof Error && callerStack) {
+    const frames = callerStack.split('\n').slice(1).join('\n');
+    error.stack = `${error.name}: ${error.message}\n${frames}`;
+  }
+  return error;
+}
+
+/**
+ * {@link computeLoss} on a libuv worker thread: the same losses, options, results and errors,
+ * as a Promise. Validation errors reject the promise (nothing runs).
+ *
+ * `logits` and `target` are copied when the call starts: the caller may modify, reuse or transfer
+ * them as soon as `computeLossAsync` returns.
+ *
+ * `signal`: an AbortSignal that is already aborted rejects with an `AbortError` and computes
+ * nothing. A call that has started runs to completion (a loss evaluation is short) and the
+ * promise settles with its result; aborting after the start has no effect.
+ *
+ * @throws (rejects) TypeError / RangeError as {@link computeLoss}; TypeError when `signal` is not
+ *   an AbortSignal; `AbortError` (code `'ABORT_ERR'`) when `signal` is aborted before the start.
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * const { value } = await computeLossAsync('cross-entropy', { logits, target, shape: [1, 2, 8, 8] },
+ *   { classWeights: [1, 3], signal: controller.signal });
+ * ```
+ */
+export function computeLossAsync<T extends LogitsArray, L extends LossName>(
+  loss: L,
+  input: LossInput<T>,
+  options: LossOptions<L> & AsyncLossOptions & { readonly grad: true },
+): Promise<LossResultWithGrad<T>>;
+export function computeLossAsync<T extends LogitsArray, L extends LossName>(
+  loss: L,
+  input: LossInput<T>,
+  options?: LossOptions<L> & AsyncLossOptions,
+): Promise<LossResult<T>>;
+export function computeLossAsync<T extends LogitsArray>(
+  loss: readonly LossTerm[],
+  input: LossInput<T>,
+  options: CommonLossOptions & AsyncLossOptions & { readonly grad: true },
+): Promise<LossResultWithGrad<T>>;
+export function computeLossAsync<T extends LogitsArray>(
+  loss: readonly LossTerm[],
+  input: LossInput<T>,
+  options?: CommonLossOptions & AsyncLossOptions,
+): Promise<LossResult<T>>;
+export async function computeLossAsync(loss: unknown, input: unknown, options?: unknown): Promise<LossResult> {
+  const callerStack = new Error().stack;
+  const call = prepareLossCall(loss, input, options, ['signal']);
+  const signal = checkSignal(options);
+  if (signal?.aborted) throw abortError(signal);
+  const { logits, target } = call.input;
+  try {
+    const value = await coreAddon().computeLossAsync(logits, target, dims(call.input), call.request, call.grad);
+    return toResult(value, call.grad);
+  } catch (error) {
+    throw withCallerStack(error, callerStack);
+  }
+}

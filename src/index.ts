@@ -1,0 +1,38 @@
+/**
+ * segloss — segmentation losses (value and gradient) on raw typed arrays, computed by native
+ * C++ engines. See ../shared/spec/LOSSES.md for what each loss computes.
+ *
+ * @example
+ * ```ts
+ * import { computeLoss, lossNames } from 'segloss';
+ * const r = computeLoss('dice', { logits, target, shape: [B, C, H, W] }, { perImage: true, grad: true });
+ * r.value; // number
+ * r.grad;  // same type and length as logits
+ * ```
+ */
+export { computeLoss, computeLossAsync } from './compute';
+export { lossNames } from './losses/registry';
+export { lossOptionNames, lossPresetNames } from './options-info';
+export { INVALID_ARGUMENT, NATIVE_ERROR } from './validate';
+export { coreAddonLocation, CORE_ADDON_MISSING } from './native/core';
+export type { CoreAddonLocation } from './native/core';
+export type { ArgumentError } from './validate';
+export type {
+  Activation,
+  AsyncLossOptions,
+  CommonLossOptions,
+  CrossEntropyLossOptions,
+  DiceLossOptions,
+  DicePreset,
+  LogitsArray,
+  LossInput,
+  LossName,
+  LossOptions,
+  LossOptionsById,
+  LossResult,
+  LossResultWithGrad,
+  LossShape,
+  LossSpec,
+  LossTerm,
+  TargetArray,
+} from './types';

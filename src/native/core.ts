@@ -1,0 +1,103 @@
+/**
+ * Loading the core addon (binding.gyp) with node-gyp-build from the package root, so a local
+ * build (build/Release) wins over a prebuild (prebuilds/<platform>-<arch>/). Loaded lazily, on
+ * the first loss call.
+ */
+import * as path from 'node:path';
+
+import type { ResolvedLossRequest } from './resolved';
+import type { LogitsArray, TargetArray } from '../types';
+
+/** The core addon's exports (native/addon/core_addon.cpp). */
+export interface CoreAddon {
+  /** Value of the request; writes d value / d logits · gradScale into `grad` when given. */
+  computeLoss(
+    logits: LogitsArray, // [B, C, N]
+    target: TargetArray, // [B, N]
+    dims: readonly [number, number, number], // [B, C, N]
+    request: ResolvedLossRequest,
+    grad: LogitsArray | null, // [B, C, N], the logits' type
+  ): number;
+  /** The same on a libuv worker thread; copies logits and target first, writes `grad` on the worker. */
+  computeLossAsync(
+    logits: LogitsArray,
+    target: TargetArray,
+    dims: readonly [number, number, number],
+    request: ResolvedLossRequest,
+    grad: LogitsArray | null,
+  ): Promise<number>;
+  /** How the addon was built. */
+  buildInfo(): { napiVersion: number; compiler: string; cxxStandard: number };
+}
+
+interface NodeGypBuild {
+  (dir: string): unknown;
+  resolve(dir: string): string;
+}
+
+// node-gyp-build ships no types; this is its documented interface.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
+
+/** The package root (lib/native/ and src/native/ are both two levels below it). */
+export const packageRoot: string = path.resolve(__dirname, '..', '..');
+
+/** `code` of the error thrown when no core addon binary can be found or loaded. */
+export const CORE_ADDON_MISSING = 'SEGLOSS_CORE_ADDON_MISSING';
+
+let addon: CoreAddon | undefined;
+
+/** The core addon, loaded on first use. Throws (code SEGLOSS_CORE_ADDON_MISSING) when absent. */
+export function coreAddon(): CoreAddon {
+  if (!addon) addon = loadCoreAddon();
+  return addon;
+}
+
+function loadCoreAddon(): CoreAddon {
+  try {
+    return nodeGypBuild(packageRoot) as CoreAddon;
+  } catch (cause) {
+    const error = new Error(
+      `segloss: the core addon could not be loaded from ${packageRoot} (${(cause as Error).message.trim()}). ` +
+        'Reinstall segloss, or build it with `npm run build:core` (needs a C++20 compiler).',
+      { cause },
+    );
+    throw Object.assign(error, { code: CORE_ADDON_MISSING });
+  }
+}
+
+/** Where the core addon binary is, and whether it is a prebuild or a local build. */
+export interface CoreAddonLocation {
+  /** Absolute path of the .node file node-gyp-build picks. */
+  readonly path: string;
+  /** `'prebuild'` (prebuilds/, shipped in the package) or `'local-build'` (build/Release or build/Debug). */
+  readonly origin: 'prebuild' | 'local-build';
+}
+
+/**
+ * The core addon binary node-gyp-build loads (or would load) from the package root: a local
+ * build (build/Release) wins over a prebuild (prebuilds/<platform>-<arch>/), as node-gyp-build
+ * decides. Used by `segloss doctor`.
+ *
+ * @throws Error with code 'SEGLOSS_CORE_ADDON_MISSING' when there is no binary for this platform.
+ * @example
+ * ```ts
+ * coreAddonLocation(); // { path: '…/node_modules/segloss/prebuilds/linux-x64/segloss.node', origin: 'prebuild' }
+ * ```
+ */
+export function coreAddonLocation(): CoreAddonLocation {
+  let file: string;
+  try {
+    file = nodeGypBuild.resolve(packageRoot);
+  } catch (cause) {
+    const error = new Error(`segloss: no core addon binary under ${packageRoot}`, { cause });
+    throw Object.assign(error, { code: CORE_ADDON_MISSING });
+  }
+  const relative = path.relative(packageRoot, file).split(path.sep);
+  return { path: file, origin: relative[0] === 'prebuilds' ? 'prebuild' : 'local-build' };
+}
+
+/** The path of the core addon binary (see {@link coreAddonLocation}). */
+export function coreAddonPath(): string {
+  return coreAddonLocation().path;
+}

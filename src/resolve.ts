@@ -1,0 +1,104 @@
+/**
+ * From what the user wrote (a loss id or an array of terms, and an options object) to the resolved
+ * request of src/native/resolved.ts. Split in two so errors come in a useful order: the loss spec
+ * is checked before the input, the options after it (some checks need C).
+ */
+import { commonOptionNames, type OptionContext, type ResolvedCommonOptions, checkFinite, resolveCommonOptions } from './losses/options';
+import { checkLossName, checkPreset, lossDefinition, lossNames, ownOptionNames } from './losses/registry';
+import type { ResolvedLossRequest, ResolvedLossTerm } from './native/resolved';
+import type { LossName } from './types';
+import { checkKnownKeys, is, rangeError, typeError } from './validate';
+
+/** One checked term of the loss spec, its options not yet resolved. */
+export interface LossTermSpec {
+  readonly id: LossName;
+  readonly weight: number;
+  /** The term's own options, as the user wrote them. */
+  readonly options: Record<string, unknown>;
+  /** Prefix of option names in messages: '' for a single loss, 'loss[i].options.' for a term. */
+  readonly namePrefix: string;
+}
+
+/** A checked loss spec: a single loss (whose options sit at the top level) or compound terms. */
+export interface CheckedLossSpec {
+  readonly compound: boolean;
+  readonly terms: readonly LossTermSpec[];
+}
+
+const termKeys = ['loss', 'weight', 'options'] as const;
+
+/** Checks `loss` (an id or an array of terms) and each term's structure. */
+export function checkLossSpec(loss: unknown): CheckedLossSpec {
+  if (Array.isArray(loss)) return { compound: true, terms: checkTerms(loss) };
+  if (!is.string(loss)) {
+    throw typeError(`a loss id (one of ${lossNames.join(', ')}) or an array of terms`, 'loss', loss);
+  }
+  const id = checkLossName(loss, 'loss');
+  return { compound: false, terms: [{ id, weight: 1, options: {}, namePrefix: '' }] };
+}
+
+function checkTerms(terms: readonly unknown[]): LossTermSpec[] {
+  if (terms.length === 0) throw rangeError('at least one term { loss, weight?, options? }', 'loss', terms);
+  return terms.map((term, i) => checkTerm(term, `loss[${i}]`));
+}
+
+function checkTerm(term: unknown, name: string): LossTermSpec {
+  if (!is.object(term)) throw typeError('an object { loss, weight?, options? }', name, term);
+  checkKnownKeys(term, termKeys, `a key of ${name}`);
+  const id = checkLossName(term.loss, `${name}.loss`);
+  const weight = term.weight === undefined ? 1 : checkFinite(term.weight, `${name}.weight`);
+  const options = term.options ?? {};
+  if (!is.object(options)) throw typeError('an object', `${name}.options`, term.options);
+  checkKnownKeys(options, ownOptionNames(id), `an option name of ${name}.options (${id})`, ['preset']);
+  return { id, weight, options, namePrefix: `${name}.options.` };
+}
+
+/** Checks the options argument's type and its keys against the loss spec. */
+export function checkOptionKeys(spec: CheckedLossSpec, options: unknown, extraNames: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (!is.object(options)) throw typeError('an object', 'options', options);
+  if (spec.compound) {
+    checkKnownKeys(options, [...commonOptionNames, ...extraNames], 'an option name of a compound loss');
+  } else {
+    const id = spec.terms[0].id;
+    // `preset` is always accepted here: on a loss without presets, checkPreset says so.
+    checkKnownKeys(options, [...commonOptionNames, ...ownOptionNames(id), ...extraNames], `an option name of ${id}`, ['preset']);
+  }
+  return options;
+}
+
+/** The resolved request and the resolved common options of a call. */
+export interface ResolvedCall {
+  readonly request: ResolvedLossRequest;
+  readonly common: ResolvedCommonOptions;
+}
+
+/**
+ * Resolves a checked spec and its (key-checked) options against the logits' channels.
+ * Throws TypeError / RangeError for bad option values.
+ */
+export function resolveLossCall(spec: CheckedLossSpec, options: Record<string, unknown>, context: OptionContext): ResolvedCall {
+  const common = resolveCommonOptions(options, context);
+  const terms = spec.terms.map((term): ResolvedLossTerm => {
+    const own = spec.compound ? term.options : options;
+    const preset = checkPreset(term.id, own.preset, `${term.namePrefix}preset`);
+    const fields = lossDefinition(term.id).resolve(own, context, term.namePrefix, preset);
+    return { ...fields, weight: term.weight, activation: common.activation, ignoreIndex: common.ignoreIndex };
+  });
+  return { request: { terms, gradScale: common.gradScale }, common };
+}
+
+/**
+ * The whole resolution for callers that hold a loss spec, options and C (e.g. the torch API):
+ * checks the spec, the option keys (plus `extraNames`, accepted and ignored) and values.
+ */
+export function resolveLossRequest(
+  loss: unknown,
+  options: unknown,
+  channels: number,
+  extraNames: readonly string[] = [],
+): ResolvedCall {
+  const spec = checkLossSpec(loss);
+  const checked = checkOptionKeys(spec, options, extraNames);
+  return resolveLossCall(spec, checked, { channels, classes: channels === 1 ? 2 : channels });
+}

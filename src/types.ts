@@ -1,0 +1,133 @@
+/**
+ * Public types of the loss API: inputs, results and the options of every loss. Each option's
+ * default is stated here for the reader; the value used is written once, in the loss's option
+ * table (src/losses/*.ts).
+ */
+
+/** Logits (or probabilities with `activation: 'none'`): [B, C, H, W] or [B, C, D, H, W], NCHW. */
+export type LogitsArray = Float32Array | Float64Array;
+
+/** Class indices: [B, H, W] or [B, D, H, W]. */
+export type TargetArray = Uint8Array | Uint16Array | Int32Array;
+
+/** `[B, C, H, W]` for images, `[B, C, D, H, W]` for volumes. */
+export type LossShape = readonly [number, number, number, number] | readonly [number, number, number, number, number];
+
+/**
+ * The tensors of one loss evaluation.
+ *
+ * @typeParam T - the logits' array type; the gradient has the same type.
+ */
+export interface LossInput<T extends LogitsArray = LogitsArray> {
+  /** [B, C, H, W] (or [B, C, D, H, W]) logits, contiguous NCHW; finite. */
+  readonly logits: T;
+  /** [B, H, W] (or [B, D, H, W]) labels in [0, K) or the ignore index; K = C, or 2 when C = 1. */
+  readonly target: TargetArray;
+  /** `[B, C, H, W]` or `[B, C, D, H, W]`, every entry a positive integer. */
+  readonly shape: LossShape;
+}
+
+/** The value of a loss and, when `grad: true` was asked for, its gradient. */
+export interface LossResult<T extends LogitsArray = LogitsArray> {
+  /** The loss value (a weighted sum for a compound loss). */
+  readonly value: number;
+  /** [B, C, H, W] d value / d logits · gradScale, same type and length as the logits. */
+  readonly grad?: T;
+}
+
+/** A loss result that holds its gradient (returned when `grad: true`). */
+export interface LossResultWithGrad<T extends LogitsArray = LogitsArray> extends LossResult<T> {
+  readonly grad: T;
+}
+
+/**
+ * How logits become class probabilities.
+ * - `'softmax'`: softmax over C (the default when C ≥ 2; not allowed when C = 1).
+ * - `'sigmoid'`: σ per channel (the default when C = 1: σ(z) is the foreground, 1 − σ(z) the background).
+ * - `'none'`: the caller passes probabilities (C = 1: the foreground probability). They are not
+ *   checked to lie in [0, 1]; logarithms and divisions use max(p, 1e-30) (float32) / max(p, 1e-300).
+ */
+export type Activation = 'softmax' | 'sigmoid' | 'none';
+
+/** Options shared by every loss (and by a compound loss, at its top level). */
+export interface CommonLossOptions {
+  /** Default: `'softmax'` when C ≥ 2, `'sigmoid'` when C = 1. */
+  readonly activation?: Activation;
+  /** Pixels with this label contribute nothing (value or gradient). Any integer. Default: none. */
+  readonly ignoreIndex?: number;
+  /** Return d value / d logits. Default `false`. */
+  readonly grad?: boolean;
+  /** Upstream gradient: the returned gradient is multiplied by it. Finite. Default `1`. */
+  readonly gradScale?: number;
+}
+
+/** Options of `computeLossAsync` beyond the loss's own. */
+export interface AsyncLossOptions {
+  /**
+   * Aborts the call if it has not started. Once started (a loss call takes milliseconds), the call
+   * runs to completion and the promise settles with its result; aborting then has no effect.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of `cross-entropy` beyond the common ones. */
+export interface CrossEntropyLossOptions {
+  /** [K] per-class weights, finite and ≥ 0; the mean divides by the sum of the weights that occur. Default: all 1. */
+  readonly classWeights?: readonly number[] | Float64Array | Float32Array;
+  /** ε ∈ [0, 1]: the target becomes (1 − ε)·one-hot + ε/K, as torch. Default `0`. */
+  readonly labelSmoothing?: number;
+}
+
+/** Named reference conventions of `dice`. */
+export type DicePreset = 'monai' | 'smp' | 'nnunet';
+
+/** Options of `dice` beyond the common ones. */
+export interface DiceLossOptions {
+  /** Ratios per image, averaged over images (MONAI), instead of sums pooled over the batch. Default `false`. */
+  readonly perImage?: boolean;
+  /** Keep class 0 in the mean. Default `true`. */
+  readonly includeBackground?: boolean;
+  /** s ≥ 0, added to numerator and denominator. Default `1e-5`. */
+  readonly smooth?: number;
+  /** Σp² and Σg² in the denominator (V-Net). Default `false`. */
+  readonly squared?: boolean;
+  /** mean_c −log(max(D_c, 1e-7)) instead of 1 − mean_c D_c. Default `false`. */
+  readonly logLoss?: boolean;
+  /**
+   * A reference convention; explicit options override the preset's defaults.
+   * - `'monai'`: MONAI `DiceLoss(softmax=True, to_onehot_y=True)`: perImage true, smooth 1e-5.
+   * - `'smp'`: segmentation_models_pytorch `DiceLoss('multiclass')`: perImage false, smooth 0,
+   *   denominators clamped at 1e-7, classes absent from the target contribute 0 to the mean.
+   * - `'nnunet'`: nnU-Net `MemoryEfficientSoftDiceLoss`: includeBackground false, smooth 1e-5,
+   *   denominators clamped at 1e-8, value −mean_c D_c (no `1 −`); perImage stays yours (default
+   *   false, nnU-Net's batch dice).
+   */
+  readonly preset?: DicePreset;
+}
+
+/** Every loss id and its own options. */
+export interface LossOptionsById {
+  'cross-entropy': CrossEntropyLossOptions;
+  dice: DiceLossOptions;
+}
+
+/** Ids of the losses `computeLoss` accepts (see `lossNames`). */
+export type LossName = keyof LossOptionsById;
+
+/** Options of a single loss `L` in a call: its own plus the common ones. */
+export type LossOptions<L extends LossName> = LossOptionsById[L] & CommonLossOptions;
+
+/** One term of a compound loss: `weight · loss(options)`. */
+export type LossTerm = {
+  [L in LossName]: {
+    /** The loss id. */
+    readonly loss: L;
+    /** The term's factor; finite. Default `1`. */
+    readonly weight?: number;
+    /** The loss's own options (activation, ignoreIndex, grad and gradScale are set at the top level). */
+    readonly options?: LossOptionsById[L];
+  };
+}[LossName];
+
+/** What `computeLoss` computes: one loss id, or a weighted sum of terms. */
+export type LossSpec = LossName | readonly LossTerm[];

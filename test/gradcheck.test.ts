@@ -1,0 +1,157 @@
+// Float64 central finite differences of the value against the returned gradient, for every option
+// of cross-entropy and Dice, every activation (incl. C = 1 and 'none' with probabilities), odd and
+// 5-D shapes, an upstream gradient ≠ 1 and a compound loss.
+import { describe, expect, it } from 'vitest';
+
+import { computeLoss, type LossSpec, type LossShape } from '../src/index';
+import { expectArrayClose, finiteDifferences, labels, rng, softmaxChannels, uniform } from './helpers/numeric';
+
+interface GradCase {
+  name: string;
+  loss: LossSpec;
+  shape: LossShape;
+  options: Record<string, unknown>;
+  /** Build probabilities instead of logits ('none'). */
+  probabilities?: boolean;
+  /** Label for ~1/5 of the pixels, to exercise ignoreIndex. */
+  ignore?: number;
+  /** A class relabelled to 0, so it is absent from the target. */
+  absent?: number;
+  seed?: number;
+}
+
+function makeInput(c: GradCase): { logits: Float64Array; target: Int32Array } {
+  const random = rng(c.seed ?? 7);
+  const [batch, channels, ...spatial] = c.shape;
+  const pixels = spatial.reduce((a, b) => a * b, 1);
+  const classes = channels === 1 ? 2 : channels;
+  let logits: Float64Array = Float64Array.from(uniform(random, batch * channels * pixels, -2, 2));
+  if (c.probabilities) {
+    // Probabilities away from 0 and 1, where −log and the clamps are smooth.
+    logits = channels === 1 ? logits.map((z) => 0.1 + 0.8 / (1 + Math.exp(-z))) : softmaxChannels(logits, batch, channels, pixels);
+  }
+  const target = Int32Array.from(labels(random, batch * pixels, classes));
+  if (c.absent !== undefined) target.forEach((t, j) => (target[j] = t === c.absent ? 0 : t));
+  if (c.ignore !== undefined) for (let j = 0; j < target.length; j += 5) target[j] = c.ignore;
+  return { logits, target };
+}
+
+function gradcheck(c: GradCase): void {
+  const { logits, target } = makeInput(c);
+  const value = (x: Float64Array): number => computeLoss(c.loss as never, { logits: x, target, shape: c.shape }, c.options).value;
+  const result = computeLoss(c.loss as never, { logits, target, shape: c.shape }, { ...c.options, grad: true });
+  expect(result.value).toBeCloseTo(value(logits), 14);
+  const scale = (c.options.gradScale as number | undefined) ?? 1;
+  const numeric = finiteDifferences(value, logits, 1e-6).map((g) => g * scale);
+  expect(numeric.some((g) => g !== 0)).toBe(true);
+  expectArrayClose(result.grad as Float64Array, numeric, 1e-6, 1, `${c.name} grad`);
+  if (scale !== 1) {
+    const unscaled = computeLoss(c.loss as never, { logits, target, shape: c.shape }, { ...c.options, gradScale: 1, grad: true });
+    expectArrayClose(result.grad as Float64Array, (unscaled.grad as Float64Array).map((g) => g * scale), 1e-14, 1, 'scaled grad');
+  }
+}
+
+const ceCases: GradCase[] = [
+  { name: 'softmax', loss: 'cross-entropy', shape: [2, 4, 3, 5], options: {} },
+  {
+    name: 'classWeights + labelSmoothing + ignoreIndex',
+    loss: 'cross-entropy',
+    shape: [2, 4, 3, 5],
+    options: { classWeights: [0.5, 2, 1.25, 0], labelSmoothing: 0.15, ignoreIndex: 255 },
+    ignore: 255,
+  },
+  { name: 'negative ignoreIndex, labelSmoothing 1', loss: 'cross-entropy', shape: [3, 3, 2, 3], options: { ignoreIndex: -1, labelSmoothing: 1 }, ignore: -1 },
+  { name: 'sigmoid per channel', loss: 'cross-entropy', shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: 'cross-entropy', shape: [2, 3, 4, 3], options: { activation: 'none' }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'cross-entropy', shape: [2, 1, 5, 3], options: { classWeights: [0.3, 1.7] } },
+  { name: "C = 1 'none'", loss: 'cross-entropy', shape: [2, 1, 5, 3], options: { activation: 'none' }, probabilities: true },
+  { name: 'odd shape, gradScale −2.5', loss: 'cross-entropy', shape: [3, 5, 7, 3], options: { gradScale: -2.5, labelSmoothing: 0.05 } },
+  { name: '5-D volume', loss: 'cross-entropy', shape: [2, 3, 2, 3, 4], options: { classWeights: [1, 2, 3] } },
+];
+
+const diceFlags: Record<string, unknown>[] = [];
+for (const perImage of [false, true]) {
+  for (const includeBackground of [true, false]) {
+    for (const squared of [false, true]) {
+      for (const logLoss of [false, true]) diceFlags.push({ perImage, includeBackground, squared, logLoss });
+    }
+  }
+}
+
+const diceCases: GradCase[] = [
+  ...diceFlags.map(
+    (options): GradCase => ({
+      name: JSON.stringify(options),
+      loss: 'dice',
+      shape: [2, 3, 4, 3],
+      options: { ...options, smooth: 0.5 },
+    }),
+  ),
+  { name: 'smooth 0', loss: 'dice', shape: [2, 3, 4, 3], options: { smooth: 0 } },
+  { name: 'absent class, perImage', loss: 'dice', shape: [2, 4, 3, 3], options: { perImage: true }, absent: 3 },
+  { name: 'ignoreIndex', loss: 'dice', shape: [2, 3, 4, 3], options: { ignoreIndex: 9, perImage: true }, ignore: 9 },
+  { name: 'sigmoid per channel', loss: 'dice', shape: [2, 3, 4, 3], options: { activation: 'sigmoid', squared: true } },
+  { name: "'none' with probabilities", loss: 'dice', shape: [2, 3, 4, 3], options: { activation: 'none', logLoss: true }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'dice', shape: [2, 1, 4, 5], options: { perImage: true } },
+  { name: 'C = 1 sigmoid, no background', loss: 'dice', shape: [2, 1, 4, 5], options: { includeBackground: false } },
+  { name: "C = 1 'none'", loss: 'dice', shape: [2, 1, 4, 5], options: { activation: 'none', squared: true }, probabilities: true },
+  { name: 'preset monai', loss: 'dice', shape: [2, 4, 3, 3], options: { preset: 'monai' } },
+  { name: 'preset smp (absent class)', loss: 'dice', shape: [2, 4, 3, 3], options: { preset: 'smp' }, absent: 2 },
+  { name: 'preset nnunet', loss: 'dice', shape: [2, 4, 3, 3], options: { preset: 'nnunet', perImage: true } },
+  { name: 'odd shape, gradScale 0.37', loss: 'dice', shape: [3, 5, 7, 3], options: { gradScale: 0.37, perImage: true } },
+  { name: '5-D volume', loss: 'dice', shape: [2, 3, 2, 3, 4], options: { perImage: true, includeBackground: false } },
+];
+
+const compoundCases: GradCase[] = [
+  {
+    name: '0.5 dice + 0.5 cross-entropy',
+    loss: [{ loss: 'dice', weight: 0.5 }, { loss: 'cross-entropy', weight: 0.5 }],
+    shape: [2, 4, 3, 5],
+    options: {},
+  },
+  {
+    name: 'weighted terms with options, ignore, gradScale',
+    loss: [
+      { loss: 'dice', weight: 0.3, options: { perImage: true, squared: true } },
+      { loss: 'cross-entropy', weight: 0.7, options: { classWeights: [1, 2, 0.5], labelSmoothing: 0.1 } },
+      { loss: 'dice', weight: -0.2, options: { preset: 'nnunet' } },
+    ],
+    shape: [2, 3, 4, 3],
+    options: { ignoreIndex: 7, gradScale: 1.5 },
+    ignore: 7,
+  },
+  {
+    name: 'C = 1 sigmoid compound',
+    loss: [{ loss: 'cross-entropy' }, { loss: 'dice', options: { includeBackground: false } }],
+    shape: [2, 1, 4, 4],
+    options: {},
+  },
+];
+
+describe('finite differences (float64)', () => {
+  describe('cross-entropy', () => {
+    it.each(ceCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('dice', () => {
+    it.each(diceCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('compound', () => {
+    it.each(compoundCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+});
+
+describe('compound loss', () => {
+  it('equals the weighted sum of its terms, value and gradient', () => {
+    const c = compoundCases[1];
+    const { logits, target } = makeInput(c);
+    const input = { logits, target, shape: c.shape };
+    const common = { ignoreIndex: 7, grad: true as const };
+    const dice = computeLoss('dice', input, { ...common, perImage: true, squared: true });
+    const ce = computeLoss('cross-entropy', input, { ...common, classWeights: [1, 2, 0.5], labelSmoothing: 0.1 });
+    const nn = computeLoss('dice', input, { ...common, preset: 'nnunet' });
+    const total = computeLoss(c.loss as never, input, { ignoreIndex: 7, grad: true });
+    expect(total.value).toBeCloseTo(0.3 * dice.value + 0.7 * ce.value - 0.2 * nn.value, 14);
+    const expected = dice.grad.map((g, i) => 0.3 * g + 0.7 * ce.grad[i] - 0.2 * nn.grad[i]);
+    expectArrayClose(total.grad, expected, 1e-12);
+  });
+});
