@@ -21,7 +21,7 @@
       ],
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++1y", "-O2", "-O0"],
-      "cflags_cc": ["-std=c++20", "-fexceptions", "-O3", "-Wall", "-Wextra"],
+      "cflags_cc": ["-std=c++20", "-fexceptions", "-O3", "-fno-trapping-math", "-Wall", "-Wextra"],
       "ldflags": ["-Wl,-z,now"],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",

@@ -122,6 +122,10 @@ LossTermRequest readLossTerm(Napi::Value value) {
 
 }  // namespace
 
+bool sameActivationAndIgnore(const LossTermRequest& a, const LossTermRequest& b) {
+  return a.activation == b.activation && a.hasIgnore == b.hasIgnore && (!a.hasIgnore || a.ignoreIndex == b.ignoreIndex);
+}
+
 LossOptions LossTermRequest::lossOptions() const {
   return lossOptions(classWeights.empty() ? nullptr : classWeights.data());
 }
@@ -167,18 +171,25 @@ void checkLossTerms(const std::vector<LossTermRequest>& terms, int64_t channels)
   }
 }
 
+// Terms that share the activation and the ignore index (always, from TypeScript) run as one
+// compound call of the core's tile engine; a term that differs starts a new call that accumulates.
 double computeLossTermsCpu(const LossTensors& tensors, const std::vector<LossTermRequest>& terms,
                            const LossGradient* grad) {
   checkLossTerms(terms, tensors.channels);
   double value = 0.0;
   bool accumulate = grad && grad->accumulate;
-  for (const LossTermRequest& term : terms) {
-    LossTensors termTensors = tensors;
-    term.applyTo(termTensors);
-    LossGradient termGrad;
-    if (grad) termGrad = LossGradient{grad->data, grad->scale * term.weight, accumulate};
-    value += term.weight * computeLossCpu(termTensors, term.lossOptions(), grad ? &termGrad : nullptr);
+  for (size_t first = 0; first < terms.size();) {
+    size_t last = first + 1;
+    while (last < terms.size() && sameActivationAndIgnore(terms[first], terms[last])) ++last;
+    std::vector<WeightedLossOptions> group;
+    for (size_t k = first; k < last; ++k) group.push_back({terms[k].lossOptions(), terms[k].weight});
+    LossTensors groupTensors = tensors;
+    terms[first].applyTo(groupTensors);
+    LossGradient groupGrad;
+    if (grad) groupGrad = LossGradient{grad->data, grad->scale, accumulate};
+    value += computeLossCpu(groupTensors, group, grad ? &groupGrad : nullptr);
     accumulate = true;
+    first = last;
   }
   return value;
 }

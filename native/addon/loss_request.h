@@ -58,10 +58,12 @@ LossRequest readLossRequest(Napi::Object request);
 // (classWeights length ≠ K, softmax with C = 1).
 void checkLossTerms(const std::vector<LossTermRequest>& terms, int64_t channels);
 
-// Σ weight_t · value_t on the CPU engines. With grad, writes d value / d logits · grad->scale
-// (term t with scale grad->scale · weight_t, accumulating after the first term; the first term
-// accumulates too when grad->accumulate). tensors' activation / ignore fields are taken from
-// each term.
+// Whether two terms can share one pass of the engine (same activation and ignore index).
+bool sameActivationAndIgnore(const LossTermRequest& a, const LossTermRequest& b);
+
+// Σ weight_t · value_t on the CPU engine. With grad, writes grad->scale · d value / d logits
+// (accumulating when grad->accumulate). tensors' activation / ignore fields are taken from the
+// terms; consecutive terms sharing them run in one compound pass.
 double computeLossTermsCpu(const LossTensors& tensors, const std::vector<LossTermRequest>& terms,
                            const LossGradient* grad);
 

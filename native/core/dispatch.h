@@ -58,12 +58,11 @@ LossBatch<T, L> makeLossBatch(const LossTensors& t) {
   return in;
 }
 
-// Calls f(LossBatch<T, L>, GradTarget<T>*, ActivationTag<A>, functor) with every runtime choice
-// of the request resolved to a type.
+// Calls f(LossBatch<T, L>, GradTarget<T>*, ActivationTag<A>) with the dtype, the label type and
+// the activation of the request resolved to types.
 template <class F>
-decltype(auto) dispatchLoss(const LossTensors& t, const LossOptions& options, const LossGradient* grad, F&& f) {
+decltype(auto) dispatchBatch(const LossTensors& t, const LossGradient* grad, F&& f) {
   const PixelActivationKind kind = resolveActivation(t.activation, t.channels);
-  const int classes = probabilityClasses(t.channels);
   return dispatchScalar(t.dtype, [&](auto scalar) {
     using T = decltype(scalar);
     return dispatchLabel(t.labelType, [&](auto label) {
@@ -72,11 +71,18 @@ decltype(auto) dispatchLoss(const LossTensors& t, const LossOptions& options, co
       GradTarget<T> target;
       if (grad) target = GradTarget<T>{static_cast<T*>(grad->data), static_cast<T>(grad->scale), grad->accumulate};
       GradTarget<T>* targetPtr = grad ? &target : nullptr;
-      return dispatchActivation(kind, [&](auto activation) {
-        return std::visit([&](const auto& opts) { return f(in, targetPtr, activation, makeLossFunctor(opts, classes)); },
-                          options);
-      });
+      return dispatchActivation(kind, [&](auto activation) { return f(in, targetPtr, activation); });
     });
+  });
+}
+
+// Same, plus the loss functor of `options`: f(LossBatch<T, L>, GradTarget<T>*, ActivationTag<A>, functor).
+template <class F>
+decltype(auto) dispatchLoss(const LossTensors& t, const LossOptions& options, const LossGradient* grad, F&& f) {
+  const int classes = probabilityClasses(t.channels);
+  return dispatchBatch(t, grad, [&](const auto& in, auto* target, auto activation) {
+    return std::visit([&](const auto& opts) { return f(in, target, activation, makeLossFunctor(opts, classes)); },
+                      options);
   });
 }
 

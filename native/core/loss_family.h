@@ -4,8 +4,8 @@
 namespace segloss {
 
 enum class LossFamily : int {
-  Pixel,   // value and gradient at a pixel depend on that pixel only (pixel_engine_cpu.h)
-  Region,  // per-(image, class) sums → scalar head → per-pixel gradient (region_engine_cpu.h)
+  Pixel,   // value and gradient at a pixel depend on that pixel only
+  Region,  // per-(image, class) sums → scalar head → per-pixel gradient
 };
 
 }  // namespace segloss

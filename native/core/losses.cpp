@@ -4,8 +4,7 @@
 #include <string>
 
 #include "dispatch.h"
-#include "pixel_engine_cpu.h"
-#include "region_engine_cpu.h"
+#include "tile_engine_cpu.h"
 
 namespace segloss {
 
@@ -44,19 +43,38 @@ static void checkShape(const LossTensors& t) {
   if (!t.logits || !t.target) throw LossArgumentError("logits and target must not be null");
 }
 
-double computeLossCpu(const LossTensors& tensors, const LossOptions& options, const LossGradient* grad) {
+static void checkOptions(const LossOptions& options) {
+  if (const auto* ce = std::get_if<CrossEntropyOptions>(&options)) {
+    if (ce->labelSmoothing < 0.0 || ce->labelSmoothing > 1.0) throw LossArgumentError("labelSmoothing outside [0, 1]");
+  }
+}
+
+double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms,
+                      const LossGradient* grad) {
   checkShape(tensors);
+  if (terms.empty()) throw LossArgumentError("no loss term");
   const int64_t bad = findInvalidLabel(tensors);
   if (bad >= 0) throw LossArgumentError("label outside [0, K) at flat index " + std::to_string(bad));
-  return dispatchLoss(tensors, options, grad, [](const auto& in, auto* target, auto activation, const auto& loss) {
-    using Loss = std::decay_t<decltype(loss)>;
-    constexpr PixelActivationKind A = decltype(activation)::value;
-    if constexpr (Loss::kFamily == LossFamily::Pixel) {
-      return runPixelEngineCpu<A>(in, loss, target);
-    } else {
-      return runRegionEngineCpu<A>(in, loss, target);
-    }
+  const int classes = probabilityClasses(tensors.channels);
+  std::vector<EngineTerm> engineTerms;
+  engineTerms.reserve(terms.size());
+  for (const WeightedLossOptions& term : terms) {
+    checkOptions(term.options);
+    engineTerms.push_back(EngineTerm{
+        std::visit([&](const auto& opts) { return LossFunctor(makeLossFunctor(opts, classes)); }, term.options),
+        term.weight});
+  }
+  return dispatchBatch(tensors, grad, [&](const auto& in, auto* target, auto activation) {
+    using Batch = std::decay_t<decltype(in)>;
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(Batch::logits)>>;
+    using L = std::remove_cv_t<std::remove_pointer_t<decltype(Batch::target)>>;
+    TileEngineCpu<decltype(activation)::value, T, L> engine(in, engineTerms);
+    return engine.run(target);
   });
+}
+
+double computeLossCpu(const LossTensors& tensors, const LossOptions& options, const LossGradient* grad) {
+  return computeLossCpu(tensors, std::vector<WeightedLossOptions>{{options, 1.0}}, grad);
 }
 
 }  // namespace segloss

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "activation.h"
 #include "losses/cross_entropy.h"
@@ -53,8 +54,19 @@ PixelActivationKind resolveActivation(Activation activation, int64_t channels);
 // index, or −1 when every label is valid.
 int64_t findInvalidLabel(const LossTensors& tensors);
 
-// Runs the loss on the CPU engine of its family. grad may be null (value only).
-// Throws LossArgumentError when the shapes, labels or options break the core's invariants.
+// One term of a compound objective Σ weight · loss.
+struct WeightedLossOptions {
+  LossOptions options;
+  double weight = 1.0;
+};
+
+// Runs Σ weight · loss on the CPU engine (tile_engine_cpu.h): one activation per tile and pass
+// shared by all terms. grad may be null (value only). Throws LossArgumentError when the shapes,
+// labels or options break the core's invariants.
+double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms,
+                      const LossGradient* grad);
+
+// One loss (weight 1).
 double computeLossCpu(const LossTensors& tensors, const LossOptions& options, const LossGradient* grad);
 
 }  // namespace segloss

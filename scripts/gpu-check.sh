@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# The GPU check of segloss, in at most 8 minutes, on a machine with an NVIDIA GPU (H100/H200), nvcc,
+# CMake and PyTorch 2.x with CUDA, without network and possibly without Node:
+#   1. finds Node ≥ 20: $SEGLOSS_NODE, else `node` on PATH, else unpacks scripts/.node/node.xz;
+#   2. finds a Python whose torch has CUDA ($SEGLOSS_PYTHON, python3, python) and builds the torch
+#      addon against its libtorch with the CUDA engines (scripts/build-torch.js, SEGLOSS_CUDA=ON);
+#   3. runs test/gpu.test.ts (CUDA engines vs CPU engines; SEGLOSS_REQUIRE_GPU=1, so no skip);
+#   4. runs the loss benchmark on the GPU (bench/dice-ce.js --device=cuda);
+#   5. writes bench/results/gpu-<date>-<device>.json (device, versions, steps, test summary, bench
+#      numbers) and prints a short summary.
+# Every step has its own timeout (see STEP_LIMITS); a failed step is recorded and the later steps
+# that do not need it still run. Exit status: 0 when the build, the tests and the bench passed.
+#
+#   bash scripts/gpu-check.sh [--copy-to DIR]    (--copy-to: also copy the result and the logs there)
+#
+# Needs in the tree: node_modules (vitest, cmake-js or CMake, node-addon-api, node-api-headers,
+# typescript — or a built lib/). Never uses the network.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+START=$(date +%s)
+COPY_TO=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --copy-to) COPY_TO="$2"; shift 2 ;;
+    *) echo "gpu-check: unknown argument $1 (usage: bash scripts/gpu-check.sh [--copy-to DIR])" >&2; exit 2 ;;
+  esac
+done
+
+# Seconds per step; together (plus the preflight) under 8 minutes.
+LIMIT_TS=45
+LIMIT_BUILD=250
+LIMIT_TESTS=110
+LIMIT_BENCH=50
+
+WORK=$(mktemp -d /tmp/segloss-gpu-check.XXXXXX)
+STEPS_FILE="$WORK/steps.tsv"   # name <tab> status <tab> seconds <tab> note
+: > "$STEPS_FILE"
+
+say() { echo "gpu-check: $*"; }
+elapsed() { echo $(( $(date +%s) - START )); }
+record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:-}" >> "$STEPS_FILE"; }
+
+# run_step NAME LIMIT LOG COMMAND...: runs COMMAND with a timeout, its output to LOG (and its tail
+# to the terminal), records the outcome. Returns the command's status (124: timed out).
+run_step() {
+  local name=$1 limit=$2 log=$3
+  shift 3
+  local begin status
+  begin=$(date +%s)
+  say "[$(elapsed) s] $name (limit ${limit} s) ..."
+  timeout --kill-after=10 "$limit" "$@" > "$log" 2>&1
+  status=$?
+  local took=$(( $(date +%s) - begin ))
+  if [[ $status -eq 0 ]]; then
+    record "$name" passed "$took"
+    say "[$(elapsed) s] $name passed in ${took} s"
+  else
+    local why="exit $status"
+    [[ $status -eq 124 || $status -eq 137 ]] && why="timed out after ${limit} s"
+    record "$name" failed "$took" "$why"
+    say "[$(elapsed) s] $name FAILED ($why); last lines of $log:"
+    tail -n 25 "$log" | sed 's/^/    /'
+  fi
+  return $status
+}
+
+# --- 1. Node ---------------------------------------------------------------------------------
+node_major() { "$1" -e 'process.stdout.write(String(process.versions.node.split(".")[0]))' 2>/dev/null; }
+
+find_node() {
+  if [[ -n "${SEGLOSS_NODE:-}" ]]; then echo "$SEGLOSS_NODE"; return 0; fi
+  if command -v node >/dev/null 2>&1 && [[ "$(node_major node)" -ge 20 ]] 2>/dev/null; then command -v node; return 0; fi
+  local packed="$ROOT/scripts/.node/node.xz"
+  if [[ -f "$packed" ]]; then
+    mkdir -p "$WORK/node"
+    if command -v xz >/dev/null 2>&1; then
+      xz -dc "$packed" > "$WORK/node/node" || return 1
+    else
+      python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
+        "$packed" "$WORK/node/node" || return 1
+    fi
+    chmod +x "$WORK/node/node"
+    echo "$WORK/node/node"
+    return 0
+  fi
+  return 1
+}
+
+NODE=$(find_node)
+if [[ -z "$NODE" ]] || [[ "$(node_major "$NODE")" -lt 20 ]] 2>/dev/null; then
+  say "no Node ≥ 20: set SEGLOSS_NODE, put node on PATH, or carry scripts/.node/node.xz"
+  exit 1
+fi
+export PATH="$(dirname "$NODE"):$PATH"
+NODE_VERSION=$("$NODE" --version)
+say "node $NODE_VERSION at $NODE"
+
+# --- 2. Python with CUDA torch, nvcc, the GPU --------------------------------------------------
+TORCH_PROBE='import json, torch; print(json.dumps({"version": torch.__version__, "cuda": torch.version.cuda, "available": torch.cuda.is_available()}))'
+PYTHON=""
+TORCH_JSON="{}"
+for candidate in ${SEGLOSS_PYTHON:-} python3 python; do
+  command -v "$candidate" >/dev/null 2>&1 || continue
+  probe=$(timeout 60 "$candidate" -c "$TORCH_PROBE" 2>/dev/null | tail -n 1) || continue
+  if [[ "$probe" == *'"cuda": "'* ]]; then PYTHON=$(command -v "$candidate"); TORCH_JSON=$probe; break; fi
+done
+if [[ -z "$PYTHON" ]]; then
+  say "no Python with a CUDA build of torch found (tried ${SEGLOSS_PYTHON:-} python3 python); set SEGLOSS_PYTHON"
+  exit 1
+fi
+say "python $PYTHON: torch $TORCH_JSON"
+
+if ! command -v nvcc >/dev/null 2>&1 && [[ -x /usr/local/cuda/bin/nvcc ]]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
+NVCC_VERSION=$(nvcc --version 2>/dev/null | sed -n 's/.*release \([0-9.]*\).*/\1/p')
+[[ -n "$NVCC_VERSION" ]] && export CUDACXX="${CUDACXX:-$(command -v nvcc)}"
+GPU_NAME=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
+GPU_DRIVER=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -n 1)
+GPU_MEMORY=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader 2>/dev/null | head -n 1)
+GPU_NAME=${GPU_NAME:-unknown}
+say "GPU: $GPU_NAME (driver ${GPU_DRIVER:-?}, ${GPU_MEMORY:-?}); nvcc ${NVCC_VERSION:-not found}; cmake $(cmake --version 2>/dev/null | head -n 1 | awk '{print $3}')"
+
+# --- 3. TypeScript (lib/, for the bench), the torch addon -----------------------------------
+if [[ -f node_modules/typescript/bin/tsc ]]; then
+  run_step "compile TypeScript (lib/)" "$LIMIT_TS" "$WORK/tsc.log" "$NODE" node_modules/typescript/bin/tsc -p tsconfig.json
+elif [[ -f lib/index.js ]]; then
+  record "compile TypeScript (lib/)" skipped 0 "no typescript in node_modules; using the lib/ in the tree"
+else
+  record "compile TypeScript (lib/)" failed 0 "neither node_modules/typescript nor lib/"
+fi
+
+BUILD_OK=0
+# The Python's libtorch, not LIBTORCH / Torch_DIR or a project .venv (CI's CPU torch).
+if run_step "build the torch addon with CUDA" "$LIMIT_BUILD" "$WORK/build-torch.log" \
+    env -u LIBTORCH -u Torch_DIR SEGLOSS_PYTHON="$PYTHON" SEGLOSS_CUDA=ON SEGLOSS_BUILD_JOBS="$(nproc)" \
+    "$NODE" scripts/build-torch.js --clean; then
+  BUILD_OK=1
+fi
+
+# --- 4. GPU tests --------------------------------------------------------------------------------
+TESTS_JSON="$WORK/gpu-tests.json"
+if [[ $BUILD_OK -eq 1 ]]; then
+  run_step "test/gpu.test.ts" "$LIMIT_TESTS" "$WORK/gpu-tests.log" \
+    env SEGLOSS_REQUIRE_GPU=1 NO_COLOR=1 "$NODE" node_modules/vitest/vitest.mjs run test/gpu.test.ts \
+    --reporter=default --reporter=json --outputFile.json="$TESTS_JSON"
+else
+  record "test/gpu.test.ts" skipped 0 "no torch addon"
+fi
+
+# --- 5. GPU bench --------------------------------------------------------------------------------
+BENCH_JSON="$WORK/bench.json"
+if [[ $BUILD_OK -eq 1 && -f lib/torch/addon.js ]]; then
+  run_step "bench/dice-ce.js --device=cuda" "$LIMIT_BENCH" "$WORK/bench.log" \
+    "$NODE" bench/dice-ce.js --device=cuda --iterations=10 --warmup=3 --out="$BENCH_JSON"
+else
+  record "bench/dice-ce.js --device=cuda" skipped 0 "no torch addon or no lib/"
+fi
+
+# --- 6. Result file and summary ------------------------------------------------------------------
+DATE=$(date -u +%Y-%m-%d)
+SLUG=$(echo "$GPU_NAME" | tr '[:upper:]' '[:lower:]' | sed -E 's/[^a-z0-9]+/-/g; s/^-+|-+$//g')
+RESULT="bench/results/gpu-${DATE}-${SLUG:-unknown}.json"
+mkdir -p bench/results
+GPU_NAME="$GPU_NAME" GPU_DRIVER="${GPU_DRIVER:-}" GPU_MEMORY="${GPU_MEMORY:-}" NVCC_VERSION="${NVCC_VERSION:-}" \
+PYTHON="$PYTHON" TORCH_JSON="$TORCH_JSON" STEPS_FILE="$STEPS_FILE" TESTS_JSON="$TESTS_JSON" BENCH_JSON="$BENCH_JSON" \
+RESULT="$RESULT" TOTAL_SECONDS="$(elapsed)" "$NODE" - <<'EOF'
+const fs = require('fs');
+const os = require('os');
+const env = process.env;
+const readJson = (file) => { try { return JSON.parse(fs.readFileSync(file, 'utf8')); } catch { return null; } };
+const steps = fs.readFileSync(env.STEPS_FILE, 'utf8').trim().split('\n').filter(Boolean).map((line) => {
+  const [name, status, seconds, note] = line.split('\t');
+  return { name, status, seconds: Number(seconds), ...(note ? { note } : {}) };
+});
+const vitest = readJson(env.TESTS_JSON);
+const tests = vitest && {
+  passed: vitest.numPassedTests,
+  failed: vitest.numFailedTests,
+  skipped: vitest.numPendingTests,
+  total: vitest.numTotalTests,
+  failures: vitest.testResults.flatMap((file) => file.assertionResults)
+    .filter((t) => t.status === 'failed')
+    .map((t) => ({ name: t.fullName, message: (t.failureMessages[0] || '').split('\n')[0] })),
+  durationsMs: Object.fromEntries(vitest.testResults.flatMap((file) => file.assertionResults)
+    .filter((t) => t.status === 'passed').map((t) => [t.fullName, Math.round(t.duration ?? 0)])),
+};
+const bench = readJson(env.BENCH_JSON);
+const result = {
+  check: 'scripts/gpu-check.sh',
+  date: new Date().toISOString(),
+  device: { name: env.GPU_NAME, driver: env.GPU_DRIVER, memory: env.GPU_MEMORY },
+  host: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length },
+  versions: { node: process.version, nvcc: env.NVCC_VERSION, python: env.PYTHON, torch: JSON.parse(env.TORCH_JSON || '{}') },
+  totalSeconds: Number(env.TOTAL_SECONDS),
+  steps,
+  tests,
+  bench,
+};
+fs.writeFileSync(env.RESULT, JSON.stringify(result, null, 2) + '\n');
+const line = (s) => console.log(`gpu-check: ${s}`);
+line(`summary for ${env.GPU_NAME}, ${result.totalSeconds} s`);
+for (const s of steps) line(`  ${s.status.padEnd(7)} ${s.name} (${s.seconds} s)${s.note ? ` — ${s.note}` : ''}`);
+if (tests) {
+  line(`  tests: ${tests.passed} passed, ${tests.failed} failed, ${tests.skipped} skipped of ${tests.total}`);
+  for (const f of tests.failures) line(`    FAILED ${f.name}: ${f.message}`);
+}
+if (bench) {
+  for (const r of bench.results) {
+    line(`  bench ${r.shape.join('x')} ${bench.options.dtype}: fused ${r.fusedMedianMs.toFixed(2)} ms, ` +
+      `ATen ${r.atenMedianMs.toFixed(2)} ms, ratio ATen/fused ${r.ratio.toFixed(2)}`);
+  }
+}
+line(`  written to ${env.RESULT}`);
+EOF
+
+if [[ -n "$COPY_TO" ]]; then
+  mkdir -p "$COPY_TO"
+  cp "$RESULT" "$COPY_TO/" 2>/dev/null
+  cp "$WORK"/*.log "$COPY_TO/" 2>/dev/null
+  say "result and logs copied to $COPY_TO"
+fi
+
+# Exit status: every step passed (skipped steps count as failures, except the TypeScript step when lib/ exists).
+if grep -qP '\tfailed\t' "$STEPS_FILE" || [[ $BUILD_OK -ne 1 ]] || ! grep -q "^test/gpu.test.ts	passed" "$STEPS_FILE" \
+    || ! grep -q "^bench/dice-ce.js --device=cuda	passed" "$STEPS_FILE"; then
+  say "FAILED (logs in $WORK)"
+  exit 1
+fi
+say "passed (logs in $WORK)"
