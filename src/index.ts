@@ -36,3 +36,13 @@ export type {
   LossTerm,
   TargetArray,
 } from './types';
+export {
+  computeLossTorch,
+  computeLossTorchAsync,
+  NO_CUDA,
+  NO_LIBTORCH,
+  torchAddonPath,
+  torchAvailable,
+  torchInfo,
+} from './torch/index';
+export type { TorchDevice, TorchInfo, TorchLossOptions } from './torch/index';

@@ -1,0 +1,317 @@
+// The differentiable losses on libtorch tensors (fused_loss.h): input checks with ATen ops (they run
+// on either device), the one place that picks the CPU or CUDA engine, and FusedLossFunction.
+#include "fused_loss.h"
+
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/core/grad_mode.h>
+#include <c10/core/DeviceGuard.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#ifdef SEGLOSS_WITH_CUDA
+#include <c10/cuda/CUDAStream.h>
+
+#include "../cuda/losses_cuda.h"
+#endif
+
+namespace segloss::torch_ops {
+namespace {
+
+std::string sizesText(const at::Tensor& t) {
+  std::string text = "[";
+  for (int64_t d = 0; d < t.dim(); ++d) text += (d ? ", " : "") + std::to_string(t.size(d));
+  return text + "]";
+}
+
+// logits [B, C, ...] and target [B, ...] with the same B and spatial dims, on one device.
+void checkShapes(const at::Tensor& logits, const at::Tensor& target) {
+  if (!logits.defined() || !target.defined()) throw LossArgumentError("logits and target must be defined tensors");
+  if (logits.dim() < 2) throw LossArgumentError("logits must be [B, C, ...], got " + sizesText(logits));
+  bool same = target.dim() == logits.dim() - 1 && target.size(0) == logits.size(0);
+  for (int64_t d = 1; same && d < target.dim(); ++d) same = target.size(d) == logits.size(d + 1);
+  if (!same) {
+    throw LossArgumentError("target " + sizesText(target) + " does not match logits " + sizesText(logits) +
+                            " (expected [B, ...] of logits [B, C, ...])");
+  }
+  if (logits.numel() == 0) throw LossArgumentError("logits " + sizesText(logits) + " is empty");
+  if (target.device() != logits.device()) {
+    throw LossArgumentError("target is on " + target.device().str() + ", logits on " + logits.device().str());
+  }
+}
+
+ScalarType engineScalarType(const at::Tensor& logits) {
+  if (logits.scalar_type() == at::kFloat) return ScalarType::Float32;
+  if (logits.scalar_type() == at::kDouble) return ScalarType::Float64;
+  throw LossArgumentError(std::string("logits must be float32 or float64, got ") + c10::toString(logits.scalar_type()));
+}
+
+// Whether v is a value of the integer dtype (so comparing a tensor of it with v cannot wrap).
+bool representable(at::ScalarType type, int64_t v) {
+  switch (type) {
+    case at::kByte: return v >= 0 && v <= std::numeric_limits<uint8_t>::max();
+    case at::kChar: return v >= std::numeric_limits<int8_t>::min() && v <= std::numeric_limits<int8_t>::max();
+    case at::kShort: return v >= std::numeric_limits<int16_t>::min() && v <= std::numeric_limits<int16_t>::max();
+    case at::kInt: return v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max();
+    default: return true;  // kLong
+  }
+}
+
+// The target in a dtype whose comparisons with int64 scalars are exact (small signed / unsigned
+// dtypes stay; any other integer dtype becomes int64).
+at::Tensor comparableLabels(const at::Tensor& target) {
+  switch (target.scalar_type()) {
+    case at::kByte:
+    case at::kChar:
+    case at::kShort:
+    case at::kInt:
+    case at::kLong: return target;
+    default:
+      if (!at::isIntegralType(target.scalar_type(), /*includeBool=*/false)) {
+        throw LossArgumentError(std::string("target must hold integer labels, got ") +
+                                c10::toString(target.scalar_type()));
+      }
+      return target.to(at::kLong);
+  }
+}
+
+// [B, ...] bool: labels outside [0, K) that are not the ignore index.
+at::Tensor invalidLabels(const at::Tensor& labels, int64_t classes, std::optional<int64_t> ignoreIndex) {
+  const at::ScalarType type = labels.scalar_type();
+  at::Tensor invalid = at::zeros_like(labels, labels.options().dtype(at::kBool));
+  if (representable(type, -1)) invalid = invalid.logical_or(labels.lt(0));
+  if (representable(type, classes)) invalid = invalid.logical_or(labels.ge(classes));
+  if (ignoreIndex && representable(type, *ignoreIndex)) invalid = invalid.logical_and(labels.ne(*ignoreIndex));
+  return invalid;
+}
+
+// Throws LossArgumentError naming the first flat index of a label outside [0, K).
+void checkLabels(const at::Tensor& labels, int64_t classes, std::optional<int64_t> ignoreIndex) {
+  const at::Tensor invalid = invalidLabels(labels, classes, ignoreIndex).flatten();
+  if (!invalid.any().item<bool>()) return;
+  const int64_t first = invalid.to(at::kInt).argmax().item<int64_t>();  // the first maximum
+  throw LossArgumentError("label outside [0, K) at flat index " + std::to_string(first) +
+                          " (K = " + std::to_string(classes) + ")");
+}
+
+// The target as the engine reads it: uint8 / int32 as they are, other integer dtypes as int32
+// with ignored labels mapped to −1 (so an ignore index beyond int32 still works).
+struct EngineLabels {
+  at::Tensor tensor;  // [B, ...] contiguous, uint8 or int32
+  LabelType type = LabelType::Int32;
+  bool hasIgnore = false;
+  int64_t ignoreIndex = -100;
+};
+
+EngineLabels engineLabels(const at::Tensor& labels, std::optional<int64_t> ignoreIndex) {
+  EngineLabels out;
+  out.hasIgnore = ignoreIndex.has_value();
+  out.ignoreIndex = ignoreIndex.value_or(-100);
+  if (labels.scalar_type() == at::kByte || labels.scalar_type() == at::kInt) {
+    out.tensor = labels.contiguous();
+    out.type = labels.scalar_type() == at::kByte ? LabelType::UInt8 : LabelType::Int32;
+    return out;
+  }
+  at::Tensor mapped = labels;
+  if (ignoreIndex && representable(labels.scalar_type(), *ignoreIndex)) {
+    mapped = labels.masked_fill(labels.eq(*ignoreIndex), -1);
+    out.ignoreIndex = -1;
+  }
+  out.tensor = mapped.to(at::kInt).contiguous();
+  out.type = LabelType::Int32;
+  return out;
+}
+
+void checkClassWeights(const LossTerm& term, int64_t classes) {
+  if (!term.classWeights.empty() && static_cast<int64_t>(term.classWeights.size()) != classes) {
+    throw LossArgumentError("classWeights has " + std::to_string(term.classWeights.size()) +
+                            " entries, expected K = " + std::to_string(classes));
+  }
+}
+
+// The options with classWeights pointing at the device copy (or null).
+LossOptions boundOptions(const LossTerm& term, const at::Tensor& deviceWeights) {
+  LossOptions options = term.options;
+  if (auto* ce = std::get_if<CrossEntropyOptions>(&options)) {
+    ce->classWeights = deviceWeights.defined() ? deviceWeights.data_ptr<double>() : nullptr;
+  }
+  return options;
+}
+
+// Σ weight · term value on the CPU engine: one compound call (the terms share its passes).
+void runEngineCpu(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms, const LossGradient* grad,
+                  double* value) {
+  *value = computeLossCpu(tensors, terms, grad);
+}
+
+#ifdef SEGLOSS_WITH_CUDA
+// Σ weight · term value on the CUDA engine, term by term on the current stream (term t writes, or
+// adds after the first, scale grad->scale · weight_t times its gradient); workspaces come from the caching allocator, which
+// is stream-ordered. `deviceValue` is one device double.
+void runEngineCuda(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms, const LossGradient* grad,
+                   double* deviceValue, const at::Device& device) {
+  const auto onDevice = at::TensorOptions().dtype(at::kDouble).device(device);
+  const at::Tensor termValues = at::empty({static_cast<int64_t>(terms.size())}, onDevice);
+  std::vector<double> weights;
+  for (size_t t = 0; t < terms.size(); ++t) {
+    const size_t bytes = lossWorkspaceBytesCuda(tensors, terms[t].options);
+    const at::Tensor workspace = at::empty({static_cast<int64_t>(bytes > 0 ? bytes : 1)}, onDevice.dtype(at::kByte));
+    LossGradient termGrad;
+    if (grad) termGrad = LossGradient{grad->data, grad->scale * terms[t].weight, grad->accumulate || t > 0};
+    computeLossCuda(tensors, terms[t].options, grad ? &termGrad : nullptr, termValues.data_ptr<double>() + t,
+                    workspace.data_ptr(), c10::cuda::getCurrentCUDAStream(device.index()).stream());
+    weights.push_back(terms[t].weight);
+  }
+  const at::Tensor total = termValues.mul(at::tensor(weights, at::kDouble).to(device)).sum();
+  at::from_blob(deviceValue, {1}, onDevice).copy_(total.view({1}));
+}
+#endif
+
+// The one place that picks the engine by device: Σ weight · term value into `value` (one double
+// on that device), scale · Σ weight · d term / d logits written (or added, when accumulating) into
+// grad->data.
+void runEngine(const at::Device& device, const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms,
+               const LossGradient* grad, double* value) {
+  if (device.is_cpu()) {
+    runEngineCpu(tensors, terms, grad, value);
+    return;
+  }
+#ifdef SEGLOSS_WITH_CUDA
+  if (device.is_cuda()) {
+    runEngineCuda(tensors, terms, grad, value, device);
+    return;
+  }
+#endif
+  throw LossArgumentError("segloss has no engine for device " + device.str() +
+                          (device.is_cuda() ? " (this build of the torch addon has no CUDA engine)" : ""));
+}
+
+// The engine's labels for each distinct ignore index of the objective, checked once each.
+class LabelCache {
+ public:
+  LabelCache(const at::Tensor& labels, int64_t classes) : labels_(labels), classes_(classes) {}
+
+  EngineLabels get(std::optional<int64_t> ignoreIndex) {
+    for (const auto& [ignore, engine] : entries_) {
+      if (ignore == ignoreIndex) return engine;
+    }
+    checkLabels(labels_, classes_, ignoreIndex);
+    entries_.emplace_back(ignoreIndex, engineLabels(labels_, ignoreIndex));
+    return entries_.back().second;
+  }
+
+ private:
+  at::Tensor labels_;  // [B, ...] comparable integer dtype
+  int64_t classes_;    // K
+  std::vector<std::pair<std::optional<int64_t>, EngineLabels>> entries_;
+};
+
+bool sameInputConventions(const LossTerm& a, const LossTerm& b) {
+  return a.activation == b.activation && a.ignoreIndex == b.ignoreIndex;
+}
+
+// Terms [first, last) share the activation and the ignore index: one engine call, its weighted
+// value into *value, its weighted gradient written into grad (added when `accumulate`).
+void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last, const at::Tensor& logits,
+                  LabelCache& labels, at::Tensor& grad, bool accumulate, double* value) {
+  const int64_t classes = probabilityClasses(logits.size(1));
+  resolveActivation(terms[first].activation, logits.size(1));  // throws for softmax with C = 1
+  const EngineLabels target = labels.get(terms[first].ignoreIndex);
+
+  std::vector<at::Tensor> deviceWeights;  // keeps each term's class weights alive on the device
+  std::vector<WeightedLossOptions> group;
+  for (size_t t = first; t < last; ++t) {
+    checkClassWeights(terms[t], classes);
+    const std::vector<double>& w = terms[t].classWeights;
+    deviceWeights.push_back(w.empty() ? at::Tensor() : at::tensor(w, at::kDouble).to(logits.device()));
+    group.push_back(WeightedLossOptions{boundOptions(terms[t], deviceWeights.back()), terms[t].weight});
+  }
+
+  LossTensors tensors;
+  tensors.logits = logits.data_ptr();
+  tensors.dtype = engineScalarType(logits);
+  tensors.target = target.tensor.data_ptr();
+  tensors.labelType = target.type;
+  tensors.batch = logits.size(0);
+  tensors.channels = logits.size(1);
+  tensors.pixels = logits.numel() / (tensors.batch * tensors.channels);
+  tensors.activation = terms[first].activation;
+  tensors.hasIgnore = target.hasIgnore;
+  tensors.ignoreIndex = target.ignoreIndex;
+
+  const LossGradient groupGrad{grad.defined() ? grad.data_ptr() : nullptr, 1.0, accumulate};
+  runEngine(logits.device(), tensors, group, grad.defined() ? &groupGrad : nullptr, value);
+}
+
+// value = Σ_t w_t L_t(z, y);  forward saves G = ∂value/∂z (computed by the engines with the value).
+// backward: ∂out/∂z = (∂out/∂value) · G — the upstream scalar times the saved gradient; the target
+// and the objective get no gradient. Differentiable once.
+class FusedLossFunction : public torch::autograd::Function<FusedLossFunction> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logits /* [B, C, ...] */,
+                            const at::Tensor& target /* [B, ...] */, const Objective& objective) {
+    FusedResult result = computeFused(logits, target, objective, /*withGrad=*/true);
+    ctx->save_for_backward({result.grad});
+    return result.value;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list upstream /* {[]} */) {
+    const at::Tensor grad = ctx->get_saved_variables()[0];  // [B, C, ...]
+    return {upstream[0].to(grad.scalar_type()) * grad, at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+FusedResult computeFused(const at::Tensor& logitsIn, const at::Tensor& targetIn, const Objective& objective,
+                         bool withGrad) {
+  if (objective.terms.empty()) throw LossArgumentError("the objective has no loss terms");
+  checkShapes(logitsIn, targetIn);
+  engineScalarType(logitsIn);
+  const c10::DeviceGuard guard(logitsIn.device());
+  const at::Tensor logits = logitsIn.detach().contiguous();
+  LabelCache labels(comparableLabels(targetIn.detach()).contiguous(), probabilityClasses(logitsIn.size(1)));
+  const auto onDevice = at::TensorOptions().dtype(at::kDouble).device(logits.device());
+
+  FusedResult result;
+  // The first engine call writes every gradient entry (ignored pixels get 0); later ones add.
+  if (withGrad) result.grad = at::empty_like(logits, at::MemoryFormat::Contiguous);
+  const std::vector<LossTerm>& terms = objective.terms;
+  at::Tensor values = at::zeros({static_cast<int64_t>(terms.size())}, onDevice);  // one slot per group
+  int64_t groups = 0;
+  for (size_t first = 0; first < terms.size(); ++groups) {
+    size_t last = first + 1;
+    while (last < terms.size() && sameInputConventions(terms[first], terms[last])) ++last;
+    runTermGroup(terms, first, last, logits, labels, result.grad, groups > 0, values.data_ptr<double>() + groups);
+    first = last;
+  }
+  result.value = values.sum().to(logits.scalar_type());
+  return result;
+}
+
+at::Tensor loss(const at::Tensor& logits, const at::Tensor& target, const Objective& objective) {
+  if (at::GradMode::is_enabled() && logits.requires_grad()) {
+    return FusedLossFunction::apply(logits, target, objective);
+  }
+  return computeFused(logits, target, objective, /*withGrad=*/false).value;
+}
+
+at::Tensor loss(const at::Tensor& logits, const at::Tensor& target, const LossOptions& options, Activation activation,
+                std::optional<int64_t> ignoreIndex, std::vector<double> classWeights) {
+  Objective objective;
+  objective.terms.push_back(LossTerm{options, 1.0, std::move(classWeights), activation, ignoreIndex});
+  return loss(logits, target, objective);
+}
+
+bool builtWithCuda() {
+#ifdef SEGLOSS_WITH_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+}  // namespace segloss::torch_ops
