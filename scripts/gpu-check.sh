@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # The GPU check of segloss, in at most 8 minutes, on a machine with an NVIDIA GPU (H100/H200), nvcc,
-# CMake and PyTorch 2.x with CUDA, without network and possibly without Node:
-#   1. finds Node ≥ 20: $SEGLOSS_NODE, else `node` on PATH, else unpacks scripts/.node/node.xz;
+# CMake and PyTorch 2.x with CUDA, without network and possibly without Node.
+#
+# How a session runs it on a lent GPU machine (the tool copies the working tree, not node_modules/
+# or lib/, which are gitignored; .gpu-bundle/ brings them, with Node):
+#   here:    bash scripts/make-gpu-bundle.sh           (after npm install; ~33 MiB, at most 60 MiB)
+#   device:  bash scripts/gpu-check.sh --copy-to "$OUT"   with carry [".gpu-bundle"], timeout_s 540
+# The result JSON and the step logs come back under $OUT (the summary is in the output tail).
+#
+#   1. preflight: finds Node ≥ 20 ($SEGLOSS_NODE, else `node` on PATH, else unpacks
+#      .gpu-bundle/node.xz); unpacks .gpu-bundle/node_modules.tar.xz when there is no node_modules/
+#      and .gpu-bundle/lib.tar.xz when there is no lib/ (with xz, or Python's lzma without xz);
 #   2. finds a Python whose torch has CUDA ($SEGLOSS_PYTHON, python3, python) and builds the torch
 #      addon against its libtorch with the CUDA engines (scripts/build-torch.js, SEGLOSS_CUDA=ON);
 #   3. runs test/gpu.test.ts (CUDA engines vs CPU engines; SEGLOSS_REQUIRE_GPU=1, so no skip);
@@ -14,7 +23,7 @@
 #   bash scripts/gpu-check.sh [--copy-to DIR]    (--copy-to: also copy the result and the logs there)
 #
 # Needs in the tree: node_modules (vitest, cmake-js or CMake, node-addon-api, node-api-headers,
-# typescript — or a built lib/). Never uses the network.
+# node-gyp-build; typescript or a built lib/), or .gpu-bundle/ to unpack them. Never uses the network.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -66,21 +75,31 @@ run_step() {
   return $status
 }
 
-# --- 1. Node ---------------------------------------------------------------------------------
+# --- 1. Preflight: Node, node_modules/, lib/ (from .gpu-bundle/ when absent) -----------------------
+BUNDLE="$ROOT/.gpu-bundle"      # written by scripts/make-gpu-bundle.sh
+PREFLIGHT_BEGIN=$(date +%s)
+PREFLIGHT_NOTES=()
+PREFLIGHT_STATUS=passed
+NO_BUNDLE_HINT="run bash scripts/make-gpu-bundle.sh where npm install was run, and carry .gpu-bundle"
+
+# unxz FILE: FILE decompressed to stdout, with xz or, where there is none, Python's lzma module.
+unxz() {
+  if command -v xz >/dev/null 2>&1; then xz -dc "$1"; return; fi
+  local py
+  py=$(command -v python3 || command -v python) || { say "neither xz nor Python to unpack $1" >&2; return 1; }
+  "$py" -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"
+}
+# untar_xz FILE: unpacks the tar.xz FILE into the repository root.
+untar_xz() { unxz "$1" | tar -C "$ROOT" -xf -; }
+
 node_major() { "$1" -e 'process.stdout.write(String(process.versions.node.split(".")[0]))' 2>/dev/null; }
 
 find_node() {
   if [[ -n "${SEGLOSS_NODE:-}" ]]; then echo "$SEGLOSS_NODE"; return 0; fi
   if command -v node >/dev/null 2>&1 && [[ "$(node_major node)" -ge 20 ]] 2>/dev/null; then command -v node; return 0; fi
-  local packed="$ROOT/scripts/.node/node.xz"
-  if [[ -f "$packed" ]]; then
+  if [[ -f "$BUNDLE/node.xz" ]]; then
     mkdir -p "$WORK/node"
-    if command -v xz >/dev/null 2>&1; then
-      xz -dc "$packed" > "$WORK/node/node" || return 1
-    else
-      python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
-        "$packed" "$WORK/node/node" || return 1
-    fi
+    unxz "$BUNDLE/node.xz" > "$WORK/node/node" || return 1
     chmod +x "$WORK/node/node"
     echo "$WORK/node/node"
     return 0
@@ -90,12 +109,61 @@ find_node() {
 
 NODE=$(find_node)
 if [[ -z "$NODE" ]] || [[ "$(node_major "$NODE")" -lt 20 ]] 2>/dev/null; then
-  say "no Node ≥ 20: set SEGLOSS_NODE, put node on PATH, or carry scripts/.node/node.xz"
+  say "no Node ≥ 20: set SEGLOSS_NODE, put node on PATH, or $NO_BUNDLE_HINT"
   exit 1
 fi
 export PATH="$(dirname "$NODE"):$PATH"
 NODE_VERSION=$("$NODE" --version)
 say "node $NODE_VERSION at $NODE"
+[[ "$NODE" == "$WORK/node/node" ]] && PREFLIGHT_NOTES+=("node from .gpu-bundle/node.xz")
+
+# from_bundle DIR: unpacks .gpu-bundle/DIR.tar.xz when DIR is missing, or when DIR was unpacked
+# from another bundle (a warm machine keeps ignored folders between calls); DIR/.from-gpu-bundle
+# records which. A DIR that did not come from a bundle is left alone. Status 0: unpacked now.
+BUNDLE_ID=$(head -n 1 "$BUNDLE/MANIFEST" 2>/dev/null)
+from_bundle() {
+  local dir=$1 archive="$BUNDLE/$1.tar.xz"
+  [[ -f "$archive" ]] || return 1
+  if [[ -d "$dir" ]]; then
+    [[ -f "$dir/.from-gpu-bundle" && "$(cat "$dir/.from-gpu-bundle")" != "$BUNDLE_ID" ]] || return 1
+    rm -rf "$dir"
+  fi
+  say "unpacking .gpu-bundle/$1.tar.xz ..."
+  if ! untar_xz "$archive"; then say "could not unpack .gpu-bundle/$1.tar.xz"; exit 1; fi
+  echo "$BUNDLE_ID" > "$dir/.from-gpu-bundle"
+}
+
+from_bundle node_modules && PREFLIGHT_NOTES+=("node_modules/ from .gpu-bundle")
+if [[ ! -d node_modules ]]; then
+  say "no node_modules/ and no .gpu-bundle/node_modules.tar.xz: $NO_BUNDLE_HINT"
+  exit 1
+fi
+for package in vitest node-addon-api node-gyp-build; do
+  if [[ ! -f "node_modules/$package/package.json" ]]; then
+    say "node_modules/ has no $package: $NO_BUNDLE_HINT (or npm install)"
+    exit 1
+  fi
+done
+
+from_bundle lib
+if [[ -f lib/.from-gpu-bundle ]]; then
+  # lib/ was built from src/ when the bundle was made; the bench uses lib/, the tests src/.
+  bundle_hash=$(sed -n 's/^src-hash //p' "$BUNDLE/MANIFEST" 2>/dev/null)
+  tree_hash=$(find src tsconfig.json scripts/write-esm-wrapper.js -type f -print0 | LC_ALL=C sort -z \
+    | xargs -0 sha256sum | sha256sum | cut -c1-16)
+  if [[ -f node_modules/typescript/bin/tsc ]]; then
+    PREFLIGHT_NOTES+=("lib/ from .gpu-bundle (recompiled below)")
+  elif [[ -n "$bundle_hash" && "$bundle_hash" == "$tree_hash" ]]; then
+    PREFLIGHT_NOTES+=("lib/ from .gpu-bundle (built from this src/)")
+  else
+    PREFLIGHT_STATUS=warning
+    PREFLIGHT_NOTES+=("lib/ from .gpu-bundle is STALE: built from other sources than this src/ (rerun make-gpu-bundle.sh)")
+    say "WARNING: .gpu-bundle/lib.tar.xz was built from other sources than this src/; rerun bash scripts/make-gpu-bundle.sh"
+  fi
+fi
+note=$(IFS=';'; echo "${PREFLIGHT_NOTES[*]:-}" | sed 's/;/; /g')
+record "preflight (Node, node_modules, lib)" "$PREFLIGHT_STATUS" "$(( $(date +%s) - PREFLIGHT_BEGIN ))" "${note:-all in the tree}"
+say "preflight done in $(( $(date +%s) - PREFLIGHT_BEGIN )) s${note:+: $note}"
 
 # --- 2. Python with CUDA torch, nvcc, the GPU --------------------------------------------------
 TORCH_PROBE='import json, torch; print(json.dumps({"version": torch.__version__, "cuda": torch.version.cuda, "available": torch.cuda.is_available()}))'
@@ -108,9 +176,11 @@ for candidate in ${SEGLOSS_PYTHON:-} python3 python; do
 done
 if [[ -z "$PYTHON" ]]; then
   say "no Python with a CUDA build of torch found (tried ${SEGLOSS_PYTHON:-} python3 python); set SEGLOSS_PYTHON"
-  exit 1
+  record "find a Python with CUDA torch" failed 0 "tried ${SEGLOSS_PYTHON:-} python3 python; set SEGLOSS_PYTHON"
+else
+  say "python $PYTHON: torch $TORCH_JSON"
+  record "find a Python with CUDA torch" passed 0 "$PYTHON"
 fi
-say "python $PYTHON: torch $TORCH_JSON"
 
 if ! command -v nvcc >/dev/null 2>&1 && [[ -x /usr/local/cuda/bin/nvcc ]]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
 NVCC_VERSION=$(nvcc --version 2>/dev/null | sed -n 's/.*release \([0-9.]*\).*/\1/p')
@@ -132,7 +202,9 @@ fi
 
 BUILD_OK=0
 # The Python's libtorch, not LIBTORCH / Torch_DIR or a project .venv (CI's CPU torch).
-if run_step "build the torch addon with CUDA" "$LIMIT_BUILD" "$WORK/build-torch.log" \
+if [[ -z "$PYTHON" ]]; then
+  record "build the torch addon with CUDA" skipped 0 "no Python with CUDA torch"
+elif run_step "build the torch addon with CUDA" "$LIMIT_BUILD" "$WORK/build-torch.log" \
     env -u LIBTORCH -u Torch_DIR SEGLOSS_PYTHON="$PYTHON" SEGLOSS_CUDA=ON SEGLOSS_BUILD_JOBS="$(nproc)" \
     "$NODE" scripts/build-torch.js --clean; then
   BUILD_OK=1

@@ -19,21 +19,37 @@ import type {
 } from './types';
 import { is, typeError } from './validate';
 
-/** Everything a native loss call takes, checked. */
-interface PreparedLossCall {
+/** A loss call's arguments, checked, with the options resolved into the flat native request. */
+export interface CheckedLossCall {
   readonly input: CheckedInput;
   readonly request: ResolvedLossRequest;
-  readonly grad: LogitsArray | null; // [B, C, N], the logits' type, or null
+  readonly common: ReturnType<typeof resolveLossCall>['common'];
+  readonly userOptions: Record<string, unknown>; // the caller's options object (names checked)
 }
 
-/** Checks in a useful order: loss spec, option names, input, option values, labels, logits. */
-function prepareLossCall(loss: unknown, input: unknown, options: unknown, extraNames: readonly string[]): PreparedLossCall {
+/**
+ * The checks every loss call makes (core and torch addon alike), in a useful order: loss spec,
+ * option names (plus `extraNames` the caller handles), input, option values, labels, logits.
+ */
+export function checkLossCall(loss: unknown, input: unknown, options: unknown, extraNames: readonly string[]): CheckedLossCall {
   const spec = checkLossSpec(loss);
   const userOptions = checkOptionKeys(spec, options, extraNames);
   const checked = checkLossInput(input);
   const { request, common } = resolveLossCall(spec, userOptions, checked);
   checkLabels(checked, common.ignoreIndex);
   checkFiniteLogits(checked);
+  return { input: checked, request, common, userOptions };
+}
+
+/** Everything a core-addon loss call takes, checked. */
+interface PreparedLossCall {
+  readonly input: CheckedInput;
+  readonly request: ResolvedLossRequest;
+  readonly grad: LogitsArray | null; // [B, C, N], the logits' type, or null
+}
+
+function prepareLossCall(loss: unknown, input: unknown, options: unknown, extraNames: readonly string[]): PreparedLossCall {
+  const { input: checked, request, common } = checkLossCall(loss, input, options, extraNames);
   const grad = common.grad ? newLike(checked.logits) : null;
   return { input: checked, request, grad };
 }

@@ -9,9 +9,9 @@
  * function here except {@link torchAvailable} throws an Error with code `'SEGLOSS_NO_LIBTORCH'`
  * that says how to get libtorch.
  */
-import { checkFiniteLogits, checkLabels, checkLossInput, type CheckedInput } from '../input';
+import { checkLossCall } from '../compute';
+import type { CheckedInput } from '../input';
 import type { ResolvedLossRequest } from '../native/resolved';
-import { checkLossSpec, checkOptionKeys, resolveLossCall } from '../resolve';
 import type {
   AsyncLossOptions,
   CommonLossOptions,
@@ -98,12 +98,7 @@ interface PreparedTorchCall {
 /** The checks of computeLoss, in its order, then the device. Loads the addon first. */
 function prepareTorchCall(loss: unknown, input: unknown, options: unknown, extraNames: readonly string[]): PreparedTorchCall {
   const addon = torchAddon();
-  const spec = checkLossSpec(loss);
-  const userOptions = checkOptionKeys(spec, options, ['device', ...extraNames]);
-  const checked = checkLossInput(input);
-  const { request, common } = resolveLossCall(spec, userOptions, checked);
-  checkLabels(checked, common.ignoreIndex);
-  checkFiniteLogits(checked);
+  const { input: checked, request, common, userOptions } = checkLossCall(loss, input, options, ['device', ...extraNames]);
   const device = checkDevice(userOptions.device, addon);
   return { addon, input: checked, request, grad: common.grad, device };
 }
