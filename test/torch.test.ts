@@ -277,7 +277,10 @@ describe.runIf(available)('two libtorch installs in one process', () => {
     const info = torchInfo();
     const other = fs.mkdtempSync(path.join(os.tmpdir(), 'segloss-c10-'));
     try {
-      fs.copyFileSync(path.join(info.builtLibtorchPath, 'libc10.so'), path.join(other, 'libc10.so'));
+      // Every name the loader may look for: libc10.so (wheels) or its SONAME, e.g. libc10.so.1.13 (Debian).
+      for (const name of fs.readdirSync(info.builtLibtorchPath).filter((f) => /^libc10\.so(\.|$)/.test(f))) {
+        fs.copyFileSync(path.join(info.builtLibtorchPath, name), path.join(other, name));
+      }
       const script = `try { require(${JSON.stringify(torchAddonPath())}); console.log('loaded'); } ` +
         'catch (e) { console.log(JSON.stringify([e.code, e.message])); }';
       const run = spawnSync(process.execPath, ['-e', script], {
