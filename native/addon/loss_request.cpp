@@ -42,7 +42,7 @@ Activation readActivation(Napi::Object term) {
   throw LossArgumentError("resolved activation '" + name + "' is unknown");
 }
 
-void readIgnore(Napi::Object term, LossTermRequest& request) {
+void readIgnore(Napi::Object term, LossTerm& request) {
   const Napi::Value value = field(term, "ignoreIndex");
   if (value.IsNull() || value.IsUndefined()) return;
   if (!value.IsNumber()) throw NativeTypeError("resolved field 'ignoreIndex' is not a number or null");
@@ -50,7 +50,6 @@ void readIgnore(Napi::Object term, LossTermRequest& request) {
   if (!std::isfinite(x) || std::trunc(x) != x || std::fabs(x) > 9007199254740991.0) {
     throw LossArgumentError("resolved field 'ignoreIndex' is not a safe integer");
   }
-  request.hasIgnore = true;
   request.ignoreIndex = static_cast<int64_t>(x);
 }
 
@@ -76,7 +75,7 @@ std::vector<double> readWeights(Napi::Value value) {
   return weights;
 }
 
-CrossEntropyOptions readCrossEntropy(Napi::Object term, LossTermRequest& request) {
+CrossEntropyOptions readCrossEntropy(Napi::Object term, LossTerm& request) {
   CrossEntropyOptions options;
   request.classWeights = readWeights(field(term, "classWeights"));
   options.labelSmoothing = readNumber(term, "labelSmoothing");
@@ -102,10 +101,10 @@ DiceOptions readDice(Napi::Object term) {
   return options;
 }
 
-LossTermRequest readLossTerm(Napi::Value value) {
+LossTerm readLossTerm(Napi::Value value) {
   if (!value.IsObject()) throw NativeTypeError("resolved loss term is not an object");
   const Napi::Object term = value.As<Napi::Object>();
-  LossTermRequest request;
+  LossTerm request;
   const std::string id = readString(term, "id");
   request.weight = readNumber(term, "weight");
   request.activation = readActivation(term);
@@ -122,32 +121,12 @@ LossTermRequest readLossTerm(Napi::Value value) {
 
 }  // namespace
 
-bool sameActivationAndIgnore(const LossTermRequest& a, const LossTermRequest& b) {
-  return a.activation == b.activation && a.hasIgnore == b.hasIgnore && (!a.hasIgnore || a.ignoreIndex == b.ignoreIndex);
-}
-
-LossOptions LossTermRequest::lossOptions() const {
-  return lossOptions(classWeights.empty() ? nullptr : classWeights.data());
-}
-
-LossOptions LossTermRequest::lossOptions(const double* classWeightsData) const {
-  LossOptions result = options;
-  if (auto* ce = std::get_if<CrossEntropyOptions>(&result)) ce->classWeights = classWeightsData;
-  return result;
-}
-
-void LossTermRequest::applyTo(LossTensors& tensors) const {
-  tensors.activation = activation;
-  tensors.hasIgnore = hasIgnore;
-  tensors.ignoreIndex = ignoreIndex;
-}
-
-std::vector<LossTermRequest> readLossTerms(Napi::Object request) {
+std::vector<LossTerm> readLossTerms(Napi::Object request) {
   const Napi::Value value = field(request, "terms");
   if (!value.IsArray()) throw NativeTypeError("resolved 'terms' is not an array");
   const Napi::Array array = value.As<Napi::Array>();
   if (array.Length() == 0) throw LossArgumentError("resolved 'terms' is empty");
-  std::vector<LossTermRequest> terms;
+  std::vector<LossTerm> terms;
   terms.reserve(array.Length());
   for (uint32_t i = 0; i < array.Length(); ++i) terms.push_back(readLossTerm(array.Get(i)));
   return terms;
@@ -160,9 +139,9 @@ LossRequest readLossRequest(Napi::Object request) {
   return result;
 }
 
-void checkLossTerms(const std::vector<LossTermRequest>& terms, int64_t channels) {
+void checkLossTerms(const std::vector<LossTerm>& terms, int64_t channels) {
   const size_t classes = static_cast<size_t>(probabilityClasses(channels));
-  for (const LossTermRequest& term : terms) {
+  for (const LossTerm& term : terms) {
     resolveActivation(term.activation, channels);  // throws for softmax with C = 1
     if (!term.classWeights.empty() && term.classWeights.size() != classes) {
       throw LossArgumentError("classWeights has " + std::to_string(term.classWeights.size()) + " entries, expected K = " +
@@ -171,26 +150,25 @@ void checkLossTerms(const std::vector<LossTermRequest>& terms, int64_t channels)
   }
 }
 
-// Terms that share the activation and the ignore index (always, from TypeScript) run as one
-// compound call of the core's tile engine; a term that differs starts a new call that accumulates.
-double computeLossTermsCpu(const LossTensors& tensors, const std::vector<LossTermRequest>& terms,
+// Each run of terms sharing the activation and the ignore index (always one run, from
+// TypeScript) is one compound call of the core's tile engine; later runs accumulate.
+double computeLossTermsCpu(const LossTensors& tensors, const std::vector<LossTerm>& terms,
                            const LossGradient* grad) {
   checkLossTerms(terms, tensors.channels);
   double value = 0.0;
   bool accumulate = grad && grad->accumulate;
-  for (size_t first = 0; first < terms.size();) {
-    size_t last = first + 1;
-    while (last < terms.size() && sameActivationAndIgnore(terms[first], terms[last])) ++last;
-    std::vector<WeightedLossOptions> group;
-    for (size_t k = first; k < last; ++k) group.push_back({terms[k].lossOptions(), terms[k].weight});
-    LossTensors groupTensors = tensors;
-    terms[first].applyTo(groupTensors);
-    LossGradient groupGrad;
-    if (grad) groupGrad = LossGradient{grad->data, grad->scale, accumulate};
-    value += computeLossCpu(groupTensors, group, grad ? &groupGrad : nullptr);
+  forEachSharedRun(terms, [&](size_t first, size_t last) {
+    std::vector<WeightedLossOptions> run;
+    for (size_t k = first; k < last; ++k) run.push_back({boundOptions(terms[k], hostClassWeights(terms[k])), terms[k].weight});
+    LossTensors runTensors = tensors;
+    runTensors.activation = terms[first].activation;
+    runTensors.hasIgnore = terms[first].ignoreIndex.has_value();
+    runTensors.ignoreIndex = terms[first].ignoreIndex.value_or(-100);
+    LossGradient runGrad;
+    if (grad) runGrad = LossGradient{grad->data, grad->scale, accumulate};
+    value += computeLossCpu(runTensors, run, grad ? &runGrad : nullptr);
     accumulate = true;
-    first = last;
-  }
+  });
   return value;
 }
 

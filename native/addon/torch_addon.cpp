@@ -132,14 +132,9 @@ at::Tensor targetTensor(const LabelView& view, const std::vector<int64_t>& shape
   return labels;
 }
 
-torch_ops::Objective objectiveOf(const std::vector<LossTermRequest>& terms) {
+torch_ops::Objective objectiveOf(const std::vector<LossTerm>& terms) {
   torch_ops::Objective objective;
-  for (const LossTermRequest& term : terms) {
-    std::optional<int64_t> ignore;
-    if (term.hasIgnore) ignore = term.ignoreIndex;
-    objective.terms.push_back(
-        torch_ops::LossTerm{term.lossOptions(nullptr), term.weight, term.classWeights, term.activation, ignore});
-  }
+  objective.terms = terms;
   return objective;
 }
 

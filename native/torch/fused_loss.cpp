@@ -131,15 +131,6 @@ void checkClassWeights(const LossTerm& term, int64_t classes) {
   }
 }
 
-// The options with classWeights pointing at the device copy (or null).
-LossOptions boundOptions(const LossTerm& term, const at::Tensor& deviceWeights) {
-  LossOptions options = term.options;
-  if (auto* ce = std::get_if<CrossEntropyOptions>(&options)) {
-    ce->classWeights = deviceWeights.defined() ? deviceWeights.data_ptr<double>() : nullptr;
-  }
-  return options;
-}
-
 // Σ weight · term value on the CPU engine: one compound call (the terms share its passes).
 void runEngineCpu(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms, const LossGradient* grad,
                   double* value) {
@@ -208,10 +199,6 @@ class LabelCache {
   std::vector<std::pair<std::optional<int64_t>, EngineLabels>> entries_;
 };
 
-bool sameInputConventions(const LossTerm& a, const LossTerm& b) {
-  return a.activation == b.activation && a.ignoreIndex == b.ignoreIndex;
-}
-
 // Terms [first, last) share the activation and the ignore index: one engine call, its weighted
 // value into *value, its weighted gradient written into grad (added when `accumulate`).
 void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last, const at::Tensor& logits,
@@ -226,7 +213,8 @@ void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last,
     checkClassWeights(terms[t], classes);
     const std::vector<double>& w = terms[t].classWeights;
     deviceWeights.push_back(w.empty() ? at::Tensor() : at::tensor(w, at::kDouble).to(logits.device()));
-    group.push_back(WeightedLossOptions{boundOptions(terms[t], deviceWeights.back()), terms[t].weight});
+    const at::Tensor& weights = deviceWeights.back();
+    group.push_back(WeightedLossOptions{boundOptions(terms[t], weights.defined() ? weights.data_ptr<double>() : nullptr), terms[t].weight});
   }
 
   LossTensors tensors;
@@ -282,12 +270,10 @@ FusedResult computeFused(const at::Tensor& logitsIn, const at::Tensor& targetIn,
   const std::vector<LossTerm>& terms = objective.terms;
   at::Tensor values = at::zeros({static_cast<int64_t>(terms.size())}, onDevice);  // one slot per group
   int64_t groups = 0;
-  for (size_t first = 0; first < terms.size(); ++groups) {
-    size_t last = first + 1;
-    while (last < terms.size() && sameInputConventions(terms[first], terms[last])) ++last;
+  forEachSharedRun(terms, [&](size_t first, size_t last) {
     runTermGroup(terms, first, last, logits, labels, result.grad, groups > 0, values.data_ptr<double>() + groups);
-    first = last;
-  }
+    ++groups;
+  });
   result.value = values.sum().to(logits.scalar_type());
   return result;
 }

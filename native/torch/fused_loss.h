@@ -4,8 +4,8 @@
 // Its backward only scales the saved gradient. Usable from native training code:
 //
 //   segloss::torch_ops::Objective objective;                     // 0.5·Dice + 0.5·CE
-//   objective.terms.push_back(segloss::torch_ops::weightedTerm(segloss::DiceOptions{}, 0.5));
-//   objective.terms.push_back(segloss::torch_ops::weightedTerm(segloss::CrossEntropyOptions{}, 0.5));
+//   objective.terms.push_back(segloss::weightedTerm(segloss::DiceOptions{}, 0.5));
+//   objective.terms.push_back(segloss::weightedTerm(segloss::CrossEntropyOptions{}, 0.5));
 //   at::Tensor value = segloss::torch_ops::loss(logits, target, objective);  // 0-dim, logits' dtype
 //   value.backward();                                     // logits.grad() = d value / d logits
 #pragma once
@@ -16,28 +16,9 @@
 
 #include <ATen/ATen.h>
 
-#include "../core/losses.h"
+#include "../core/loss_term.h"
 
 namespace segloss::torch_ops {
-
-// One term of an objective: weight · loss(options), with its input conventions (spec/LOSSES.md
-// "Common ground"). A CrossEntropyOptions' classWeights pointer is ignored here: the weights live
-// in `classWeights` and are bound to the logits' device at run time.
-struct LossTerm {
-  LossOptions options;                          // which loss runs, and its options
-  double weight = 1.0;                          // the term's factor in the objective
-  std::vector<double> classWeights;             // [K] cross-entropy class weights, or empty (all 1)
-  Activation activation = Activation::Softmax;  // softmax over C; C = 1 needs sigmoid or none
-  std::optional<int64_t> ignoreIndex;           // labels equal to it contribute nothing (none by default)
-};
-
-// weight · loss(options) with the default input conventions (softmax, no ignore index).
-inline LossTerm weightedTerm(LossOptions options, double weight) {
-  LossTerm term;
-  term.options = options;
-  term.weight = weight;
-  return term;
-}
 
 // value = Σ_t weight_t · loss_t(logits, target).
 struct Objective {
