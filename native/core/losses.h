@@ -10,8 +10,7 @@
 #include <vector>
 
 #include "activation.h"
-#include "losses/cross_entropy.h"
-#include "losses/dice.h"
+#include "loss_list.h"
 
 namespace segloss {
 
@@ -38,9 +37,6 @@ struct LossGradient {
   bool accumulate = false;
 };
 
-// One options type per loss; the alternative held says which loss runs.
-using LossOptions = std::variant<CrossEntropyOptions, DiceOptions>;
-
 // Thrown for violated invariants of the core (user-facing wording lives in TypeScript).
 class LossArgumentError : public std::invalid_argument {
  public:
@@ -60,8 +56,13 @@ struct WeightedLossOptions {
   double weight = 1.0;
 };
 
-// Runs Σ weight · loss on the CPU engine (tile_engine_cpu.h): one activation per tile and pass
-// shared by all terms. grad may be null (value only). Throws LossArgumentError when the shapes,
+// Throws LossArgumentError when an option breaks its loss's invariants (LossOptions::invalid) or
+// an array option has the wrong length for K classes.
+void checkLossOptions(const LossOptions& options, int classes);
+
+// Runs Σ weight · loss on the CPU engine (tile_engine_cpu.h, compiled per instruction set and
+// chosen at load: cpu_isa.h): one activation per tile and pass shared by all terms, on the
+// persistent thread pool. grad may be null (value only). Throws LossArgumentError when the shapes,
 // labels or options break the core's invariants.
 double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms,
                       const LossGradient* grad);

@@ -124,13 +124,6 @@ EngineLabels engineLabels(const at::Tensor& labels, std::optional<int64_t> ignor
   return out;
 }
 
-void checkClassWeights(const LossTerm& term, int64_t classes) {
-  if (!term.classWeights.empty() && static_cast<int64_t>(term.classWeights.size()) != classes) {
-    throw LossArgumentError("classWeights has " + std::to_string(term.classWeights.size()) +
-                            " entries, expected K = " + std::to_string(classes));
-  }
-}
-
 // Σ weight · term value on the CPU engine: one compound call (the terms share its passes).
 void runEngineCpu(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms, const LossGradient* grad,
                   double* value) {
@@ -140,18 +133,27 @@ void runEngineCpu(const LossTensors& tensors, const std::vector<WeightedLossOpti
 #ifdef SEGLOSS_WITH_CUDA
 // Σ weight · term value on the CUDA engine, term by term on the current stream (term t writes, or
 // adds after the first, scale grad->scale · weight_t times its gradient); workspaces come from the caching allocator, which
-// is stream-ordered. `deviceValue` is one device double.
+// is stream-ordered. `deviceValue` is one device double. Array options are copied to the device
+// and bound into the functors.
 void runEngineCuda(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms, const LossGradient* grad,
                    double* deviceValue, const at::Device& device) {
   const auto onDevice = at::TensorOptions().dtype(at::kDouble).device(device);
   const at::Tensor termValues = at::empty({static_cast<int64_t>(terms.size())}, onDevice);
+  std::vector<at::Tensor> deviceArrays;  // keeps the functors' arrays alive for the calls
+  LossContext context{probabilityClasses(tensors.channels), [&](const DoubleArray& array) -> const double* {
+                        if (array.empty()) return nullptr;
+                        deviceArrays.push_back(at::tensor(array.values, at::kDouble).to(device));
+                        return deviceArrays.back().data_ptr<double>();
+                      }};
   std::vector<double> weights;
   for (size_t t = 0; t < terms.size(); ++t) {
-    const size_t bytes = lossWorkspaceBytesCuda(tensors, terms[t].options);
+    checkLossOptions(terms[t].options, context.classes);
+    const LossFunctor functor = makeLossFunctor(terms[t].options, context);
+    const size_t bytes = lossWorkspaceBytesCuda(tensors, functor);
     const at::Tensor workspace = at::empty({static_cast<int64_t>(bytes > 0 ? bytes : 1)}, onDevice.dtype(at::kByte));
     LossGradient termGrad;
     if (grad) termGrad = LossGradient{grad->data, grad->scale * terms[t].weight, grad->accumulate || t > 0};
-    computeLossCuda(tensors, terms[t].options, grad ? &termGrad : nullptr, termValues.data_ptr<double>() + t,
+    computeLossCuda(tensors, functor, grad ? &termGrad : nullptr, termValues.data_ptr<double>() + t,
                     workspace.data_ptr(), c10::cuda::getCurrentCUDAStream(device.index()).stream());
     weights.push_back(terms[t].weight);
   }
@@ -207,14 +209,10 @@ void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last,
   resolveActivation(terms[first].activation, logits.size(1));  // throws for softmax with C = 1
   const EngineLabels target = labels.get(terms[first].ignoreIndex);
 
-  std::vector<at::Tensor> deviceWeights;  // keeps each term's class weights alive on the device
   std::vector<WeightedLossOptions> group;
   for (size_t t = first; t < last; ++t) {
-    checkClassWeights(terms[t], classes);
-    const std::vector<double>& w = terms[t].classWeights;
-    deviceWeights.push_back(w.empty() ? at::Tensor() : at::tensor(w, at::kDouble).to(logits.device()));
-    const at::Tensor& weights = deviceWeights.back();
-    group.push_back(WeightedLossOptions{boundOptions(terms[t], weights.defined() ? weights.data_ptr<double>() : nullptr), terms[t].weight});
+    checkLossOptions(terms[t].options, static_cast<int>(classes));
+    group.push_back(WeightedLossOptions{terms[t].options, terms[t].weight});
   }
 
   LossTensors tensors;
@@ -286,9 +284,9 @@ at::Tensor loss(const at::Tensor& logits, const at::Tensor& target, const Object
 }
 
 at::Tensor loss(const at::Tensor& logits, const at::Tensor& target, const LossOptions& options, Activation activation,
-                std::optional<int64_t> ignoreIndex, std::vector<double> classWeights) {
+                std::optional<int64_t> ignoreIndex) {
   Objective objective;
-  objective.terms.push_back(LossTerm{options, 1.0, std::move(classWeights), activation, ignoreIndex});
+  objective.terms.push_back(LossTerm{options, 1.0, activation, ignoreIndex});
   return loss(logits, target, objective);
 }
 

@@ -45,10 +45,10 @@ FusedResult computeFused(const at::Tensor& logits, const at::Tensor& target, con
 at::Tensor loss(const at::Tensor& logits /* [B, C, ...] */, const at::Tensor& target /* [B, ...] */,
                 const Objective& objective);
 
-// One loss with weight 1 (classWeights: [K] or empty).
+// One loss with weight 1 (array options such as classWeights live in `options`).
 at::Tensor loss(const at::Tensor& logits /* [B, C, ...] */, const at::Tensor& target /* [B, ...] */,
                 const LossOptions& options, Activation activation = Activation::Softmax,
-                std::optional<int64_t> ignoreIndex = std::nullopt, std::vector<double> classWeights = {});
+                std::optional<int64_t> ignoreIndex = std::nullopt);
 
 // Whether this build runs the CUDA engines (SEGLOSS_WITH_CUDA).
 bool builtWithCuda();

@@ -1,0 +1,416 @@
+// The CPU engine's kernels (the job: tile_engine_cpu.h), written once and compiled once per
+// instruction set into namespace segloss::SEGLOSS_ISA_NAMESPACE by tile_kernels_{sse2,avx2,avx512}.cpp.
+// Every loop below runs over the pixels of one tile with unit stride and no calls, so that it
+// vectorises; loss functors enter only through their scalar, always-inlined trueClassTerm
+// (pixel-wise losses) — region losses never run inside a pixel loop (region_moments.h).
+#pragma once
+
+#ifndef SEGLOSS_ISA_NAMESPACE
+#error "define SEGLOSS_ISA_NAMESPACE before including tile_kernels_cpu.h"
+#endif
+
+#include <cstdint>
+
+#include "loss_list.h"
+#include "math.h"
+#include "tile_engine_cpu.h"
+#include "vector_math.h"
+
+namespace segloss::SEGLOSS_ISA_NAMESPACE {
+
+constexpr int S = kTilePixels;
+
+// Scratch of one worker, carved from the driver's buffer.
+template <typename T>
+struct TileScratch {
+  T* prob;     // [K][S]
+  T* logProb;  // [K][S]
+  T* u;        // [K][S] p · d value / d p, then the gradient
+  T* valid;    // [S] 1 or 0
+  T* pt;       // [S] p of the true class (1 for ignored pixels)
+  T* lpt;      // [S] log p of the true class (0 for ignored pixels)
+  T* wt;       // [S] w_t (0 for ignored pixels)
+  T* at;       // [S] a_t
+  T* alpha;    // [S] per-pixel coefficient of the true class
+  T* sum;      // [S]
+  T* tmp;      // [S]
+  int32_t* label;  // [S] class, or −1 for ignored pixels
+
+  static TileScratch carve(void* raw, int classes) {
+    T* base = reinterpret_cast<T*>((reinterpret_cast<uintptr_t>(raw) + 63) & ~uintptr_t(63));
+    const int64_t block = int64_t(classes) * S;
+    TileScratch s;
+    s.prob = base;
+    s.logProb = s.prob + block;
+    s.u = s.logProb + block;
+    T* row = s.u + block;
+    s.valid = row; s.pt = row + S; s.lpt = row + 2 * S; s.wt = row + 3 * S;
+    s.at = row + 4 * S; s.alpha = row + 5 * S; s.sum = row + 6 * S; s.tmp = row + 7 * S;
+    s.label = reinterpret_cast<int32_t*>(row + 8 * S);
+    return s;
+  }
+};
+
+// ---- labels -------------------------------------------------------------------------------------
+
+template <typename L, typename T>
+void loadLabelsAs(const L* __restrict src, int n, bool ignoreMatches, int32_t ignoreLabel, int32_t* __restrict label,
+                  T* __restrict valid) {
+  for (int j = 0; j < n; ++j) {
+    const int32_t t = static_cast<int32_t>(src[j]);
+    const bool ignored = ignoreMatches && t == ignoreLabel;
+    label[j] = ignored ? -1 : t;
+    valid[j] = ignored ? T(0) : T(1);
+  }
+}
+
+// Labels of pixels [i0, i0 + n) of image b; returns the number of valid ones.
+template <typename T>
+int loadLabels(const TileJob& job, int64_t b, int64_t i0, int n, int32_t* label, T* valid) {
+  const int64_t at = b * job.pixels + i0;
+  switch (job.labelType) {
+    case LabelType::UInt8:
+      loadLabelsAs(static_cast<const uint8_t*>(job.target) + at, n, job.ignoreMatches, job.ignoreLabel, label, valid);
+      break;
+    case LabelType::UInt16:
+      loadLabelsAs(static_cast<const uint16_t*>(job.target) + at, n, job.ignoreMatches, job.ignoreLabel, label, valid);
+      break;
+    default:
+      loadLabelsAs(static_cast<const int32_t*>(job.target) + at, n, job.ignoreMatches, job.ignoreLabel, label, valid);
+  }
+  int count = 0;
+  for (int j = 0; j < n; ++j) count += label[j] >= 0;
+  return count;
+}
+
+// ---- activations --------------------------------------------------------------------------------
+
+template <typename T>
+void softmaxTile(const T* __restrict z, int64_t stride, int channels, int n, T* __restrict prob,
+                 T* __restrict logProb, bool withLog, T* __restrict maxz, T* __restrict sum) {
+  for (int j = 0; j < n; ++j) maxz[j] = z[j];
+  for (int c = 1; c < channels; ++c) {
+    const T* __restrict zc = z + c * stride;
+    for (int j = 0; j < n; ++j) maxz[j] = zc[j] > maxz[j] ? zc[j] : maxz[j];
+  }
+  for (int j = 0; j < n; ++j) sum[j] = T(0);
+  for (int c = 0; c < channels; ++c) {
+    const T* __restrict zc = z + c * stride;
+    T* __restrict pc = prob + c * S;
+    for (int j = 0; j < n; ++j) {
+      pc[j] = tileExp(zc[j] - maxz[j]);
+      sum[j] += pc[j];
+    }
+  }
+  if (withLog) {
+    for (int j = 0; j < n; ++j) maxz[j] += tileLog(sum[j]);  // log-sum-exp
+  }
+  for (int j = 0; j < n; ++j) sum[j] = T(1) / sum[j];
+  for (int c = 0; c < channels; ++c) {
+    T* __restrict pc = prob + c * S;
+    for (int j = 0; j < n; ++j) pc[j] *= sum[j];
+  }
+  if (!withLog) return;
+  for (int c = 0; c < channels; ++c) {
+    const T* __restrict zc = z + c * stride;
+    T* __restrict lc = logProb + c * S;
+    for (int j = 0; j < n; ++j) lc[j] = zc[j] - maxz[j];
+  }
+}
+
+// σ(sign · z) and log σ(sign · z) for one class.
+template <typename T>
+void sigmoidClass(const T* __restrict z, T sign, int n, T* __restrict pc, T* __restrict lc) {
+  for (int j = 0; j < n; ++j) {
+    const T x = sign * z[j];
+    const T e = tileExp(-(x < T(0) ? -x : x));  // e^{−|x|} ∈ (0, 1]
+    pc[j] = x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+    lc[j] = -(x < T(0) ? -x : T(0)) - tileLog1p(e);  // log σ(x) = −softplus(−x)
+  }
+}
+
+// Caller-given probabilities for one class (complement: 1 − z).
+template <typename T>
+void givenClass(const T* __restrict z, bool complement, int n, T* __restrict pc, T* __restrict lc, bool withLog) {
+  for (int j = 0; j < n; ++j) pc[j] = complement ? T(1) - z[j] : z[j];
+  if (!withLog) return;
+  constexpr T floor = ProbabilityFloor<T>::value;
+  for (int j = 0; j < n; ++j) lc[j] = tileLog(pc[j] > floor ? pc[j] : floor);
+}
+
+template <typename T, PixelActivationKind A>
+void activateTile(const TileJob& job, const T* z, int n, TileScratch<T>& s) {
+  const int64_t stride = job.pixels;
+  const int channels = static_cast<int>(job.channels);
+  if constexpr (A == PixelActivationKind::Softmax) {
+    softmaxTile(z, stride, channels, n, s.prob, s.logProb, job.needLogProb, s.tmp, s.sum);
+  } else if constexpr (A == PixelActivationKind::Sigmoid) {
+    for (int c = 0; c < channels; ++c) sigmoidClass(z + c * stride, T(1), n, s.prob + c * S, s.logProb + c * S);
+  } else if constexpr (A == PixelActivationKind::BinarySigmoid) {
+    sigmoidClass(z, T(-1), n, s.prob, s.logProb);
+    sigmoidClass(z, T(1), n, s.prob + S, s.logProb + S);
+  } else if constexpr (A == PixelActivationKind::None) {
+    for (int c = 0; c < channels; ++c) givenClass(z + c * stride, false, n, s.prob + c * S, s.logProb + c * S, job.needLogProb);
+  } else {
+    givenClass(z, true, n, s.prob, s.logProb, job.needLogProb);
+    givenClass(z, false, n, s.prob + S, s.logProb + S, job.needLogProb);
+  }
+}
+
+// ---- region moments -----------------------------------------------------------------------------
+
+// Adds the tile's moments of class c (those in Mask) to m[kMomentCount]; float sums per tile.
+template <MomentMask Mask, typename T>
+void classMoments(const T* __restrict p, const int32_t* __restrict label, const T* __restrict valid, int c, int n,
+                  double* m) {
+  T sP = 0, sPG = 0, sG = 0, sP2 = 0, sP2G = 0;
+  for (int j = 0; j < n; ++j) {
+    const T g = label[j] == c ? T(1) : T(0);
+    const T vp = valid[j] * p[j];
+    if constexpr ((Mask & momentBit(kMomentP)) != 0) sP += vp;
+    if constexpr ((Mask & momentBit(kMomentPG)) != 0) sPG += p[j] * g;
+    if constexpr ((Mask & momentBit(kMomentG)) != 0) sG += g;
+    if constexpr ((Mask & momentBit(kMomentP2)) != 0) sP2 += vp * p[j];
+    if constexpr ((Mask & momentBit(kMomentP2G)) != 0) sP2G += p[j] * p[j] * g;
+  }
+  m[kMomentP] += sP;
+  m[kMomentPG] += sPG;
+  m[kMomentG] += sG;
+  m[kMomentP2] += sP2;
+  m[kMomentP2G] += sP2G;
+}
+
+template <MomentMask Mask, typename T>
+void tileMoments(const TileScratch<T>& s, int classes, int n, double* m /* [K][kMomentCount] */) {
+  for (int c = 0; c < classes; ++c) classMoments<Mask>(s.prob + c * S, s.label, s.valid, c, n, m + c * kMomentCount);
+}
+
+// The moment sets losses use get their own loop; any other set computes all five.
+template <typename T>
+void accumulateTileMoments(MomentMask mask, const TileScratch<T>& s, int classes, int n, double* m) {
+  constexpr MomentMask pg = momentBit(kMomentPG) | momentBit(kMomentG);
+  constexpr MomentMask all = (1u << kMomentCount) - 1;
+  if (mask == 0) return;
+  if ((mask | pg | momentBit(kMomentP)) == (pg | momentBit(kMomentP))) {
+    tileMoments<pg | momentBit(kMomentP)>(s, classes, n, m);
+  } else if ((mask | pg | momentBit(kMomentP2)) == (pg | momentBit(kMomentP2))) {
+    tileMoments<pg | momentBit(kMomentP2)>(s, classes, n, m);
+  } else {
+    tileMoments<all>(s, classes, n, m);
+  }
+}
+
+// ---- pixel-wise terms ---------------------------------------------------------------------------
+
+// pt, lpt, wt, at of the tile for one term: selections over the classes (no gathers).
+template <typename T>
+void gatherTrueClass(const PixelTermRef& term, const TileScratch<T>& s, int classes, int n) {
+  for (int j = 0; j < n; ++j) {
+    s.pt[j] = T(0); s.lpt[j] = T(0); s.wt[j] = T(0); s.at[j] = T(0);
+  }
+  for (int c = 0; c < classes; ++c) {
+    const T* __restrict pc = s.prob + c * S;
+    const T* __restrict lc = s.logProb + c * S;
+    const T wc = term.classWeights ? static_cast<T>(term.classWeights[c]) : T(1);
+    const T ac = term.classFactors ? static_cast<T>(term.classFactors[c]) : T(1);
+    for (int j = 0; j < n; ++j) {
+      const bool is = s.label[j] == c;
+      s.pt[j] += is ? pc[j] : T(0);
+      s.lpt[j] += is ? lc[j] : T(0);
+      s.wt[j] += is ? wc : T(0);
+      s.at[j] += is ? ac : T(0);
+    }
+  }
+  for (int j = 0; j < n; ++j) s.pt[j] += s.valid[j] > T(0) ? T(0) : T(1);  // ignored: p_t = 1, log p_t = 0
+}
+
+// Runs one pixel-wise term on the tile: its value sum (when `values`) and, when `gradient`,
+// adds gradFactor · h_c into u.
+template <class Loss, typename T>
+double pixelTermTile(const Loss& loss, const PixelTermRef& term, const TileScratch<T>& s, int classes, int n,
+                     bool values, bool gradient) {
+  gatherTrueClass(term, s, classes, n);
+  T total = T(0);
+  for (int j = 0; j < n; ++j) {
+    T A;
+    const T f = loss.trueClassTerm(s.pt[j], s.lpt[j], s.at[j], A);
+    total += s.wt[j] * f;
+    s.alpha[j] = s.wt[j] * A;
+  }
+  const T sigma = static_cast<T>(term.smoothing);
+  if (sigma != T(0) && values) {
+    for (int j = 0; j < n; ++j) s.sum[j] = T(0);
+    for (int c = 0; c < classes; ++c) {
+      const T wc = term.classWeights ? static_cast<T>(term.classWeights[c]) : T(1);
+      const T* __restrict lc = s.logProb + c * S;
+      for (int j = 0; j < n; ++j) s.sum[j] += wc * lc[j];
+    }
+    for (int j = 0; j < n; ++j) total -= sigma * s.valid[j] * s.sum[j];
+  }
+  if (gradient) {
+    const T factor = static_cast<T>(term.gradFactor);
+    for (int c = 0; c < classes; ++c) {
+      const T smoothing = sigma * (term.classWeights ? static_cast<T>(term.classWeights[c]) : T(1));
+      T* __restrict uc = s.u + c * S;
+      for (int j = 0; j < n; ++j) {
+        const T h = (s.label[j] == c ? s.alpha[j] : T(0)) - smoothing * s.valid[j];
+        uc[j] += factor * h;
+      }
+    }
+  }
+  return values ? static_cast<double>(total) : 0.0;
+}
+
+template <typename T>
+double runPixelTerm(const PixelTermRef& term, const TileScratch<T>& s, int classes, int n, bool values, bool gradient) {
+  double value = 0.0;
+  int index = 0;
+  Losses::forEach([&]<class Loss>() {
+    if constexpr (!isRegionLoss<Loss>()) {
+      if (term.lossIndex == index) {
+        value = pixelTermTile(*static_cast<const Loss*>(term.functor), term, s, classes, n, values, gradient);
+      }
+    }
+    ++index;
+  });
+  return value;
+}
+
+// ---- gradient -----------------------------------------------------------------------------------
+
+// u_c = p_c · d value / d p_c of the region terms, from the image's coefficients.
+template <typename T>
+void regionTileGrad(const double* coefficients /* [K][4] */, const TileScratch<T>& s, int classes, int n) {
+  for (int c = 0; c < classes; ++c) {
+    const double* k = coefficients + c * kCoefficientCount;
+    const T k0 = static_cast<T>(k[0]), k1 = static_cast<T>(k[1]), k2 = static_cast<T>(k[2]), k3 = static_cast<T>(k[3]);
+    const T* __restrict pc = s.prob + c * S;
+    T* __restrict uc = s.u + c * S;
+    for (int j = 0; j < n; ++j) {
+      const T g = s.label[j] == c ? T(1) : T(0);
+      const T d = s.valid[j] * (k0 + k1 * g + pc[j] * (k2 + k3 * g));
+      uc[j] = pc[j] * d;
+    }
+  }
+}
+
+template <typename T>
+void storeGrad(T* __restrict dst, const T* __restrict v, int n, T scale, bool accumulate) {
+  if (accumulate) {
+    for (int j = 0; j < n; ++j) dst[j] += scale * v[j];
+  } else {
+    for (int j = 0; j < n; ++j) dst[j] = scale * v[j];
+  }
+}
+
+// Writes scale · d value / d logits of the tile from u = p · d value / d p ([K][S]):
+//   softmax:        dz_k = u_k − p_k Σ_c u_c
+//   sigmoid:        dz_k = u_k (1 − p_k)
+//   none:           dz_k = u_k / p_k
+//   binary sigmoid: dz = u_1 p_0 − u_0 p_1
+//   binary none:    dz = u_1 / p_1 − u_0 / p_0
+template <typename T, PixelActivationKind A>
+void writeTileGrad(const TileJob& job, TileScratch<T>& s, int n, T* out) {
+  const int64_t stride = job.pixels;
+  const int channels = static_cast<int>(job.channels);
+  const T scale = static_cast<T>(job.gradScale);
+  constexpr T floor = ProbabilityFloor<T>::value;
+  T* __restrict v = s.tmp;
+  if constexpr (A == PixelActivationKind::Softmax) {
+    for (int j = 0; j < n; ++j) s.sum[j] = T(0);
+    for (int c = 0; c < channels; ++c) {
+      const T* __restrict uc = s.u + c * S;
+      for (int j = 0; j < n; ++j) s.sum[j] += uc[j];
+    }
+    for (int c = 0; c < channels; ++c) {
+      const T* __restrict uc = s.u + c * S;
+      const T* __restrict pc = s.prob + c * S;
+      for (int j = 0; j < n; ++j) v[j] = uc[j] - pc[j] * s.sum[j];
+      storeGrad(out + c * stride, v, n, scale, job.accumulate);
+    }
+  } else if constexpr (A == PixelActivationKind::Sigmoid) {
+    for (int c = 0; c < channels; ++c) {
+      const T* __restrict uc = s.u + c * S;
+      const T* __restrict pc = s.prob + c * S;
+      for (int j = 0; j < n; ++j) v[j] = uc[j] * (T(1) - pc[j]);
+      storeGrad(out + c * stride, v, n, scale, job.accumulate);
+    }
+  } else if constexpr (A == PixelActivationKind::None) {
+    for (int c = 0; c < channels; ++c) {
+      const T* __restrict uc = s.u + c * S;
+      const T* __restrict pc = s.prob + c * S;
+      for (int j = 0; j < n; ++j) v[j] = uc[j] / (pc[j] > floor ? pc[j] : floor);
+      storeGrad(out + c * stride, v, n, scale, job.accumulate);
+    }
+  } else if constexpr (A == PixelActivationKind::BinarySigmoid) {
+    const T* __restrict p0 = s.prob;
+    const T* __restrict p1 = s.prob + S;
+    for (int j = 0; j < n; ++j) v[j] = s.u[S + j] * p0[j] - s.u[j] * p1[j];
+    storeGrad(out, v, n, scale, job.accumulate);
+  } else {
+    const T* __restrict p0 = s.prob;
+    const T* __restrict p1 = s.prob + S;
+    for (int j = 0; j < n; ++j) {
+      v[j] = s.u[S + j] / (p1[j] > floor ? p1[j] : floor) - s.u[j] / (p0[j] > floor ? p0[j] : floor);
+    }
+    storeGrad(out, v, n, scale, job.accumulate);
+  }
+}
+
+// ---- one unit -----------------------------------------------------------------------------------
+
+template <typename T, PixelActivationKind A>
+void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& partials) {
+  const int64_t tiles = job.tiles();
+  const int64_t b = unit / tiles;
+  const int64_t i0 = (unit % tiles) * S;
+  const int n = static_cast<int>(job.pixels - i0 < S ? job.pixels - i0 : S);
+  const int classes = job.classes;
+  const T* z = static_cast<const T*>(job.logits) + b * job.channels * job.pixels + i0;
+  partials.validPixels += loadLabels(job, b, i0, n, s.label, s.valid);
+  activateTile<T, A>(job, z, n, s);
+
+  const bool values = job.pass != PassKind::Gradient;
+  const bool gradient = job.pass != PassKind::Statistics;
+  if (job.pass == PassKind::Statistics) {
+    accumulateTileMoments(job.moments, s, classes, n, partials.moments + b * classes * kMomentCount);
+  }
+  if (gradient) {
+    if (job.coefficients) {
+      regionTileGrad(job.coefficients + b * classes * kCoefficientCount, s, classes, n);
+    } else {
+      for (int64_t e = 0; e < int64_t(classes) * S; ++e) s.u[e] = T(0);
+    }
+  }
+  for (int k = 0; k < job.pixelTermCount; ++k) {
+    const double v = runPixelTerm(job.pixelTerms[k], s, classes, n, values, gradient);
+    if (values) partials.pixelValues[k] += v;
+  }
+  if (gradient) writeTileGrad<T, A>(job, s, n, static_cast<T*>(job.grad) + b * job.channels * job.pixels + i0);
+}
+
+template <typename T, PixelActivationKind A>
+void runUnits(const TileJob& job, int64_t begin, int64_t end, void* workspace, TilePartials& partials) {
+  TileScratch<T> s = TileScratch<T>::carve(workspace, job.classes);
+  for (int64_t u = begin; u < end; ++u) runUnit<T, A>(job, u, s, partials);
+}
+
+template <typename T>
+void runUnitsOf(const TileJob& job, int64_t begin, int64_t end, void* workspace, TilePartials& partials) {
+  switch (job.activation) {
+    case PixelActivationKind::Sigmoid: return runUnits<T, PixelActivationKind::Sigmoid>(job, begin, end, workspace, partials);
+    case PixelActivationKind::None: return runUnits<T, PixelActivationKind::None>(job, begin, end, workspace, partials);
+    case PixelActivationKind::BinarySigmoid:
+      return runUnits<T, PixelActivationKind::BinarySigmoid>(job, begin, end, workspace, partials);
+    case PixelActivationKind::BinaryNone:
+      return runUnits<T, PixelActivationKind::BinaryNone>(job, begin, end, workspace, partials);
+    default: return runUnits<T, PixelActivationKind::Softmax>(job, begin, end, workspace, partials);
+  }
+}
+
+void runTiles(const TileJob& job, int64_t begin, int64_t end, void* workspace, TilePartials& partials) {
+  if (job.dtype == ScalarType::Float64) runUnitsOf<double>(job, begin, end, workspace, partials);
+  else runUnitsOf<float>(job, begin, end, workspace, partials);
+}
+
+}  // namespace segloss::SEGLOSS_ISA_NAMESPACE
