@@ -29,29 +29,57 @@ export interface CheckedLossCall {
 
 /**
  * The checks every loss call makes (core and torch addon alike), in a useful order: loss spec,
- * option names (plus `extraNames` the caller handles), input, option values, labels, logits.
+ * option names (plus `extraNames` the caller handles), input, option values, then — unless
+ * `dataChecks` is 'native' — labels and logits. With 'native' the core engine checks labels and
+ * logits inside its first pass (no extra pass over the data) and the caller words its failure
+ * with {@link explainNativeFailure}.
  */
-export function checkLossCall(loss: unknown, input: unknown, options: unknown, extraNames: readonly string[]): CheckedLossCall {
+export function checkLossCall(
+  loss: unknown,
+  input: unknown,
+  options: unknown,
+  extraNames: readonly string[],
+  dataChecks: 'here' | 'native' = 'here',
+): CheckedLossCall {
   const spec = checkLossSpec(loss);
   const userOptions = checkOptionKeys(spec, options, extraNames);
   const checked = checkLossInput(input);
   const { request, common } = resolveLossCall(spec, userOptions, checked);
-  checkLabels(checked, common.ignoreIndex);
-  checkFiniteLogits(checked);
+  if (dataChecks === 'here') checkDataOf(checked, common.ignoreIndex);
   return { input: checked, request, common, userOptions };
+}
+
+function checkDataOf(input: CheckedInput, ignoreIndex: number | null): void {
+  checkLabels(input, ignoreIndex);
+  checkFiniteLogits(input);
+}
+
+/**
+ * The error to throw for a failed core call whose labels and logits were left to the engine: the
+ * RangeError naming the first bad label or logit when there is one (the same error as the
+ * up-front checks give), else the native error itself.
+ */
+function explainNativeFailure(error: unknown, call: PreparedLossCall): unknown {
+  try {
+    checkDataOf(call.input, call.ignoreIndex);
+  } catch (dataError) {
+    return dataError;
+  }
+  return error;
 }
 
 /** Everything a core-addon loss call takes, checked. */
 interface PreparedLossCall {
   readonly input: CheckedInput;
   readonly request: ResolvedLossRequest;
+  readonly ignoreIndex: number | null;
   readonly grad: LogitsArray | null; // [B, C, N], the logits' type, or null
 }
 
 function prepareLossCall(loss: unknown, input: unknown, options: unknown, extraNames: readonly string[]): PreparedLossCall {
-  const { input: checked, request, common } = checkLossCall(loss, input, options, extraNames);
+  const { input: checked, request, common } = checkLossCall(loss, input, options, extraNames, 'native');
   const grad = common.grad ? newLike(checked.logits) : null;
-  return { input: checked, request, grad };
+  return { input: checked, request, ignoreIndex: common.ignoreIndex, grad };
 }
 
 function newLike(logits: LogitsArray): LogitsArray {
@@ -123,7 +151,12 @@ export function computeLoss<T extends LogitsArray>(
 export function computeLoss(loss: unknown, input: unknown, options?: unknown): LossResult {
   const call = prepareLossCall(loss, input, options, []);
   const { logits, target } = call.input;
-  const value = coreAddon().computeLoss(logits, target, dims(call.input), call.request, call.grad);
+  let value: number;
+  try {
+    value = coreAddon().computeLoss(logits, target, dims(call.input), call.request, call.grad);
+  } catch (error) {
+    throw explainNativeFailure(error, call);
+  }
   return toResult(value, call.grad);
 }
 
@@ -201,6 +234,6 @@ export async function computeLossAsync(loss: unknown, input: unknown, options?: 
     const value = await coreAddon().computeLossAsync(logits, target, dims(call.input), call.request, call.grad);
     return toResult(value, call.grad);
   } catch (error) {
-    throw withCallerStack(error, callerStack);
+    throw withCallerStack(explainNativeFailure(error, call), callerStack);
   }
 }

@@ -104,7 +104,7 @@ LossOptions readOptions(const std::string& id, Napi::Object term) {
   std::visit([&](auto& opts) {
     using Options = std::decay_t<decltype(opts)>;
     forEachField<Options>([&](const auto& spec) { readField(term, spec, opts); });
-    if (const char* problem = opts.invalid()) throw LossArgumentError("resolved " + id + " options: " + problem);
+    if (const char* problem = opts.invalid()) throw LossArgumentError(std::string("resolved ") + problem);
   }, options);
   return options;
 }

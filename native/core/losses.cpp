@@ -9,6 +9,7 @@
 #include "losses.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -49,6 +50,18 @@ int64_t findInvalidLabel(const LossTensors& t) {
   });
 }
 
+int64_t findNonFiniteLogit(const LossTensors& t) {
+  const int64_t n = t.batch * t.channels * t.pixels;
+  return dispatchScalar(t.dtype, [&](auto scalar) -> int64_t {
+    using T = decltype(scalar);
+    const T* z = static_cast<const T*>(t.logits);
+    for (int64_t i = 0; i < n; ++i) {
+      if (!std::isfinite(z[i])) return i;
+    }
+    return -1;
+  });
+}
+
 void checkLossOptions(const LossOptions& options, int classes) {
   std::visit([&](const auto& opts) {
     using Options = std::decay_t<decltype(opts)>;
@@ -59,8 +72,9 @@ void checkLossOptions(const LossOptions& options, int classes) {
         const DoubleArray& array = opts.*(field.member);
         const int64_t expected = expectedArrayLength(field.expectedLength, classes);
         if (!array.empty() && expected >= 0 && static_cast<int64_t>(array.values.size()) != expected) {
+          const char* what = field.expectedLength == kPerClass ? "K" : field.expectedLength == kPerClassPair ? "K·K" : "";
           throw LossArgumentError(std::string(field.name) + " has " + std::to_string(array.values.size()) +
-                                  " entries, expected " + std::to_string(expected) + " (K = " + std::to_string(classes) + ")");
+                                  " entries, expected " + what + (*what ? " = " : "") + std::to_string(expected));
         }
       }
     });
@@ -122,7 +136,7 @@ double validWeightSum(const LossTensors& t, const double* classWeights) {
     std::vector<int64_t> histogram(classes, 0);
     for (int64_t j = 0; j < n; ++j) {
       const int64_t v = static_cast<int64_t>(target[j]);
-      if (!(t.hasIgnore && v == t.ignoreIndex)) ++histogram[v];
+      if (v >= 0 && v < classes) ++histogram[v];  // other labels: ignored, or reported by the kernels
     }
     double total = 0.0;
     for (int c = 0; c < classes; ++c) total += classWeights[c] * static_cast<double>(histogram[c]);
@@ -180,7 +194,11 @@ class CpuDriver {
     const bool hasRegion = !terms_.region.empty();
     const size_t momentsSize = size_t(job_.batch) * job_.classes * kMomentCount;
     Sums sums;
-    if (hasRegion || !grad) sums = runPass(PassKind::Statistics, momentsSize);
+    job_.checkInputs = true;  // the first pass checks labels and logits
+    if (hasRegion || !grad) {
+      sums = runPass(PassKind::Statistics, momentsSize);
+      job_.checkInputs = false;
+    }
     double value = hasRegion ? regionHeads(sums) : 0.0;
     if (grad) {
       job_.grad = grad->data;
@@ -188,6 +206,7 @@ class CpuDriver {
       job_.accumulate = grad->accumulate;
       job_.coefficients = hasRegion ? coefficients_.data() : nullptr;
       const Sums gradSums = runPass(hasRegion ? PassKind::Gradient : PassKind::ValuesAndGradient, 0);
+      job_.checkInputs = false;
       if (!hasRegion) sums = gradSums;
     }
     for (size_t k = 0; k < pixelRefs_.size(); ++k) value += pixelNormalizerFactor_[k] * sums.pixelValues[k];
@@ -209,6 +228,7 @@ class CpuDriver {
     const size_t perWorker = momentsSize + pixelRefs_.size();
     std::vector<double> sums(size_t(workers) * perWorker, 0.0);
     std::vector<int64_t> valid(workers, 0);
+    std::vector<char> invalidLabel(workers, 0), nonFinite(workers, 0);
     ensureScratch(size_t(workers) * scratch);
     const TileKernel kernel = tileKernel();
     parallelRanges(units, workers, [&](int w, int64_t begin, int64_t end) {
@@ -217,7 +237,10 @@ class CpuDriver {
       partials.pixelValues = partials.moments + momentsSize;
       kernel(job_, begin, end, scratch_.get() + w * scratch, partials);
       valid[w] = partials.validPixels;
+      invalidLabel[w] = partials.invalidLabel;
+      nonFinite[w] = partials.nonFinite;
     });
+    if (job_.checkInputs) throwForBadInputs(invalidLabel, nonFinite);
     Sums merged;
     merged.moments.assign(sums.begin(), sums.begin() + momentsSize);
     merged.pixelValues.assign(sums.begin() + momentsSize, sums.begin() + perWorker);
@@ -229,6 +252,17 @@ class CpuDriver {
       merged.validPixels += valid[w];
     }
     return merged;
+  }
+
+  // After a checking pass: LossArgumentError naming the first bad label, else the first
+  // non-finite logit (located by a scan that only runs in this case).
+  void throwForBadInputs(const std::vector<char>& invalidLabel, const std::vector<char>& nonFinite) const {
+    if (std::find(invalidLabel.begin(), invalidLabel.end(), 1) != invalidLabel.end()) {
+      throw LossArgumentError("label outside [0, K) at flat index " + std::to_string(findInvalidLabel(tensors_)));
+    }
+    if (std::find(nonFinite.begin(), nonFinite.end(), 1) != nonFinite.end()) {
+      throw LossArgumentError("non-finite logit at flat index " + std::to_string(findNonFiniteLogit(tensors_)));
+    }
   }
 
   // Σ weight · head value; fills coefficients_. No valid pixel: value 0 and zero coefficients.
@@ -282,8 +316,6 @@ double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLoss
   checkShape(tensors);
   if (terms.empty()) throw LossArgumentError("no loss term");
   resolveActivation(tensors.activation, tensors.channels);
-  const int64_t bad = findInvalidLabel(tensors);
-  if (bad >= 0) throw LossArgumentError("label outside [0, K) at flat index " + std::to_string(bad));
   const EngineTerms engine = engineTerms(terms, probabilityClasses(tensors.channels));
   CpuDriver driver(tensors, engine);
   return driver.run(grad);

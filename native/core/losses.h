@@ -50,6 +50,9 @@ PixelActivationKind resolveActivation(Activation activation, int64_t channels);
 // index, or −1 when every label is valid.
 int64_t findInvalidLabel(const LossTensors& tensors);
 
+// First flat index into logits [B, C, N] holding NaN or ±∞, or −1.
+int64_t findNonFiniteLogit(const LossTensors& tensors);
+
 // One term of a compound objective Σ weight · loss.
 struct WeightedLossOptions {
   LossOptions options;
@@ -63,7 +66,8 @@ void checkLossOptions(const LossOptions& options, int classes);
 // Runs Σ weight · loss on the CPU engine (tile_engine_cpu.h, compiled per instruction set and
 // chosen at load: cpu_isa.h): one activation per tile and pass shared by all terms, on the
 // persistent thread pool. grad may be null (value only). Throws LossArgumentError when the shapes,
-// labels or options break the core's invariants.
+// labels or options break the core's invariants, or a logit is not finite (labels and logits are
+// checked inside the engine's first pass; with grad, the gradient is then left partly written).
 double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms,
                       const LossGradient* grad);
 

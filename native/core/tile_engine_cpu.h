@@ -49,6 +49,7 @@ struct TileJob {
   int32_t ignoreLabel = -1;         // that value
 
   PassKind pass = PassKind::Statistics;
+  bool checkInputs = false;         // flag labels outside [0, K) and non-finite logits (first pass)
   const PixelTermRef* pixelTerms = nullptr;
   int pixelTermCount = 0;
   bool needLogProb = false;         // some pixel term reads log p
@@ -68,6 +69,8 @@ struct TilePartials {
   double* moments = nullptr;      // [B, K, kMomentCount]
   double* pixelValues = nullptr;  // [pixelTermCount] Σ of unnormalised term values
   int64_t validPixels = 0;
+  bool invalidLabel = false;  // some label is outside [0, K) and not the ignore index (checkInputs)
+  bool nonFinite = false;     // some logit is NaN or ±∞ (checkInputs)
 };
 
 // Bytes of scratch one worker needs for a job.

@@ -20,6 +20,21 @@ namespace segloss::SEGLOSS_ISA_NAMESPACE {
 
 constexpr int S = kTilePixels;
 
+// Sums over a tile are kept in kLanes independent partial sums (one vector register's worth or
+// more), so that the loops vectorise without reassociating floating-point additions; tiles are
+// padded to a multiple of kLanes with pixels that contribute nothing (p = 0, label −1, valid 0).
+constexpr int kLanes = 16;
+static_assert(S % kLanes == 0);
+
+SEGLOSS_INLINE int paddedCount(int n) { return (n + kLanes - 1) / kLanes * kLanes; }
+
+template <typename T>
+SEGLOSS_INLINE T laneTotal(const T* lanes) {
+  T total = T(0);
+  for (int l = 0; l < kLanes; ++l) total += lanes[l];
+  return total;
+}
+
 // Scratch of one worker, carved from the driver's buffer.
 template <typename T>
 struct TileScratch {
@@ -59,12 +74,36 @@ void loadLabelsAs(const L* __restrict src, int n, bool ignoreMatches, int32_t ig
   for (int j = 0; j < n; ++j) {
     const int32_t t = static_cast<int32_t>(src[j]);
     const bool ignored = ignoreMatches && t == ignoreLabel;
-    label[j] = ignored ? -1 : t;
+    label[j] = ignored ? -1 : (t == -1 ? -2 : t);
     valid[j] = ignored ? T(0) : T(1);
   }
 }
 
-// Labels of pixels [i0, i0 + n) of image b; returns the number of valid ones.
+// Whether some label of the tile is outside [0, K) (ignored pixels hold −1).
+SEGLOSS_INLINE bool anyInvalidLabel(const int32_t* __restrict label, int n, int classes) {
+  unsigned bad = 0;
+  for (int j = 0; j < n; ++j) bad |= static_cast<unsigned>(label[j] >= classes) | static_cast<unsigned>(label[j] < -1);
+  return bad != 0;
+}
+
+// Whether some of the tile's logits (C rows of n) is NaN or ±∞: z − z is 0 exactly for finite z.
+template <typename T>
+bool anyNonFinite(const T* z, int64_t stride, int channels, int n) {
+  T acc[kLanes] = {};
+  for (int c = 0; c < channels; ++c) {
+    const T* __restrict zc = z + c * stride;
+    int j0 = 0;
+    for (; j0 + kLanes <= n; j0 += kLanes) {
+      for (int l = 0; l < kLanes; ++l) acc[l] += zc[j0 + l] - zc[j0 + l];
+    }
+    for (int j = j0; j < n; ++j) acc[0] += zc[j] - zc[j];
+  }
+  return laneTotal(acc) != T(0) || !(laneTotal(acc) == T(0));
+}
+
+// Labels of pixels [i0, i0 + n) of image b; returns the number of valid ones. A label below 0
+// other than the ignore index is kept as it is (< −1 or ≥ K) for anyInvalidLabel; none of the
+// kernels indexes memory with a label.
 template <typename T>
 int loadLabels(const TileJob& job, int64_t b, int64_t i0, int n, int32_t* label, T* valid) {
   const int64_t at = b * job.pixels + i0;
@@ -78,9 +117,24 @@ int loadLabels(const TileJob& job, int64_t b, int64_t i0, int n, int32_t* label,
     default:
       loadLabelsAs(static_cast<const int32_t*>(job.target) + at, n, job.ignoreMatches, job.ignoreLabel, label, valid);
   }
+  for (int j = n; j < paddedCount(n); ++j) {
+    label[j] = -1;
+    valid[j] = T(0);
+  }
   int count = 0;
   for (int j = 0; j < n; ++j) count += label[j] >= 0;
   return count;
+}
+
+// Zero probabilities in the padding [n, paddedCount(n)) of every class.
+template <typename T>
+void padTile(TileScratch<T>& s, int classes, int n) {
+  for (int c = 0; c < classes; ++c) {
+    for (int j = n; j < paddedCount(n); ++j) {
+      s.prob[c * S + j] = T(0);
+      s.logProb[c * S + j] = T(0);
+    }
+  }
 }
 
 // ---- activations --------------------------------------------------------------------------------
@@ -159,25 +213,31 @@ void activateTile(const TileJob& job, const T* z, int n, TileScratch<T>& s) {
 
 // ---- region moments -----------------------------------------------------------------------------
 
-// Adds the tile's moments of class c (those in Mask) to m[kMomentCount]; float sums per tile.
+// Adds the tile's moments of class c (those in Mask) to m[kMomentCount]; n is a multiple of
+// kLanes (padded tile); float lane sums per tile, then float64.
 template <MomentMask Mask, typename T>
 void classMoments(const T* __restrict p, const int32_t* __restrict label, const T* __restrict valid, int c, int n,
                   double* m) {
-  T sP = 0, sPG = 0, sG = 0, sP2 = 0, sP2G = 0;
-  for (int j = 0; j < n; ++j) {
-    const T g = label[j] == c ? T(1) : T(0);
-    const T vp = valid[j] * p[j];
-    if constexpr ((Mask & momentBit(kMomentP)) != 0) sP += vp;
-    if constexpr ((Mask & momentBit(kMomentPG)) != 0) sPG += p[j] * g;
-    if constexpr ((Mask & momentBit(kMomentG)) != 0) sG += g;
-    if constexpr ((Mask & momentBit(kMomentP2)) != 0) sP2 += vp * p[j];
-    if constexpr ((Mask & momentBit(kMomentP2G)) != 0) sP2G += p[j] * p[j] * g;
+  T sP[kLanes] = {}, sPG[kLanes] = {}, sG[kLanes] = {}, sP2[kLanes] = {}, sP2G[kLanes] = {};
+  for (int j0 = 0; j0 < n; j0 += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      const int j = j0 + l;
+      const bool is = label[j] == c;
+      const T g = is ? T(1) : T(0);
+      const T pg = is ? p[j] : T(0);
+      const T vp = valid[j] * p[j];
+      if constexpr ((Mask & momentBit(kMomentP)) != 0) sP[l] += vp;
+      if constexpr ((Mask & momentBit(kMomentPG)) != 0) sPG[l] += pg;
+      if constexpr ((Mask & momentBit(kMomentG)) != 0) sG[l] += g;
+      if constexpr ((Mask & momentBit(kMomentP2)) != 0) sP2[l] += vp * p[j];
+      if constexpr ((Mask & momentBit(kMomentP2G)) != 0) sP2G[l] += pg * p[j];
+    }
   }
-  m[kMomentP] += sP;
-  m[kMomentPG] += sPG;
-  m[kMomentG] += sG;
-  m[kMomentP2] += sP2;
-  m[kMomentP2G] += sP2G;
+  if constexpr ((Mask & momentBit(kMomentP)) != 0) m[kMomentP] += laneTotal(sP);
+  if constexpr ((Mask & momentBit(kMomentPG)) != 0) m[kMomentPG] += laneTotal(sPG);
+  if constexpr ((Mask & momentBit(kMomentG)) != 0) m[kMomentG] += laneTotal(sG);
+  if constexpr ((Mask & momentBit(kMomentP2)) != 0) m[kMomentP2] += laneTotal(sP2);
+  if constexpr ((Mask & momentBit(kMomentP2G)) != 0) m[kMomentP2G] += laneTotal(sP2G);
 }
 
 template <MomentMask Mask, typename T>
@@ -230,12 +290,15 @@ template <class Loss, typename T>
 double pixelTermTile(const Loss& loss, const PixelTermRef& term, const TileScratch<T>& s, int classes, int n,
                      bool values, bool gradient) {
   gatherTrueClass(term, s, classes, n);
-  T total = T(0);
-  for (int j = 0; j < n; ++j) {
-    T A;
-    const T f = loss.trueClassTerm(s.pt[j], s.lpt[j], s.at[j], A);
-    total += s.wt[j] * f;
-    s.alpha[j] = s.wt[j] * A;
+  T lanes[kLanes] = {};
+  for (int j0 = 0; j0 < n; j0 += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      const int j = j0 + l;
+      T A;
+      const T f = loss.trueClassTerm(s.pt[j], s.lpt[j], s.at[j], A);
+      lanes[l] += s.wt[j] * f;
+      s.alpha[j] = s.wt[j] * A;
+    }
   }
   const T sigma = static_cast<T>(term.smoothing);
   if (sigma != T(0) && values) {
@@ -245,8 +308,11 @@ double pixelTermTile(const Loss& loss, const PixelTermRef& term, const TileScrat
       const T* __restrict lc = s.logProb + c * S;
       for (int j = 0; j < n; ++j) s.sum[j] += wc * lc[j];
     }
-    for (int j = 0; j < n; ++j) total -= sigma * s.valid[j] * s.sum[j];
+    for (int j0 = 0; j0 < n; j0 += kLanes) {
+      for (int l = 0; l < kLanes; ++l) lanes[l] -= sigma * s.valid[j0 + l] * s.sum[j0 + l];
+    }
   }
+  const T total = laneTotal(lanes);
   if (gradient) {
     const T factor = static_cast<T>(term.gradFactor);
     for (int c = 0; c < classes; ++c) {
@@ -369,11 +435,17 @@ void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& 
   const T* z = static_cast<const T*>(job.logits) + b * job.channels * job.pixels + i0;
   partials.validPixels += loadLabels(job, b, i0, n, s.label, s.valid);
   activateTile<T, A>(job, z, n, s);
+  if (job.checkInputs) {
+    partials.invalidLabel |= anyInvalidLabel(s.label, n, classes);
+    partials.nonFinite |= anyNonFinite(z, job.pixels, static_cast<int>(job.channels), n);
+  }
+  const int padded = paddedCount(n);  // the sums and scratch loops run over the padded tile
+  if (padded != n) padTile(s, classes, n);
 
   const bool values = job.pass != PassKind::Gradient;
   const bool gradient = job.pass != PassKind::Statistics;
   if (job.pass == PassKind::Statistics) {
-    accumulateTileMoments(job.moments, s, classes, n, partials.moments + b * classes * kMomentCount);
+    accumulateTileMoments(job.moments, s, classes, padded, partials.moments + b * classes * kMomentCount);
   }
   if (gradient) {
     if (job.coefficients) {
@@ -383,7 +455,7 @@ void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& 
     }
   }
   for (int k = 0; k < job.pixelTermCount; ++k) {
-    const double v = runPixelTerm(job.pixelTerms[k], s, classes, n, values, gradient);
+    const double v = runPixelTerm(job.pixelTerms[k], s, classes, padded, values, gradient);
     if (values) partials.pixelValues[k] += v;
   }
   if (gradient) writeTileGrad<T, A>(job, s, n, static_cast<T*>(job.grad) + b * job.channels * job.pixels + i0);

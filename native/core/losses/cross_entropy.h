@@ -5,6 +5,8 @@
 // f = −(1 − ε) log p_t, σ = ε / K.
 #pragma once
 
+#include <cmath>
+
 #include "../host_device.h"
 #include "../loss_family.h"
 #include "../option_fields.h"
@@ -23,6 +25,9 @@ struct CrossEntropyOptions {
   // The broken invariant, or nullptr (native code checks its own invariants; wording for users is in TypeScript).
   const char* invalid() const {
     if (!(labelSmoothing >= 0.0 && labelSmoothing <= 1.0)) return "labelSmoothing is outside [0, 1]";
+    for (const double w : classWeights.values) {
+      if (!(w >= 0.0) || w == HUGE_VAL) return "classWeights holds a negative or non-finite weight";
+    }
     return nullptr;
   }
 };
