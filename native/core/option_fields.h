@@ -23,8 +23,9 @@ inline constexpr int kPerClassPair = -2;
 
 template <class Options, class Member>
 struct OptionField {
+  using MemberPointer = Member Options::*;  // (an alias: nvcc's host pass rewrites the bare form with parentheses)
   const char* name;        // the resolved request's field name (as TypeScript writes it)
-  Member Options::*member;
+  MemberPointer member;
   int expectedLength = kAnyLength;  // DoubleArray only
 };
 

@@ -85,7 +85,10 @@ class ThreadPool {
 ThreadPool& pool() {
   // Leaked on purpose: joining threads from a static destructor at process exit can deadlock
   // (the addon may be unloaded while Node tears down); the OS reclaims the threads.
-  static ThreadPool* instance = new ThreadPool(cpuEngineThreads() - 1);
+  // Sized for the larger of the hardware and SEGLOSS_NUM_THREADS at first use, so that a later,
+  // smaller SEGLOSS_NUM_THREADS (read on every call by workersFor) still works.
+  static ThreadPool* instance =
+      new ThreadPool(std::max<int>(cpuEngineThreads(), static_cast<int>(std::thread::hardware_concurrency())) - 1);
   return *instance;
 }
 

@@ -182,7 +182,7 @@ std::vector<Case> cases() {
   std::vector<Case> all;
   const auto add = [&](Case c) { all.push_back(std::move(c)); };
   const CrossEntropyOptions ce{};
-  const CrossEntropyOptions smoothed{nullptr, 0.1};
+  const CrossEntropyOptions smoothed{{}, 0.1};
   const std::vector<double> w4{0.5, 2.0, 1.0, 0.25};
 
   // Cross-entropy: every activation, weights, smoothing, ignore, dtypes, label types, modes.
