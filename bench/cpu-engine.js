@@ -8,8 +8,10 @@
 //   - PyTorch eager: the objectives written with softmax / one_hot / sums / F.cross_entropy and
 //     autograd (bench/torch_eager.py) run by the venv's Python (goal: ours ≥ 5× faster).
 // "ours (prebuilt)" is computeLoss through the prebuilt core addon (prebuilds/, the binary
-// `npm install` gives: a child process in a copy of the package without build/); "ours (torch op)"
-// is the libtorch autograd op on ATen tensors (torch addon benchObjective), forward + backward.
+// `npm install` gives: a child process in a copy of the package without build/) writing into a
+// reused `gradOut` array, as a training loop would (the JSON also has the time with a new gradient
+// array per call); "ours (torch op)" is the libtorch autograd op on ATen tensors (torch addon
+// benchObjective), forward + backward.
 // Median of --iterations runs after 2 warm-up runs each.
 //
 //   node bench/cpu-engine.js [--shapes=8x9x224x224,4x19x512x512] [--threads=1,2] [--iterations=9] [--out=FILE]
@@ -64,16 +66,23 @@ for (let i = 0; i < logits.length; ++i) logits[i] = 6 * next() - 3;
 const target = new Uint8Array(B * pixels);
 for (let i = 0; i < target.length; ++i) target[i] = Math.floor(next() * C);
 const input = { logits, target, shape };
-const result = { location: coreAddonLocation(), cpu: cpuEngineInfo(), ms: {} };
-for (const [name, spec] of Object.entries(objectives)) {
+const result = { location: coreAddonLocation(), cpu: cpuEngineInfo(), ms: {}, allocatingMs: {} };
+const gradOut = new Float32Array(logits.length);
+const time = (options) => {
   const times = [];
   for (let i = 0; i < iterations + 2; ++i) {
     const start = process.hrtime.bigint();
-    computeLoss(spec, input, { grad: true });
+    computeLoss(spec, input, options);
     if (i >= 2) times.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   times.sort((a, b) => a - b);
-  result.ms[name] = times[times.length >> 1];
+  return times[times.length >> 1];
+};
+let spec;
+for (const [name, objective] of Object.entries(objectives)) {
+  spec = objective;
+  result.ms[name] = time({ grad: true, gradOut });           // a training loop's call: the gradient array reused
+  result.allocatingMs[name] = time({ grad: true });         // a new gradient array per call
 }
 console.log(JSON.stringify(result));
 `;
@@ -187,6 +196,7 @@ function main() {
             threads,
             objective,
             coreMs: core.ms[objective],
+            coreAllocatingMs: core.allocatingMs[objective],
             torchOpMs: torchOp[objective],
             plainMs: plainMs[objective],
             eagerMs: eager[objective],

@@ -29,28 +29,71 @@ struct Problem {
   double diceWeight, ceWeight;
 };
 
-// Softmax of one tile into p[C][kTile]; returns nothing, fills lse (log-sum-exp) per pixel.
-inline void softmaxTile(const Problem& q, int64_t b, int64_t i0, int n, float* p, float* lse) {
+// Softmax of one tile (logits z, channel stride N) into p[C][kTile] and lse (log-sum-exp) per pixel.
+inline void softmaxTile(const float* __restrict z, int64_t N, int C, int n, float* __restrict p, float* __restrict lse) {
   float m[kTile], s[kTile];
-  const float* z = q.z + b * q.C * q.N + i0;
   for (int j = 0; j < n; ++j) m[j] = z[j];
-  for (int c = 1; c < int(q.C); ++c)
-    for (int j = 0; j < n; ++j) m[j] = std::max(m[j], z[c * q.N + j]);
+  for (int c = 1; c < C; ++c) {
+    const float* __restrict zc = z + c * N;
+    for (int j = 0; j < n; ++j) m[j] = zc[j] > m[j] ? zc[j] : m[j];
+  }
   for (int j = 0; j < n; ++j) s[j] = 0.f;
-  for (int c = 0; c < int(q.C); ++c)
+  for (int c = 0; c < C; ++c) {
+    const float* __restrict zc = z + c * N;
+    float* __restrict pc = p + c * kTile;
     for (int j = 0; j < n; ++j) {
-      p[c * kTile + j] = std::exp(z[c * q.N + j] - m[j]);
-      s[j] += p[c * kTile + j];
+      pc[j] = std::exp(zc[j] - m[j]);
+      s[j] += pc[j];
     }
+  }
   for (int j = 0; j < n; ++j) {
     lse[j] = m[j] + std::log(s[j]);
     s[j] = 1.f / s[j];
   }
-  for (int c = 0; c < int(q.C); ++c)
-    for (int j = 0; j < n; ++j) p[c * kTile + j] *= s[j];
+  for (int c = 0; c < C; ++c) {
+    float* __restrict pc = p + c * kTile;
+    for (int j = 0; j < n; ++j) pc[j] *= s[j];
+  }
+}
+
+// cross-entropy alone: one pass (value and gradient (p − g) / count).
+double runCrossEntropy(const Problem& q) {
+  const int64_t tiles = (q.N + kTile - 1) / kTile;
+  const int64_t units = q.B * tiles;
+  const int C = int(q.C);
+  const float scale = float(1.0 / double(q.B * q.N));
+  double ce = 0.0;
+#pragma omp parallel reduction(+ : ce)
+  {
+    std::vector<float> p(q.C * kTile);
+    float lse[kTile];
+#pragma omp for schedule(static)
+    for (int64_t u = 0; u < units; ++u) {
+      const int64_t b = u / tiles, i0 = (u % tiles) * kTile;
+      const int n = static_cast<int>(std::min<int64_t>(kTile, q.N - i0));
+      const float* z = q.z + b * q.C * q.N + i0;
+      softmaxTile(z, q.N, C, n, p.data(), lse);
+      const uint8_t* t = q.t + b * q.N + i0;
+      float* out = q.grad + b * q.C * q.N + i0;
+      float sum = 0.f;
+      for (int j = 0; j < n; ++j) sum += lse[j];
+      for (int c = 0; c < C; ++c) {
+        float sz = 0.f;
+        for (int j = 0; j < n; ++j) {
+          const float g = int(t[j]) == c ? 1.f : 0.f;
+          sz += g * z[c * q.N + j];
+          out[c * q.N + j] = scale * (p[c * kTile + j] - g);
+        }
+        sum -= sz;
+      }
+      ce += sum;
+    }
+  }
+  return ce / double(q.B * q.N);
 }
 
 double run(const Problem& q) {
+  if (q.diceWeight == 0.0) return runCrossEntropy(q);
   const int64_t tiles = (q.N + kTile - 1) / kTile;
   const int64_t units = q.B * tiles;
   std::vector<double> I(q.C, 0.0), P(q.C, 0.0), G(q.C, 0.0);
@@ -65,9 +108,9 @@ double run(const Problem& q) {
     for (int64_t u = 0; u < units; ++u) {
       const int64_t b = u / tiles, i0 = (u % tiles) * kTile;
       const int n = static_cast<int>(std::min<int64_t>(kTile, q.N - i0));
-      softmaxTile(q, b, i0, n, p.data(), lse);
-      const uint8_t* t = q.t + b * q.N + i0;
       const float* z = q.z + b * q.C * q.N + i0;
+      softmaxTile(z, q.N, int(q.C), n, p.data(), lse);
+      const uint8_t* t = q.t + b * q.N + i0;
       for (int c = 0; c < int(q.C); ++c) {
         float si = 0.f, sp = 0.f, sg = 0.f, sz = 0.f;
         for (int j = 0; j < n; ++j) {
@@ -109,7 +152,7 @@ double run(const Problem& q) {
     for (int64_t u = 0; u < units; ++u) {
       const int64_t b = u / tiles, i0 = (u % tiles) * kTile;
       const int n = static_cast<int>(std::min<int64_t>(kTile, q.N - i0));
-      softmaxTile(q, b, i0, n, p.data(), lse);
+      softmaxTile(q.z + b * q.C * q.N + i0, q.N, int(q.C), n, p.data(), lse);
       const uint8_t* t = q.t + b * q.N + i0;
       float* out = q.grad + b * q.C * q.N + i0;
       for (int j = 0; j < n; ++j) dot[j] = 0.f;
@@ -123,7 +166,7 @@ double run(const Problem& q) {
         for (int j = 0; j < n; ++j) {
           const float g = int(t[j]) == c ? 1.f : 0.f;
           const float pc = p[c * kTile + j];
-          out[c * q.N + j] = pc * (dP[c] + dI[c] * g) - pc * dot[j] + ceScale * (pc - g);
+          out[c * q.N + j] = pc * (dP[c] + dI[c] * g) - pc * dot[j] + (q.ceWeight != 0.0 ? ceScale * (pc - g) : 0.f);
         }
     }
   }

@@ -20,6 +20,7 @@ export type { ArgumentError } from './validate';
 export type {
   Activation,
   AsyncLossOptions,
+  OutputOptions,
   CommonLossOptions,
   CrossEntropyLossOptions,
   DiceLossOptions,

@@ -62,6 +62,16 @@ export interface CommonLossOptions {
   readonly gradScale?: number;
 }
 
+/** Options of `computeLoss` / `computeLossAsync` about where results go. */
+export interface OutputOptions<T extends LogitsArray = LogitsArray> {
+  /**
+   * Where to write the gradient instead of a new array: the logits' type and length, not
+   * overlapping the logits; needs `grad: true`. The result's `grad` is this array. Reusing one
+   * array across calls (a training loop) saves an allocation and its page faults per call.
+   */
+  readonly gradOut?: T;
+}
+
 /** Options of `computeLossAsync` beyond the loss's own. */
 export interface AsyncLossOptions {
   /**

@@ -182,7 +182,18 @@ class CpuDriver {
     }
     job_.pixelTerms = pixelRefs_.data();
     job_.pixelTermCount = static_cast<int>(pixelRefs_.size());
-    job_.needLogProb = !pixelRefs_.empty();
+    bool smoothing = false;
+    pixelSmoothing_.assign(job_.classes, 0.0);
+    for (const PixelTermRef& ref : pixelRefs_) {
+      if (ref.smoothing == 0.0) continue;
+      smoothing = true;
+      for (int c = 0; c < job_.classes; ++c) {
+        pixelSmoothing_[c] += ref.gradFactor * ref.smoothing * (ref.classWeights ? ref.classWeights[c] : 1.0);
+      }
+    }
+    for (const double x : pixelSmoothing_) job_.pixelSmoothingSum += x;
+    job_.pixelSmoothing = smoothing ? pixelSmoothing_.data() : nullptr;
+    job_.needLogProb = !pixelRefs_.empty() && (smoothing || job_.activation != PixelActivationKind::Softmax);
     for (const size_t k : terms.region) {
       std::visit([&](const auto& loss) {
         if constexpr (isRegionLoss<std::decay_t<decltype(loss)>>()) job_.moments |= loss.moments();
@@ -304,6 +315,7 @@ class CpuDriver {
   TileJob job_;
   std::vector<PixelTermRef> pixelRefs_;
   std::vector<double> pixelNormalizerFactor_;
+  std::vector<double> pixelSmoothing_;  // [K] (TileJob::pixelSmoothing)
   std::vector<double> coefficients_;  // [B, K, kCoefficientCount]
   std::unique_ptr<unsigned char[]> scratch_;
   size_t scratchBytes_ = 0;

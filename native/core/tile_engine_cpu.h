@@ -52,7 +52,9 @@ struct TileJob {
   bool checkInputs = false;         // flag labels outside [0, K) and non-finite logits (first pass)
   const PixelTermRef* pixelTerms = nullptr;
   int pixelTermCount = 0;
-  bool needLogProb = false;         // some pixel term reads log p
+  bool needLogProb = false;         // log-probability rows: some pixel term smooths, or the activation is not softmax
+  const double* pixelSmoothing = nullptr;  // [K] Σ over pixel terms of gradFactor · σ · w_c (or nullptr)
+  double pixelSmoothingSum = 0.0;          // Σ_c pixelSmoothing[c]
   MomentMask moments = 0;           // Statistics: the moments to accumulate ([B, K, kMomentCount])
   const double* coefficients = nullptr;  // Gradient: [B, K, kCoefficientCount], or nullptr (no region term)
 
@@ -77,7 +79,7 @@ struct TilePartials {
 inline size_t tileWorkspaceBytes(const TileJob& job) {
   const size_t element = job.dtype == ScalarType::Float64 ? sizeof(double) : sizeof(float);
   const size_t perClass = size_t(job.classes) * kTilePixels * element;
-  return 3 * perClass + 8 * kTilePixels * element + kTilePixels * sizeof(int32_t) + 64;
+  return 3 * perClass + 12 * kTilePixels * element + kTilePixels * sizeof(int32_t) + 64;
 }
 
 // The kernels of each instruction set: run units [begin, end) of the job.

@@ -49,6 +49,10 @@ struct TileScratch {
   T* alpha;    // [S] per-pixel coefficient of the true class
   T* sum;      // [S]
   T* tmp;      // [S]
+  T* lse;      // [S] log-sum-exp of the logits (softmax with pixel-wise terms)
+  T* tau;      // [S] Σ over pixel-wise terms of their true-class gradient coefficient
+  T* ubuf;     // [S] one class's p · d value / d p, as the gradient write builds it
+  T* ubuf1;    // [S] the same for class 1 (binary activations)
   int32_t* label;  // [S] class, or −1 for ignored pixels
 
   static TileScratch carve(void* raw, int classes) {
@@ -61,7 +65,8 @@ struct TileScratch {
     T* row = s.u + block;
     s.valid = row; s.pt = row + S; s.lpt = row + 2 * S; s.wt = row + 3 * S;
     s.at = row + 4 * S; s.alpha = row + 5 * S; s.sum = row + 6 * S; s.tmp = row + 7 * S;
-    s.label = reinterpret_cast<int32_t*>(row + 8 * S);
+    s.lse = row + 8 * S; s.tau = row + 9 * S; s.ubuf = row + 10 * S; s.ubuf1 = row + 11 * S;
+    s.label = reinterpret_cast<int32_t*>(row + 12 * S);
     return s;
   }
 };
@@ -139,9 +144,10 @@ void padTile(TileScratch<T>& s, int classes, int n) {
 
 // ---- activations --------------------------------------------------------------------------------
 
+// Probabilities (and, withLse, maxz becomes the log-sum-exp; withLog, the log-probabilities).
 template <typename T>
 void softmaxTile(const T* __restrict z, int64_t stride, int channels, int n, T* __restrict prob,
-                 T* __restrict logProb, bool withLog, T* __restrict maxz, T* __restrict sum) {
+                 T* __restrict logProb, bool withLse, bool withLog, T* __restrict maxz, T* __restrict sum) {
   for (int j = 0; j < n; ++j) maxz[j] = z[j];
   for (int c = 1; c < channels; ++c) {
     const T* __restrict zc = z + c * stride;
@@ -156,7 +162,7 @@ void softmaxTile(const T* __restrict z, int64_t stride, int channels, int n, T* 
       sum[j] += pc[j];
     }
   }
-  if (withLog) {
+  if (withLse || withLog) {
     for (int j = 0; j < n; ++j) maxz[j] += tileLog(sum[j]);  // log-sum-exp
   }
   for (int j = 0; j < n; ++j) sum[j] = T(1) / sum[j];
@@ -197,7 +203,7 @@ void activateTile(const TileJob& job, const T* z, int n, TileScratch<T>& s) {
   const int64_t stride = job.pixels;
   const int channels = static_cast<int>(job.channels);
   if constexpr (A == PixelActivationKind::Softmax) {
-    softmaxTile(z, stride, channels, n, s.prob, s.logProb, job.needLogProb, s.tmp, s.sum);
+    softmaxTile(z, stride, channels, n, s.prob, s.logProb, job.pixelTermCount > 0, job.needLogProb, s.lse, s.sum);
   } else if constexpr (A == PixelActivationKind::Sigmoid) {
     for (int c = 0; c < channels; ++c) sigmoidClass(z + c * stride, T(1), n, s.prob + c * S, s.logProb + c * S);
   } else if constexpr (A == PixelActivationKind::BinarySigmoid) {
@@ -262,79 +268,104 @@ void accumulateTileMoments(MomentMask mask, const TileScratch<T>& s, int classes
 
 // ---- pixel-wise terms ---------------------------------------------------------------------------
 
-// pt, lpt, wt, at of the tile for one term: selections over the classes (no gathers).
+// dst[j] (+)= [label_j = c] · row[j]: the true class's entry of a per-class row, as a product
+// (no conditional load, no gather).
 template <typename T>
-void gatherTrueClass(const PixelTermRef& term, const TileScratch<T>& s, int classes, int n) {
-  for (int j = 0; j < n; ++j) {
-    s.pt[j] = T(0); s.lpt[j] = T(0); s.wt[j] = T(0); s.at[j] = T(0);
-  }
-  for (int c = 0; c < classes; ++c) {
-    const T* __restrict pc = s.prob + c * S;
-    const T* __restrict lc = s.logProb + c * S;
-    const T wc = term.classWeights ? static_cast<T>(term.classWeights[c]) : T(1);
-    const T ac = term.classFactors ? static_cast<T>(term.classFactors[c]) : T(1);
-    for (int j = 0; j < n; ++j) {
-      const bool is = s.label[j] == c;
-      s.pt[j] += is ? pc[j] : T(0);
-      s.lpt[j] += is ? lc[j] : T(0);
-      s.wt[j] += is ? wc : T(0);
-      s.at[j] += is ? ac : T(0);
-    }
-  }
-  for (int j = 0; j < n; ++j) s.pt[j] += s.valid[j] > T(0) ? T(0) : T(1);  // ignored: p_t = 1, log p_t = 0
+void selectClass(const T* __restrict row, const int32_t* __restrict label, int c, int n, T* __restrict dst) {
+  for (int j = 0; j < n; ++j) dst[j] += (label[j] == c ? T(1) : T(0)) * row[j];
+}
+template <typename T>
+void selectConstant(T value, const int32_t* __restrict label, int c, int n, T* __restrict dst) {
+  for (int j = 0; j < n; ++j) dst[j] += label[j] == c ? value : T(0);
 }
 
-// Runs one pixel-wise term on the tile: its value sum (when `values`) and, when `gradient`,
-// adds gradFactor · h_c into u.
+// p_t, log p_t, w_t (0 for ignored pixels) and a_t of the tile's n (padded) pixels for one term;
+// `real` ≤ n of them are image pixels (the logits are read only there). Ignored and padding pixels
+// get p_t = 1 and log p_t = 0. With softmax, log p_t = z_t − lse (no log-probability rows needed).
+template <typename T>
+void gatherTrueClass(const TileJob& job, const PixelTermRef& term, const T* z, const TileScratch<T>& s, int n, int real) {
+  const int classes = job.classes;
+  T* __restrict pt = s.pt;
+  T* __restrict lpt = s.lpt;
+  T* __restrict wt = s.wt;
+  T* __restrict at = s.at;
+  const T* __restrict valid = s.valid;
+  for (int j = 0; j < n; ++j) {
+    pt[j] = T(0); lpt[j] = T(0);
+  }
+  const bool fromLogits = job.activation == PixelActivationKind::Softmax;
+  for (int c = 0; c < classes; ++c) {
+    selectClass(s.prob + c * S, s.label, c, n, pt);
+    selectClass(fromLogits ? z + c * job.pixels : s.logProb + c * S, s.label, c, fromLogits ? real : n, lpt);
+  }
+  if (fromLogits) {
+    const T* __restrict lse = s.lse;
+    for (int j = 0; j < real; ++j) lpt[j] = valid[j] * (lpt[j] - lse[j]);
+  }
+  for (int j = 0; j < n; ++j) pt[j] += T(1) - valid[j];
+  if (term.classWeights) {
+    for (int j = 0; j < n; ++j) wt[j] = T(0);
+    for (int c = 0; c < classes; ++c) selectConstant(static_cast<T>(term.classWeights[c]), s.label, c, n, wt);
+  } else {
+    for (int j = 0; j < n; ++j) wt[j] = valid[j];
+  }
+  if (term.classFactors) {
+    for (int j = 0; j < n; ++j) at[j] = T(0);
+    for (int c = 0; c < classes; ++c) selectConstant(static_cast<T>(term.classFactors[c]), s.label, c, n, at);
+  } else {
+    for (int j = 0; j < n; ++j) at[j] = T(1);
+  }
+}
+
+// Runs one pixel-wise term on the tile: returns its value sum (when `values`) and, when
+// `gradient`, adds gradFactor · w_t · A to the true-class coefficients tau (the smoothing part of
+// the gradient is per class and constant: TileJob::pixelSmoothing).
 template <class Loss, typename T>
-double pixelTermTile(const Loss& loss, const PixelTermRef& term, const TileScratch<T>& s, int classes, int n,
-                     bool values, bool gradient) {
-  gatherTrueClass(term, s, classes, n);
+double pixelTermTile(const Loss& loss, const TileJob& job, const PixelTermRef& term, const T* z,
+                     const TileScratch<T>& s, int n, int real, bool values, bool gradient) {
+  gatherTrueClass(job, term, z, s, n, real);
+  const T* __restrict pt = s.pt;
+  const T* __restrict lpt = s.lpt;
+  const T* __restrict wt = s.wt;
+  const T* __restrict at = s.at;
+  const T* __restrict valid = s.valid;
+  T* __restrict tau = s.tau;
+  T* __restrict sum = s.sum;
+  const T factor = static_cast<T>(term.gradFactor);
   T lanes[kLanes] = {};
   for (int j0 = 0; j0 < n; j0 += kLanes) {
     for (int l = 0; l < kLanes; ++l) {
       const int j = j0 + l;
       T A;
-      const T f = loss.trueClassTerm(s.pt[j], s.lpt[j], s.at[j], A);
-      lanes[l] += s.wt[j] * f;
-      s.alpha[j] = s.wt[j] * A;
+      const T f = loss.trueClassTerm(pt[j], lpt[j], at[j], A);
+      lanes[l] += wt[j] * f;
+      if (gradient) tau[j] += factor * wt[j] * A;
     }
   }
   const T sigma = static_cast<T>(term.smoothing);
   if (sigma != T(0) && values) {
-    for (int j = 0; j < n; ++j) s.sum[j] = T(0);
-    for (int c = 0; c < classes; ++c) {
+    for (int j = 0; j < n; ++j) sum[j] = T(0);
+    for (int c = 0; c < job.classes; ++c) {
       const T wc = term.classWeights ? static_cast<T>(term.classWeights[c]) : T(1);
       const T* __restrict lc = s.logProb + c * S;
-      for (int j = 0; j < n; ++j) s.sum[j] += wc * lc[j];
+      for (int j = 0; j < n; ++j) sum[j] += wc * lc[j];
     }
     for (int j0 = 0; j0 < n; j0 += kLanes) {
-      for (int l = 0; l < kLanes; ++l) lanes[l] -= sigma * s.valid[j0 + l] * s.sum[j0 + l];
+      for (int l = 0; l < kLanes; ++l) lanes[l] -= sigma * valid[j0 + l] * sum[j0 + l];
     }
   }
-  const T total = laneTotal(lanes);
-  if (gradient) {
-    const T factor = static_cast<T>(term.gradFactor);
-    for (int c = 0; c < classes; ++c) {
-      const T smoothing = sigma * (term.classWeights ? static_cast<T>(term.classWeights[c]) : T(1));
-      T* __restrict uc = s.u + c * S;
-      for (int j = 0; j < n; ++j) {
-        const T h = (s.label[j] == c ? s.alpha[j] : T(0)) - smoothing * s.valid[j];
-        uc[j] += factor * h;
-      }
-    }
-  }
-  return values ? static_cast<double>(total) : 0.0;
+  return values ? static_cast<double>(laneTotal(lanes)) : 0.0;
 }
 
 template <typename T>
-double runPixelTerm(const PixelTermRef& term, const TileScratch<T>& s, int classes, int n, bool values, bool gradient) {
+double runPixelTerm(const TileJob& job, const PixelTermRef& term, const T* z, const TileScratch<T>& s, int n,
+                    int real, bool values, bool gradient) {
   double value = 0.0;
   int index = 0;
   Losses::forEach([&]<class Loss>() {
     if constexpr (!isRegionLoss<Loss>()) {
       if (term.lossIndex == index) {
-        value = pixelTermTile(*static_cast<const Loss*>(term.functor), term, s, classes, n, values, gradient);
+        value = pixelTermTile(*static_cast<const Loss*>(term.functor), job, term, z, s, n, real, values, gradient);
       }
     }
     ++index;
@@ -351,12 +382,37 @@ void regionTileGrad(const double* coefficients /* [K][4] */, const TileScratch<T
     const double* k = coefficients + c * kCoefficientCount;
     const T k0 = static_cast<T>(k[0]), k1 = static_cast<T>(k[1]), k2 = static_cast<T>(k[2]), k3 = static_cast<T>(k[3]);
     const T* __restrict pc = s.prob + c * S;
+    const int32_t* __restrict label = s.label;
+    const T* __restrict valid = s.valid;
     T* __restrict uc = s.u + c * S;
     for (int j = 0; j < n; ++j) {
-      const T g = s.label[j] == c ? T(1) : T(0);
-      const T d = s.valid[j] * (k0 + k1 * g + pc[j] * (k2 + k3 * g));
+      const T g = label[j] == c ? T(1) : T(0);
+      const T d = valid[j] * (k0 + k1 * g + pc[j] * (k2 + k3 * g));
       uc[j] = pc[j] * d;
     }
+  }
+}
+
+// Which parts of u = p · d value / d p a tile has.
+struct GradParts {
+  bool region;  // s.u holds the region terms' u
+  bool pixel;   // tau and TileJob::pixelSmoothing hold the pixel-wise terms'
+};
+
+// u_c of class c into dst: region u + [t = c] · tau − σ_c · valid.
+template <typename T>
+void classU(const TileJob& job, const TileScratch<T>& s, GradParts parts, int c, int n, T* __restrict dst) {
+  const int32_t* __restrict label = s.label;
+  const T* __restrict tau = s.tau;
+  const T* __restrict valid = s.valid;
+  const T* __restrict ur = s.u + c * S;
+  const T sigma = parts.pixel && job.pixelSmoothing ? static_cast<T>(job.pixelSmoothing[c]) : T(0);
+  if (parts.region && parts.pixel) {
+    for (int j = 0; j < n; ++j) dst[j] = ur[j] + (label[j] == c ? tau[j] : T(0)) - sigma * valid[j];
+  } else if (parts.region) {
+    for (int j = 0; j < n; ++j) dst[j] = ur[j];
+  } else {
+    for (int j = 0; j < n; ++j) dst[j] = (label[j] == c ? tau[j] : T(0)) - sigma * valid[j];
   }
 }
 
@@ -369,55 +425,63 @@ void storeGrad(T* __restrict dst, const T* __restrict v, int n, T scale, bool ac
   }
 }
 
-// Writes scale · d value / d logits of the tile from u = p · d value / d p ([K][S]):
+// Writes scale · d value / d logits of the tile from u = p · d value / d p (classU):
 //   softmax:        dz_k = u_k − p_k Σ_c u_c
 //   sigmoid:        dz_k = u_k (1 − p_k)
 //   none:           dz_k = u_k / p_k
 //   binary sigmoid: dz = u_1 p_0 − u_0 p_1
 //   binary none:    dz = u_1 / p_1 − u_0 / p_0
 template <typename T, PixelActivationKind A>
-void writeTileGrad(const TileJob& job, TileScratch<T>& s, int n, T* out) {
+void writeTileGrad(const TileJob& job, TileScratch<T>& s, GradParts parts, int n, T* out) {
   const int64_t stride = job.pixels;
   const int channels = static_cast<int>(job.channels);
   const T scale = static_cast<T>(job.gradScale);
   constexpr T floor = ProbabilityFloor<T>::value;
   T* __restrict v = s.tmp;
+  T* __restrict u = s.ubuf;
   if constexpr (A == PixelActivationKind::Softmax) {
-    for (int j = 0; j < n; ++j) s.sum[j] = T(0);
-    for (int c = 0; c < channels; ++c) {
-      const T* __restrict uc = s.u + c * S;
-      for (int j = 0; j < n; ++j) s.sum[j] += uc[j];
+    // Σ_c u_c = Σ_c region u_c + tau − valid · Σ_c σ_c
+    T* __restrict total = s.sum;
+    const T* __restrict tau = s.tau;
+    const T* __restrict valid = s.valid;
+    const T sigmaSum = parts.pixel ? static_cast<T>(job.pixelSmoothingSum) : T(0);
+    for (int j = 0; j < n; ++j) total[j] = parts.pixel ? tau[j] - sigmaSum * valid[j] : T(0);
+    if (parts.region) {
+      for (int c = 0; c < channels; ++c) {
+        const T* __restrict uc = s.u + c * S;
+        for (int j = 0; j < n; ++j) total[j] += uc[j];
+      }
     }
     for (int c = 0; c < channels; ++c) {
-      const T* __restrict uc = s.u + c * S;
+      classU(job, s, parts, c, n, u);
       const T* __restrict pc = s.prob + c * S;
-      for (int j = 0; j < n; ++j) v[j] = uc[j] - pc[j] * s.sum[j];
+      for (int j = 0; j < n; ++j) v[j] = u[j] - pc[j] * total[j];
       storeGrad(out + c * stride, v, n, scale, job.accumulate);
     }
   } else if constexpr (A == PixelActivationKind::Sigmoid) {
     for (int c = 0; c < channels; ++c) {
-      const T* __restrict uc = s.u + c * S;
+      classU(job, s, parts, c, n, u);
       const T* __restrict pc = s.prob + c * S;
-      for (int j = 0; j < n; ++j) v[j] = uc[j] * (T(1) - pc[j]);
+      for (int j = 0; j < n; ++j) v[j] = u[j] * (T(1) - pc[j]);
       storeGrad(out + c * stride, v, n, scale, job.accumulate);
     }
   } else if constexpr (A == PixelActivationKind::None) {
     for (int c = 0; c < channels; ++c) {
-      const T* __restrict uc = s.u + c * S;
+      classU(job, s, parts, c, n, u);
       const T* __restrict pc = s.prob + c * S;
-      for (int j = 0; j < n; ++j) v[j] = uc[j] / (pc[j] > floor ? pc[j] : floor);
+      for (int j = 0; j < n; ++j) v[j] = u[j] / (pc[j] > floor ? pc[j] : floor);
       storeGrad(out + c * stride, v, n, scale, job.accumulate);
     }
-  } else if constexpr (A == PixelActivationKind::BinarySigmoid) {
-    const T* __restrict p0 = s.prob;
-    const T* __restrict p1 = s.prob + S;
-    for (int j = 0; j < n; ++j) v[j] = s.u[S + j] * p0[j] - s.u[j] * p1[j];
-    storeGrad(out, v, n, scale, job.accumulate);
   } else {
+    T* __restrict u1 = s.ubuf1;
+    classU(job, s, parts, 0, n, u);
+    classU(job, s, parts, 1, n, u1);
     const T* __restrict p0 = s.prob;
     const T* __restrict p1 = s.prob + S;
-    for (int j = 0; j < n; ++j) {
-      v[j] = s.u[S + j] / (p1[j] > floor ? p1[j] : floor) - s.u[j] / (p0[j] > floor ? p0[j] : floor);
+    if constexpr (A == PixelActivationKind::BinarySigmoid) {
+      for (int j = 0; j < n; ++j) v[j] = u1[j] * p0[j] - u[j] * p1[j];
+    } else {
+      for (int j = 0; j < n; ++j) v[j] = u1[j] / (p1[j] > floor ? p1[j] : floor) - u[j] / (p0[j] > floor ? p0[j] : floor);
     }
     storeGrad(out, v, n, scale, job.accumulate);
   }
@@ -447,18 +511,16 @@ void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& 
   if (job.pass == PassKind::Statistics) {
     accumulateTileMoments(job.moments, s, classes, padded, partials.moments + b * classes * kMomentCount);
   }
-  if (gradient) {
-    if (job.coefficients) {
-      regionTileGrad(job.coefficients + b * classes * kCoefficientCount, s, classes, n);
-    } else {
-      for (int64_t e = 0; e < int64_t(classes) * S; ++e) s.u[e] = T(0);
-    }
+  const GradParts parts{job.coefficients != nullptr, job.pixelTermCount > 0};
+  if (gradient && parts.region) regionTileGrad(job.coefficients + b * classes * kCoefficientCount, s, classes, n);
+  if (gradient && parts.pixel) {
+    for (int j = 0; j < padded; ++j) s.tau[j] = T(0);
   }
   for (int k = 0; k < job.pixelTermCount; ++k) {
-    const double v = runPixelTerm(job.pixelTerms[k], s, classes, padded, values, gradient);
+    const double v = runPixelTerm(job, job.pixelTerms[k], z, s, padded, n, values, gradient);
     if (values) partials.pixelValues[k] += v;
   }
-  if (gradient) writeTileGrad<T, A>(job, s, n, static_cast<T*>(job.grad) + b * job.channels * job.pixels + i0);
+  if (gradient) writeTileGrad<T, A>(job, s, parts, n, static_cast<T*>(job.grad) + b * job.channels * job.pixels + i0);
 }
 
 template <typename T, PixelActivationKind A>
