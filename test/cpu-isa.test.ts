@@ -65,7 +65,8 @@ describe('CPU kernels per instruction set', () => {
     const run = (isa: string) =>
       spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, SEGLOSS_CPU_ISA: isa } }).stdout.trim();
     expect(run('avx9')).toBe('RangeError: SEGLOSS_CPU_ISA=avx9 is not one of sse2, avx2, avx512');
-    for (const isa of ['sse2', 'avx2', 'avx512'].filter((i) => !cpuEngineInfo().supported.includes(i))) {
+    const all = ['sse2', 'avx2', 'avx512'] as const;
+    for (const isa of all.filter((i) => !cpuEngineInfo().supported.includes(i))) {
       expect(run(isa)).toBe(`RangeError: SEGLOSS_CPU_ISA=${isa}: this processor does not support it`);
     }
   });
