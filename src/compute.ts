@@ -122,7 +122,7 @@ function toResult<T extends LogitsArray>(value: number, grad: LogitsArray | null
 /**
  * Computes a segmentation loss, and on request its gradient, on the CPU core engines.
  *
- * Losses (`lossNames`, spec ../shared/spec/LOSSES.md):
+ * Losses (`lossNames`; each is documented in docs/losses.md):
  * - `'cross-entropy'` — mean over valid pixels of −log p_t; options `classWeights` (number[K]),
  *   `labelSmoothing` (ε ∈ [0, 1]); equals torch `F.cross_entropy(weight, ignore_index, label_smoothing)`.
  * - `'dice'` — 1 − mean_c (2 I_c + s)/(P_c + G_c + s) (Milletari et al. 2016, V-Net); options

@@ -79,7 +79,10 @@ size_t scalarBytes(ScalarType type, int64_t count) {
   return static_cast<size_t>(count) * (type == ScalarType::Float64 ? sizeof(double) : sizeof(float));
 }
 size_t labelBytes(LabelType type, int64_t count) {
-  const size_t size = type == LabelType::UInt8 ? sizeof(uint8_t) : type == LabelType::UInt16 ? sizeof(uint16_t) : sizeof(int32_t);
+  const size_t size = type == LabelType::UInt8    ? sizeof(uint8_t)
+                      : type == LabelType::UInt16 ? sizeof(uint16_t)
+                      : type == LabelType::Int64  ? sizeof(int64_t)
+                                                  : sizeof(int32_t);
   return static_cast<size_t>(count) * size;
 }
 

@@ -22,6 +22,7 @@ decltype(auto) dispatchLabel(LabelType type, F&& f) {
   switch (type) {
     case LabelType::UInt8: return f(uint8_t{});
     case LabelType::UInt16: return f(uint16_t{});
+    case LabelType::Int64: return f(int64_t{});
     default: return f(int32_t{});
   }
 }

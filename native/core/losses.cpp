@@ -176,6 +176,8 @@ class CpuDriver {
     job_.ignoreMatches = tensors.hasIgnore && tensors.ignoreIndex >= std::numeric_limits<int32_t>::min() &&
                          tensors.ignoreIndex <= std::numeric_limits<int32_t>::max();
     job_.ignoreLabel = static_cast<int32_t>(job_.ignoreMatches ? tensors.ignoreIndex : -1);
+    job_.hasIgnore = tensors.hasIgnore;
+    job_.ignoreIndex = tensors.ignoreIndex;
     for (const size_t k : terms.pixel) {
       pixelRefs_.push_back(pixelTermRef(terms.functors[k], terms.weights[k], tensors));
       pixelNormalizerFactor_.push_back(pixelRefs_.back().gradFactor);

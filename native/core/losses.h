@@ -15,7 +15,7 @@
 namespace segloss {
 
 enum class ScalarType : int { Float32, Float64 };
-enum class LabelType : int { UInt8, UInt16, Int32 };
+enum class LabelType : int { UInt8, UInt16, Int32, Int64 };
 
 struct LossTensors {
   const void* logits = nullptr;  // [B, C, N], dtype

@@ -47,6 +47,8 @@ struct TileJob {
   int classes = 0;                  // K
   bool ignoreMatches = false;       // whether some label value equals the ignore index
   int32_t ignoreLabel = -1;         // that value
+  bool hasIgnore = false;           // int64 labels compare with the ignore index itself
+  int64_t ignoreIndex = -100;
 
   PassKind pass = PassKind::Statistics;
   bool checkInputs = false;         // flag labels outside [0, K) and non-finite logits (first pass)

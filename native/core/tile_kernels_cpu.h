@@ -84,6 +84,19 @@ void loadLabelsAs(const L* __restrict src, int n, bool ignoreMatches, int32_t ig
   }
 }
 
+// int64 labels: compared with the ignore index as int64; values outside int32 become −2 (invalid).
+template <typename T>
+void loadWideLabels(const int64_t* __restrict src, int n, bool hasIgnore, int64_t ignoreIndex, int32_t* __restrict label,
+                    T* __restrict valid) {
+  for (int j = 0; j < n; ++j) {
+    const int64_t t = src[j];
+    const bool ignored = hasIgnore && t == ignoreIndex;
+    const bool narrow = t >= -1 && t <= 2147483647;
+    label[j] = ignored ? -1 : (narrow && t != -1 ? static_cast<int32_t>(t) : -2);
+    valid[j] = ignored ? T(0) : T(1);
+  }
+}
+
 // Whether some label of the tile is outside [0, K) (ignored pixels hold −1).
 SEGLOSS_INLINE bool anyInvalidLabel(const int32_t* __restrict label, int n, int classes) {
   unsigned bad = 0;
@@ -118,6 +131,9 @@ int loadLabels(const TileJob& job, int64_t b, int64_t i0, int n, int32_t* label,
       break;
     case LabelType::UInt16:
       loadLabelsAs(static_cast<const uint16_t*>(job.target) + at, n, job.ignoreMatches, job.ignoreLabel, label, valid);
+      break;
+    case LabelType::Int64:
+      loadWideLabels(static_cast<const int64_t*>(job.target) + at, n, job.hasIgnore, job.ignoreIndex, label, valid);
       break;
     default:
       loadLabelsAs(static_cast<const int32_t*>(job.target) + at, n, job.ignoreMatches, job.ignoreLabel, label, valid);

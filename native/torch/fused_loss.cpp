@@ -181,7 +181,26 @@ void runEngine(const at::Device& device, const LossTensors& tensors, const std::
                           (device.is_cuda() ? " (this build of the torch addon has no CUDA engine)" : ""));
 }
 
-// The engine's labels for each distinct ignore index of the objective, checked once each.
+// Whether the CPU engine reads this label dtype as it is (and checks the labels itself, in its
+// first pass, naming the first bad flat index): no ATen passes over the labels then.
+bool cpuNativeLabels(const at::Tensor& labels) {
+  const at::ScalarType type = labels.scalar_type();
+  return labels.device().is_cpu() && (type == at::kByte || type == at::kInt || type == at::kLong);
+}
+
+EngineLabels nativeLabels(const at::Tensor& labels, std::optional<int64_t> ignoreIndex) {
+  EngineLabels out;
+  out.tensor = labels.contiguous();
+  out.type = labels.scalar_type() == at::kByte ? LabelType::UInt8
+             : labels.scalar_type() == at::kInt ? LabelType::Int32
+                                                : LabelType::Int64;
+  out.hasIgnore = ignoreIndex.has_value();
+  out.ignoreIndex = ignoreIndex.value_or(-100);
+  return out;
+}
+
+// The engine's labels for each distinct ignore index of the objective, checked once each (by ATen
+// ops, except for the dtypes the CPU engine reads and checks itself).
 class LabelCache {
  public:
   LabelCache(const at::Tensor& labels, int64_t classes) : labels_(labels), classes_(classes) {}
@@ -190,8 +209,12 @@ class LabelCache {
     for (const auto& [ignore, engine] : entries_) {
       if (ignore == ignoreIndex) return engine;
     }
-    checkLabels(labels_, classes_, ignoreIndex);
-    entries_.emplace_back(ignoreIndex, engineLabels(labels_, ignoreIndex));
+    if (cpuNativeLabels(labels_)) {
+      entries_.emplace_back(ignoreIndex, nativeLabels(labels_, ignoreIndex));
+    } else {
+      checkLabels(labels_, classes_, ignoreIndex);
+      entries_.emplace_back(ignoreIndex, engineLabels(labels_, ignoreIndex));
+    }
     return entries_.back().second;
   }
 
@@ -239,14 +262,23 @@ class FusedLossFunction : public torch::autograd::Function<FusedLossFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logits /* [B, C, ...] */,
                             const at::Tensor& target /* [B, ...] */, const Objective& objective) {
     FusedResult result = computeFused(logits, target, objective, /*withGrad=*/true);
-    ctx->save_for_backward({result.grad});
+    // Kept in saved_data rather than save_for_backward: backward moves it out, so that with an
+    // upstream gradient of 1 autograd receives the engine's gradient itself (no multiply, no copy).
+    ctx->saved_data["grad"] = result.grad;
     return result.value;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list upstream /* {[]} */) {
-    const at::Tensor grad = ctx->get_saved_variables()[0];  // [B, C, ...]
-    return {upstream[0].to(grad.scalar_type()) * grad, at::Tensor(), at::Tensor()};
+    auto saved = ctx->saved_data.find("grad");
+    if (saved == ctx->saved_data.end()) {
+      throw LossArgumentError("segloss's fused loss is differentiable once: its backward already ran");
+    }
+    at::Tensor grad = saved->second.toTensor();  // [B, C, ...]
+    ctx->saved_data.erase("grad");
+    const at::Tensor scale = upstream[0].to(grad.scalar_type());
+    const bool unit = scale.device().is_cpu() && scale.numel() == 1 && scale.item<double>() == 1.0;
+    return {unit ? grad : grad * scale, at::Tensor(), at::Tensor()};
   }
 };
 

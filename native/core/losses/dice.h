@@ -4,7 +4,7 @@
 // pooled over the batch first. includeBackground: keep class 0. logLoss: mean_c −log(D_c).
 // The presets map onto the same functor:
 //   monai  — DiceLoss: perImage, smooth 1e-5 (numerator and denominator).
-//   smp    — DiceLoss('multiclass'): batch-pooled, smooth 0, denominator clamped at 1e-7,
+//   smp    — DiceLoss('multiclass'): batch-pooled, smooth 0, denominator clamped at 2e-7 (its 1e-7 on ½(P + G) + s),
 //            classes absent from the target contribute 0 (but still count in the mean).
 //   nnunet — MemoryEfficientSoftDiceLoss: no background, smooth 1e-5, denominator clamped at
 //            1e-8, value −mean D (offset 0) instead of 1 − mean D.
@@ -25,7 +25,7 @@ struct DiceOptions {
   double smooth = 1e-5;             // s, added to numerator and denominator
   bool squared = false;             // Σp² in the denominator (V-Net)
   bool logLoss = false;             // mean_c −log(max(D_c, logFloor))
-  double denominatorClamp = 0.0;    // denominator = max(P + G + s, clamp) (smp 1e-7, nnU-Net 1e-8)
+  double denominatorClamp = 0.0;    // denominator = max(P + G + s, clamp) (smp 2e-7 = its 1e-7 on ½(P + G) + s; nnU-Net 1e-8)
   bool zeroAbsentClasses = false;   // smp: a class with G_c = 0 contributes 0 to the mean
   double offset = 1.0;              // value = offset − mean D (nnU-Net: 0)
 
