@@ -125,7 +125,7 @@ describe('npm pack + npm install --ignore-scripts', () => {
           location: { origin: string };
           results: Record<string, { valueHex: string; gradHex: string }>;
         };
-      const prebuilt = exec('segloss');
+      const prebuilt = exec(path.join(app, 'node_modules', 'segloss'));
       const built = exec(local);
       expect(prebuilt.location.origin).toBe('prebuild');
       expect(prebuilt.cpu.active).toBe(isa);
