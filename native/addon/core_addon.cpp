@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "geometry_addon.h"
 #include "loss_request.h"
 #include "typed_arrays.h"
 
@@ -149,6 +150,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("computeLoss", Napi::Function::New(env, ComputeLoss, "computeLoss"));
   exports.Set("computeLossAsync", Napi::Function::New(env, ComputeLossAsync, "computeLossAsync"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
+  registerGeometry(env, exports);
   return exports;
 }
 
