@@ -1,4 +1,9 @@
 // Separable exact distance transform (distance_transform.h).
+//
+// Memory layout of the work, chosen so that each map (2-D) or each D-plane (3-D) stays in the
+// core's cache between passes: the first pass writes int32 step counts along the outermost
+// spatial axis; each later pass works line by line from them. With at least as many maps as
+// threads, every worker runs whole maps; otherwise the passes of one map are split over workers.
 #include "distance_transform.h"
 
 #include <algorithm>
@@ -13,175 +18,266 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// A set of parallel lines along one axis of a row-major array: `outer` blocks of `length` × `inner`
-// elements; line (o, j) holds the elements o·length·inner + i·inner + j for i in [0, length).
-struct AxisLines {
-  int64_t outer = 1;
-  int64_t length = 1;
-  int64_t inner = 1;
-  int64_t lines() const { return outer * inner; }
-};
+// Step count meaning "no feature on this line"; real counts are < every extent < kNoFeature.
+constexpr int32_t kNoFeature = int32_t(1) << 30;
 
 // Plane elements one scan unit covers (a few cache lines per row; vectorisable).
-constexpr int64_t kScanChunk = 512;
+constexpr int64_t kScanChunk = 1024;
 
-// First pass, on the binary data: for line elements i, the squared physical distance
-// ((i − nearest feature on the line)·s)², or +inf when the line has no feature. Covers the plane
-// slice [j0, j1) of block o. `previous` is scratch of ≥ j1 − j0 doubles.
+// First pass, on the binary data of one map: steps[i, j] = |i − nearest feature on line j| for
+// lines along the outermost axis (length `length`, `inner` elements per position), for the plane
+// slice [j0, j1); kNoFeature when the line has no feature.
 template <bool kFeatureNonZero>
-void scanLines(const uint8_t* data, const AxisLines& axis, double spacing, int64_t o, int64_t j0, int64_t j1,
-               double* out, double* previous) {
-  const int64_t base = o * axis.length * axis.inner;
-  const int64_t width = j1 - j0;
-  // Forward: steps since the last feature at or above i (unscaled; inf + 1 stays inf).
-  for (int64_t i = 0; i < axis.length; ++i) {
-    const uint8_t* in = data + base + i * axis.inner + j0;
-    double* row = out + base + i * axis.inner + j0;
-    const double* above = i > 0 ? row - axis.inner : nullptr;
-    for (int64_t j = 0; j < width; ++j) {
-      const bool feature = (in[j] != 0) == kFeatureNonZero;
-      const double carried = above ? above[j] + 1.0 : kInf;
-      row[j] = feature ? 0.0 : carried;
+void scanSteps(const uint8_t* data, int64_t length, int64_t inner, int64_t j0, int64_t j1, int32_t* steps) {
+  for (int64_t i = 0; i < length; ++i) {
+    const uint8_t* in = data + i * inner;
+    int32_t* row = steps + i * inner;
+    if (i == 0) {
+      for (int64_t j = j0; j < j1; ++j) row[j] = ((in[j] != 0) == kFeatureNonZero) ? 0 : kNoFeature;
+      continue;
+    }
+    const int32_t* above = row - inner;
+    for (int64_t j = j0; j < j1; ++j) {
+      const int32_t carried = std::min(above[j] + 1, kNoFeature);
+      row[j] = ((in[j] != 0) == kFeatureNonZero) ? 0 : carried;
     }
   }
-  // Backward: min with the steps to the next feature below, then scale and square; `previous`
-  // keeps the unscaled row below.
-  for (int64_t i = axis.length - 1; i >= 0; --i) {
-    double* row = out + base + i * axis.inner + j0;
-    const bool last = i == axis.length - 1;
-    for (int64_t j = 0; j < width; ++j) {
-      const double steps = last ? row[j] : std::min(row[j], previous[j] + 1.0);
-      previous[j] = steps;
-      const double d = steps * spacing;
-      row[j] = d * d;
-    }
+  for (int64_t i = length - 2; i >= 0; --i) {
+    int32_t* row = steps + i * inner;
+    const int32_t* below = row + inner;
+    for (int64_t j = j0; j < j1; ++j) row[j] = std::min(row[j], below[j] + 1);
   }
 }
 
-void scanPass(const uint8_t* data, bool featureNonZero, const AxisLines& axis, double spacing, double* out) {
-  const int64_t chunks = (axis.inner + kScanChunk - 1) / kScanChunk;
-  const int64_t units = axis.outer * chunks;
-  const int workers = workersFor(units, axis.length * std::min(axis.inner, kScanChunk));
-  parallelRanges(units, workers, [&](int, int64_t begin, int64_t end) {
-    std::vector<double> previous(static_cast<size_t>(std::min(axis.inner, kScanChunk)));
-    for (int64_t u = begin; u < end; ++u) {
-      const int64_t o = u / chunks;
-      const int64_t j0 = (u % chunks) * kScanChunk;
-      const int64_t j1 = std::min(axis.inner, j0 + kScanChunk);
-      if (featureNonZero) {
-        scanLines<true>(data, axis, spacing, o, j0, j1, out, previous.data());
-      } else {
-        scanLines<false>(data, axis, spacing, o, j0, j1, out, previous.data());
-      }
-    }
-  });
+void scanStepsRange(const uint8_t* data, bool featureNonZero, int64_t length, int64_t inner, int64_t j0, int64_t j1,
+                    int32_t* steps) {
+  if (featureNonZero) {
+    scanSteps<true>(data, length, inner, j0, j1, steps);
+  } else {
+    scanSteps<false>(data, length, inner, j0, j1, steps);
+  }
 }
 
-// Lower envelope of the parabolas f[p] + ((x − p)·s)² over the finite f[p] (F&H Algorithm 1):
-// v[0..k) the parabolas' apexes in order, z[r] the index-space abscissa where parabola r starts
-// being the lowest. Returns k (0 when every f is inf).
-int64_t buildEnvelope(const double* f, int64_t n, double inverseSquaredSpacing, int64_t* v, double* z) {
+// Scratch of one worker: the line being transformed and its lower envelope.
+struct LineScratch {
+  std::vector<double> f;   // [n] the line's squared distances so far
+  std::vector<int64_t> v;  // [n] apexes of the envelope's parabolas
+  std::vector<double> vh;  // [n] h = f/s² + p² at each apex
+  std::vector<double> zn;  // [n] start abscissa of each parabola: zn / zd (index units)
+  std::vector<double> zd;  // [n] (zd > 0; the first parabola starts at −inf: zn = −1, zd = 0)
+  std::vector<double> z;   // [n + 1] the starts as numbers, for the evaluation sweep
+  std::vector<double> plane;  // [H·W] 3-D only: the plane after the H pass
+  explicit LineScratch(int64_t n, int64_t planeSize = 0)
+      : f(static_cast<size_t>(n)),
+        v(static_cast<size_t>(n)),
+        vh(static_cast<size_t>(n)),
+        zn(static_cast<size_t>(n)),
+        zd(static_cast<size_t>(n)),
+        z(static_cast<size_t>(n + 1)),
+        plane(static_cast<size_t>(planeSize)) {}
+};
+
+// f[q] = (steps[q·stride]·s)², inf where no feature.
+void squaredStepsLine(const int32_t* steps, int64_t n, int64_t stride, double spacing, double* f) {
+  for (int64_t q = 0; q < n; ++q) {
+    const int32_t k = steps[q * stride];
+    const double d = static_cast<double>(k) * spacing;
+    f[q] = k == kNoFeature ? kInf : d * d;
+  }
+}
+
+// Lower envelope of the parabolas f[p] + ((x − p)·s)² over the finite f[p] (Felzenszwalb &
+// Huttenlocher, Algorithm 1), in index units: with h[p] = f[p]/s² + p², the parabolas of p < q
+// meet at x = (h[q] − h[p]) / (2(q − p)). Each parabola's start is kept as a fraction (zn / zd,
+// zd > 0; zd = 0 encodes −inf for the first) and compared by cross-multiplication, so no division
+// sits on the loop's dependency chain. Returns the number of parabolas.
+int64_t buildEnvelope(const double* f, int64_t n, double inverseSquaredSpacing, LineScratch& s) {
+  int64_t* v = s.v.data();
+  double* vh = s.vh.data();
+  double* zn = s.zn.data();
+  double* zd = s.zd.data();
   int64_t k = 0;
   for (int64_t q = 0; q < n; ++q) {
     if (f[q] == kInf) continue;
-    double start = -kInf;
+    const double qd = static_cast<double>(q);
+    const double hq = f[q] * inverseSquaredSpacing + qd * qd;
+    double num = -1.0, den = 0.0;  // −inf
     while (k > 0) {
-      const int64_t p = v[k - 1];
-      // Abscissa where the parabolas of p and q meet, in index units.
-      start = ((f[q] - f[p]) * inverseSquaredSpacing + static_cast<double>(q * q - p * p)) /
-              (2.0 * static_cast<double>(q - p));
-      if (start > z[k - 1]) break;
+      num = hq - vh[k - 1];
+      den = 2.0 * (qd - static_cast<double>(v[k - 1]));
+      if (zd[k - 1] == 0.0 || num * zd[k - 1] > zn[k - 1] * den) break;  // starts after the last one
       --k;
-      start = -kInf;
+      num = -1.0;
+      den = 0.0;
     }
     v[k] = q;
-    z[k] = start;
+    vh[k] = hq;
+    zn[k] = num;
+    zd[k] = den;
     ++k;
   }
   return k;
 }
 
-// Scratch for one worker of an envelope pass.
-struct EnvelopeScratch {
-  std::vector<double> f;   // [n] the line's input
-  std::vector<int64_t> v;  // [n] apexes
-  std::vector<double> z;   // [n] start abscissas
-  explicit EnvelopeScratch(int64_t n) : f(static_cast<size_t>(n)), v(static_cast<size_t>(n)), z(static_cast<size_t>(n)) {}
-};
+// Start abscissas as numbers (z[0] = −inf), for the evaluation sweep; z[k] = +inf ends it.
+void envelopeStarts(int64_t k, LineScratch& s) {
+  double* z = s.z.data();
+  z[0] = -kInf;
+  for (int64_t r = 1; r < k; ++r) z[r] = s.zn[r] / s.zd[r];
+  z[k] = kInf;
+}
 
-// d[q] = min_p f[p] + ((q − p)·s)² for one line (strided by `stride` in data and out); the square
-// root of it when kRoot.
+// out[q·stride] = min_p f[p] + ((q − p)·s)² (its square root when kRoot) for q in [0, n), from
+// the parabolas of f[0, n) (f = the scratch's line + offset).
 template <bool kRoot, class Out>
-void envelopeLine(const double* data, int64_t n, int64_t stride, double spacing, EnvelopeScratch& scratch, Out* out) {
-  double* f = scratch.f.data();
-  for (int64_t q = 0; q < n; ++q) f[q] = data[q * stride];
+void envelopeSegment(const double* f, int64_t n, double spacing, LineScratch& s, Out* out, int64_t stride) {
   const double squaredSpacing = spacing * spacing;
-  const int64_t k = buildEnvelope(f, n, 1.0 / squaredSpacing, scratch.v.data(), scratch.z.data());
+  const int64_t k = buildEnvelope(f, n, 1.0 / squaredSpacing, s);
   if (k == 0) {
     for (int64_t q = 0; q < n; ++q) out[q * stride] = static_cast<Out>(kInf);
     return;
   }
-  const int64_t* v = scratch.v.data();
-  const double* z = scratch.z.data();
+  envelopeStarts(k, s);
+  const int64_t* v = s.v.data();
+  const double* z = s.z.data();
   int64_t r = 0;
   for (int64_t q = 0; q < n; ++q) {
     const double x = static_cast<double>(q);
-    while (r + 1 < k && z[r + 1] < x) ++r;
+    while (z[r + 1] < x) ++r;  // parabola r + 1 starts before x
     const double offset = static_cast<double>(q - v[r]);
     const double d = f[v[r]] + offset * offset * squaredSpacing;
-    out[q * stride] = static_cast<Out>(kRoot ? std::sqrt(d) : d);
+    if constexpr (kRoot) {
+      out[q * stride] = static_cast<Out>(std::sqrt(d));
+    } else {
+      out[q * stride] = static_cast<Out>(d);
+    }
   }
 }
 
+// The transform of the scratch's line f[0, n) into out. Elements with f = 0 (features of the line)
+// cut it into independent segments: beyond a zero-valued apex no other parabola is lower. So zero
+// runs are written directly and the envelope runs only over each segment between two zeros (both
+// included), which skips the background of typical masks.
 template <bool kRoot, class Out>
-void envelopePass(const double* data, const AxisLines& axis, double spacing, Out* out) {
-  const int64_t units = axis.lines();
-  const int workers = workersFor(units, axis.length);
-  parallelRanges(units, workers, [&](int, int64_t begin, int64_t end) {
-    EnvelopeScratch scratch(axis.length);
-    for (int64_t u = begin; u < end; ++u) {
-      const int64_t o = u / axis.inner;
-      const int64_t j = u % axis.inner;
-      const int64_t start = o * axis.length * axis.inner + j;
-      envelopeLine<kRoot>(data + start, axis.length, axis.inner, spacing, scratch, out + start);
+void envelopeLine(int64_t n, double spacing, LineScratch& s, Out* out, int64_t stride) {
+  const double* f = s.f.data();
+  int64_t q = 0;
+  while (q < n) {
+    if (f[q] == 0.0) {
+      out[q * stride] = static_cast<Out>(0);
+      ++q;
+      continue;
     }
-  });
+    const int64_t lo = q > 0 ? q - 1 : 0;  // the zero before the segment, if any
+    int64_t hi = q;
+    while (hi < n && f[hi] != 0.0) ++hi;  // the zero after it, or n
+    const int64_t end = std::min(hi + 1, n);
+    envelopeSegment<kRoot>(f + lo, end - lo, spacing, s, out + lo * stride, stride);
+    q = end;
+  }
 }
 
-// All passes: the scan along the outermost spatial axis into `work`, envelopes along the others
-// (in place in `work`), the last one (along W) writing `out` (squared when !kRoot).
+// The shape of the batch's maps and the passes over one map.
+struct MapPasses {
+  const GridShape& grid;
+  bool featureNonZero;
+
+  int64_t planeSize() const { return grid.height * grid.width; }
+  // The outermost spatial axis (scanned first): D in 3-D, H in 2-D.
+  int64_t scanLength() const { return grid.spatialDims == 3 ? grid.depth : grid.height; }
+  int64_t scanInner() const { return grid.spatialDims == 3 ? planeSize() : grid.width; }
+  double scanSpacing() const { return grid.spatialDims == 3 ? grid.spacing[0] : grid.spacing[1]; }
+  // Units of the line passes: rows (2-D) or D-planes (3-D).
+  int64_t lineUnits() const { return grid.spatialDims == 3 ? grid.depth : grid.height; }
+
+  void scan(const uint8_t* data, int64_t j0, int64_t j1, int32_t* steps) const {
+    scanStepsRange(data, featureNonZero, scanLength(), scanInner(), j0, j1, steps);
+  }
+
+  // The remaining passes of unit u (a row in 2-D, a D-plane in 3-D) of one map.
+  template <bool kRoot, class Out>
+  void lines(const int32_t* steps, int64_t u, LineScratch& s, Out* out) const {
+    const int64_t h = grid.height, w = grid.width;
+    if (grid.spatialDims == 2) {
+      squaredStepsLine(steps + u * w, w, 1, grid.spacing[1], s.f.data());
+      envelopeLine<kRoot>(w, grid.spacing[2], s, out + u * w, 1);
+      return;
+    }
+    const int32_t* planeSteps = steps + u * h * w;
+    double* plane = s.plane.data();
+    for (int64_t x = 0; x < w; ++x) {  // along H, column by column
+      squaredStepsLine(planeSteps + x, h, w, grid.spacing[0], s.f.data());
+      envelopeLine<false>(h, grid.spacing[1], s, plane + x, w);
+    }
+    for (int64_t y = 0; y < h; ++y) {  // along W, row by row
+      std::copy(plane + y * w, plane + (y + 1) * w, s.f.begin());
+      envelopeLine<kRoot>(w, grid.spacing[2], s, out + (u * h + y) * w, 1);
+    }
+  }
+
+  LineScratch scratch() const {
+    const int64_t longest = std::max({grid.depth, grid.height, grid.width});
+    return LineScratch(longest, grid.spatialDims == 3 ? planeSize() : 0);
+  }
+
+  // Every pass of one map on the calling thread.
+  template <bool kRoot, class Out>
+  void wholeMap(const uint8_t* data, int32_t* steps, LineScratch& s, Out* out) const {
+    scan(data, 0, scanInner(), steps);
+    for (int64_t u = 0; u < lineUnits(); ++u) lines<kRoot>(steps, u, s, out);
+  }
+
+  // One map, each pass split over workers.
+  template <bool kRoot, class Out>
+  void splitMap(const uint8_t* data, int32_t* steps, Out* out) const {
+    const int64_t inner = scanInner();
+    const int64_t chunks = (inner + kScanChunk - 1) / kScanChunk;
+    parallelRanges(chunks, workersFor(chunks, scanLength() * std::min(inner, kScanChunk)), [&](int, int64_t b, int64_t e) {
+      scan(data, b * kScanChunk, std::min(inner, e * kScanChunk), steps);
+    });
+    const int64_t units = lineUnits();
+    parallelRanges(units, workersFor(units, grid.voxels() / units), [&](int, int64_t b, int64_t e) {
+      LineScratch s = scratch();
+      for (int64_t u = b; u < e; ++u) lines<kRoot>(steps, u, s, out);
+    });
+  }
+};
+
 template <bool kRoot, class Out>
-void distancePasses(const uint8_t* data, bool featureNonZero, int64_t maps, const GridShape& grid, double* work,
-                    Out* out) {
+void distancePasses(const uint8_t* data, bool featureNonZero, int64_t maps, const GridShape& grid, Out* out) {
   checkGrid(grid);
+  if (grid.depth >= kNoFeature || grid.height >= kNoFeature || grid.width >= kNoFeature) {
+    throw GeometryArgumentError("extents must be < 2^30");
+  }
   if (maps < 0) throw GeometryArgumentError("maps must be ≥ 0");
   if (maps == 0) return;
-  const int64_t d = grid.depth, h = grid.height, w = grid.width;
-  if (grid.spatialDims == 3) {
-    scanPass(data, featureNonZero, {maps, d, h * w}, grid.spacing[0], work);
-    envelopePass<false>(work, {maps * d, h, w}, grid.spacing[1], work);
-  } else {
-    scanPass(data, featureNonZero, {maps, h, w}, grid.spacing[1], work);
+  const MapPasses passes{grid, featureNonZero};
+  const int64_t n = grid.voxels();
+  if (maps >= cpuEngineThreads()) {
+    parallelRanges(maps, workersFor(maps, n), [&](int, int64_t b, int64_t e) {
+      std::vector<int32_t> steps(static_cast<size_t>(n));
+      LineScratch s = passes.scratch();
+      for (int64_t m = b; m < e; ++m) passes.wholeMap<kRoot>(data + m * n, steps.data(), s, out + m * n);
+    });
+    return;
   }
-  envelopePass<kRoot>(work, {maps * d * h, w, 1}, grid.spacing[2], out);
+  std::vector<int32_t> steps(static_cast<size_t>(n));
+  for (int64_t m = 0; m < maps; ++m) passes.splitMap<kRoot>(data + m * n, steps.data(), out + m * n);
 }
 
 }  // namespace
 
 void squaredDistanceToFeatures(const uint8_t* data, FeatureRule rule, int64_t maps, const GridShape& grid,
                                double* out) {
-  distancePasses<false>(data, rule == FeatureRule::NonZeroElements, maps, grid, out, out);
+  distancePasses<false>(data, rule == FeatureRule::NonZeroElements, maps, grid, out);
 }
 
 void euclideanDistanceTransform(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out) {
-  distancePasses<true>(mask, false, maps, grid, out, out);
+  distancePasses<true>(mask, false, maps, grid, out);
 }
 
 void euclideanDistanceTransform(const uint8_t* mask, int64_t maps, const GridShape& grid, float* out) {
-  checkGrid(grid);
-  if (maps <= 0) return distancePasses<true>(mask, false, maps, grid, static_cast<double*>(nullptr), out);
-  std::vector<double> work(static_cast<size_t>(maps * grid.voxels()));
-  distancePasses<true>(mask, false, maps, grid, work.data(), out);
+  distancePasses<true>(mask, false, maps, grid, out);
 }
 
 }  // namespace segloss::geometry
