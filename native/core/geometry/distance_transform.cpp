@@ -227,21 +227,29 @@ struct MapPasses {
     for (int64_t u = 0; u < lineUnits(); ++u) lines<kRoot>(steps, u, s, out);
   }
 
-  // One map, each pass split over workers.
+  // One map, each pass split over workers (`scratch` holds one LineScratch per possible worker).
   template <bool kRoot, class Out>
-  void splitMap(const uint8_t* data, int32_t* steps, Out* out) const {
+  void splitMap(const uint8_t* data, int32_t* steps, std::vector<LineScratch>& scratch, Out* out) const {
     const int64_t inner = scanInner();
     const int64_t chunks = (inner + kScanChunk - 1) / kScanChunk;
     parallelRanges(chunks, workersFor(chunks, scanLength() * std::min(inner, kScanChunk)), [&](int, int64_t b, int64_t e) {
       scan(data, b * kScanChunk, std::min(inner, e * kScanChunk), steps);
     });
     const int64_t units = lineUnits();
-    parallelRanges(units, workersFor(units, grid.voxels() / units), [&](int, int64_t b, int64_t e) {
-      LineScratch s = scratch();
-      for (int64_t u = b; u < e; ++u) lines<kRoot>(steps, u, s, out);
+    const int workers = std::min<int>(workersFor(units, grid.voxels() / units), static_cast<int>(scratch.size()));
+    parallelRanges(units, workers, [&](int w, int64_t b, int64_t e) {
+      for (int64_t u = b; u < e; ++u) lines<kRoot>(steps, u, scratch[w], out);
     });
   }
 };
+
+// Per-worker buffers, allocated on the calling thread (a worker must not throw).
+std::vector<LineScratch> lineScratches(const MapPasses& passes, int workers) {
+  std::vector<LineScratch> scratch;
+  scratch.reserve(static_cast<size_t>(workers));
+  for (int w = 0; w < workers; ++w) scratch.push_back(passes.scratch());
+  return scratch;
+}
 
 template <bool kRoot, class Out>
 void distancePasses(const uint8_t* data, bool featureNonZero, int64_t maps, const GridShape& grid, Out* out) {
@@ -254,15 +262,17 @@ void distancePasses(const uint8_t* data, bool featureNonZero, int64_t maps, cons
   const MapPasses passes{grid, featureNonZero};
   const int64_t n = grid.voxels();
   if (maps >= cpuEngineThreads()) {
-    parallelRanges(maps, workersFor(maps, n), [&](int, int64_t b, int64_t e) {
-      std::vector<int32_t> steps(static_cast<size_t>(n));
-      LineScratch s = passes.scratch();
-      for (int64_t m = b; m < e; ++m) passes.wholeMap<kRoot>(data + m * n, steps.data(), s, out + m * n);
+    const int workers = workersFor(maps, n);
+    std::vector<std::vector<int32_t>> steps(static_cast<size_t>(workers), std::vector<int32_t>(static_cast<size_t>(n)));
+    std::vector<LineScratch> scratch = lineScratches(passes, workers);
+    parallelRanges(maps, workers, [&](int w, int64_t b, int64_t e) {
+      for (int64_t m = b; m < e; ++m) passes.wholeMap<kRoot>(data + m * n, steps[w].data(), scratch[w], out + m * n);
     });
     return;
   }
   std::vector<int32_t> steps(static_cast<size_t>(n));
-  for (int64_t m = 0; m < maps; ++m) passes.splitMap<kRoot>(data + m * n, steps.data(), out + m * n);
+  std::vector<LineScratch> scratch = lineScratches(passes, cpuEngineThreads());
+  for (int64_t m = 0; m < maps; ++m) passes.splitMap<kRoot>(data + m * n, steps.data(), scratch, out + m * n);
 }
 
 }  // namespace
