@@ -13,7 +13,8 @@
 // balls), and HD95 of a 100×512×512 volume pair (two overlapping ellipsoids that fill most of the
 // volume, spacing [2.5, 0.75, 0.75]). Prints a Markdown table (ratio = scipy time / segloss time)
 // and writes bench/results/edt-<date>.json with the CPU model. Needs `npm run build:ts`,
-// `npm run build:core` and python3 with numpy + scipy (Debian: apt-get install python3-scipy).
+// `npm run build:core` and python3 with numpy + scipy (Debian: apt-get install python3-scipy;
+// SEGLOSS_PYTHON=/usr/bin/python3 picks an interpreter).
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
@@ -191,7 +192,7 @@ function main() {
     { name: `EDT ${cube}³`, kind: 'edt', file: files.volume, shape: [cube, cube, cube], batched: false },
     { name: `HD95 ${depth}×${size}×${size} pair`, kind: 'hd95', pred: files.pred, target: files.target, shape: vshape, spacing },
   ];
-  const py = spawnSync('python3', ['-c', PYTHON], {
+  const py = spawnSync(process.env.SEGLOSS_PYTHON || 'python3', ['-c', PYTHON], {
     input: JSON.stringify({ workloads, iterations: options.iterations, warmup: options.warmup }),
     encoding: 'utf8',
     maxBuffer: 1 << 26,

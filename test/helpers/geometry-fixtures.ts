@@ -70,9 +70,12 @@ export function expectDistancesClose(actual: ArrayLike<number>, expected: ArrayL
   }
 }
 
-/** Whether `python3 -c 'import scipy'` works here. */
+/** The python interpreter of the live checks: $SEGLOSS_PYTHON, else python3 on the PATH. */
+const PYTHON = process.env.SEGLOSS_PYTHON || 'python3';
+
+/** Whether `python3 -c 'import scipy.ndimage'` works here. */
 export function scipyAvailable(): boolean {
-  const r = spawnSync('python3', ['-c', 'import scipy.ndimage'], { encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', 'import scipy.ndimage'], { encoding: 'utf8' });
   return r.status === 0;
 }
 
@@ -100,7 +103,7 @@ json.dump(out, sys.stdout)
 /** scipy's distance_transform_edt of each case (null → Infinity), computed now in python3. */
 export function scipyDistanceTransforms(cases: LiveEdtCase[]): number[][] {
   const input = JSON.stringify(cases.map((c) => ({ ...c, mask: Array.from(c.mask, (v) => (v ? '1' : '0')).join('') })));
-  const r = spawnSync('python3', ['-c', LIVE_EDT], { input, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(PYTHON, ['-c', LIVE_EDT], { input, encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`python3 scipy failed: ${r.stderr}`);
   return (JSON.parse(r.stdout) as (number | null)[][]).map(numbersOf);
 }
