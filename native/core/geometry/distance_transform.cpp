@@ -21,7 +21,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // Step count meaning "no feature on this line"; real counts are < every extent < kNoFeature.
 constexpr int32_t kNoFeature = int32_t(1) << 30;
 
-// Plane elements one scan unit covers (a few cache lines per row; vectorisable).
+// Plane elements one scan unit covers at most (a few cache lines per row; vectorisable).
 constexpr int64_t kScanChunk = 1024;
 
 // First pass, on the binary data of one map: steps[i, j] = |i − nearest feature on line j| for
@@ -231,9 +231,11 @@ struct MapPasses {
   template <bool kRoot, class Out>
   void splitMap(const uint8_t* data, int32_t* steps, std::vector<LineScratch>& scratch, Out* out) const {
     const int64_t inner = scanInner();
-    const int64_t chunks = (inner + kScanChunk - 1) / kScanChunk;
-    parallelRanges(chunks, workersFor(chunks, scanLength() * std::min(inner, kScanChunk)), [&](int, int64_t b, int64_t e) {
-      scan(data, b * kScanChunk, std::min(inner, e * kScanChunk), steps);
+    // Chunks small enough for every worker to get a few, large enough to vectorise.
+    const int64_t chunk = std::clamp<int64_t>((inner / (4 * cpuEngineThreads()) + 15) / 16 * 16, 64, kScanChunk);
+    const int64_t chunks = (inner + chunk - 1) / chunk;
+    parallelRanges(chunks, workersFor(chunks, scanLength() * std::min(inner, chunk)), [&](int, int64_t b, int64_t e) {
+      scan(data, b * chunk, std::min(inner, e * chunk), steps);
     });
     const int64_t units = lineUnits();
     const int workers = std::min<int>(workersFor(units, grid.voxels() / units), static_cast<int>(scratch.size()));
