@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Generates test/fixtures/geometry.scipy.json: expected values for the distance transforms,
+"""Generates test/fixtures/geometry/scipy.json: expected values for the distance transforms,
 morphology, distance maps and metrics of src/geometry.ts and src/metrics.ts, computed with
 Debian's python3-scipy / python3-numpy (`apt-get install python3-scipy`).
 
-    python3 scripts/generate-geometry-fixtures.py > test/fixtures/geometry.scipy.json
+    python3 scripts/generate-geometry-fixtures.py > test/fixtures/geometry/scipy.json
 
 The metric cases re-run medpy's algorithm (medpy.metric.binary.dc / hd95, as TransUNet's
 calculate_metric_percase calls them) with scipy's primitives: binary_erosion by
