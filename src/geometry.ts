@@ -5,7 +5,7 @@
 import { checkSignal, throwIfAborted, withCallerStack } from './abort';
 import { geometryAddon, type NativeDistanceMapKind, type NativeGrid, type NativeMorphologyOp } from './native/geometry';
 import { checkGrid, checkMask, checkOptionsObject, gridElements, type SpatialOptions } from './spatial-input';
-import { is, quoteList, rangeError, typeError } from './validate';
+import { describe, is, quoteList, rangeError, rangeErrorText, typeError } from './validate';
 
 export type { SpatialOptions } from './spatial-input';
 
@@ -13,6 +13,12 @@ export type { SpatialOptions } from './spatial-input';
 export interface DistanceTransformOptions extends SpatialOptions {
   /** Return a Float32Array (computed in float64, rounded at the end). Default false: Float64Array. */
   readonly float32?: boolean;
+  /**
+   * Write the result into this array (of the mask's length) and return it, instead of allocating
+   * one: reusing an output skips the page faults of fresh memory in loops. Its type decides the
+   * precision (`float32`, when also given, must agree). Default: a new array.
+   */
+  readonly out?: Float64Array | Float32Array;
 }
 
 /** Options of {@link distanceTransformAsync}. */
@@ -21,7 +27,7 @@ export interface DistanceTransformAsyncOptions extends DistanceTransformOptions 
   readonly signal?: AbortSignal;
 }
 
-const DT_OPTIONS = ['dims', 'spacing', 'float32'] as const;
+const DT_OPTIONS = ['dims', 'spacing', 'float32', 'out'] as const;
 
 interface DistanceTransformCall {
   readonly mask: Uint8Array;
@@ -35,7 +41,17 @@ function prepareDistanceTransform(mask: unknown, shape: unknown, options: unknow
   const checked = checkMask(mask, 'mask', grid, shape as number[]);
   if (opts.float32 !== undefined && !is.bool(opts.float32)) throw typeError('a boolean', 'float32', opts.float32);
   const n = gridElements(grid);
-  return { mask: checked, grid, out: opts.float32 ? new Float32Array(n) : new Float64Array(n) };
+  if (opts.out === undefined) return { mask: checked, grid, out: opts.float32 ? new Float32Array(n) : new Float64Array(n) };
+  return { mask: checked, grid, out: checkOut(opts.out, opts.float32, n) };
+}
+
+function checkOut(out: unknown, float32: unknown, n: number): Float64Array | Float32Array {
+  if (!(out instanceof Float64Array || out instanceof Float32Array)) throw typeError('a Float64Array or Float32Array', 'out', out);
+  if (out.length !== n) throw rangeErrorText(`length ${n} (the mask's length)`, 'out', `length ${out.length}`);
+  if (float32 !== undefined && float32 !== out instanceof Float32Array) {
+    throw rangeErrorText(`a ${float32 ? 'Float32Array' : 'Float64Array'} (float32: ${String(float32)})`, 'out', describe(out));
+  }
+  return out;
 }
 
 /**
@@ -52,12 +68,14 @@ function prepareDistanceTransform(mask: unknown, shape: unknown, options: unknow
  * @param mask Uint8Array, non-zero = inside; row-major with `shape`.
  * @param shape `[H, W]` or `[D, H, W]`, or a batch `[N, H, W]` / `[N, D, H, W]` with `dims`.
  * @param options `dims` (2 | 3, default: every entry of `shape` is spatial), `spacing` (one
- *   positive number per spatial axis, default 1), `float32` (default false).
- * @returns Float64Array (Float32Array with `float32: true`) of the mask's length.
+ *   positive number per spatial axis, default 1), `float32` (default false), `out` (an array to
+ *   write into, default: a new one).
+ * @returns Float64Array (Float32Array with `float32: true`) of the mask's length (`out` when given).
  * @throws TypeError / RangeError (code `'SEGLOSS_INVALID_ARGUMENT'`) for a mask that is not a
  *   Uint8Array or whose length is not the product of `shape`, a shape of the wrong rank or with
  *   an entry that is not a positive integer, `dims` not 2 / 3 or larger than the rank, `spacing`
- *   of the wrong length or with an entry that is not finite and > 0, an unknown option.
+ *   of the wrong length or with an entry that is not finite and > 0, an `out` of the wrong type or
+ *   length, an unknown option.
  * @example
  * ```ts
  * const mask = new Uint8Array([0, 1, 1, 1]);
@@ -66,6 +84,7 @@ function prepareDistanceTransform(mask: unknown, shape: unknown, options: unknow
  * ```
  */
 export function distanceTransform(mask: Uint8Array, shape: readonly number[], options: DistanceTransformOptions & { readonly float32: true }): Float32Array;
+export function distanceTransform(mask: Uint8Array, shape: readonly number[], options: DistanceTransformOptions & { readonly out: Float32Array }): Float32Array;
 export function distanceTransform(mask: Uint8Array, shape: readonly number[], options?: DistanceTransformOptions): Float64Array;
 export function distanceTransform(mask: unknown, shape: unknown, options?: unknown): Float64Array | Float32Array {
   const call = prepareDistanceTransform(mask, shape, options, 'distanceTransform', []);
@@ -76,7 +95,8 @@ export function distanceTransform(mask: unknown, shape: unknown, options?: unkno
 /**
  * {@link distanceTransform} on a libuv worker thread, for long batches: the same results and
  * errors, as a Promise (validation errors reject it). The mask is copied when the call starts,
- * so the caller may reuse it at once.
+ * so the caller may reuse it at once. An `out` array is written on the worker thread: read it
+ * only after the promise settles, and give each pending call its own.
  *
  * `signal`: an AbortSignal that is already aborted rejects with an `AbortError` (code
  * `'ABORT_ERR'`, the signal's reason as `cause`) and computes nothing; a started call runs to the end.
@@ -90,6 +110,11 @@ export function distanceTransformAsync(
   mask: Uint8Array,
   shape: readonly number[],
   options: DistanceTransformAsyncOptions & { readonly float32: true },
+): Promise<Float32Array>;
+export function distanceTransformAsync(
+  mask: Uint8Array,
+  shape: readonly number[],
+  options: DistanceTransformAsyncOptions & { readonly out: Float32Array },
 ): Promise<Float32Array>;
 export function distanceTransformAsync(mask: Uint8Array, shape: readonly number[], options?: DistanceTransformAsyncOptions): Promise<Float64Array>;
 export async function distanceTransformAsync(mask: unknown, shape: unknown, options?: unknown): Promise<Float64Array | Float32Array> {

@@ -67,6 +67,16 @@ describe('distanceTransform semantics', () => {
     expect(Array.from(d32)).toEqual(Array.from(Float32Array.from(d64)));
   });
 
+  it('writes into `out` when given and returns it (float64 and float32)', () => {
+    const mask = new Uint8Array([1, 1, 0, 1, 1, 1]);
+    const out = new Float64Array(6).fill(-1);
+    expect(distanceTransform(mask, [2, 3], { out })).toBe(out);
+    expect(Array.from(out)).toEqual(Array.from(distanceTransform(mask, [2, 3])));
+    const out32 = new Float32Array(6);
+    expect(distanceTransform(mask, [2, 3], { out: out32, spacing: [2, 1] })).toBe(out32);
+    expect(Array.from(out32)).toEqual(Array.from(distanceTransform(mask, [2, 3], { spacing: [2, 1], float32: true })));
+  });
+
   it('a batch equals the maps one by one (2-D and 3-D)', () => {
     const random = rng(9);
     for (const spatial of [[13, 17], [5, 6, 7]]) {
@@ -195,7 +205,10 @@ const badCalls: BadCall[] = [
   ['spacing NaN', () => distanceTransform(m6, [2, 3], { spacing: [Number.NaN, 1] }), 'RangeError', 'Expected a finite number > 0 for spacing[0] but received NaN'],
   ['spacing Infinity', () => distanceTransform(m6, [2, 3], { spacing: [1, Infinity] }), 'RangeError', 'Expected a finite number > 0 for spacing[1] but received Infinity'],
   ['float32 not boolean', () => distanceTransform(m6, [2, 3], { float32: 1 as never }), 'TypeError', 'Expected a boolean for float32 but received 1'],
-  ['unknown option', () => distanceTransform(m6, [2, 3], { spacings: [1, 1] } as never), 'RangeError', "Expected one of dims, float32, spacing for an option name of distanceTransform but received 'spacings'"],
+  ['unknown option', () => distanceTransform(m6, [2, 3], { spacings: [1, 1] } as never), 'RangeError', "Expected one of dims, float32, out, spacing for an option name of distanceTransform but received 'spacings'"],
+  ['out of the wrong type', () => distanceTransform(m6, [2, 3], { out: new Uint8Array(6) as never }), 'TypeError', 'Expected a Float64Array or Float32Array for out but received Uint8Array of length 6'],
+  ['out of the wrong length', () => distanceTransform(m6, [2, 3], { out: new Float64Array(5) }), 'RangeError', "Expected length 6 (the mask's length) for out but received length 5"],
+  ['out disagreeing with float32', () => distanceTransform(m6, [2, 3], { out: new Float64Array(6), float32: true }), 'RangeError', 'Expected a Float32Array (float32: true) for out but received Float64Array of length 6'],
   ['options not an object', () => distanceTransform(m6, [2, 3], 5 as never), 'TypeError', 'Expected an object for options but received 5'],
 ];
 
