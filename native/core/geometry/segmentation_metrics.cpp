@@ -45,13 +45,13 @@ Box unionBoundingBox(const uint8_t* pred, const uint8_t* target, const GridShape
 
 // mask restricted to the box, as 0/1: [box D, box H, box W].
 std::vector<uint8_t> cropMask(const uint8_t* mask, const GridShape& grid, const Box& box) {
-  const int64_t bw = box.hi[2] - box.lo[2];
-  std::vector<uint8_t> out;
-  out.reserve(static_cast<size_t>((box.hi[0] - box.lo[0]) * (box.hi[1] - box.lo[1]) * bw));
+  const int64_t bd = box.hi[0] - box.lo[0], bh = box.hi[1] - box.lo[1], bw = box.hi[2] - box.lo[2];
+  std::vector<uint8_t> out(static_cast<size_t>(bd * bh * bw));
+  uint8_t* o = out.data();
   for (int64_t z = box.lo[0]; z < box.hi[0]; ++z) {
-    for (int64_t y = box.lo[1]; y < box.hi[1]; ++y) {
+    for (int64_t y = box.lo[1]; y < box.hi[1]; ++y, o += bw) {
       const uint8_t* row = mask + (z * grid.height + y) * grid.width + box.lo[2];
-      for (int64_t x = 0; x < bw; ++x) out.push_back(row[x] != 0);
+      for (int64_t x = 0; x < bw; ++x) o[x] = row[x] != 0;
     }
   }
   return out;
@@ -66,10 +66,9 @@ GridShape boxGrid(const GridShape& grid, const Box& box) {
 }
 
 // Appends the squared distances from each voxel of `from` to the nearest voxel of `to` (both
-// surfaces on the same grid).
+// surfaces on the same grid); `distance` is scratch of the grid's size.
 void appendDirectedSquaredDistances(const std::vector<uint8_t>& from, const std::vector<uint8_t>& to,
-                                    const GridShape& grid, std::vector<double>& out) {
-  std::vector<double> distance(to.size());
+                                    const GridShape& grid, std::vector<double>& distance, std::vector<double>& out) {
   squaredDistanceToFeatures(to.data(), FeatureRule::NonZeroElements, 1, grid, distance.data());
   for (size_t i = 0; i < from.size(); ++i) {
     if (from[i]) out.push_back(distance[i]);
@@ -135,9 +134,9 @@ double hausdorffDistance95(const uint8_t* pred, const uint8_t* target, const Gri
   std::vector<uint8_t> surfaceP(p.size()), surfaceT(t.size());
   innerBoundary(p.data(), 1, g, Connectivity::Face, surfaceP.data());
   innerBoundary(t.data(), 1, g, Connectivity::Face, surfaceT.data());
-  std::vector<double> pooled;
-  appendDirectedSquaredDistances(surfaceP, surfaceT, g, pooled);
-  appendDirectedSquaredDistances(surfaceT, surfaceP, g, pooled);
+  std::vector<double> pooled, distance(p.size());
+  appendDirectedSquaredDistances(surfaceP, surfaceT, g, distance, pooled);
+  appendDirectedSquaredDistances(surfaceT, surfaceP, g, distance, pooled);
   if (pooled.empty()) throw GeometryArgumentError("hd95 needs two non-empty masks");
   // Selecting on squared distances and taking roots of the two picks gives the same order.
   const double hd95 = interpolatedOrderStatistic(pooled, 95.0, [](double v) { return std::sqrt(v); });
