@@ -17,6 +17,7 @@
 //   meanIoU(matrix: Float64Array, classes, perClass: Float64Array) → number
 #include "geometry_addon.h"
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -50,15 +51,24 @@ double readNumber(Napi::Object object, const char* key) {
   return value.As<Napi::Number>().DoubleValue();
 }
 
+// A grid count: an integer in [0, 2^31).
+int64_t readCount(Napi::Object object, const char* key) {
+  const double value = readNumber(object, key);
+  if (!(value >= 0 && value < 2147483648.0) || value != std::floor(value)) {
+    throw GeometryArgumentError(std::string("grid.") + key + " is not an integer in [0, 2^31)");
+  }
+  return static_cast<int64_t>(value);
+}
+
 GridBatch readGrid(Napi::Value value) {
   if (!value.IsObject()) throw NativeTypeError("grid is not an object");
   const Napi::Object object = value.As<Napi::Object>();
   GridBatch batch;
-  batch.maps = static_cast<int64_t>(readNumber(object, "maps"));
-  batch.grid.spatialDims = static_cast<int>(readNumber(object, "spatialDims"));
-  batch.grid.depth = static_cast<int64_t>(readNumber(object, "depth"));
-  batch.grid.height = static_cast<int64_t>(readNumber(object, "height"));
-  batch.grid.width = static_cast<int64_t>(readNumber(object, "width"));
+  batch.maps = readCount(object, "maps");
+  batch.grid.spatialDims = static_cast<int>(readCount(object, "spatialDims"));
+  batch.grid.depth = readCount(object, "depth");
+  batch.grid.height = readCount(object, "height");
+  batch.grid.width = readCount(object, "width");
   const Napi::Value spacing = object.Get("spacing");
   if (!spacing.IsArray() || spacing.As<Napi::Array>().Length() != 3) throw NativeTypeError("grid.spacing is not [3]");
   for (uint32_t axis = 0; axis < 3; ++axis) {
@@ -67,7 +77,10 @@ GridBatch readGrid(Napi::Value value) {
     batch.grid.spacing[axis] = s.As<Napi::Number>().DoubleValue();
   }
   geometry::checkGrid(batch.grid);
-  if (batch.maps < 0) throw GeometryArgumentError("grid.maps must be ≥ 0");
+  // Element counts stay below 2^53 (exact in a double, no int64 overflow).
+  const double elements = static_cast<double>(batch.maps) * static_cast<double>(batch.grid.depth) *
+                          static_cast<double>(batch.grid.height) * static_cast<double>(batch.grid.width);
+  if (elements >= 9007199254740992.0) throw GeometryArgumentError("grid has too many elements");
   return batch;
 }
 
