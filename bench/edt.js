@@ -137,16 +137,20 @@ for w in spec['workloads']:
 json.dump(out, sys.stdout)
 `;
 
+// Median wall time, and the mean CPU time of the process per run (CPU / wall > 1: threads ran in
+// parallel; ≈ 1 with several threads: the other cores were busy).
 function timeOurs(run, options) {
   for (let i = 0; i < options.warmup; ++i) run();
   const times = [];
   let result;
+  const cpuStart = process.cpuUsage();
   for (let i = 0; i < options.iterations; ++i) {
     const start = process.hrtime.bigint();
     result = run();
     times.push(Number(process.hrtime.bigint() - start) / 1e9);
   }
-  return { seconds: median(times), result };
+  const cpu = process.cpuUsage(cpuStart);
+  return { seconds: median(times), cpuSeconds: (cpu.user + cpu.system) / 1e6 / options.iterations, result };
 }
 
 function withThreads(threads, f) {
@@ -169,6 +173,7 @@ function checksum(d) {
 
 function main() {
   const options = parseArgs(process.argv.slice(2));
+  const loadBefore = os.loadavg();
   const next = random(0x5e9105);
   const scale = options.quick ? 0.25 : 1;
   const size = Math.round(512 * scale);
@@ -225,6 +230,7 @@ function main() {
       workload: w.name,
       scipySeconds: ref.seconds,
       seglossAllCoresSeconds: all.seconds,
+      seglossAllCoresCpuPerWall: all.cpuSeconds / all.seconds,
       seglossOneThreadSeconds: one.seconds,
       ratioAllCores: ref.seconds / all.seconds,
       ratioOneThread: ref.seconds / one.seconds,
@@ -236,7 +242,9 @@ function main() {
 
   const cpu = os.cpus()[0]?.model ?? 'unknown';
   console.log(`CPU: ${cpu} × ${os.cpus().length} logical cores; scipy ${reference.scipy}, numpy ${reference.numpy}, Node ${process.version}`);
-  console.log(`median of ${options.iterations} after ${options.warmup} warmup; ratio = scipy time / segloss time\n`);
+  console.log(`median of ${options.iterations} after ${options.warmup} warmup; ratio = scipy time / segloss time`);
+  console.log(`load average before / after: ${loadBefore.map((v) => v.toFixed(2)).join(' ')} / ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  console.log(`CPU / wall of the all-cores runs: ${rows.map((r) => r.seglossAllCoresCpuPerWall.toFixed(2)).join(', ')} (≈ 1: the other cores were busy)\n`);
   console.log('| workload | scipy (s) | segloss all cores (s) | ratio | segloss 1 thread (s) | ratio | all cores, `out` reused (s) | ratio | same result |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
@@ -257,6 +265,8 @@ function main() {
     numpy: reference.numpy,
     iterations: options.iterations,
     warmup: options.warmup,
+    loadAverageBefore: loadBefore,
+    loadAverageAfter: os.loadavg(),
     rows,
   };
   fs.mkdirSync(path.dirname(out), { recursive: true });
