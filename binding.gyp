@@ -34,7 +34,12 @@
         "native/addon/errors.cpp",
         "native/addon/typed_arrays.cpp",
         "native/addon/loss_request.cpp",
-        "native/addon/core_addon.cpp"
+        "native/addon/core_addon.cpp",
+        "native/core/geometry/distance_transform.cpp",
+        "native/core/geometry/distance_maps.cpp",
+        "native/core/geometry/morphology.cpp",
+        "native/core/geometry/segmentation_metrics.cpp",
+        "native/addon/geometry_addon.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

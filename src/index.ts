@@ -47,3 +47,23 @@ export {
   torchInfo,
 } from './torch/index';
 export type { TorchDevice, TorchInfo, TorchLossOptions } from './torch/index';
+export { binaryMorphology, distanceMap, distanceTransform, distanceTransformAsync } from './geometry';
+export type {
+  DistanceMapKind,
+  DistanceTransformAsyncOptions,
+  DistanceTransformOptions,
+  MorphologyOp,
+  MorphologyOptions,
+  SpatialOptions,
+} from './geometry';
+export { metrics } from './metrics';
+export type {
+  AsyncSurfaceMetricOptions,
+  ConfusionMatrixOptions,
+  DiceMetricOptions,
+  EmptyMaskPolicy,
+  LabelArray,
+  MeanIoUResult,
+  SurfaceMetricOptions,
+  VolumeMetrics,
+} from './metrics';

@@ -22,6 +22,7 @@
 #include "../core/cpu_isa.h"
 #include "../core/parallel_cpu.h"
 #include "errors.h"
+#include "geometry_addon.h"
 #include "loss_request.h"
 #include "typed_arrays.h"
 
@@ -172,6 +173,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("computeLossAsync", Napi::Function::New(env, ComputeLossAsync, "computeLossAsync"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("cpuEngineInfo", Napi::Function::New(env, CpuEngineInfo, "cpuEngineInfo"));
+  registerGeometry(env, exports);
   return exports;
 }
 

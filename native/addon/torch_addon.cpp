@@ -36,6 +36,7 @@
 #include "../torch/torch_runtime.h"
 #include "errors.h"
 #include "loss_request.h"
+#include "torch_geometry_addon.h"
 #include "typed_arrays.h"
 
 namespace segloss::addon {
@@ -323,6 +324,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lossBackwardAsync", Napi::Function::New(env, LossBackwardAsync, "lossBackwardAsync"));
   exports.Set("benchDiceCe", Napi::Function::New(env, BenchDiceCe, "benchDiceCe"));
   exports.Set("benchObjective", Napi::Function::New(env, BenchObjective, "benchObjective"));
+  registerTorchGeometry(env, exports);
   return exports;
 }
 
