@@ -36,6 +36,7 @@
 #include "../torch/torch_runtime.h"
 #include "errors.h"
 #include "loss_request.h"
+#include "trainer_addon.h"
 #include "typed_arrays.h"
 
 namespace segloss::addon {
@@ -310,6 +311,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lossBackward", Napi::Function::New(env, LossBackward, "lossBackward"));
   exports.Set("lossBackwardAsync", Napi::Function::New(env, LossBackwardAsync, "lossBackwardAsync"));
   exports.Set("benchDiceCe", Napi::Function::New(env, BenchDiceCe, "benchDiceCe"));
+  registerTrainer(env, exports);
   return exports;
 }
 
