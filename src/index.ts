@@ -46,3 +46,24 @@ export {
   torchInfo,
 } from './torch/index';
 export type { TorchDevice, TorchInfo, TorchLossOptions } from './torch/index';
+export { CONFIG_FORMAT, Trainer, TRAINER_DISPOSED } from './trainer/index';
+export type {
+  AdamWOptions,
+  CheckpointEvent,
+  CheckpointOptions,
+  EpochEvent,
+  Evaluation,
+  FitOptions,
+  FitResult,
+  LrSchedule,
+  ModelOptions,
+  OptimizerOptions,
+  ProgressEvent,
+  ResolvedTrainerOptions,
+  ScheduleOptions,
+  SgdOptions,
+  StepEvent,
+  TrainerOptions,
+  TrainingData,
+  UNetModelOptions,
+} from './trainer/index';
