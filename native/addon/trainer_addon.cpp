@@ -11,7 +11,8 @@
 //   restore() → Promise<{ epoch, step }>                   restores the opened checkpoint
 //   fit(train, validation | null, options, onEvent) → Promise<{ epoch, step, loss, aborted }>
 //   evaluate(data, batchSize) → Promise<Evaluation>
-//   predict(images, shape, batchSize) → Promise<Uint8Array | Uint16Array>   [N, H, W]
+//   predict(images, shape, batchSize, logits) → Promise<Uint8Array | Uint16Array>  [N, H, W] classes,
+//                                               or with logits Promise<Float32Array> [N, K, H, W]
 //   save(path) → Promise<void>;  loadWeights(path) → Promise<void>
 //   abort()      stop the running fit at its next step boundary
 //   dispose()    abort, and free the model once no job runs
@@ -541,8 +542,18 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       auto images = std::make_shared<at::Tensor>(imagesTensor(info[0], shape));
       const int64_t batchSize = info[2].IsNumber() ? info[2].As<Napi::Number>().Int64Value() : 8;
       if (batchSize < 1) throw std::invalid_argument("batchSize < 1");
-      return startJob(info.Env(), [images, batchSize](JobScope& scope) -> ResultBuilder {
-        const at::Tensor classes = scope.trainer->predict(*images, batchSize);
+      const bool logits = info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
+      return startJob(info.Env(), [images, batchSize, logits](JobScope& scope) -> ResultBuilder {
+        const at::Tensor out = scope.trainer->predict(*images, batchSize, logits);
+        if (logits) {
+          return [out](Napi::Env env, TrainerWrap&) -> Napi::Value {
+            const at::Tensor values = out.contiguous();
+            Napi::Float32Array array = Napi::Float32Array::New(env, static_cast<size_t>(values.numel()));
+            std::memcpy(array.Data(), values.data_ptr<float>(), array.ByteLength());
+            return array;
+          };
+        }
+        const at::Tensor classes = out;
         const int64_t numClasses = std::visit([](const auto& o) { return o.numClasses(); }, scope.trainer->config().model);
         return [classes, numClasses](Napi::Env env, TrainerWrap&) -> Napi::Value {
           return classArray(env, classes, numClasses);

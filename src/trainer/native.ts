@@ -105,7 +105,8 @@ export interface NativeTrainer {
     onEvent: (event: NativeEvent) => void,
   ): Promise<NativeFitSummary>;
   evaluate(data: NativeData, batchSize: number): Promise<NativeEvaluation>;
-  predict(images: Float32Array, shape: readonly number[], batchSize: number): Promise<Uint8Array | Uint16Array>;
+  predict(images: Float32Array, shape: readonly number[], batchSize: number, logits: false): Promise<Uint8Array | Uint16Array>;
+  predict(images: Float32Array, shape: readonly number[], batchSize: number, logits: true): Promise<Float32Array>;
   save(path: string): Promise<void>;
   loadWeights(path: string): Promise<void>;
   abort(): void;

@@ -186,7 +186,18 @@ export class Trainer {
     const checkedShape = checkImageShape(shape, 'shape', this.#options.model);
     const checked = checkImages(images, checkedShape, 'images');
     const batchSize = checkBatchSize(checkOptionsObject(options, 'options', BATCH_KEYS).batchSize, 'options.batchSize');
-    return this.#enqueue(() => native.predict(checked, checkedShape, batchSize));
+    return this.#enqueue(() => native.predict(checked, checkedShape, batchSize, false));
+  }
+
+  /**
+   * The logits [N, K, H, W] (Float32Array, NCHW) of images [N, Cin, H, W], in eval mode.
+   */
+  async predictLogits(images: Float32Array, shape: readonly [number, number, number, number], options?: { readonly batchSize?: number }): Promise<Float32Array> {
+    const native = this.#live();
+    const checkedShape = checkImageShape(shape, 'shape', this.#options.model);
+    const checked = checkImages(images, checkedShape, 'images');
+    const batchSize = checkBatchSize(checkOptionsObject(options, 'options', BATCH_KEYS).batchSize, 'options.batchSize');
+    return this.#enqueue(() => native.predict(checked, checkedShape, batchSize, true));
   }
 
   /**

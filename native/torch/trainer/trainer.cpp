@@ -182,14 +182,15 @@ Evaluation Trainer::evaluate(const Dataset& data, int64_t batchSize) {
   return metrics.finish(n ? lossSum / static_cast<double>(n) : 0.0);
 }
 
-at::Tensor Trainer::predict(const at::Tensor& imagesIn, int64_t batchSize) {
+at::Tensor Trainer::predict(const at::Tensor& imagesIn, int64_t batchSize, bool logits) {
   const at::NoGradGuard noGrad;
   model_.module->train(false);
   const at::Tensor images = imagesIn.to(device_);
   std::vector<at::Tensor> parts;
   for (int64_t first = 0; first < images.size(0); first += batchSize) {
     const int64_t count = std::min(batchSize, images.size(0) - first);
-    parts.push_back(model_.forward(images.narrow(0, first, count)).logits.argmax(1).to(at::kCPU));
+    const at::Tensor out = model_.forward(images.narrow(0, first, count)).logits;  // [b, K, H, W]
+    parts.push_back((logits ? out.to(at::kFloat) : out.argmax(1)).to(at::kCPU));
   }
   return at::cat(parts, 0);
 }

@@ -105,8 +105,9 @@ class Trainer {
                  const std::atomic<bool>& cancel);
   /// The metrics and the objective's value on `data` (eval mode, no grad).
   Evaluation evaluate(const Dataset& data, int64_t batchSize);
-  /// The argmax classes [N, H, W] (int64, CPU) for images [N, Cin, H, W].
-  at::Tensor predict(const at::Tensor& images, int64_t batchSize);
+  /// For images [N, Cin, H, W]: the argmax classes [N, H, W] (int64, CPU), or with `logits` the
+  /// logits [N, K, H, W] (float32, CPU).
+  at::Tensor predict(const at::Tensor& images, int64_t batchSize, bool logits = false);
   /// Writes a checkpoint (checkpoint.h): model, optimizer, scheduler, RNG, epoch/step, config.
   void save(const std::string& path) const;
   /// Restores the state of a checkpoint written by save().

@@ -1,0 +1,91 @@
+"""Python side of the trainer's interop tests (test/trainer.test.ts, test/models.test.ts), run with
+the venv's torch. Each command prints one JSON line.
+
+  inspect <checkpoint> <in> <classes> <base>     torch.load (weights_only=True) and load the model
+                                                 and optimizer into the PyTorch UNet / SGD
+  equal <checkpoint a> <checkpoint b>            whether model and optimizer tensors are bit-identical
+  logits <checkpoint> <images.f32> <N> <C> <H> <W> <out.f32>   eval-mode logits of the PyTorch UNet
+  make <out.pt> <in> <classes> <base> <seed> <images.f32> <N> <H> <W> <out.f32>
+                                                 a seeded PyTorch UNet: its state dict (a plain dict,
+                                                 BatchNorm statistics perturbed) and its logits
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from unet import UNet  # noqa: E402
+
+
+def read_f32(path, shape):
+    return torch.from_numpy(np.fromfile(path, dtype=np.float32).reshape(shape))
+
+
+def inspect(path, in_ch, classes, base):
+    d = torch.load(path)  # weights_only=True: only plain containers and tensors
+    model = UNet(int(in_ch), int(classes), int(base))
+    missing = model.load_state_dict(d["model"], strict=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    optimizer_loaded = False
+    if "momentum" in d["optimizer"]["param_groups"][0]:
+        opt.load_state_dict(d["optimizer"])
+        optimizer_loaded = True
+    return {
+        "keys": sorted(d.keys()),
+        "format": d["format"],
+        "epoch": d["epoch"],
+        "step": d["step"],
+        "modelKeys": list(d["model"].keys()),
+        "pythonKeys": list(model.state_dict().keys()),
+        "strictLoad": len(missing.missing_keys) == 0 and len(missing.unexpected_keys) == 0,
+        "optimizerLoaded": optimizer_loaded,
+        "config": d["config"],
+    }
+
+
+def equal(a, b):
+    da, db = torch.load(a), torch.load(b)
+    model = da["model"].keys() == db["model"].keys() and all(torch.equal(da["model"][k], db["model"][k]) for k in da["model"])
+    sa, sb = da["optimizer"]["state"], db["optimizer"]["state"]
+    optimizer = sa.keys() == sb.keys() and all(
+        all(torch.equal(sa[i][k], sb[i][k]) for k in sa[i]) for i in sa)
+    max_diff = max(float((da["model"][k].double() - db["model"][k].double()).abs().max()) for k in da["model"])
+    return {"model": bool(model), "optimizer": bool(optimizer), "maxDiff": max_diff, "step": [da["step"], db["step"]]}
+
+
+def logits(path, images, n, c, h, w, out):
+    d = torch.load(path)
+    cfg = d["config"]["model"]
+    model = UNet(cfg["inChannels"], cfg["numClasses"], cfg["baseChannels"], cfg["bilinear"])
+    model.load_state_dict(d["model"])
+    model.eval()
+    with torch.no_grad():
+        y = model(read_f32(images, (int(n), int(c), int(h), int(w))))
+    y.numpy().astype(np.float32).tofile(out)
+    return {"shape": list(y.shape)}
+
+
+def make(out, in_ch, classes, base, seed, images, n, h, w, logits_out):
+    torch.manual_seed(int(seed))
+    model = UNet(int(in_ch), int(classes), int(base))
+    with torch.no_grad():  # non-trivial BatchNorm statistics, so eval mode uses them
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.1, 0.1)
+    torch.save(dict(model.state_dict()), out)
+    model.eval()
+    with torch.no_grad():
+        y = model(read_f32(images, (int(n), int(in_ch), int(h), int(w))))
+    y.numpy().astype(np.float32).tofile(logits_out)
+    return {"shape": list(y.shape), "parameters": sum(p.numel() for p in model.parameters())}
+
+
+if __name__ == "__main__":
+    command, args = sys.argv[1], sys.argv[2:]
+    print(json.dumps({"inspect": inspect, "equal": equal, "logits": logits, "make": make}[command](*args)))
