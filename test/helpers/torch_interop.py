@@ -8,6 +8,8 @@ the venv's torch. Each command prints one JSON line.
   make <out.pt> <in> <classes> <base> <seed> <images.f32> <N> <H> <W> <out.f32>
                                                  a seeded PyTorch UNet: its state dict (a plain dict,
                                                  BatchNorm statistics perturbed) and its logits
+  ordered <out.pt> <in> <classes> <base>         torch.save(model.state_dict()) as PyTorch returns
+                                                 it (a collections.OrderedDict)
 """
 import json
 import os
@@ -86,6 +88,11 @@ def make(out, in_ch, classes, base, seed, images, n, h, w, logits_out):
     return {"shape": list(y.shape), "parameters": sum(p.numel() for p in model.parameters())}
 
 
+def ordered(out, in_ch, classes, base):
+    torch.save(UNet(int(in_ch), int(classes), int(base)).state_dict(), out)
+    return {"saved": out}
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    print(json.dumps({"inspect": inspect, "equal": equal, "logits": logits, "make": make}[command](*args)))
+    print(json.dumps({"inspect": inspect, "equal": equal, "logits": logits, "make": make, "ordered": ordered}[command](*args)))

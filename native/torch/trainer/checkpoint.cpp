@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -107,6 +108,12 @@ c10::IValue loadIValue(const std::string& path) {
   try {
     return torch::jit::pickle_load(bytes);
   } catch (const c10::Error& e) {
+    // libtorch's unpickler reads collections.OrderedDict (what model.state_dict() returns) as None.
+    static const std::string orderedDict = "ccollections\nOrderedDict\n";
+    if (std::search(bytes.begin(), bytes.end(), orderedDict.begin(), orderedDict.end()) != bytes.end()) {
+      throw std::runtime_error("segloss: " + path + " holds a collections.OrderedDict, which libtorch cannot read: " +
+                               "save a plain dict instead, torch.save(dict(model.state_dict()), path)");
+    }
     throw std::runtime_error("segloss: " + path + " is not a torch.save file: " + e.what_without_backtrace());
   }
 }
