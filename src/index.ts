@@ -65,5 +65,7 @@ export type {
   StepEvent,
   TrainerOptions,
   TrainingData,
+  TransUNetModelOptions,
   UNetModelOptions,
+  VitPreset,
 } from './trainer/index';

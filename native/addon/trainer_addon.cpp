@@ -13,7 +13,7 @@
 //   evaluate(data, batchSize) → Promise<Evaluation>
 //   predict(images, shape, batchSize, logits) → Promise<Uint8Array | Uint16Array>  [N, H, W] classes,
 //                                               or with logits Promise<Float32Array> [N, K, H, W]
-//   save(path) → Promise<void>;  loadWeights(path) → Promise<void>
+//   save(path) → Promise<void>;  loadWeights(path) → Promise<void>;  loadViTWeights(npzPath) → Promise<void>
 //   abort()      stop the running fit at its next step boundary
 //   dispose()    abort, and free the model once no job runs
 //     data: { images: Float32Array [N, Cin, H, W], masks: Uint8Array | Uint16Array | Int32Array [N, H, W], shape }
@@ -99,6 +99,17 @@ models::ModelOptions readModel(Napi::Object model) {
         .numClasses(integer(model, "numClasses", 1))
         .baseChannels(integer(model, "baseChannels", 1))
         .bilinear(boolean(model, "bilinear"));
+  }
+  if (name == "transunet") {
+    return models::TransUNetOptions()
+        .inChannels(integer(model, "inChannels", 1))
+        .numClasses(integer(model, "numClasses", 1))
+        .imageSize(integer(model, "imageSize", 16))
+        .hidden(integer(model, "hidden", 1))
+        .layers(integer(model, "layers", 0))
+        .heads(integer(model, "heads", 1))
+        .mlp(integer(model, "mlp", 1))
+        .dropout(number(model, "dropout"));
   }
   throw std::invalid_argument("unknown model '" + name + "'");
 }
@@ -370,6 +381,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
                         InstanceMethod<&TrainerWrap::Evaluate>("evaluate"),
                         InstanceMethod<&TrainerWrap::Predict>("predict"), InstanceMethod<&TrainerWrap::Save>("save"),
                         InstanceMethod<&TrainerWrap::LoadWeights>("loadWeights"),
+                        InstanceMethod<&TrainerWrap::LoadViTWeights>("loadViTWeights"),
                         InstanceMethod<&TrainerWrap::Abort>("abort"), InstanceMethod<&TrainerWrap::Dispose>("dispose")});
   }
 
@@ -581,6 +593,18 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       const std::string path = info[0].As<Napi::String>().Utf8Value();
       return startJob(info.Env(), [path](JobScope& scope) -> ResultBuilder {
         scope.trainer->loadWeights(trainer::loadIValue(path));
+        return [](Napi::Env env, TrainerWrap&) -> Napi::Value { return env.Undefined(); };
+      });
+    });
+  }
+
+  Napi::Value LoadViTWeights(const Napi::CallbackInfo& info) {
+    return guardNative(info.Env(), [&]() -> Napi::Value {
+      requireTrainer();
+      if (!info[0].IsString()) throw NativeTypeError("path is not a string");
+      const std::string path = info[0].As<Napi::String>().Utf8Value();
+      return startJob(info.Env(), [path](JobScope& scope) -> ResultBuilder {
+        scope.trainer->loadViTWeights(path);
         return [](Napi::Env env, TrainerWrap&) -> Napi::Value { return env.Undefined(); };
       });
     });

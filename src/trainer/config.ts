@@ -9,8 +9,15 @@ import { torchAddon } from '../torch/addon';
 import { checkDevice } from '../torch/index';
 import type { LossSpec } from '../types';
 import { checkKnownKeys, is, quoteList, rangeError, typeError } from '../validate';
-import type { NativeTrainerConfig, ResolvedOptimizerOptions, ResolvedSchedule, ResolvedUNetOptions } from './native';
-import type { AdamWOptions, LrSchedule, ModelOptions, OptimizerOptions, SgdOptions, TrainerOptions } from './types';
+import type {
+  NativeTrainerConfig,
+  ResolvedModelOptions,
+  ResolvedOptimizerOptions,
+  ResolvedSchedule,
+  ResolvedTransUNetOptions,
+  ResolvedUNetOptions,
+} from './native';
+import type { AdamWOptions, LrSchedule, OptimizerOptions, SgdOptions, TrainerOptions, UNetModelOptions, VitPreset } from './types';
 
 /** The `format` of the config record inside checkpoints. */
 export const CONFIG_FORMAT = 'segloss-trainer-config/1';
@@ -26,7 +33,7 @@ const DEFAULT_OBJECTIVE: LossSpec = [
 /** Trainer options with every default filled in (JSON-like: stored in checkpoints). */
 export interface ResolvedTrainerOptions {
   readonly format: typeof CONFIG_FORMAT;
-  readonly model: ResolvedUNetOptions;
+  readonly model: ResolvedModelOptions;
   readonly objective: unknown; // the loss spec, JSON-like (typed arrays as arrays)
   readonly ignoreIndex: number | null;
   readonly optimizer: Required<SgdOptions> | Required<AdamWOptions>;
@@ -64,21 +71,67 @@ function boolean(value: unknown, name: string): boolean {
   return value;
 }
 
-const MODEL_NAMES = ['unet'] as const;
+const MODEL_NAMES = ['unet', 'transunet'] as const;
 const UNET_KEYS = ['name', 'inChannels', 'numClasses', 'baseChannels', 'bilinear'];
+const TRANSUNET_KEYS = ['name', 'inChannels', 'numClasses', 'imageSize', 'vitPreset', 'layers', 'hidden', 'heads', 'mlp', 'dropout'];
+const VIT_PRESETS: readonly VitPreset[] = ['b16', 's16', 'ti16'];
+/** hidden, layers, heads, mlp of each preset (as TransUNetOptions::preset in transunet.h). */
+const VIT_SIZES: Record<VitPreset, { hidden: number; layers: number; heads: number; mlp: number }> = {
+  b16: { hidden: 768, layers: 12, heads: 12, mlp: 3072 },
+  s16: { hidden: 384, layers: 12, heads: 6, mlp: 1536 },
+  ti16: { hidden: 192, layers: 12, heads: 3, mlp: 768 },
+};
 
-function checkModel(model: unknown): ResolvedUNetOptions {
+function checkModel(model: unknown): ResolvedModelOptions {
   if (!is.object(model)) throw typeError(`an object { name: ${quoteList(MODEL_NAMES)}, ... }`, 'model', model);
   if (!is.string(model.name)) throw typeError(`one of ${quoteList(MODEL_NAMES)}`, 'model.name', model.name);
   if (!is.oneOf(model.name, MODEL_NAMES)) throw rangeError(`one of ${quoteList(MODEL_NAMES)}`, 'model.name', model.name);
+  return model.name === 'unet' ? checkUNet(model) : checkTransUNet(model);
+}
+
+function numClasses(value: unknown): number {
+  return value === undefined ? 2 : checkInteger(value, 'model.numClasses', 2, MAX_CLASSES);
+}
+
+function checkUNet(model: Record<string, unknown>): ResolvedUNetOptions {
   checkKnownKeys(model, UNET_KEYS, 'an option name of model (unet)');
-  const m = model as Partial<ModelOptions>;
+  const m = model as Partial<UNetModelOptions>;
   return {
     name: 'unet',
     inChannels: m.inChannels === undefined ? 1 : checkInteger(m.inChannels, 'model.inChannels', 1, 4096),
-    numClasses: m.numClasses === undefined ? 2 : checkInteger(m.numClasses, 'model.numClasses', 2, MAX_CLASSES),
+    numClasses: numClasses(m.numClasses),
     baseChannels: m.baseChannels === undefined ? 64 : checkInteger(m.baseChannels, 'model.baseChannels', 1, 1024),
     bilinear: m.bilinear === undefined ? false : boolean(m.bilinear, 'model.bilinear'),
+  };
+}
+
+function checkTransUNet(m: Record<string, unknown>): ResolvedTransUNetOptions {
+  checkKnownKeys(m, TRANSUNET_KEYS, 'an option name of model (transunet)');
+  const inChannels = m.inChannels === undefined ? 1 : checkInteger(m.inChannels, 'model.inChannels', 1, 3);
+  if (inChannels === 2) throw rangeError('1 (repeated to 3) or 3', 'model.inChannels', 2);
+  const imageSize = m.imageSize === undefined ? 224 : checkInteger(m.imageSize, 'model.imageSize', 16, 4096);
+  if (imageSize % 16 !== 0) throw rangeError('a multiple of 16', 'model.imageSize', imageSize);
+  let vitPreset: VitPreset = 'b16';
+  if (m.vitPreset !== undefined) {
+    if (!is.string(m.vitPreset)) throw typeError(`one of ${quoteList(VIT_PRESETS)}`, 'model.vitPreset', m.vitPreset);
+    if (!is.oneOf(m.vitPreset, VIT_PRESETS)) throw rangeError(`one of ${quoteList(VIT_PRESETS)}`, 'model.vitPreset', m.vitPreset);
+    vitPreset = m.vitPreset;
+  }
+  const preset = VIT_SIZES[vitPreset];
+  const hidden = m.hidden === undefined ? preset.hidden : checkInteger(m.hidden, 'model.hidden', 1, 65536);
+  const heads = m.heads === undefined ? preset.heads : checkInteger(m.heads, 'model.heads', 1, 1024);
+  if (hidden % heads !== 0) throw rangeError(`a divisor of hidden ${hidden}`, 'model.heads', heads);
+  return {
+    name: 'transunet',
+    inChannels,
+    numClasses: numClasses(m.numClasses),
+    imageSize,
+    vitPreset,
+    hidden,
+    layers: m.layers === undefined ? preset.layers : checkInteger(m.layers, 'model.layers', 0, 1024),
+    heads,
+    mlp: m.mlp === undefined ? preset.mlp : checkInteger(m.mlp, 'model.mlp', 1, 1 << 20),
+    dropout: m.dropout === undefined ? 0.1 : checkNumberIn(m.dropout, 'model.dropout', 'a number in [0, 1)', (x) => x >= 0 && x < 1),
   };
 }
 

@@ -6,7 +6,7 @@
 import { findInvalidLabel, findNonFinite } from '../input';
 import { describe, is, rangeError, rangeErrorText, typeError } from '../validate';
 import type { NativeData } from './native';
-import type { ResolvedUNetOptions } from './native';
+import type { ResolvedModelOptions } from './native';
 import { checkInteger } from './config';
 
 const TARGET_TYPES = 'Uint8Array, Uint16Array or Int32Array';
@@ -22,8 +22,8 @@ function unravel(index: number, dims: readonly number[]): number[] {
   return coords;
 }
 
-/** Checks `shape` = [N, Cin, H, W] against the model (Cin, H and W ≥ 16). */
-export function checkImageShape(shape: unknown, name: string, model: ResolvedUNetOptions): [number, number, number, number] {
+/** Checks `shape` = [N, Cin, H, W] against the model (Cin; UNet: H and W ≥ 16; TransUNet: H = W = imageSize). */
+export function checkImageShape(shape: unknown, name: string, model: ResolvedModelOptions): [number, number, number, number] {
   if (!Array.isArray(shape)) throw typeError('an array [N, Cin, H, W]', name, shape);
   if (shape.length !== 4) throw rangeErrorText('4 entries [N, Cin, H, W]', name, `${shape.length} entries: ${describe(shape)}`);
   const axes = ['N', 'Cin', 'H', 'W'];
@@ -32,6 +32,10 @@ export function checkImageShape(shape: unknown, name: string, model: ResolvedUNe
     throw rangeError(`the model's inChannels ${model.inChannels}`, `${name}[1] (Cin)`, checked[1]);
   }
   for (const i of [2, 3]) {
+    if (model.name === 'transunet') {
+      if (checked[i] !== model.imageSize) throw rangeError(`the model's imageSize ${model.imageSize}`, `${name}[${i}] (${axes[i]})`, checked[i]);
+      continue;
+    }
     if (checked[i] < MIN_SIZE) throw rangeError(`an integer ≥ ${MIN_SIZE} (the UNet pools 4 times)`, `${name}[${i}] (${axes[i]})`, checked[i]);
   }
   return checked;
@@ -69,7 +73,7 @@ function checkMasks(masks: unknown, shape: readonly number[], name: string, clas
 }
 
 /** Checks a TrainingData object `{ images, masks, shape }` named `name` (e.g. 'data'). */
-export function checkTrainingData(data: unknown, name: string, model: ResolvedUNetOptions, ignoreIndex: number | null): NativeData {
+export function checkTrainingData(data: unknown, name: string, model: ResolvedModelOptions, ignoreIndex: number | null): NativeData {
   if (!is.object(data)) throw typeError('an object { images, masks, shape }', name, data);
   const shape = checkImageShape(data.shape, `${name}.shape`, model);
   const images = checkImages(data.images, shape, `${name}.images`);

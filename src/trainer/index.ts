@@ -22,5 +22,7 @@ export type {
   StepEvent,
   TrainerOptions,
   TrainingData,
+  TransUNetModelOptions,
   UNetModelOptions,
+  VitPreset,
 } from './types';

@@ -16,7 +16,21 @@ export interface ResolvedUNetOptions {
   readonly bilinear: boolean;
 }
 
-export type ResolvedModelOptions = ResolvedUNetOptions;
+/** The resolved TransUNet options (native/torch/models/transunet.h TransUNetOptions; the preset expanded). */
+export interface ResolvedTransUNetOptions {
+  readonly name: 'transunet';
+  readonly inChannels: number;
+  readonly numClasses: number;
+  readonly imageSize: number;
+  readonly vitPreset: 'b16' | 's16' | 'ti16';
+  readonly hidden: number;
+  readonly layers: number;
+  readonly heads: number;
+  readonly mlp: number;
+  readonly dropout: number;
+}
+
+export type ResolvedModelOptions = ResolvedUNetOptions | ResolvedTransUNetOptions;
 
 /** native/torch/trainer/optimizer.h SgdOptions / AdamWOptions. */
 export type ResolvedOptimizerOptions =
@@ -109,6 +123,7 @@ export interface NativeTrainer {
   predict(images: Float32Array, shape: readonly number[], batchSize: number, logits: true): Promise<Float32Array>;
   save(path: string): Promise<void>;
   loadWeights(path: string): Promise<void>;
+  loadViTWeights(path: string): Promise<void>;
   abort(): void;
   dispose(): void;
 }

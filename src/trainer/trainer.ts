@@ -3,7 +3,7 @@
  * the trainer's own thread (native/torch/trainer). Calls on one trainer run one after another in
  * call order; each returns a Promise and never blocks the event loop.
  */
-import { checkKnownKeys, is, typeError } from '../validate';
+import { checkKnownKeys, is, rangeError, typeError } from '../validate';
 import { checkInteger, checkTrainerOptions, optionsFromRecord, type ResolvedTrainerOptions } from './config';
 import { checkImageShape, checkImages, checkTrainingData } from './data';
 import { type NativeData, type NativeEvent, type NativeFitOptions, type NativeTrainer, newNativeTrainer } from './native';
@@ -220,6 +220,22 @@ export class Trainer {
     const native = this.#live();
     checkPath(path, 'path');
     return this.#enqueue(() => native.loadWeights(path));
+  }
+
+  /**
+   * Loads pretrained ViT weights in the published `R50+ViT-B_16.npz` key layout (np.savez, as
+   * Google's ViT checkpoints) into a TransUNet's encoder, as the reference's `load_from`: the
+   * ResNet root and stages, the patch embedding, the position embeddings (the grid resized when
+   * imageSize differs), every transformer block and the final norm. The decoder keeps its weights.
+   * @throws RangeError when the model is not a TransUNet; (rejects) Error naming a missing or mis-shaped key.
+   */
+  async loadViTWeights(path: string): Promise<void> {
+    const native = this.#live();
+    checkPath(path, 'path');
+    if (this.#options.model.name !== 'transunet') {
+      throw rangeError("a trainer whose model is 'transunet'", 'loadViTWeights', this.#options.model.name);
+    }
+    return this.#enqueue(() => native.loadViTWeights(path));
   }
 
   /**

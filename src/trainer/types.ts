@@ -23,8 +23,40 @@ export interface UNetModelOptions {
   readonly bilinear?: boolean;
 }
 
+/** The ViT sizes of TransUNet: `'b16'` (hidden 768, 12 layers, 12 heads, MLP 3072, as published), `'s16'` (384, 12, 6, 1536), `'ti16'` (192, 12, 3, 768). */
+export type VitPreset = 'b16' | 's16' | 'ti16';
+
+/**
+ * TransUNet (Chen et al. 2021), R50-ViT as published: ResNet-50 v2 root and 3 stages (3, 4, 9
+ * units, weight-standardised convs, GroupNorm), 1×1 patch embedding of the 1/16 map, a ViT
+ * encoder, the cascaded upsampler (256, 128, 64, 16 with 3 skips) and a 3×3 head; a 1-channel
+ * image is repeated to 3. State-dict keys are those of test/helpers/transunet.py (the reference's).
+ * With imageSize 224, 9 classes and 'b16': 105,277,081 parameters.
+ */
+export interface TransUNetModelOptions {
+  readonly name: 'transunet';
+  /** 1 (repeated to 3) or 3. Default `1`. */
+  readonly inChannels?: number;
+  /** K, 2 ≤ K ≤ 65536. Default `2`. */
+  readonly numClasses?: number;
+  /** H = W of every image, a multiple of 16 (it sizes the position embeddings). Default `224`. */
+  readonly imageSize?: number;
+  /** Default `'b16'`. */
+  readonly vitPreset?: VitPreset;
+  /** Override the preset's transformer blocks. */
+  readonly layers?: number;
+  /** Override the preset's width (a multiple of `heads`). */
+  readonly hidden?: number;
+  /** Override the preset's attention heads. */
+  readonly heads?: number;
+  /** Override the preset's MLP width. */
+  readonly mlp?: number;
+  /** Dropout after the embeddings and in the MLPs (masks drawn from the seeded generator). Default `0.1`. */
+  readonly dropout?: number;
+}
+
 /** The models `Trainer.create` builds. */
-export type ModelOptions = UNetModelOptions;
+export type ModelOptions = UNetModelOptions | TransUNetModelOptions;
 
 /** How the learning rate moves: `'poly'`: lr·(1 − t/T)^power (TransUNet); `'constant'`. */
 export type LrSchedule = 'poly' | 'constant';
@@ -95,7 +127,7 @@ export interface TrainingData {
   readonly images: Float32Array;
   /** [N, H, W] labels in [0, K) or the ignore index. */
   readonly masks: TargetArray;
-  /** `[N, Cin, H, W]`; Cin the model's, H and W ≥ 16. */
+  /** `[N, Cin, H, W]`; Cin the model's; UNet: H and W ≥ 16; TransUNet: H = W = imageSize. */
   readonly shape: readonly [number, number, number, number];
 }
 

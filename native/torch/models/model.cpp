@@ -7,6 +7,8 @@
 
 #include <ATen/core/grad_mode.h>
 
+#include "npz.h"
+
 namespace segloss::models {
 
 namespace {
@@ -42,10 +44,21 @@ SegmentationModel makeModel(const ModelOptions& options, at::Generator& generato
           model.forward = [net](const at::Tensor& images) mutable { return net->forwardWithFeatures(images); };
           model.numClasses = o.numClasses();
           model.inChannels = o.inChannels();
+          initParameters(*model.module, generator);
+        } else {
+          TransUNet net(o);
+          model.name = "transunet";
+          model.module = net.ptr();
+          model.forward = [net](const at::Tensor& images) mutable { return net->forwardWithFeatures(images); };
+          model.loadViTWeights = [net](const std::string& path) mutable { loadViTWeights(*net, readNpz(path)); };
+          model.numClasses = o.numClasses();
+          model.inChannels = o.inChannels();
+          initParameters(*model.module, generator);
+          net->initMlps(generator);
+          net->setGenerator(generator);
         }
       },
       options);
-  initParameters(*model.module, generator);
   return model;
 }
 

@@ -14,24 +14,28 @@
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 
+#include "transunet.h"
 #include "unet.h"
 
 namespace segloss::models {
 
 /// Which model to build, with its options.
-using ModelOptions = std::variant<UNetOptions>;
+using ModelOptions = std::variant<UNetOptions, TransUNetOptions>;
 
 /// A built model: the module tree (for parameters, modes and state dicts) and its forward pass.
 struct SegmentationModel {
-  std::string name;                                               // 'unet'
+  std::string name;                                               // 'unet' | 'transunet'
   std::shared_ptr<torch::nn::Module> module;                      // the root module
   std::function<SegmentationOutput(const at::Tensor&)> forward;  // [B, Cin, H, W] → logits [B, K, H, W], features
   int64_t numClasses = 0;                                         // K
   int64_t inChannels = 0;                                         // Cin
+  /// Loads the published ViT npz into the encoder (TransUNet only; empty for other models).
+  std::function<void(const std::string& npzPath)> loadViTWeights;
 };
 
 /// Builds the model on the CPU, initialised as PyTorch initialises it (Conv / ConvTranspose /
-/// Linear weights and biases uniform in ±1/√fan_in, norms 1 and 0) with values drawn from `generator`.
+/// Linear weights and biases uniform in ±1/√fan_in, norms 1 and 0; TransUNet's MLPs as the
+/// reference) with values drawn from `generator`, which also drives the model's dropout.
 SegmentationModel makeModel(const ModelOptions& options, at::Generator& generator);
 
 /// PyTorch's default `reset_parameters()` of every Conv*d, ConvTranspose*d and Linear in the tree

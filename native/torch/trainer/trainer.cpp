@@ -258,3 +258,13 @@ void Trainer::loadWeights(const c10::IValue& value) {
 }
 
 }  // namespace segloss::trainer
+
+namespace segloss::trainer {
+
+void Trainer::loadViTWeights(const std::string& npzPath) {
+  if (!model_.loadViTWeights) throw std::invalid_argument("loadViTWeights needs a TransUNet, this model is " + model_.name);
+  model_.loadViTWeights(npzPath);
+  model_.module->to(device_);
+}
+
+}  // namespace segloss::trainer

@@ -115,6 +115,9 @@ class Trainer {
   /// Loads model weights: a dict {name: tensor} (Python's `dict(model.state_dict())`), or a dict
   /// with a 'model' entry (a checkpoint). Throws std::invalid_argument on missing / extra / mis-shaped keys.
   void loadWeights(const c10::IValue& value);
+  /// Loads the published R50+ViT-B_16.npz layout into a TransUNet's encoder (models::loadViTWeights).
+  /// Throws std::invalid_argument for another model.
+  void loadViTWeights(const std::string& npzPath);
 
  private:
   struct StepResult {
