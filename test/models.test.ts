@@ -122,3 +122,109 @@ describe.skipIf(!torchReady)('UNet', () => {
     bilinear.dispose();
   });
 });
+
+describe.skipIf(!torchReady)('TransUNet', () => {
+  const tiny = { name: 'transunet', numClasses: 3, imageSize: 32, layers: 2, hidden: 64, heads: 4, mlp: 128 } as const;
+
+  it.each([
+    [{ numClasses: 9, imageSize: 224 }, 105_277_081],
+    [{ numClasses: 9, imageSize: 224, vitPreset: 's16' }, 39_277_081],
+    [{ numClasses: 9, imageSize: 224, vitPreset: 'ti16' }, 22_202_329],
+    [{ numClasses: 9, imageSize: 512 }, 105_912_985],
+    [{ numClasses: 3, imageSize: 32, layers: 2, hidden: 64, heads: 4, mlp: 128 }, 16_171_379],
+  ] as const)('%j has %i parameters (as the PyTorch reference module)', async (model, count) => {
+    const trainer = await Trainer.create({ model: { name: 'transunet', ...model } });
+    expect(trainer.parameterCount).toBe(count);
+    trainer.dispose();
+  });
+
+  it.each([224, 512])('R50-ViT-B/16 maps [1, 1, S, S] images to [1, 9, S, S] logits at S = %i', async (size) => {
+    const trainer = await Trainer.create({ model: { name: 'transunet', numClasses: 9, imageSize: size } });
+    const logits = await trainer.predictLogits(randomImages(1, 1, size, size, 4), [1, 1, size, size]);
+    expect(logits).toHaveLength(9 * size * size);
+    expect(logits.every(Number.isFinite)).toBe(true);
+    await expect(trainer.predict(randomImages(1, 1, 32, 32, 4), [1, 1, 32, 32])).rejects.toThrow(
+      `Expected the model's imageSize ${size} for shape[2] (H) but received 32`,
+    );
+    trainer.dispose();
+  }, 60_000);
+
+  it('a tiny TransUNet (2 layers, hidden 64) makes progress on discs and squares: held-out foreground DSC ≥ 0.7', async () => {
+    const train = shapesData(96, 32, 1);
+    const test = shapesData(32, 32, 2);
+    const trainer = await Trainer.create({ model: tiny, optimizer: { name: 'sgd', lr: 0.05 }, seed: 0 });
+    await trainer.fit(train, { epochs: 8, batchSize: 8 });
+    const r = await trainer.evaluate(test);
+    expect((r.perClassDice[1] + r.perClassDice[2]) / 2).toBeGreaterThanOrEqual(0.7);
+    trainer.dispose();
+  }, 240_000);
+
+  it('dropout draws from the seeded generator: the same seed trains to the same losses', async () => {
+    const data = shapesData(8, 32, 5);
+    const losses = async () => {
+      const trainer = await Trainer.create({ model: { ...tiny, dropout: 0.5 }, seed: 3 });
+      const seen: number[] = [];
+      await trainer.fit(data, { epochs: 1, batchSize: 4, onProgress: (e) => e.type === 'step' && seen.push(e.loss) });
+      trainer.dispose();
+      return seen;
+    };
+    const first = await losses();
+    expect(first).toHaveLength(2);
+    expect(await losses()).toEqual(first);
+  }, 60_000);
+
+  it.skipIf(!python)('its state dict is the PyTorch reference module’s (same keys, same logits)', async () => {
+    const trainer = await Trainer.create({ model: tiny, seed: 1 });
+    await trainer.fit(shapesData(4, 32, 6), { epochs: 1, batchSize: 2 });
+    const checkpoint = path.join(folder, 'transunet.pt');
+    await trainer.save(checkpoint);
+    const images = randomImages(2, 1, 32, 32, 7);
+    const imagesFile = path.join(folder, 'tu-images.f32');
+    const logitsFile = path.join(folder, 'tu-logits.f32');
+    writeF32(imagesFile, images);
+    expect(interop('transunet-logits', checkpoint, imagesFile, 2, logitsFile)).toEqual({ shape: [2, 3, 32, 32], strict: true });
+    expect(maxAbsDiff(await trainer.predictLogits(images, [2, 1, 32, 32]), readF32(logitsFile))).toBeLessThan(1e-4);
+    trainer.dispose();
+  }, 60_000);
+
+  it.skipIf(!python)('loadViTWeights reads the published npz layout as the reference load_from does (position grid resized 3² → 2²)', async () => {
+    const trainer = await Trainer.create({ model: tiny, seed: 2 });
+    const checkpoint = path.join(folder, 'tu-before-vit.pt');
+    await trainer.save(checkpoint);
+    const npz = path.join(folder, 'vit.npz');
+    expect(interop('vit-npz', npz, 64, 2, 4, 128, 3, 0)).toEqual({ arrays: 6 + 2 * 16 + 3 + 16 * 9 + 3 * 3 });
+    const images = randomImages(2, 1, 32, 32, 8);
+    const imagesFile = path.join(folder, 'vit-images.f32');
+    const logitsFile = path.join(folder, 'vit-logits.f32');
+    writeF32(imagesFile, images);
+    interop('transunet-logits', checkpoint, imagesFile, 2, logitsFile, npz);
+    const before = await trainer.predictLogits(images, [2, 1, 32, 32]);
+    await trainer.loadViTWeights(npz);
+    const after = await trainer.predictLogits(images, [2, 1, 32, 32]);
+    const theirs = readF32(logitsFile);
+    expect(maxAbsDiff(before, theirs)).toBeGreaterThan(1e-3);
+    expect(maxAbsDiff(after, theirs)).toBeLessThan(1e-4);
+    trainer.dispose();
+  }, 60_000);
+
+  it('loadViTWeights names what is wrong: a non-TransUNet trainer, a missing file, a missing key', async () => {
+    const unet = await Trainer.create({ model: { name: 'unet', baseChannels: 4 } });
+    await expect(unet.loadViTWeights('/nonexistent.npz')).rejects.toThrow(
+      "Expected a trainer whose model is 'transunet' for loadViTWeights but received 'unet'",
+    );
+    unet.dispose();
+    const trainer = await Trainer.create({ model: tiny });
+    await expect(trainer.loadViTWeights(path.join(folder, 'none.npz'))).rejects.toThrow(/cannot open .*none\.npz/);
+    const notZip = path.join(folder, 'not.npz');
+    fs.writeFileSync(notZip, 'hello, not a zip at all');
+    await expect(trainer.loadViTWeights(notZip)).rejects.toThrow(/not a zip \(\.npz\) file/);
+    if (python) {
+      const oneLayer = path.join(folder, 'vit-one-layer.npz');
+      interop('vit-npz', oneLayer, 64, 1, 4, 128, 2, 0);
+      await expect(trainer.loadViTWeights(oneLayer)).rejects.toThrow(
+        "the ViT weights lack 'Transformer/encoderblock_1/MultiHeadDotProductAttention_1/query/kernel'",
+      );
+    }
+    trainer.dispose();
+  });
+});

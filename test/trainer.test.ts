@@ -318,8 +318,13 @@ describe.skipIf(!torchReady)('Trainer: argument errors', () => {
   const data = shapesData(2, 32, 13);
 
   it.each([
-    [{ model: { name: 'vnet' } }, RangeError, "Expected one of 'unet' for model.name but received 'vnet'"],
-    [{}, TypeError, "Expected an object { name: 'unet', ... } for model but received undefined"],
+    [{ model: { name: 'vnet' } }, RangeError, "Expected one of 'unet', 'transunet' for model.name but received 'vnet'"],
+    [{ model: { name: 'transunet', vitPreset: 'l16' } }, RangeError, "Expected one of 'b16', 's16', 'ti16' for model.vitPreset but received 'l16'"],
+    [{ model: { name: 'transunet', imageSize: 100 } }, RangeError, 'Expected a multiple of 16 for model.imageSize but received 100'],
+    [{ model: { name: 'transunet', hidden: 100, heads: 3 } }, RangeError, 'Expected a divisor of hidden 100 for model.heads but received 3'],
+    [{ model: { name: 'transunet', inChannels: 2 } }, RangeError, 'Expected 1 (repeated to 3) or 3 for model.inChannels but received 2'],
+    [{ model: { name: 'transunet', baseChannels: 8 } }, RangeError, "for an option name of model (transunet) but received 'baseChannels'"],
+    [{}, TypeError, "Expected an object { name: 'unet', 'transunet', ... } for model but received undefined"],
     [{ model: { name: 'unet', numClasses: 1 } }, RangeError, 'Expected an integer in [2, 65536] for model.numClasses but received 1'],
     [{ model: { name: 'unet', baseChannels: 2.5 } }, RangeError, 'Expected an integer in [1, 1024] for model.baseChannels but received 2.5'],
     [{ model: { name: 'unet', depth: 3 } }, RangeError, "Expected one of baseChannels, bilinear, inChannels, name, numClasses for an option name of model (unet) but received 'depth'"],

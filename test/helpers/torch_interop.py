@@ -10,6 +10,12 @@ the venv's torch. Each command prints one JSON line.
                                                  BatchNorm statistics perturbed) and its logits
   ordered <out.pt> <in> <classes> <base>         torch.save(model.state_dict()) as PyTorch returns
                                                  it (a collections.OrderedDict)
+  vit-npz <out.npz> <hidden> <layers> <heads> <mlp> <grid> <seed>
+                                                 random weights in the published R50+ViT-B_16.npz
+                                                 layout (np.savez), position grid `grid`² + class token
+  transunet-logits <checkpoint> <images.f32> <N> <out.f32> [<weights.npz>]
+                                                 the PyTorch TransUNet with our checkpoint's weights
+                                                 (then the reference's load_from of the npz), eval logits
 """
 import json
 import os
@@ -93,6 +99,76 @@ def ordered(out, in_ch, classes, base):
     return {"saved": out}
 
 
+def vit_npz(out, hidden, layers, heads, mlp, grid, seed):
+    hidden, layers, heads, mlp, grid = int(hidden), int(layers), int(heads), int(mlp), int(grid)
+    rng = np.random.default_rng(int(seed))
+    w = {}
+
+    def put(key, *shape, scale=0.05, offset=0.0):
+        w[key] = (offset + scale * rng.standard_normal(shape)).astype(np.float32)
+
+    put("embedding/kernel", 1, 1, 1024, hidden)
+    put("embedding/bias", hidden)
+    put("cls", 1, 1, hidden)  # unused by the segmentation model, as in the published file
+    put("Transformer/posembed_input/pos_embedding", 1, 1 + grid * grid, hidden, scale=0.5)
+    put("Transformer/encoder_norm/scale", hidden, offset=1.0)
+    put("Transformer/encoder_norm/bias", hidden)
+    d = hidden // heads
+    for i in range(layers):
+        p = f"Transformer/encoderblock_{i}"
+        a = f"{p}/MultiHeadDotProductAttention_1"
+        for name in ("query", "key", "value"):
+            put(f"{a}/{name}/kernel", hidden, heads, d)
+            put(f"{a}/{name}/bias", heads, d)
+        put(f"{a}/out/kernel", heads, d, hidden)
+        put(f"{a}/out/bias", hidden)
+        put(f"{p}/MlpBlock_3/Dense_0/kernel", hidden, mlp)
+        put(f"{p}/MlpBlock_3/Dense_0/bias", mlp)
+        put(f"{p}/MlpBlock_3/Dense_1/kernel", mlp, hidden)
+        put(f"{p}/MlpBlock_3/Dense_1/bias", hidden)
+        for ln in ("LayerNorm_0", "LayerNorm_2"):
+            put(f"{p}/{ln}/scale", hidden, offset=1.0)
+            put(f"{p}/{ln}/bias", hidden)
+    put("conv_root/kernel", 7, 7, 3, 64)
+    put("gn_root/scale", 64, offset=1.0)
+    put("gn_root/bias", 64)
+    width, specs = 64, [(64, 256, 64, 3), (256, 512, 128, 4), (512, 1024, 256, 9)]
+    for b, (cin, cout, cmid, units) in enumerate(specs, start=1):
+        for u in range(1, units + 1):
+            p = f"block{b}/unit{u}"
+            put(f"{p}/conv1/kernel", 1, 1, cin if u == 1 else cout, cmid)
+            put(f"{p}/conv2/kernel", 3, 3, cmid, cmid)
+            put(f"{p}/conv3/kernel", 1, 1, cmid, cout)
+            for gn, ch in (("gn1", cmid), ("gn2", cmid), ("gn3", cout)):
+                put(f"{p}/{gn}/scale", ch, offset=1.0)
+                put(f"{p}/{gn}/bias", ch)
+            if u == 1:
+                put(f"{p}/conv_proj/kernel", 1, 1, cin, cout)
+                put(f"{p}/gn_proj/scale", cout, offset=1.0)
+                put(f"{p}/gn_proj/bias", cout)
+    np.savez(out, **w)
+    return {"arrays": len(w)}
+
+
+def transunet_logits(path, images, n, out, npz=None):
+    from transunet import TransUNet
+
+    d = torch.load(path)
+    cfg = d["config"]["model"]
+    model = TransUNet(cfg["numClasses"], cfg["imageSize"], cfg["vitPreset"], cfg["dropout"],
+                      hidden=cfg["hidden"], layers=cfg["layers"], heads=cfg["heads"], mlp=cfg["mlp"])
+    result = model.load_state_dict(d["model"], strict=True)
+    if npz:
+        model.load_npz(np.load(npz))
+    model.eval()
+    s = cfg["imageSize"]
+    with torch.no_grad():
+        y = model(read_f32(images, (int(n), cfg["inChannels"], s, s)))
+    y.numpy().astype(np.float32).tofile(out)
+    return {"shape": list(y.shape), "strict": not result.missing_keys and not result.unexpected_keys}
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    print(json.dumps({"inspect": inspect, "equal": equal, "logits": logits, "make": make, "ordered": ordered}[command](*args)))
+    print(json.dumps({"inspect": inspect, "equal": equal, "logits": logits, "make": make, "ordered": ordered,
+                      "vit-npz": vit_npz, "transunet-logits": transunet_logits}[command](*args)))

@@ -268,10 +268,11 @@ void loadGroupNorm(const nn::GroupNorm& gn, const NpzWeights& w, const std::stri
   copyInto(gn->bias, w.get(prefix + "/bias").view(-1), prefix + "/bias");
 }
 
-void loadLinear(const nn::Linear& linear, const at::Tensor& kernel /* [in, out] or [in, heads, d] */, const at::Tensor& bias,
-                const std::string& key) {
+// `key`/kernel ([in, out], or attention's [in, heads, d] / [heads, d, out]) transposed, and `key`/bias.
+void loadLinear(const nn::Linear& linear, const NpzWeights& w, const std::string& key) {
+  const at::Tensor kernel = w.get(key + "/kernel");
   copyInto(linear->weight, kernel.reshape({linear->weight.size(1), linear->weight.size(0)}).t(), key + "/kernel");
-  copyInto(linear->bias, bias.reshape(-1), key + "/bias");
+  copyInto(linear->bias, w.get(key + "/bias").reshape(-1), key + "/bias");
 }
 
 void loadUnit(PreActBottleneckImpl& unit, const NpzWeights& w, const std::string& prefix) {
@@ -317,12 +318,12 @@ void loadViTWeights(TransUNetImpl& model, const std::map<std::string, at::Tensor
     TransformerBlockImpl& block = *encoder.blocks[i];
     const std::string p = "Transformer/encoderblock_" + std::to_string(i);
     const std::string a = p + "/MultiHeadDotProductAttention_1";
-    loadLinear(block.attn->query, w.get(a + "/query/kernel"), w.get(a + "/query/bias"), a + "/query");
-    loadLinear(block.attn->key, w.get(a + "/key/kernel"), w.get(a + "/key/bias"), a + "/key");
-    loadLinear(block.attn->value, w.get(a + "/value/kernel"), w.get(a + "/value/bias"), a + "/value");
-    loadLinear(block.attn->out, w.get(a + "/out/kernel"), w.get(a + "/out/bias"), a + "/out");
-    loadLinear(block.ffn->fc1, w.get(p + "/MlpBlock_3/Dense_0/kernel"), w.get(p + "/MlpBlock_3/Dense_0/bias"), p + "/MlpBlock_3/Dense_0");
-    loadLinear(block.ffn->fc2, w.get(p + "/MlpBlock_3/Dense_1/kernel"), w.get(p + "/MlpBlock_3/Dense_1/bias"), p + "/MlpBlock_3/Dense_1");
+    loadLinear(block.attn->query, w, a + "/query");
+    loadLinear(block.attn->key, w, a + "/key");
+    loadLinear(block.attn->value, w, a + "/value");
+    loadLinear(block.attn->out, w, a + "/out");
+    loadLinear(block.ffn->fc1, w, p + "/MlpBlock_3/Dense_0");
+    loadLinear(block.ffn->fc2, w, p + "/MlpBlock_3/Dense_1");
     copyInto(block.attentionNorm->weight, w.get(p + "/LayerNorm_0/scale"), p + "/LayerNorm_0/scale");
     copyInto(block.attentionNorm->bias, w.get(p + "/LayerNorm_0/bias"), p + "/LayerNorm_0/bias");
     copyInto(block.ffnNorm->weight, w.get(p + "/LayerNorm_2/scale"), p + "/LayerNorm_2/scale");
