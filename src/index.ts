@@ -49,6 +49,7 @@ export type { TorchDevice, TorchInfo, TorchLossOptions } from './torch/index';
 export { CONFIG_FORMAT, Trainer, TRAINER_DISPOSED } from './trainer/index';
 export type {
   AdamWOptions,
+  Augmentation,
   CheckpointEvent,
   CheckpointOptions,
   EpochEvent,

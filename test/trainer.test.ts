@@ -51,13 +51,13 @@ async function fitCollecting(trainer: Trainer, data: TrainingData, options: Para
 }
 
 describe.skipIf(!torchReady)('Trainer: training', () => {
-  it('a small UNet reaches held-out foreground DSC ≥ 0.9 on discs and squares (0.5·dice + 0.5·CE, SGD poly)', async () => {
+  it('a small UNet reaches held-out foreground DSC ≥ 0.9 on discs and squares (0.5·dice + 0.5·CE, SGD poly, TransUNet augmentation)', async () => {
     const train = shapesData(96, 32, 1);
     const test = shapesData(32, 32, 2);
     const trainer = await Trainer.create({ model: { name: 'unet', inChannels: 1, numClasses: 3, baseChannels: 8 }, optimizer: { name: 'sgd', lr: 0.05 }, seed: 0 });
     try {
       expect(trainer.parameterCount).toBe(486_427);
-      await trainer.fit(train, { epochs: 30, batchSize: 8 });
+      await trainer.fit(train, { epochs: 30, batchSize: 8, augment: 'rot-flip-rotate' });
       const r = await trainer.evaluate(test);
       expect(r.images).toBe(32);
       expect(r.perClassDice).toHaveLength(3);
@@ -158,9 +158,12 @@ describe.skipIf(!torchReady)('Trainer: determinism, checkpoints and resume', () 
   const data = shapesData(10, 32, 8);
   const options: TrainerOptions = { ...small, optimizer: { name: 'sgd', lr: 0.05, totalSteps: 6 } };
 
-  async function straight(file: string): Promise<number[]> {
+  // With TransUNet's augmentation, whose draws depend on (seed, epoch, position) only.
+  const fit = { epochs: 2, batchSize: 4, augment: 'rot-flip-rotate' } as const;
+
+  async function straight(file: string, augment: 'none' | 'rot-flip-rotate' = 'rot-flip-rotate'): Promise<number[]> {
     const trainer = await Trainer.create(options);
-    const { events } = await fitCollecting(trainer, data, { epochs: 2, batchSize: 4 });
+    const { events } = await fitCollecting(trainer, data, { ...fit, augment });
     await trainer.save(file);
     trainer.dispose();
     return events.filter((e): e is StepEvent => e.type === 'step').map((e) => e.loss);
@@ -171,16 +174,19 @@ describe.skipIf(!torchReady)('Trainer: determinism, checkpoints and resume', () 
     const b = path.join(folder, 'straight-b.pt');
     const lossesA = await straight(a);
     expect(await straight(b)).toEqual(lossesA);
+    const plain = await straight(path.join(folder, 'plain.pt'), 'none');
+    expect(plain).toHaveLength(6);
+    expect(plain).not.toEqual(lossesA);
 
     const first = await Trainer.create(options);
-    const { events: firstEvents } = await fitCollecting(first, data, { epochs: 1, batchSize: 4 });
+    const { events: firstEvents } = await fitCollecting(first, data, { ...fit, epochs: 1 });
     const half = path.join(folder, 'half.pt');
     await first.save(half);
     first.dispose();
     const resumed = await Trainer.load(half);
     expect([resumed.epoch, resumed.step]).toEqual([1, 3]);
     expect(resumed.parameterCount).toBe(122_031);
-    const { events: secondEvents } = await fitCollecting(resumed, data, { epochs: 2, batchSize: 4 });
+    const { events: secondEvents } = await fitCollecting(resumed, data, fit);
     const c = path.join(folder, 'resumed.pt');
     await resumed.save(c);
     resumed.dispose();
@@ -199,8 +205,7 @@ describe.skipIf(!torchReady)('Trainer: determinism, checkpoints and resume', () 
     const controller = new AbortController();
     const trainer = await Trainer.create(options);
     const { events, error } = await fitCollecting(trainer, data, {
-      epochs: 2,
-      batchSize: 4,
+      ...fit,
       signal: controller.signal,
       checkpoint: { path: file, everyEpochs: 5 },
       onProgress: (e) => {
@@ -216,7 +221,7 @@ describe.skipIf(!torchReady)('Trainer: determinism, checkpoints and resume', () 
     trainer.dispose();
     const resumed = await Trainer.load(file);
     expect(resumed.step).toBe(done);
-    const { events: rest } = await fitCollecting(resumed, data, { epochs: 2, batchSize: 4 });
+    const { events: rest } = await fitCollecting(resumed, data, fit);
     const losses = [...events, ...rest].filter((e): e is StepEvent => e.type === 'step').map((e) => e.loss);
     expect(losses).toEqual(lossesA);
     const end = path.join(folder, 'aborted-end.pt');
@@ -352,7 +357,8 @@ describe.skipIf(!torchReady)('Trainer: argument errors', () => {
       [() => trainer.fit(data, { epochs: 1, signal: {} as AbortSignal }), 'Expected an AbortSignal for options.signal but received an object'],
       [() => trainer.fit(data, { epochs: 1, onProgress: 3 as never }), 'Expected a function for options.onProgress but received 3'],
       [() => trainer.fit(data, { epochs: 1, checkpoint: { path: '' } }), "Expected a non-empty string (a file path) for options.checkpoint.path but received ''"],
-      [() => trainer.fit(data, { epochs: 1, shuffle: true } as never), "Expected one of batchSize, checkpoint, epochs, onProgress, signal, validation for an option name of options but received 'shuffle'"],
+      [() => trainer.fit(data, { epochs: 1, augment: 'cutmix' } as never), "Expected one of 'none', 'rot-flip-rotate' for options.augment but received 'cutmix'"],
+      [() => trainer.fit(data, { epochs: 1, shuffle: true } as never), "Expected one of augment, batchSize, checkpoint, epochs, onProgress, signal, validation for an option name of options but received 'shuffle'"],
       [() => trainer.fit({ ...data, images: new Float64Array(2048) } as never, { epochs: 1 }), 'Expected a Float32Array [N, Cin, H, W] for data.images but received Float64Array of length 2048'],
       [() => trainer.fit({ ...data, images: new Float32Array(10) }, { epochs: 1 }), 'Expected length 2048 (N·Cin·H·W of shape [2, 1, 32, 32]) for data.images but received length 10'],
       [() => trainer.fit({ ...data, masks: new Float32Array(2048) } as never, { epochs: 1 }), 'Expected a Uint8Array, Uint16Array or Int32Array [N, H, W] for data.masks but received Float32Array of length 2048'],

@@ -261,6 +261,9 @@ trainer::FitOptions readFitOptions(Napi::Object options) {
   out.epochs = integer(options, "epochs", 1);
   out.batchSize = integer(options, "batchSize", 1);
   out.evalBatchSize = integer(options, "evalBatchSize", 1);
+  const std::string augment = string(options, "augment");
+  if (augment != "none" && augment != "rot-flip-rotate") throw std::invalid_argument("unknown augmentation '" + augment + "'");
+  out.augment = augment == "none" ? trainer::Augmentation::None : trainer::Augmentation::RotFlipRotate;
   const Napi::Value checkpoint = required(options, "checkpoint");
   if (checkpoint.IsObject()) {
     const Napi::Object policy = checkpoint.As<Napi::Object>();

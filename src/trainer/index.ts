@@ -7,6 +7,7 @@ export { CONFIG_FORMAT } from './config';
 export type { ResolvedTrainerOptions } from './config';
 export type {
   AdamWOptions,
+  Augmentation,
   CheckpointEvent,
   CheckpointOptions,
   EpochEvent,

@@ -3,7 +3,7 @@
  * the trainer's own thread (native/torch/trainer). Calls on one trainer run one after another in
  * call order; each returns a Promise and never blocks the event loop.
  */
-import { checkKnownKeys, is, rangeError, typeError } from '../validate';
+import { checkKnownKeys, is, quoteList, rangeError, typeError } from '../validate';
 import { checkInteger, checkTrainerOptions, optionsFromRecord, type ResolvedTrainerOptions } from './config';
 import { checkImageShape, checkImages, checkTrainingData } from './data';
 import { type NativeData, type NativeEvent, type NativeFitOptions, type NativeTrainer, newNativeTrainer } from './native';
@@ -12,7 +12,8 @@ import type { Evaluation, FitOptions, FitResult, ProgressEvent, TrainerOptions, 
 /** `code` of the error thrown by every call on a disposed trainer. */
 export const TRAINER_DISPOSED = 'SEGLOSS_TRAINER_DISPOSED';
 
-const FIT_KEYS = ['epochs', 'batchSize', 'validation', 'signal', 'onProgress', 'checkpoint'];
+const FIT_KEYS = ['epochs', 'batchSize', 'augment', 'validation', 'signal', 'onProgress', 'checkpoint'];
+const AUGMENTATIONS = ['none', 'rot-flip-rotate'] as const;
 const CHECKPOINT_KEYS = ['path', 'everySteps', 'everyEpochs'];
 const BATCH_KEYS = ['batchSize'];
 const LOAD_KEYS = ['device'];
@@ -277,8 +278,11 @@ export class Trainer {
     const onProgress = options.onProgress;
     if (onProgress !== undefined && typeof onProgress !== 'function') throw typeError('a function', 'options.onProgress', onProgress);
     const checkpoint = checkCheckpoint(options.checkpoint);
+    const augment = options.augment === undefined ? 'none' : options.augment;
+    if (!is.string(augment)) throw typeError(`one of ${quoteList(AUGMENTATIONS)}`, 'options.augment', augment);
+    if (!is.oneOf(augment, AUGMENTATIONS)) throw rangeError(`one of ${quoteList(AUGMENTATIONS)}`, 'options.augment', augment);
     return {
-      native: { epochs, batchSize, evalBatchSize: batchSize, checkpoint },
+      native: { epochs, batchSize, evalBatchSize: batchSize, augment, checkpoint },
       validation,
       signal,
       onProgress: onProgress as CheckedFit['onProgress'],

@@ -179,6 +179,9 @@ export interface CheckpointEvent {
 
 export type ProgressEvent = StepEvent | EpochEvent | CheckpointEvent;
 
+/** Batch augmentations `fit` runs natively. */
+export type Augmentation = 'none' | 'rot-flip-rotate';
+
 /** When `fit` writes checkpoints (and once more when aborted). */
 export interface CheckpointOptions {
   /** The file (overwritten atomically each time). */
@@ -194,6 +197,13 @@ export interface FitOptions {
   readonly epochs: number;
   /** Default `8`; an epoch's last batch may be smaller. */
   readonly batchSize?: number;
+  /**
+   * Native augmentation of each training batch. `'rot-flip-rotate'` is TransUNet's: per image,
+   * with probability ½ a random rot90 and a random-axis flip, else with probability ½ a rotation
+   * by a random integer angle in [−20°, 20°] (nearest neighbour, zeros outside). Drawn from the
+   * seed, the epoch and the position, so resumes stay bit-identical. Default `'none'`.
+   */
+  readonly augment?: Augmentation;
   /** Evaluated after each epoch; the metrics come with the epoch event. */
   readonly validation?: TrainingData;
   /** Stops at the next step boundary (after writing a checkpoint when `checkpoint` is set); fit rejects with an AbortError. */

@@ -134,7 +134,10 @@ FitSummary Trainer::fit(const Dataset& train, const Dataset* validation, const F
       const int64_t last = std::min(n, first + batchSize);
       const at::Tensor rows = batchIndices(order, first, last, device_);
       const double lr = scheduledLr(optimizer_->baseLr(), config_.schedule, step_, lastHorizon_);
-      const StepResult result = trainStep(images.index_select(0, rows), masks.index_select(0, rows), lr);
+      at::Tensor batchImages = images.index_select(0, rows);
+      at::Tensor batchMasks = masks.index_select(0, rows);
+      if (options.augment == Augmentation::RotFlipRotate) augmentBatch(batchImages, batchMasks, config_.seed, epoch_, first);
+      const StepResult result = trainStep(batchImages, batchMasks, lr);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       lastLr_ = lr;
       epochLossSum_ += result.loss * static_cast<double>(last - first);

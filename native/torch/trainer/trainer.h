@@ -22,6 +22,7 @@
 
 #include "../fused_loss.h"
 #include "../models/model.h"
+#include "augment.h"
 #include "metrics.h"
 #include "optimizer.h"
 
@@ -55,6 +56,7 @@ struct FitOptions {
   int64_t epochs = 1;         // train until this many epochs are complete
   int64_t batchSize = 8;      // the last batch of an epoch may be smaller
   int64_t evalBatchSize = 8;  // for the validation set
+  Augmentation augment = Augmentation::None;
   CheckpointPolicy checkpoint;
 };
 
