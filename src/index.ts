@@ -67,3 +67,27 @@ export type {
   SurfaceMetricOptions,
   VolumeMetrics,
 } from './metrics';
+export { CONFIG_FORMAT, Trainer, TRAINER_DISPOSED } from './trainer/index';
+export type {
+  AdamWOptions,
+  Augmentation,
+  CheckpointEvent,
+  CheckpointOptions,
+  EpochEvent,
+  Evaluation,
+  FitOptions,
+  FitResult,
+  LrSchedule,
+  ModelOptions,
+  OptimizerOptions,
+  ProgressEvent,
+  ResolvedTrainerOptions,
+  ScheduleOptions,
+  SgdOptions,
+  StepEvent,
+  TrainerOptions,
+  TrainingData,
+  TransUNetModelOptions,
+  UNetModelOptions,
+  VitPreset,
+} from './trainer/index';

@@ -37,6 +37,7 @@
 #include "errors.h"
 #include "loss_request.h"
 #include "torch_geometry_addon.h"
+#include "trainer_addon.h"
 #include "typed_arrays.h"
 
 namespace segloss::addon {
@@ -325,6 +326,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("benchDiceCe", Napi::Function::New(env, BenchDiceCe, "benchDiceCe"));
   exports.Set("benchObjective", Napi::Function::New(env, BenchObjective, "benchObjective"));
   registerTorchGeometry(env, exports);
+  registerTrainer(env, exports);
   return exports;
 }
 

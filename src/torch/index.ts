@@ -68,7 +68,8 @@ export function torchInfo(): TorchInfo {
 
 const DEVICE_FORMS = "'cpu', 'cuda' or 'cuda:<index>'";
 
-function checkDevice(value: unknown, addon: TorchAddon): string {
+/** Checks a torch `device` option against the addon (CUDA built and visible); `'cpu'` when undefined. */
+export function checkDevice(value: unknown, addon: TorchAddon): string {
   if (value === undefined) return 'cpu';
   if (!is.string(value)) throw typeError(DEVICE_FORMS, 'device', value);
   const match = /^(cpu|cuda)(?::(0|[1-9][0-9]*))?$/.exec(value);

@@ -1,0 +1,94 @@
+// Dice and IoU accumulation (metrics.h).
+#include "metrics.h"
+
+#include <cmath>
+#include <limits>
+
+namespace segloss::trainer {
+
+MetricAccumulator::MetricAccumulator(int64_t numClasses, std::optional<int64_t> ignoreIndex)
+    : classes_(numClasses),
+      ignoreIndex_(ignoreIndex),
+      diceSum_(numClasses, 0.0),
+      diceCount_(numClasses, 0),
+      intersection_(numClasses, 0),
+      predicted_(numClasses, 0),
+      truth_(numClasses, 0) {}
+
+namespace {
+
+// [B·K] counts → [B, K] int64 on the CPU.
+at::Tensor countsPerImage(const at::Tensor& binned /* [M] int64 in [0, B·K) */, int64_t bins, int64_t batch) {
+  return at::bincount(binned, {}, bins).to(at::kLong).view({batch, bins / batch}).to(at::kCPU).contiguous();
+}
+
+}  // namespace
+
+void MetricAccumulator::add(const at::Tensor& predictedIn, const at::Tensor& targetIn) {
+  const int64_t batch = targetIn.size(0);
+  const at::Tensor target = targetIn.to(at::kLong).reshape({batch, -1});
+  const at::Tensor predicted = predictedIn.to(at::kLong).reshape({batch, -1});
+  const at::Tensor offsets = at::arange(batch, target.options()).mul_(classes_).unsqueeze(1);  // [B, 1]
+  at::Tensor truthBins = target + offsets;
+  at::Tensor predictedBins = predicted + offsets;
+  if (ignoreIndex_) {
+    const at::Tensor valid = target.ne(*ignoreIndex_);
+    truthBins = truthBins.masked_select(valid);
+    predictedBins = predictedBins.masked_select(valid);
+  } else {
+    truthBins = truthBins.flatten();
+    predictedBins = predictedBins.flatten();
+  }
+  const int64_t bins = batch * classes_;
+  const at::Tensor g = countsPerImage(truthBins, bins, batch);
+  const at::Tensor p = countsPerImage(predictedBins, bins, batch);
+  const at::Tensor i = countsPerImage(truthBins.masked_select(truthBins.eq(predictedBins)), bins, batch);
+  const int64_t* gd = g.data_ptr<int64_t>();
+  const int64_t* pd = p.data_ptr<int64_t>();
+  const int64_t* id = i.data_ptr<int64_t>();
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t c = 0; c < classes_; ++c) {
+      const int64_t k = b * classes_ + c;
+      intersection_[c] += id[k];
+      predicted_[c] += pd[k];
+      truth_[c] += gd[k];
+      if (pd[k] + gd[k] > 0) {
+        diceSum_[c] += 2.0 * static_cast<double>(id[k]) / static_cast<double>(pd[k] + gd[k]);
+        ++diceCount_[c];
+      }
+    }
+  }
+  images_ += batch;
+}
+
+namespace {
+
+double meanOfNumbers(const std::vector<double>& values) {
+  double sum = 0.0;
+  int64_t count = 0;
+  for (const double v : values) {
+    if (std::isnan(v)) continue;
+    sum += v;
+    ++count;
+  }
+  return count ? sum / static_cast<double>(count) : std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace
+
+Evaluation MetricAccumulator::finish(double loss) const {
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  Evaluation result;
+  result.loss = loss;
+  result.images = images_;
+  for (int64_t c = 0; c < classes_; ++c) {
+    result.perClassDice.push_back(diceCount_[c] ? diceSum_[c] / static_cast<double>(diceCount_[c]) : kNaN);
+    const int64_t unionSize = predicted_[c] + truth_[c] - intersection_[c];
+    result.perClassIoU.push_back(unionSize ? static_cast<double>(intersection_[c]) / static_cast<double>(unionSize) : kNaN);
+  }
+  result.meanDice = meanOfNumbers(result.perClassDice);
+  result.meanIoU = meanOfNumbers(result.perClassIoU);
+  return result;
+}
+
+}  // namespace segloss::trainer

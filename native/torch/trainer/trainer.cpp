@@ -1,0 +1,273 @@
+// The training loop, evaluation, prediction and checkpoints (trainer.h).
+#include "trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/Dict.h>
+#include <ATen/core/grad_mode.h>
+
+#include "checkpoint.h"
+
+namespace segloss::trainer {
+
+/// The `format` entry of every checkpoint this version writes.
+constexpr const char* kCheckpointFormat = "segloss-trainer-checkpoint/1";
+
+namespace {
+
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+std::vector<torch_ops::Objective> unitObjectives(const torch_ops::Objective& objective) {
+  std::vector<torch_ops::Objective> units;
+  for (LossTerm term : objective.terms) {
+    term.weight = 1.0;
+    units.push_back(torch_ops::Objective{{term}});
+  }
+  return units;
+}
+
+std::optional<int64_t> ignoreIndexOf(const torch_ops::Objective& objective) {
+  return objective.terms.empty() ? std::nullopt : objective.terms.front().ignoreIndex;
+}
+
+// Rows [first, last) of the epoch order, as an index tensor on `device`.
+at::Tensor batchIndices(const std::vector<int64_t>& order, int64_t first, int64_t last, const at::Device& device) {
+  return at::tensor(std::vector<int64_t>(order.begin() + first, order.begin() + last), at::kLong).to(device);
+}
+
+c10::IValue entry(const c10::impl::GenericDict& dict, const char* key) {
+  const auto it = dict.find(std::string(key));
+  if (it == dict.end()) throw std::invalid_argument(std::string("the checkpoint lacks '") + key + "'");
+  return it->value();
+}
+
+c10::impl::GenericDict stringDict() { return c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get()); }
+
+}  // namespace
+
+std::vector<int64_t> epochOrder(uint64_t seed, int64_t epoch, int64_t n) {
+  uint64_t state = seed ^ (0xd1b54a32d192ed03ULL * static_cast<uint64_t>(epoch + 1));
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  for (int64_t i = n - 1; i > 0; --i) {
+    const int64_t j = static_cast<int64_t>(splitmix64(state) % static_cast<uint64_t>(i + 1));
+    std::swap(order[i], order[j]);
+  }
+  return order;
+}
+
+Trainer::Trainer(TrainerConfig config)
+    : config_(std::move(config)),
+      device_(config_.device),
+      generator_(at::make_generator<at::CPUGeneratorImpl>(config_.seed)) {
+  if (config_.objective.terms.empty()) throw std::invalid_argument("the objective has no terms");
+  model_ = models::makeModel(config_.model, generator_);
+  model_.module->to(device_);
+  parameterCount_ = models::parameterCount(*model_.module);
+  unitTerms_ = unitObjectives(config_.objective);
+  optimizer_ = std::make_unique<Optimizer>(config_.optimizer, model_.module->parameters());
+  lastLr_ = optimizer_->baseLr();
+}
+
+Trainer::StepResult Trainer::trainStep(const at::Tensor& images /* [B, Cin, H, W] */,
+                                       const at::Tensor& masks /* [B, H, W] */, double lr) {
+  optimizer_->zeroGrad();
+  const at::Tensor logits = model_.forward(images).logits;  // [B, K, H, W]
+  StepResult result;
+  at::Tensor total;
+  for (size_t t = 0; t < unitTerms_.size(); ++t) {
+    const at::Tensor value = torch_ops::loss(logits, masks, unitTerms_[t]);
+    result.terms.push_back(value.item<double>());
+    const at::Tensor weighted = value * config_.objective.terms[t].weight;
+    total = total.defined() ? total + weighted : weighted;
+  }
+  total.backward();
+  optimizer_->step(lr);
+  result.loss = total.item<double>();
+  return result;
+}
+
+int64_t Trainer::scheduleHorizon(const FitOptions& options, int64_t stepsPerEpoch) const {
+  return config_.schedule.totalSteps > 0 ? config_.schedule.totalSteps : options.epochs * stepsPerEpoch;
+}
+
+void Trainer::writeCheckpoint(const std::string& path, const EventSink& sink) const {
+  save(path);
+  sink(CheckpointEvent{path});
+}
+
+FitSummary Trainer::fit(const Dataset& train, const Dataset* validation, const FitOptions& options,
+                        const EventSink& sink, const std::atomic<bool>& cancel) {
+  const int64_t n = train.images.size(0);
+  const int64_t batchSize = options.batchSize;
+  const int64_t stepsPerEpoch = (n + batchSize - 1) / batchSize;
+  const at::Tensor images = train.images.to(device_);
+  const at::Tensor masks = train.masks.to(device_);
+  lastHorizon_ = scheduleHorizon(options, stepsPerEpoch);
+  const CheckpointPolicy& policy = options.checkpoint;
+  FitSummary summary;
+  summary.loss = std::numeric_limits<double>::quiet_NaN();
+
+  while (epoch_ < options.epochs) {
+    const std::vector<int64_t> order = epochOrder(config_.seed, epoch_, n);
+    model_.module->train(true);
+    for (int64_t s = stepInEpoch_; s < stepsPerEpoch; ++s) {
+      if (cancel.load()) {
+        if (!policy.path.empty()) writeCheckpoint(policy.path, sink);
+        summary.aborted = true;
+        summary.epoch = epoch_;
+        summary.step = step_;
+        return summary;
+      }
+      const auto started = std::chrono::steady_clock::now();
+      const int64_t first = s * batchSize;
+      const int64_t last = std::min(n, first + batchSize);
+      const at::Tensor rows = batchIndices(order, first, last, device_);
+      const double lr = scheduledLr(optimizer_->baseLr(), config_.schedule, step_, lastHorizon_);
+      at::Tensor batchImages = images.index_select(0, rows);
+      at::Tensor batchMasks = masks.index_select(0, rows);
+      if (options.augment == Augmentation::RotFlipRotate) augmentBatch(batchImages, batchMasks, config_.seed, epoch_, first);
+      const StepResult result = trainStep(batchImages, batchMasks, lr);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      lastLr_ = lr;
+      epochLossSum_ += result.loss * static_cast<double>(last - first);
+      epochImages_ += last - first;
+      ++stepInEpoch_;
+      ++step_;
+      summary.loss = result.loss;
+      sink(StepEvent{epoch_, step_ - 1, result.loss, result.terms, lr,
+                     seconds > 0 ? static_cast<double>(last - first) / seconds : 0.0});
+      if (policy.everySteps > 0 && step_ % policy.everySteps == 0 && !policy.path.empty()) {
+        writeCheckpoint(policy.path, sink);
+      }
+    }
+    EpochEvent done{epoch_, epochImages_ ? epochLossSum_ / static_cast<double>(epochImages_) : 0.0, std::nullopt};
+    ++epoch_;
+    stepInEpoch_ = 0;
+    epochLossSum_ = 0.0;
+    epochImages_ = 0;
+    if (validation) done.metrics = evaluate(*validation, options.evalBatchSize);
+    sink(std::move(done));
+    if (policy.everyEpochs > 0 && epoch_ % policy.everyEpochs == 0 && !policy.path.empty()) {
+      writeCheckpoint(policy.path, sink);
+    }
+  }
+  summary.epoch = epoch_;
+  summary.step = step_;
+  return summary;
+}
+
+Evaluation Trainer::evaluate(const Dataset& data, int64_t batchSize) {
+  const at::NoGradGuard noGrad;
+  model_.module->train(false);
+  const at::Tensor images = data.images.to(device_);
+  const at::Tensor masks = data.masks.to(device_);
+  const int64_t n = images.size(0);
+  MetricAccumulator metrics(model_.numClasses, ignoreIndexOf(config_.objective));
+  double lossSum = 0.0;
+  for (int64_t first = 0; first < n; first += batchSize) {
+    const int64_t count = std::min(batchSize, n - first);
+    const at::Tensor batchMasks = masks.narrow(0, first, count);
+    const at::Tensor logits = model_.forward(images.narrow(0, first, count)).logits;
+    lossSum += torch_ops::loss(logits, batchMasks, config_.objective).item<double>() * static_cast<double>(count);
+    metrics.add(logits.argmax(1), batchMasks);
+  }
+  return metrics.finish(n ? lossSum / static_cast<double>(n) : 0.0);
+}
+
+at::Tensor Trainer::predict(const at::Tensor& imagesIn, int64_t batchSize, bool logits) {
+  const at::NoGradGuard noGrad;
+  model_.module->train(false);
+  const at::Tensor images = imagesIn.to(device_);
+  std::vector<at::Tensor> parts;
+  for (int64_t first = 0; first < images.size(0); first += batchSize) {
+    const int64_t count = std::min(batchSize, images.size(0) - first);
+    const at::Tensor out = model_.forward(images.narrow(0, first, count)).logits;  // [b, K, H, W]
+    parts.push_back((logits ? out.to(at::kFloat) : out.argmax(1)).to(at::kCPU));
+  }
+  return at::cat(parts, 0);
+}
+
+c10::IValue Trainer::checkpointValue() const {
+  c10::impl::GenericDict scheduler = stringDict();
+  const bool poly = config_.schedule.kind == ScheduleOptions::Kind::Poly;
+  scheduler.insert("name", std::string(poly ? "poly" : "constant"));
+  scheduler.insert("power", config_.schedule.power);
+  scheduler.insert("base_lr", optimizer_->baseLr());
+  scheduler.insert("total_steps", lastHorizon_);
+  scheduler.insert("last_step", step_);
+  scheduler.insert("last_lr", lastLr_);
+  c10::impl::GenericDict rng = stringDict();
+  rng.insert("seed", static_cast<int64_t>(config_.seed));
+  rng.insert("generator", generator_.get_state());
+  c10::impl::GenericDict checkpoint = stringDict();
+  checkpoint.insert("format", std::string(kCheckpointFormat));
+  checkpoint.insert("model", tensorDict(models::stateDict(*model_.module)));
+  checkpoint.insert("optimizer", optimizer_->stateDict(lastLr_));
+  checkpoint.insert("scheduler", scheduler);
+  checkpoint.insert("rng", rng);
+  checkpoint.insert("epoch", epoch_);
+  checkpoint.insert("step", step_);
+  checkpoint.insert("step_in_epoch", stepInEpoch_);
+  checkpoint.insert("epoch_loss_sum", epochLossSum_);
+  checkpoint.insert("epoch_images", epochImages_);
+  checkpoint.insert("config", config_.record.isNone() ? c10::IValue(stringDict()) : config_.record);
+  return checkpoint;
+}
+
+void Trainer::save(const std::string& path) const { saveIValue(path, checkpointValue()); }
+
+void Trainer::restore(const c10::IValue& value) {
+  if (!value.isGenericDict()) throw std::invalid_argument("the checkpoint is not a dict");
+  const c10::impl::GenericDict checkpoint = value.toGenericDict();
+  const c10::IValue format = entry(checkpoint, "format");
+  if (!format.isString() || format.toStringRef() != kCheckpointFormat) {
+    throw std::invalid_argument(std::string("the checkpoint's format is not ") + kCheckpointFormat);
+  }
+  models::loadStateDict(*model_.module, tensorEntries(entry(checkpoint, "model")));
+  optimizer_->loadStateDict(entry(checkpoint, "optimizer"));
+  const c10::impl::GenericDict scheduler = entry(checkpoint, "scheduler").toGenericDict();
+  lastHorizon_ = entry(scheduler, "total_steps").toInt();
+  const c10::impl::GenericDict rng = entry(checkpoint, "rng").toGenericDict();
+  generator_.set_state(entry(rng, "generator").toTensor());
+  epoch_ = entry(checkpoint, "epoch").toInt();
+  step_ = entry(checkpoint, "step").toInt();
+  stepInEpoch_ = entry(checkpoint, "step_in_epoch").toInt();
+  epochLossSum_ = entry(checkpoint, "epoch_loss_sum").toDouble();
+  epochImages_ = entry(checkpoint, "epoch_images").toInt();
+  lastLr_ = entry(scheduler, "last_lr").toDouble();
+}
+
+void Trainer::loadWeights(const c10::IValue& value) {
+  if (value.isGenericDict()) {
+    const c10::impl::GenericDict dict = value.toGenericDict();
+    const auto it = dict.find(std::string("model"));
+    if (it != dict.end() && it->value().isGenericDict()) {
+      models::loadStateDict(*model_.module, tensorEntries(it->value()));
+      return;
+    }
+  }
+  models::loadStateDict(*model_.module, tensorEntries(value));
+}
+
+}  // namespace segloss::trainer
+
+namespace segloss::trainer {
+
+void Trainer::loadViTWeights(const std::string& npzPath) {
+  if (!model_.loadViTWeights) throw std::invalid_argument("loadViTWeights needs a TransUNet, this model is " + model_.name);
+  model_.loadViTWeights(npzPath);
+  model_.module->to(device_);
+}
+
+}  // namespace segloss::trainer

@@ -1,0 +1,29 @@
+/**
+ * The training API: `Trainer` (UNet on libtorch, scripted from TypeScript). Needs the torch addon;
+ * without it `Trainer.create` / `Trainer.load` reject with code `SEGLOSS_NO_LIBTORCH`.
+ */
+export { Trainer, TRAINER_DISPOSED } from './trainer';
+export { CONFIG_FORMAT } from './config';
+export type { ResolvedTrainerOptions } from './config';
+export type {
+  AdamWOptions,
+  Augmentation,
+  CheckpointEvent,
+  CheckpointOptions,
+  EpochEvent,
+  Evaluation,
+  FitOptions,
+  FitResult,
+  LrSchedule,
+  ModelOptions,
+  OptimizerOptions,
+  ProgressEvent,
+  ScheduleOptions,
+  SgdOptions,
+  StepEvent,
+  TrainerOptions,
+  TrainingData,
+  TransUNetModelOptions,
+  UNetModelOptions,
+  VitPreset,
+} from './types';

@@ -1,0 +1,320 @@
+/**
+ * `Trainer`: UNet training scripted from TypeScript, every step running natively in libtorch on
+ * the trainer's own thread (native/torch/trainer). Calls on one trainer run one after another in
+ * call order; each returns a Promise and never blocks the event loop.
+ */
+import { checkKnownKeys, is, quoteList, rangeError, typeError } from '../validate';
+import { checkInteger, checkTrainerOptions, optionsFromRecord, type ResolvedTrainerOptions } from './config';
+import { checkImageShape, checkImages, checkTrainingData } from './data';
+import { type NativeData, type NativeEvent, type NativeFitOptions, type NativeTrainer, newNativeTrainer } from './native';
+import type { Evaluation, FitOptions, FitResult, ProgressEvent, TrainerOptions, TrainingData } from './types';
+
+/** `code` of the error thrown by every call on a disposed trainer. */
+export const TRAINER_DISPOSED = 'SEGLOSS_TRAINER_DISPOSED';
+
+const FIT_KEYS = ['epochs', 'batchSize', 'augment', 'validation', 'signal', 'onProgress', 'checkpoint'];
+const AUGMENTATIONS = ['none', 'rot-flip-rotate'] as const;
+const CHECKPOINT_KEYS = ['path', 'everySteps', 'everyEpochs'];
+const BATCH_KEYS = ['batchSize'];
+const LOAD_KEYS = ['device'];
+
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
+}
+
+function checkPath(value: unknown, name: string): string {
+  if (!is.string(value) || value.length === 0) throw typeError('a non-empty string (a file path)', name, value);
+  return value;
+}
+
+function checkOptionsObject(value: unknown, name: string, keys: readonly string[]): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (!is.object(value)) throw typeError('an object', name, value);
+  checkKnownKeys(value, keys, `an option name of ${name}`);
+  return value;
+}
+
+function checkBatchSize(value: unknown, name: string): number {
+  return value === undefined ? 8 : checkInteger(value, name, 1, 1 << 20);
+}
+
+function checkCheckpoint(value: unknown): NativeFitOptions['checkpoint'] {
+  if (value === undefined) return null;
+  const o = checkOptionsObject(value, 'options.checkpoint', CHECKPOINT_KEYS);
+  const path = checkPath(o.path, 'options.checkpoint.path');
+  const everySteps = o.everySteps === undefined ? 0 : checkInteger(o.everySteps, 'options.checkpoint.everySteps', 1);
+  const everyEpochs = o.everyEpochs === undefined ? (everySteps ? 0 : 1) : checkInteger(o.everyEpochs, 'options.checkpoint.everyEpochs', 1);
+  return { path, everySteps, everyEpochs };
+}
+
+/** fit's checked options. */
+interface CheckedFit {
+  readonly native: NativeFitOptions;
+  readonly validation: NativeData | null;
+  readonly signal: AbortSignal | undefined;
+  readonly onProgress: ((event: ProgressEvent) => void) | undefined;
+}
+
+/**
+ * Trains and evaluates a segmentation model natively.
+ *
+ * @example
+ * ```ts
+ * import { Trainer } from 'segloss';
+ * const trainer = await Trainer.create({
+ *   model: { name: 'unet', inChannels: 1, numClasses: 9, baseChannels: 32 },
+ *   objective: [{ loss: 'dice', weight: 0.5 }, { loss: 'cross-entropy', weight: 0.5 }],
+ *   optimizer: { name: 'sgd', lr: 0.01, momentum: 0.9, weightDecay: 1e-4, schedule: 'poly' },
+ *   device: 'cpu', seed: 0,
+ * });
+ * await trainer.fit({ images, masks, shape: [N, 1, H, W] }, { epochs: 10, batchSize: 8, onProgress: console.log });
+ * const { meanDice, perClassDice } = await trainer.evaluate(test);
+ * await trainer.save('unet.pt');   // torch.load('unet.pt')['model'] is a PyTorch state dict
+ * trainer.dispose();
+ * ```
+ */
+export class Trainer {
+  #native: NativeTrainer | null;
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #options: ResolvedTrainerOptions;
+  readonly #parameterCount: number;
+  #epoch = 0;
+  #step = 0;
+
+  private constructor(native: NativeTrainer, options: ResolvedTrainerOptions, parameterCount: number) {
+    this.#native = native;
+    this.#options = options;
+    this.#parameterCount = parameterCount;
+  }
+
+  /**
+   * Builds the model (initialised from `seed`), the objective and the optimizer.
+   * @throws (rejects) TypeError / RangeError (code SEGLOSS_INVALID_ARGUMENT) naming the bad option;
+   *   Error (code SEGLOSS_NO_LIBTORCH) when the torch addon is unavailable.
+   */
+  static async create(options: TrainerOptions): Promise<Trainer> {
+    const { resolved, native: config } = checkTrainerOptions(options);
+    const native = newNativeTrainer();
+    try {
+      const { parameterCount } = await native.create(config);
+      return new Trainer(native, resolved, parameterCount);
+    } catch (error) {
+      native.dispose();
+      throw error;
+    }
+  }
+
+  /**
+   * A trainer restored from a checkpoint written by `save` or by `fit`'s `checkpoint` option: the
+   * same model, objective, optimizer state, schedule, RNG state, epoch and step, so `fit` continues
+   * bit-identically on the CPU. `device` overrides the recorded device.
+   * @throws (rejects) TypeError for a bad path; Error when the file is missing or not a segloss checkpoint.
+   */
+  static async load(path: string, options?: { readonly device?: TrainerOptions['device'] }): Promise<Trainer> {
+    checkPath(path, 'path');
+    const device = checkOptionsObject(options, 'options', LOAD_KEYS).device as TrainerOptions['device'] | undefined;
+    const native = newNativeTrainer();
+    try {
+      const { config: record } = await native.open(path);
+      const { resolved, native: config } = checkTrainerOptions(optionsFromRecord(record, device));
+      const { parameterCount } = await native.create(config);
+      const trainer = new Trainer(native, resolved, parameterCount);
+      const state = await native.restore();
+      trainer.#epoch = state.epoch;
+      trainer.#step = state.step;
+      return trainer;
+    } catch (error) {
+      native.dispose();
+      throw error;
+    }
+  }
+
+  /** The number of trainable parameters (Σ numel). */
+  get parameterCount(): number {
+    this.#live();
+    return this.#parameterCount;
+  }
+
+  /** Epochs completed (across fits and resumes). */
+  get epoch(): number {
+    this.#live();
+    return this.#epoch;
+  }
+
+  /** Steps completed (across fits and resumes). */
+  get step(): number {
+    this.#live();
+    return this.#step;
+  }
+
+  /** The resolved options, every default filled in (as stored in checkpoints). */
+  get options(): ResolvedTrainerOptions {
+    this.#live();
+    return structuredClone(this.#options);
+  }
+
+  /**
+   * Trains until `options.epochs` epochs are complete. Events arrive in order on the main thread
+   * through `onProgress`; `signal` stops at the next step boundary (writing a checkpoint first
+   * when `checkpoint` is set) and the promise rejects with an AbortError.
+   * @throws (rejects) TypeError / RangeError for bad data or options; the error `onProgress` threw.
+   */
+  async fit(data: TrainingData, options: FitOptions): Promise<FitResult> {
+    const native = this.#live();
+    const train = checkTrainingData(data, 'data', this.#options.model, this.#options.ignoreIndex);
+    const fit = this.#checkFit(options);
+    if (fit.signal?.aborted) throw abortError(fit.signal);
+    return this.#enqueue(() => this.#runFit(native, train, fit));
+  }
+
+  /**
+   * The metrics ({@link Evaluation}) and the objective on `data`, in eval mode (BatchNorm running
+   * statistics) without gradients.
+   */
+  async evaluate(data: TrainingData, options?: { readonly batchSize?: number }): Promise<Evaluation> {
+    const native = this.#live();
+    const checked = checkTrainingData(data, 'data', this.#options.model, this.#options.ignoreIndex);
+    const batchSize = checkBatchSize(checkOptionsObject(options, 'options', BATCH_KEYS).batchSize, 'options.batchSize');
+    return this.#enqueue(() => native.evaluate(checked, batchSize));
+  }
+
+  /**
+   * The predicted classes (argmax of the logits) of images [N, Cin, H, W]: a Uint8Array [N, H, W]
+   * (a Uint16Array when numClasses > 256).
+   */
+  async predict(images: Float32Array, shape: readonly [number, number, number, number], options?: { readonly batchSize?: number }): Promise<Uint8Array | Uint16Array> {
+    const native = this.#live();
+    const checkedShape = checkImageShape(shape, 'shape', this.#options.model);
+    const checked = checkImages(images, checkedShape, 'images');
+    const batchSize = checkBatchSize(checkOptionsObject(options, 'options', BATCH_KEYS).batchSize, 'options.batchSize');
+    return this.#enqueue(() => native.predict(checked, checkedShape, batchSize, false));
+  }
+
+  /**
+   * The logits [N, K, H, W] (Float32Array, NCHW) of images [N, Cin, H, W], in eval mode.
+   */
+  async predictLogits(images: Float32Array, shape: readonly [number, number, number, number], options?: { readonly batchSize?: number }): Promise<Float32Array> {
+    const native = this.#live();
+    const checkedShape = checkImageShape(shape, 'shape', this.#options.model);
+    const checked = checkImages(images, checkedShape, 'images');
+    const batchSize = checkBatchSize(checkOptionsObject(options, 'options', BATCH_KEYS).batchSize, 'options.batchSize');
+    return this.#enqueue(() => native.predict(checked, checkedShape, batchSize, true));
+  }
+
+  /**
+   * Writes a checkpoint atomically: a torch.save file whose dict has `model` (the PyTorch module's
+   * state dict), `optimizer` (torch.optim's state_dict layout), `scheduler`, `rng`, `epoch`,
+   * `step`, and `config` (these options). Python: `torch.load(path)`.
+   */
+  async save(path: string): Promise<void> {
+    const native = this.#live();
+    checkPath(path, 'path');
+    return this.#enqueue(() => native.save(path));
+  }
+
+  /**
+   * Loads model weights from a torch.save file: a dict {name: tensor} with the PyTorch module's
+   * keys (Python: `torch.save(dict(model.state_dict()), path)`), or a checkpoint (its `model`).
+   * @throws (rejects) Error naming the first missing, unexpected or mis-shaped key.
+   */
+  async loadStateDict(path: string): Promise<void> {
+    const native = this.#live();
+    checkPath(path, 'path');
+    return this.#enqueue(() => native.loadWeights(path));
+  }
+
+  /**
+   * Loads pretrained ViT weights in the published `R50+ViT-B_16.npz` key layout (np.savez, as
+   * Google's ViT checkpoints) into a TransUNet's encoder, as the reference's `load_from`: the
+   * ResNet root and stages, the patch embedding, the position embeddings (the grid resized when
+   * imageSize differs), every transformer block and the final norm. The decoder keeps its weights.
+   * @throws RangeError when the model is not a TransUNet; (rejects) Error naming a missing or mis-shaped key.
+   */
+  async loadViTWeights(path: string): Promise<void> {
+    const native = this.#live();
+    checkPath(path, 'path');
+    if (this.#options.model.name !== 'transunet') {
+      throw rangeError("a trainer whose model is 'transunet'", 'loadViTWeights', this.#options.model.name);
+    }
+    return this.#enqueue(() => native.loadViTWeights(path));
+  }
+
+  /**
+   * Stops a running fit at its next step boundary and frees the native model once it has stopped.
+   * Every later call on this trainer throws an Error with code `SEGLOSS_TRAINER_DISPOSED`;
+   * disposing again does nothing.
+   */
+  dispose(): void {
+    if (!this.#native) return;
+    this.#native.dispose();
+    this.#native = null;
+  }
+
+  #live(): NativeTrainer {
+    if (this.#native) return this.#native;
+    const error = new Error('segloss: this Trainer was disposed; create or load another one');
+    throw Object.assign(error, { code: TRAINER_DISPOSED });
+  }
+
+  #enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(() => {
+      this.#live();
+      return job();
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #checkFit(options: unknown): CheckedFit {
+    if (!is.object(options)) throw typeError('an object { epochs, batchSize?, ... }', 'options', options);
+    checkKnownKeys(options, FIT_KEYS, 'an option name of options');
+    const epochs = checkInteger(options.epochs, 'options.epochs', 1);
+    const batchSize = checkBatchSize(options.batchSize, 'options.batchSize');
+    const validation = options.validation === undefined
+      ? null
+      : checkTrainingData(options.validation, 'options.validation', this.#options.model, this.#options.ignoreIndex);
+    const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError('an AbortSignal', 'options.signal', signal);
+    const onProgress = options.onProgress;
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw typeError('a function', 'options.onProgress', onProgress);
+    const checkpoint = checkCheckpoint(options.checkpoint);
+    const augment = options.augment === undefined ? 'none' : options.augment;
+    if (!is.string(augment)) throw typeError(`one of ${quoteList(AUGMENTATIONS)}`, 'options.augment', augment);
+    if (!is.oneOf(augment, AUGMENTATIONS)) throw rangeError(`one of ${quoteList(AUGMENTATIONS)}`, 'options.augment', augment);
+    return {
+      native: { epochs, batchSize, evalBatchSize: batchSize, augment, checkpoint },
+      validation,
+      signal,
+      onProgress: onProgress as CheckedFit['onProgress'],
+    };
+  }
+
+  async #runFit(native: NativeTrainer, train: NativeData, fit: CheckedFit): Promise<FitResult> {
+    if (fit.signal?.aborted) throw abortError(fit.signal);
+    let callbackError: { error: unknown } | null = null;
+    const onEvent = (event: NativeEvent): void => {
+      if (event.type === 'step') this.#step = event.step + 1;
+      if (event.type === 'epoch') this.#epoch = event.epoch + 1;
+      if (!fit.onProgress || callbackError) return;
+      try {
+        fit.onProgress(event);
+      } catch (error) {
+        callbackError = { error };
+        native.abort();
+      }
+    };
+    const onAbort = (): void => native.abort();
+    fit.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const summary = await native.fit(train, fit.validation, fit.native, onEvent);
+      this.#epoch = summary.epoch;
+      this.#step = summary.step;
+      if (callbackError) throw (callbackError as { error: unknown }).error;
+      this.#live();
+      if (summary.aborted && fit.signal?.aborted) throw abortError(fit.signal);
+      return { epoch: summary.epoch, step: summary.step, loss: summary.loss };
+    } finally {
+      fit.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}
