@@ -5,7 +5,7 @@
 // focal-Tversky subgradient at TI = 1, and gradient descent on the logits reaching hard Dice ≥ 0.99.
 import { describe, expect, it } from 'vitest';
 
-import { computeLoss, type LogitsArray, type LossInput, type LossShape } from '../src/index';
+import { computeLoss, computeLossAsync, type LogitsArray, type LossInput, type LossShape } from '../src/index';
 import { allFinite, expectArrayClose, expectClose, labels, rng, uniform } from './helpers/numeric';
 import {
   referenceFocalTversky,
@@ -17,6 +17,11 @@ import {
 
 /** computeLoss with a loss id and options known only at run time (the tables below). */
 const run = computeLoss as unknown as (loss: string, input: LossInput, options: Record<string, unknown>) => { value: number; grad: LogitsArray };
+const runAsync = computeLossAsync as unknown as (
+  loss: string,
+  input: LossInput,
+  options: Record<string, unknown>,
+) => Promise<{ value: number; grad: LogitsArray }>;
 
 type Reference = (logits: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], options: ReferenceRegionOptions) => number;
 
@@ -222,5 +227,23 @@ describe('gradient descent on the logits reaches hard Dice ≥ 0.99 from a rando
       for (let k = 0; k < logits.length; ++k) logits[k] -= (0.5 * grad[k]) / scale;
     }
     expect(hardDice(logits, target, 2, 3, 36)).toBeGreaterThanOrEqual(0.99);
+  });
+});
+
+describe('computeLossAsync gives the very result of computeLoss', () => {
+  const shape = [2, 3, 5, 4] as const;
+  const { logits, target } = makeInput(shape, 255, null, 45);
+  const input = { logits: Float32Array.from(logits), target, shape };
+  it.each([
+    ['log-cosh-dice', { preset: 'smp' }],
+    ['jaccard', { preset: 'monai' }],
+    ['tversky', { alpha: 0.2, beta: 0.8 }],
+    ['focal-tversky', { preset: 'odyssey' }],
+    ['sensitivity-specificity', { r: 0.3 }],
+  ] as const)('%s %j', async (loss, options) => {
+    const sync = run(loss, input, { ...options, ignoreIndex: 255, grad: true });
+    const async = await runAsync(loss, input, { ...options, ignoreIndex: 255, grad: true });
+    expect(async.value).toBe(sync.value);
+    expect(Array.from(async.grad)).toEqual(Array.from(sync.grad));
   });
 });
