@@ -128,6 +128,15 @@ function toResult<T extends LogitsArray>(value: number, grad: LogitsArray | null
  * - `'dice'` — 1 − mean_c (2 I_c + s)/(P_c + G_c + s) (Milletari et al. 2016, V-Net); options
  *   `perImage` (false), `includeBackground` (true), `smooth` (1e-5), `squared` (false), `logLoss`
  *   (false), `preset` (`'monai'` | `'smp'` | `'nnunet'`, see {@link DiceLossOptions.preset}).
+ * - `'log-cosh-dice'` — log(cosh(L_dice)) (Jadon 2020), L_dice as `'dice'` with its options.
+ * - `'jaccard'` — 1 − mean_c (I_c + s)/(P_c + G_c − I_c + s); `perImage`, `includeBackground`,
+ *   `smooth`, `squared`, `preset` `'monai'`.
+ * - `'tversky'` — 1 − mean_c (I_c + s)/(I_c + α FP_c + β FN_c + s) (Salehi et al. 2017); the region
+ *   options and `alpha` (false positives, 0.3), `beta` (false negatives, 0.7).
+ * - `'focal-tversky'` — mean_c (1 − TI_c)^(1/γ) (Abraham & Khan 2019); as `'tversky'` plus `gamma`
+ *   (4/3), `preset` `'odyssey'` (exponent after the class mean).
+ * - `'sensitivity-specificity'` — mean_c r·Σ(g − p)²g/(Σg + s) + (1 − r)·Σ(g − p)²(1 − g)/(Σ(1 − g) + s)
+ *   (Brosch et al. 2015); the region options and `r` (0.05), `preset` `'odyssey'`.
  * - an array of terms `[{ loss, weight?, options? }]`: Σ weight · loss, computed in one native call
  *   with the gradients accumulated; `activation`, `ignoreIndex`, `grad`, `gradScale` are given at
  *   the top level and shared by the terms.
@@ -138,7 +147,7 @@ function toResult<T extends LogitsArray>(value: number, grad: LogitsArray | null
  *
  * Shapes: logits [B, C, H, W] (or [B, C, D, H, W]) Float32Array | Float64Array; target [B, H, W]
  * (or [B, D, H, W]) Uint8Array | Uint16Array | Int32Array with labels in [0, K), K = C (2 when
- * C = 1), or the ignore index. Volumes (5-D shapes) work for both losses.
+ * C = 1), or the ignore index. Volumes (5-D shapes) work for every loss.
  *
  * @returns `{ value }`, plus `grad` (d value / d logits · gradScale, the logits' type and length)
  *   when `grad: true`. When every pixel is ignored, value 0 and a zero gradient.

@@ -25,6 +25,11 @@ export type {
   CrossEntropyLossOptions,
   DiceLossOptions,
   DicePreset,
+  FocalTverskyLossOptions,
+  FocalTverskyPreset,
+  JaccardLossOptions,
+  JaccardPreset,
+  LogCoshDiceLossOptions,
   LogitsArray,
   LossInput,
   LossName,
@@ -35,7 +40,10 @@ export type {
   LossShape,
   LossSpec,
   LossTerm,
+  SensitivitySpecificityLossOptions,
+  SensitivitySpecificityPreset,
   TargetArray,
+  TverskyLossOptions,
 } from './types';
 export {
   computeLossTorch,

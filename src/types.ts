@@ -85,6 +85,11 @@ import type { LossName, LossOptionsById } from './losses/registry';
 
 export type { CrossEntropyLossOptions } from './losses/cross-entropy';
 export type { DiceLossOptions, DicePreset } from './losses/dice';
+export type { FocalTverskyLossOptions, FocalTverskyPreset } from './losses/focal-tversky';
+export type { JaccardLossOptions, JaccardPreset } from './losses/jaccard';
+export type { LogCoshDiceLossOptions } from './losses/log-cosh-dice';
+export type { SensitivitySpecificityLossOptions, SensitivitySpecificityPreset } from './losses/sensitivity-specificity';
+export type { TverskyLossOptions } from './losses/tversky';
 export type { LossName, LossOptionsById } from './losses/registry';
 
 /** Options of a single loss `L` in a call: its own plus the common ones. */

@@ -12,6 +12,11 @@
 
 #include "losses/cross_entropy.h"
 #include "losses/dice.h"
+#include "losses/focal_tversky.h"
+#include "losses/jaccard.h"
+#include "losses/log_cosh_dice.h"
+#include "losses/sensitivity_specificity.h"
+#include "losses/tversky.h"
 
 namespace segloss {
 
@@ -28,7 +33,8 @@ struct LossList {
   }
 };
 
-using Losses = LossList<CrossEntropyLoss, DiceLoss>;
+using Losses = LossList<CrossEntropyLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, TverskyLoss, FocalTverskyLoss,
+                        SensitivitySpecificityLoss>;
 
 using LossOptions = Losses::Options;
 using LossFunctor = Losses::Functors;

@@ -111,8 +111,8 @@ export const dicePresets: Readonly<Record<DicePreset, DicePresetSpec>> = Object.
   },
 });
 
-/** Resolves dice's own options; `preset` has been checked already (or is undefined). */
-function resolveDiceOptions(
+/** Resolves dice's own options (also log-cosh-dice's); `preset` has been checked already (or is undefined). */
+export function resolveDiceOptions(
   user: Record<string, unknown>,
   context: OptionContext,
   namePrefix: string,

@@ -8,9 +8,22 @@ import type { OptionContext } from './options';
 import { crossEntropyDefinition } from './cross-entropy';
 import type { LossDefinition } from './definition';
 import { diceDefinition } from './dice';
+import { focalTverskyDefinition } from './focal-tversky';
+import { jaccardDefinition } from './jaccard';
+import { logCoshDiceDefinition } from './log-cosh-dice';
+import { sensitivitySpecificityDefinition } from './sensitivity-specificity';
+import { tverskyDefinition } from './tversky';
 import { is, quoteList, rangeError, typeError } from '../validate';
 
-export const lossDefinitions = [crossEntropyDefinition, diceDefinition] as const;
+export const lossDefinitions = [
+  crossEntropyDefinition,
+  diceDefinition,
+  logCoshDiceDefinition,
+  jaccardDefinition,
+  tverskyDefinition,
+  focalTverskyDefinition,
+  sensitivitySpecificityDefinition,
+] as const;
 
 type Definitions = (typeof lossDefinitions)[number];
 
@@ -28,7 +41,8 @@ type OwnFieldsOf<D> = D extends LossDefinition<infer Id, unknown, infer Own> ? {
 
 /**
  * The ids `computeLoss` accepts, in the order of the spec; frozen. Now
- * `['cross-entropy', 'dice']`; it grows to the 25 losses of docs/losses.md.
+ * `['cross-entropy', 'dice', 'log-cosh-dice', 'jaccard', 'tversky', 'focal-tversky',
+ * 'sensitivity-specificity']`; it grows to the 25 losses of docs/losses.md.
  *
  * @example
  * ```ts

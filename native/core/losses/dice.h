@@ -29,16 +29,19 @@ struct DiceOptions {
   bool zeroAbsentClasses = false;   // smp: a class with G_c = 0 contributes 0 to the mean
   double offset = 1.0;              // value = offset − mean D (nnU-Net: 0)
 
-  static constexpr auto fields() {
-    return std::tuple{optionField("perImage", &DiceOptions::perImage),
-                      optionField("includeBackground", &DiceOptions::includeBackground),
-                      optionField("smooth", &DiceOptions::smooth),
-                      optionField("squared", &DiceOptions::squared),
-                      optionField("logLoss", &DiceOptions::logLoss),
-                      optionField("denominatorClamp", &DiceOptions::denominatorClamp),
-                      optionField("zeroAbsentClasses", &DiceOptions::zeroAbsentClasses),
-                      optionField("offset", &DiceOptions::offset)};
+  // The fields as members of O (DiceOptions, or an options struct derived from it: log_cosh_dice.h).
+  template <class O>
+  static constexpr auto fieldsOf() {
+    return std::tuple{optionField<O, bool>("perImage", &O::perImage),
+                      optionField<O, bool>("includeBackground", &O::includeBackground),
+                      optionField<O, double>("smooth", &O::smooth),
+                      optionField<O, bool>("squared", &O::squared),
+                      optionField<O, bool>("logLoss", &O::logLoss),
+                      optionField<O, double>("denominatorClamp", &O::denominatorClamp),
+                      optionField<O, bool>("zeroAbsentClasses", &O::zeroAbsentClasses),
+                      optionField<O, double>("offset", &O::offset)};
   }
+  static constexpr auto fields() { return fieldsOf<DiceOptions>(); }
   // The broken invariant, or nullptr.
   const char* invalid() const {
     if (!(smooth >= 0.0) || !(denominatorClamp >= 0.0)) return "smooth or denominatorClamp is negative";

@@ -224,6 +224,37 @@ std::vector<Case> cases() {
   add({.name = "dice multi-turn grid (1 SM)", .options = monai(), .batch = 2, .channels = 3, .pixels = 2900, .ignore = true});
   add({.name = "dice K=100 (shared sums > block)", .options = DiceOptions{}, .batch = 2, .channels = 100, .pixels = 45, .ignore = true});
   add({.name = "dice sums beyond shared memory f32", .options = monai(), .batch = 3, .channels = 6, .pixels = 300, .dtype = ScalarType::Float32, .ignore = true, .sharedBytes = 6 * 3 * 8 - 8});
+
+  // The other region heads (jaccard, tversky, focal-tversky, sensitivity-specificity, log-cosh-dice).
+  segloss::JaccardOptions jaccardSquared;
+  jaccardSquared.squared = true;
+  jaccardSquared.perImage = true;
+  segloss::TverskyOptions tverskyPerImage;
+  tverskyPerImage.perImage = true;
+  tverskyPerImage.alpha = 0.8;
+  tverskyPerImage.beta = 0.2;
+  segloss::FocalTverskyOptions odyssey;
+  odyssey.exponentAfterMean = true;
+  odyssey.perImage = true;
+  odyssey.smooth = 1.0;
+  segloss::SensitivitySpecificityOptions ssOdyssey;
+  ssOdyssey.r = 0.1;
+  ssOdyssey.smooth = 1.0;
+  ssOdyssey.perImage = true;
+  segloss::LogCoshDiceOptions logCoshMonai;
+  logCoshMonai.perImage = true;
+  add({.name = "jaccard default f64 ignore", .options = segloss::JaccardOptions{}, .ignore = true});
+  add({.name = "jaccard squared perImage f32", .options = jaccardSquared, .dtype = ScalarType::Float32, .ignore = true});
+  add({.name = "tversky default sigmoid", .options = segloss::TverskyOptions{}, .activation = Activation::Sigmoid, .ignore = true});
+  add({.name = "tversky perImage a0.8 b0.2 f32 uint8", .options = tverskyPerImage, .dtype = ScalarType::Float32, .labelType = LabelType::UInt8, .ignore = true});
+  add({.name = "focal-tversky default absent class", .options = segloss::FocalTverskyOptions{}, .ignore = true, .labelClasses = 3});
+  add({.name = "focal-tversky odyssey f32", .options = odyssey, .dtype = ScalarType::Float32});
+  add({.name = "focal-tversky binary sigmoid C=1", .options = segloss::FocalTverskyOptions{}, .channels = 1, .activation = Activation::Sigmoid, .ignore = true});
+  add({.name = "sensitivity-specificity default ignore", .options = segloss::SensitivitySpecificityOptions{}, .ignore = true});
+  add({.name = "sensitivity-specificity odyssey f32 none", .options = ssOdyssey, .activation = Activation::None, .dtype = ScalarType::Float32, .ignore = true});
+  add({.name = "sensitivity-specificity all ignored", .options = segloss::SensitivitySpecificityOptions{}, .allIgnored = true});
+  add({.name = "log-cosh-dice perImage accumulate scale 0.6", .options = logCoshMonai, .ignore = true, .scale = 0.6, .accumulate = true});
+  add({.name = "log-cosh-dice multi-turn grid (1 SM)", .options = segloss::LogCoshDiceOptions{}, .batch = 2, .channels = 3, .pixels = 2900, .ignore = true});
   return all;
 }
 
