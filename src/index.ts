@@ -25,6 +25,8 @@ export type {
   CrossEntropyLossOptions,
   DiceLossOptions,
   DicePreset,
+  FocalLossOptions,
+  FocalPreset,
   FocalTverskyLossOptions,
   FocalTverskyPreset,
   JaccardLossOptions,

@@ -85,6 +85,7 @@ import type { LossName, LossOptionsById } from './losses/registry';
 
 export type { CrossEntropyLossOptions } from './losses/cross-entropy';
 export type { DiceLossOptions, DicePreset } from './losses/dice';
+export type { FocalLossOptions, FocalPreset } from './losses/focal';
 export type { FocalTverskyLossOptions, FocalTverskyPreset } from './losses/focal-tversky';
 export type { JaccardLossOptions, JaccardPreset } from './losses/jaccard';
 export type { LogCoshDiceLossOptions } from './losses/log-cosh-dice';

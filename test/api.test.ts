@@ -14,7 +14,7 @@ const target = Uint8Array.from(labels(random, 40, 3));
 
 describe('lossNames', () => {
   it('lists the losses in spec order, frozen', () => {
-    expect(lossNames).toEqual(['cross-entropy', 'dice', 'log-cosh-dice', 'jaccard', 'tversky', 'focal-tversky', 'sensitivity-specificity']);
+    expect(lossNames).toEqual(['cross-entropy', 'focal', 'dice', 'log-cosh-dice', 'jaccard', 'tversky', 'focal-tversky', 'sensitivity-specificity']);
     expect(Object.isFrozen(lossNames)).toBe(true);
   });
   it('every listed id computes', () => {
@@ -32,6 +32,7 @@ describe('option introspection', () => {
   it('lossPresetNames', () => {
     expect(lossPresetNames('dice')).toEqual(['monai', 'smp', 'nnunet']);
     expect(lossPresetNames('cross-entropy')).toEqual([]);
+    expect(lossPresetNames('focal')).toEqual(['monai']);
     expect(lossPresetNames('log-cosh-dice')).toEqual(['monai', 'smp', 'nnunet']);
     expect(lossPresetNames('jaccard')).toEqual(['monai']);
     expect(lossPresetNames('tversky')).toEqual([]);

@@ -10,6 +10,8 @@ import { referenceCrossEntropy, referenceDice } from './helpers/reference';
 const specs: [string, LossSpec, Record<string, unknown>][] = [
   ['cross-entropy', 'cross-entropy', {}],
   ['cross-entropy, weights + smoothing', 'cross-entropy', { classWeights: [1, 2, 3], labelSmoothing: 0.1 }],
+  ['focal', 'focal', {}],
+  ['focal γ 0.5 α monai', 'focal', { gamma: 0.5, alpha: [0.25, 1, 1], preset: 'monai' }],
   ['dice', 'dice', {}],
   ['dice perImage logLoss', 'dice', { perImage: true, logLoss: true }],
   ['dice squared', 'dice', { squared: true }],

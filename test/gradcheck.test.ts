@@ -51,6 +51,17 @@ function gradcheck(c: GradCase): void {
   }
 }
 
+const focalCases: GradCase[] = [
+  { name: 'γ 2 (default)', loss: 'focal', shape: [2, 4, 3, 5], options: {} },
+  { name: 'γ 0.5, α, ignoreIndex', loss: 'focal', shape: [2, 3, 4, 3], options: { gamma: 0.5, alpha: [0.25, 1, 2], ignoreIndex: 9 }, ignore: 9 },
+  { name: 'γ 3, preset monai', loss: 'focal', shape: [2, 3, 4, 3], options: { gamma: 3, preset: 'monai' } },
+  { name: 'sigmoid per channel', loss: 'focal', shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: 'focal', shape: [2, 3, 4, 3], options: { activation: 'none', gamma: 1.5 }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'focal', shape: [2, 1, 5, 3], options: { alpha: [0.75, 0.25] } },
+  { name: 'odd shape, gradScale −2.5', loss: 'focal', shape: [3, 5, 7, 3], options: { gradScale: -2.5, gamma: 1 } },
+  { name: '5-D volume', loss: 'focal', shape: [2, 3, 2, 3, 4], options: {} },
+];
+
 const ceCases: GradCase[] = [
   { name: 'softmax', loss: 'cross-entropy', shape: [2, 4, 3, 5], options: {} },
   {
@@ -220,6 +231,9 @@ const compoundCases: GradCase[] = [
 describe('finite differences (float64)', () => {
   describe('cross-entropy', () => {
     it.each(ceCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('focal', () => {
+    it.each(focalCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
   });
   describe('dice', () => {
     it.each(diceCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));

@@ -339,7 +339,7 @@ describe.skipIf(!torchReady)('Trainer: argument errors', () => {
     [{ model: { name: 'unet' }, optimizer: { name: 'adamw', betas: [0.9, 1] } }, RangeError, 'Expected a number in [0, 1) for optimizer.betas[1] but received 1'],
     [{ model: { name: 'unet' }, seed: -1 }, RangeError, 'Expected an integer in [0, 9007199254740991] for seed but received -1'],
     [{ model: { name: 'unet' }, device: 'tpu' }, RangeError, "Expected 'cpu', 'cuda' or 'cuda:<index>' for device but received 'tpu'"],
-    [{ model: { name: 'unet' }, objective: [{ loss: 'focal' }] }, RangeError, 'for objective[0].loss'],
+    [{ model: { name: 'unet' }, objective: [{ loss: 'topk' }] }, RangeError, 'for objective[0].loss'],
     [{ model: { name: 'unet' }, lr: 0.1 }, RangeError, "Expected one of device, ignoreIndex, model, objective, optimizer, seed for an option name of Trainer.create but received 'lr'"],
   ])('Trainer.create(%j) → %s', async (options, type, message) => {
     const error = await Trainer.create(options as unknown as TrainerOptions).then(() => null, (e: unknown) => e);

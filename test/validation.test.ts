@@ -30,7 +30,7 @@ function runAsync(args: unknown[]): Promise<unknown> {
 
 const DICE_OPTIONS = 'activation, grad, gradOut, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, smooth, squared';
 const CE_OPTIONS = 'activation, classWeights, grad, gradOut, gradScale, ignoreIndex, labelSmoothing';
-const LOSS_IDS = 'cross-entropy, dice, log-cosh-dice, jaccard, tversky, focal-tversky, sensitivity-specificity';
+const LOSS_IDS = 'cross-entropy, focal, dice, log-cosh-dice, jaccard, tversky, focal-tversky, sensitivity-specificity';
 
 const lossCases: BadCase[] = [
   ['unknown loss id', call('dise'), 'RangeError', `Expected one of ${LOSS_IDS} for loss but received 'dise'`],
@@ -39,7 +39,7 @@ const lossCases: BadCase[] = [
   ['empty compound', call([]), 'RangeError', 'Expected at least one term { loss, weight?, options? } for loss but received []'],
   ['term not an object', call([5]), 'TypeError', 'Expected an object { loss, weight?, options? } for loss[0] but received 5'],
   ['unknown term key', call([{ loss: 'dice', wieght: 1 }]), 'RangeError', "Expected one of loss, options, weight for a key of loss[0] but received 'wieght'"],
-  ['unknown term loss', call([{ loss: 'dice' }, { loss: 'focal' }]), 'RangeError', `Expected one of ${LOSS_IDS} for loss[1].loss but received 'focal'`],
+  ['unknown term loss', call([{ loss: 'dice' }, { loss: 'topk' }]), 'RangeError', `Expected one of ${LOSS_IDS} for loss[1].loss but received 'topk'`],
   ['term weight NaN', call([{ loss: 'dice', weight: Number.NaN }]), 'RangeError', 'Expected a finite number for loss[0].weight but received NaN'],
   ['term weight string', call([{ loss: 'dice', weight: '1' }]), 'TypeError', "Expected a number for loss[0].weight but received '1'"],
   ['term options not an object', call([{ loss: 'dice', options: 3 }]), 'TypeError', 'Expected an object for loss[0].options but received 3'],
@@ -197,6 +197,18 @@ const optionCases: BadCase[] = [
 
 const REGION = 'activation, grad, gradOut, gradScale, ignoreIndex, includeBackground, perImage';
 
+// The options of focal.
+const focalCases: BadCase[] = [
+  ['focal gamma negative', call('focal', input, { gamma: -1 }), 'RangeError', 'Expected a finite number ≥ 0 for gamma but received -1'],
+  ['focal gamma NaN', call('focal', input, { gamma: Number.NaN }), 'RangeError', 'Expected a finite number ≥ 0 for gamma but received NaN'],
+  ['focal gamma a string', call('focal', input, { gamma: '2' }), 'TypeError', "Expected a number for gamma but received '2'"],
+  ['focal alpha not an array', call('focal', input, { alpha: 0.25 }), 'TypeError', 'Expected an array of class weights (numbers) for alpha but received 0.25'],
+  ['focal alpha of the wrong length', call('focal', input, { alpha: [1, 2] }), 'RangeError', 'Expected an array of K = 3 class weights (one per class) for alpha but received 2 weights'],
+  ['focal alpha negative entry', call('focal', input, { alpha: [1, -2, 1] }), 'RangeError', 'Expected a finite number ≥ 0 for alpha[1] but received -2'],
+  ['focal unknown preset', call('focal', input, { preset: 'smp' }), 'RangeError', "Expected one of 'monai' (presets of focal) for preset but received 'smp'"],
+  ['focal labelSmoothing (a CE option)', call('focal', input, { labelSmoothing: 0.1 }), 'RangeError', "Expected one of activation, alpha, gamma, grad, gradOut, gradScale, ignoreIndex, preset for an option name of focal but received 'labelSmoothing'"],
+];
+
 // The options of the region losses (jaccard, tversky, focal-tversky, sensitivity-specificity, log-cosh-dice).
 const regionOptionCases: BadCase[] = [
   ['jaccard smooth negative', call('jaccard', input, { smooth: -1 }), 'RangeError', 'Expected a finite number ≥ 0 for smooth but received -1'],
@@ -258,6 +270,7 @@ describe('bad arguments throw before native code runs', () => {
     ['values', valueCases],
     ['options', optionCases],
     ['region options', regionOptionCases],
+    ['focal options', focalCases],
   ] as const) {
     describe(group, () => {
       it.each(cases)('%s', (_name, args, kind, message) => {
@@ -283,7 +296,7 @@ describe('bad arguments throw before native code runs', () => {
   it('computeLossAsync rejects with the same errors', async () => {
     // Top-level option-name lists differ (the async call also accepts `signal`): checked below.
     const topLevelNames = /for an option name of (?!loss\[)/;
-    const sharedCases = [...lossCases, ...inputCases, ...valueCases, ...optionCases, ...regionOptionCases].filter(
+    const sharedCases = [...lossCases, ...inputCases, ...valueCases, ...optionCases, ...regionOptionCases, ...focalCases].filter(
       ([, , , message]) => !topLevelNames.test(message),
     );
     expect(sharedCases.length).toBeGreaterThan(70);
@@ -304,7 +317,7 @@ describe('bad arguments throw before native code runs', () => {
   });
 
   it('lossOptionNames / lossPresetNames reject unknown ids', () => {
-    expect(thrown(() => lossOptionNames('focal' as never)).message).toBe(`Expected one of ${LOSS_IDS} for id but received 'focal'`);
+    expect(thrown(() => lossOptionNames('topk' as never)).message).toBe(`Expected one of ${LOSS_IDS} for id but received 'topk'`);
     expect(thrown(() => lossPresetNames(3 as never)).message).toBe(`Expected a loss id (one of ${LOSS_IDS}) for id but received 3`);
   });
 });

@@ -12,6 +12,7 @@
 
 #include "losses/cross_entropy.h"
 #include "losses/dice.h"
+#include "losses/focal.h"
 #include "losses/focal_tversky.h"
 #include "losses/jaccard.h"
 #include "losses/log_cosh_dice.h"
@@ -33,7 +34,7 @@ struct LossList {
   }
 };
 
-using Losses = LossList<CrossEntropyLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, TverskyLoss, FocalTverskyLoss,
+using Losses = LossList<CrossEntropyLoss, FocalLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, TverskyLoss, FocalTverskyLoss,
                         SensitivitySpecificityLoss>;
 
 using LossOptions = Losses::Options;

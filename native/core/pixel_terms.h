@@ -4,11 +4,23 @@
 // factors passed to f (e.g. focal's α), σ a smoothing coefficient and u_c = w_c. The loss writes
 // only f and A = p_t · ∂f/∂p_t (trueClassTerm); the engines derive everything else, so
 //   h_c = p_c · ∂term/∂p_c = w_t · A · [c = t]  −  σ · u_c.
+//
+// trueClassTerm is a template on a math policy M (M::exp, M::log): the CPU kernels pass their
+// vectorisable polynomials (tile_kernels_cpu.h), the CUDA engines and adapters ScalarMath.
 #pragma once
 
 #include "host_device.h"
+#include "math.h"
 
 namespace segloss {
+
+// The math policy of the per-pixel (CUDA and host adapter) paths.
+struct ScalarMath {
+  template <typename T>
+  SEGLOSS_HD SEGLOSS_INLINE static T exp(T x) { return fastExp(x); }
+  template <typename T>
+  SEGLOSS_HD SEGLOSS_INLINE static T log(T x) { return fastLog(x); }
+};
 
 // What a pixel-wise functor carries besides its own options.
 struct PixelTermWeights {
@@ -35,7 +47,8 @@ struct TrueClassPixelLoss {
     using T = decltype(px.logProb(0));
     T A;
     T term = static_cast<T>(pixelWeight(label)) *
-             self().trueClassTerm(px.prob(label), px.logProb(label), static_cast<T>(classFactor(label)), A);
+             self().template trueClassTerm<ScalarMath>(px.prob(label), px.logProb(label),
+                                                      static_cast<T>(classFactor(label)), A);
     const T sigma = static_cast<T>(self().weights.smoothing);
     if (sigma != T(0)) {
       T smooth = T(0);
@@ -51,7 +64,7 @@ struct TrueClassPixelLoss {
     T h = T(0);
     if (c == label) {
       T A;
-      self().trueClassTerm(px.prob(label), px.logProb(label), static_cast<T>(classFactor(label)), A);
+      self().template trueClassTerm<ScalarMath>(px.prob(label), px.logProb(label), static_cast<T>(classFactor(label)), A);
       h = static_cast<T>(pixelWeight(label)) * A;
     }
     return h - static_cast<T>(self().weights.smoothing) * static_cast<T>(pixelWeight(c));

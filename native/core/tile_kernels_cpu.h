@@ -28,6 +28,15 @@ static_assert(S % kLanes == 0);
 
 SEGLOSS_INLINE int paddedCount(int n) { return (n + kLanes - 1) / kLanes * kLanes; }
 
+// The math policy the kernels hand to pixel-wise functors (pixel_terms.h): the vectorisable
+// polynomials of vector_math.h (libm for double).
+struct TileMath {
+  template <typename T>
+  SEGLOSS_INLINE static T exp(T x) { return tileExp(x); }
+  template <typename T>
+  SEGLOSS_INLINE static T log(T x) { return tileLog(x); }
+};
+
 template <typename T>
 SEGLOSS_INLINE T laneTotal(const T* lanes) {
   T total = T(0);
@@ -353,7 +362,7 @@ double pixelTermTile(const Loss& loss, const TileJob& job, const PixelTermRef& t
     for (int l = 0; l < kLanes; ++l) {
       const int j = j0 + l;
       T A;
-      const T f = loss.trueClassTerm(pt[j], lpt[j], at[j], A);
+      const T f = loss.template trueClassTerm<TileMath>(pt[j], lpt[j], at[j], A);
       lanes[l] += wt[j] * f;
       if (gradient) tau[j] += factor * wt[j] * A;
     }

@@ -6,9 +6,8 @@
  *
  * over valid pixels i (w ≡ 1 without class weights). No presets.
  */
-import { is, rangeErrorText, rangeError, typeError } from '../validate';
 import { defineLoss } from './definition';
-import { checkUnitInterval, type OptionContext, type OptionTable, resolveTable } from './options';
+import { checkPerClassWeights, checkUnitInterval, type OptionContext, type OptionTable, resolveTable } from './options';
 
 /** Options of `cross-entropy` beyond the common ones. */
 export interface CrossEntropyLossOptions {
@@ -27,23 +26,7 @@ export interface CrossEntropyOwnOptions {
 }
 
 function checkClassWeights(value: unknown, name: string, context: OptionContext): readonly number[] {
-  const isFloatArray = value instanceof Float64Array || value instanceof Float32Array;
-  if (!Array.isArray(value) && !isFloatArray) {
-    throw typeError('an array of class weights (numbers)', name, value);
-  }
-  const weights = Array.from(value as ArrayLike<unknown>);
-  if (weights.length !== context.classes) {
-    throw rangeErrorText(
-      `an array of K = ${context.classes} class weights (one per class)`,
-      name,
-      `${weights.length} weights`,
-    );
-  }
-  weights.forEach((w, c) => {
-    if (!is.number(w)) throw typeError('a number', `${name}[${c}]`, w);
-    if (!Number.isFinite(w) || w < 0) throw rangeError('a finite number ≥ 0', `${name}[${c}]`, w);
-  });
-  return Object.freeze(normalizeWeights(weights as number[]));
+  return Object.freeze(normalizeWeights(checkPerClassWeights(value, name, context)));
 }
 
 /**

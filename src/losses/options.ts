@@ -4,7 +4,7 @@
  * checked, a missing one takes the preset's value or the default.
  */
 import type { Activation } from '../types';
-import { is, quoteList, rangeError, typeError } from '../validate';
+import { is, quoteList, rangeError, rangeErrorText, typeError } from '../validate';
 
 /** What a check may depend on besides the value: the logits' channels C and classes K. */
 export interface OptionContext {
@@ -56,6 +56,23 @@ export function checkNonNegative(value: unknown, name: string): number {
   if (!is.number(value)) throw typeError('a number', name, value);
   if (!Number.isFinite(value) || value < 0) throw rangeError('a finite number ≥ 0', name, value);
   return value;
+}
+
+/** K finite numbers ≥ 0, one per class (an array, Float64Array or Float32Array), as a new array. */
+export function checkPerClassWeights(value: unknown, name: string, context: OptionContext): number[] {
+  const isFloatArray = value instanceof Float64Array || value instanceof Float32Array;
+  if (!Array.isArray(value) && !isFloatArray) {
+    throw typeError('an array of class weights (numbers)', name, value);
+  }
+  const weights = Array.from(value as ArrayLike<unknown>);
+  if (weights.length !== context.classes) {
+    throw rangeErrorText(`an array of K = ${context.classes} class weights (one per class)`, name, `${weights.length} weights`);
+  }
+  weights.forEach((w, c) => {
+    if (!is.number(w)) throw typeError('a number', `${name}[${c}]`, w);
+    if (!Number.isFinite(w) || w < 0) throw rangeError('a finite number ≥ 0', `${name}[${c}]`, w);
+  });
+  return weights as number[];
 }
 
 /** A finite number. */

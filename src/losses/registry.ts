@@ -8,6 +8,7 @@ import type { OptionContext } from './options';
 import { crossEntropyDefinition } from './cross-entropy';
 import type { LossDefinition } from './definition';
 import { diceDefinition } from './dice';
+import { focalDefinition } from './focal';
 import { focalTverskyDefinition } from './focal-tversky';
 import { jaccardDefinition } from './jaccard';
 import { logCoshDiceDefinition } from './log-cosh-dice';
@@ -17,6 +18,7 @@ import { is, quoteList, rangeError, typeError } from '../validate';
 
 export const lossDefinitions = [
   crossEntropyDefinition,
+  focalDefinition,
   diceDefinition,
   logCoshDiceDefinition,
   jaccardDefinition,

@@ -49,7 +49,7 @@ struct CrossEntropyLoss : TrueClassPixelLoss<CrossEntropyLoss> {
   }
 
   // f = −(1 − ε) log p_t;  A = p_t ∂f/∂p_t = −(1 − ε).
-  template <typename T>
+  template <class Math, typename T>
   SEGLOSS_HD SEGLOSS_INLINE T trueClassTerm(T, T logProb, T, T& scaledGrad) const {
     scaledGrad = -static_cast<T>(keep);
     return -static_cast<T>(keep) * logProb;

@@ -225,6 +225,17 @@ std::vector<Case> cases() {
   add({.name = "dice K=100 (shared sums > block)", .options = DiceOptions{}, .batch = 2, .channels = 100, .pixels = 45, .ignore = true});
   add({.name = "dice sums beyond shared memory f32", .options = monai(), .batch = 3, .channels = 6, .pixels = 300, .dtype = ScalarType::Float32, .ignore = true, .sharedBytes = 6 * 3 * 8 - 8});
 
+  // focal (pixel-wise, through the math policy and the true-class adapter).
+  segloss::FocalOptions focal;
+  segloss::FocalOptions focalAlpha;
+  focalAlpha.gamma = 0.5;
+  focalAlpha.alpha.values = {0.25, 1.0, 2.0, 0.5};
+  focalAlpha.meanOverClasses = true;
+  add({.name = "focal default f64 ignore", .options = focal, .ignore = true});
+  add({.name = "focal gamma 0.5 alpha monai f32 uint8", .options = focalAlpha, .dtype = ScalarType::Float32, .labelType = LabelType::UInt8});
+  add({.name = "focal binary sigmoid C=1", .options = focal, .channels = 1, .activation = Activation::Sigmoid, .ignore = true});
+  add({.name = "focal all ignored", .options = focal, .allIgnored = true});
+
   // The other region heads (jaccard, tversky, focal-tversky, sensitivity-specificity, log-cosh-dice).
   segloss::JaccardOptions jaccardSquared;
   jaccardSquared.squared = true;
