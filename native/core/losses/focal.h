@@ -12,6 +12,7 @@
 
 #include "../host_device.h"
 #include "../loss_family.h"
+#include "../math.h"
 #include "../option_fields.h"
 #include "../pixel_terms.h"
 
@@ -57,8 +58,16 @@ struct FocalLoss : TrueClassPixelLoss<FocalLoss> {
   SEGLOSS_HD SEGLOSS_INLINE T trueClassTerm(T p, T logP, T a, T& scaledGrad) const {
     const T g = static_cast<T>(gamma);
     const T q = T(1) - p;
-    const T qg = g == T(0) ? T(1) : (q > T(0) ? Math::exp(g * Math::log(q)) : T(0));  // q^γ
-    const T ratio = q > T(1e-6) ? p * logP / q : -p;                                  // p log p / q
+    // Branch-free (both sides computed, then selected) and one select per statement: GCC turns a
+    // nested select of constants into a load through a selected address, which does not vectorise.
+    const T floor = ProbabilityFloor<T>::value;
+    const T powq = Math::exp(g * Math::log(q > T(0) ? q : floor));
+    const T positive = q > T(0) ? powq : T(0);
+    const T qg = g == T(0) ? T(1) : positive;  // q^γ
+    const bool wide = q > T(1e-6);
+    const T den = wide ? q : T(1);
+    const T quotient = p * logP / den;
+    const T ratio = wide ? quotient : -p;  // p log p / q → −1 as q → 0
     const T sa = static_cast<T>(scale) * a;
     scaledGrad = sa * qg * (g * ratio - T(1));
     return -sa * qg * logP;
