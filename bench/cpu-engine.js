@@ -14,7 +14,8 @@
 // benchObjective), forward + backward.
 // Median of --iterations runs after 2 warm-up runs each.
 //
-//   node bench/cpu-engine.js [--shapes=8x9x224x224,4x19x512x512] [--threads=1,2] [--iterations=9] [--out=FILE]
+//   node bench/cpu-engine.js [--shapes=8x9x224x224,4x19x512x512] [--threads=1,2] [--iterations=9] [--all] [--out=FILE]
+//   (--all: also focal and the region losses, against PyTorch eager written as their references write them)
 //
 // Needs `npm run build` and `npm run build:prebuild`, g++ with OpenMP, and .venv (npm run setup:libtorch).
 // Writes bench/results/cpu-engine-<date>.json.
@@ -24,7 +25,9 @@ const os = require('os');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
-const OBJECTIVES = {
+// The engine issue's three objectives (compared with the plain loop too), then the other
+// implemented pixel-wise and region losses (--all; compared with PyTorch eager only).
+const CORE_OBJECTIVES = {
   'cross-entropy': 'cross-entropy',
   dice: 'dice',
   'dice+ce': [
@@ -32,15 +35,25 @@ const OBJECTIVES = {
     { loss: 'cross-entropy', weight: 0.5 },
   ],
 };
+const MORE_OBJECTIVES = {
+  focal: 'focal',
+  'log-cosh-dice': 'log-cosh-dice',
+  jaccard: 'jaccard',
+  tversky: 'tversky',
+  'focal-tversky': 'focal-tversky',
+  'sensitivity-specificity': 'sensitivity-specificity',
+};
+let OBJECTIVES = CORE_OBJECTIVES;
 
 function parseArgs(argv) {
-  const options = { shapes: [[8, 9, 224, 224], [4, 19, 512, 512]], threads: [1, 2], iterations: 9, out: null };
+  const options = { shapes: [[8, 9, 224, 224], [4, 19, 512, 512]], threads: [1, 2], iterations: 9, out: null, all: false };
   for (const arg of argv) {
     const [key, value] = arg.replace(/^--/, '').split('=');
     if (key === 'shapes') options.shapes = value.split(',').map((s) => s.split('x').map(Number));
     else if (key === 'threads') options.threads = value.split(',').map(Number);
     else if (key === 'iterations') options.iterations = Number(value);
     else if (key === 'out') options.out = value;
+    else if (key === 'all') options.all = true;
     else throw new Error(`unknown argument ${arg} (see the comment at the top of bench/cpu-engine.js)`);
   }
   return options;
@@ -134,7 +147,7 @@ function buildPlainLoop() {
 
 function timePlainLoop(binary, shape, threads, iterations) {
   const ms = {};
-  for (const name of Object.keys(OBJECTIVES)) {
+  for (const name of Object.keys(CORE_OBJECTIVES)) {
     const [b, c, h, w] = shape;
     const out = execFileSync(binary, [name, b, c, h, w, threads, iterations].map(String), { encoding: 'utf8' });
     ms[name] = Number(out.trim().split(' ')[0]);
@@ -144,7 +157,8 @@ function timePlainLoop(binary, shape, threads, iterations) {
 
 function timeTorchEager(shape, threads, iterations) {
   const python = path.join(root, '.venv', 'bin', 'python');
-  const out = execFileSync(python, [path.join(__dirname, 'torch_eager.py'), ...shape, threads, iterations].map(String), {
+  const names = Object.keys(OBJECTIVES).join(',');
+  const out = execFileSync(python, [path.join(__dirname, 'torch_eager.py'), ...shape, threads, iterations, names].map(String), {
     encoding: 'utf8',
   });
   return JSON.parse(out);
@@ -166,9 +180,11 @@ function markdown(rows) {
     '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
+    const plain = r.plainMs === undefined ? '—' : f(r.plainMs);
+    const ratio = r.plainMs === undefined ? '—' : f(r.coreMs / r.plainMs);
     lines.push(
-      `| ${r.shape.join('×')} | ${r.threads} | ${r.objective} | ${f(r.coreMs)} | ${f(r.torchOpMs)} | ${f(r.plainMs)} | ${f(r.eagerMs)} | ` +
-        `${f(r.coreMs / r.plainMs)} | ${f(r.eagerMs / r.coreMs)} | ${f(r.eagerMs / r.torchOpMs)} |`,
+      `| ${r.shape.join('×')} | ${r.threads} | ${r.objective} | ${f(r.coreMs)} | ${f(r.torchOpMs)} | ${plain} | ${f(r.eagerMs)} | ` +
+        `${ratio} | ${f(r.eagerMs / r.coreMs)} | ${f(r.eagerMs / r.torchOpMs)} |`,
     );
   }
   return lines.join('\n');
@@ -176,6 +192,7 @@ function markdown(rows) {
 
 function main() {
   const options = parseArgs(process.argv.slice(2));
+  if (options.all) OBJECTIVES = { ...CORE_OBJECTIVES, ...MORE_OBJECTIVES };
   const plain = buildPlainLoop();
   const dir = prebuiltPackage();
   const rows = [];

@@ -2,8 +2,8 @@
 engine, written the way PyTorch users write them (softmax, one-hot, sums; F.cross_entropy),
 forward + backward with autograd, float32 on the CPU. Not part of the package.
 
-    python bench/torch_eager.py B C H W threads iterations   → one JSON line
-      {"torch": version, "threads": n, "dice": ms, "cross-entropy": ms, "dice+ce": ms}  (medians)
+    python bench/torch_eager.py B C H W threads iterations [names]   → one JSON line
+      {"torch": version, "threads": n, "<objective>": ms, ...}  (medians; names: comma-separated, default all)
 """
 import json
 import sys
@@ -23,10 +23,50 @@ def dice(logits, target, smooth=1e-5):
     return 1 - ((2 * inter + smooth) / (den + smooth)).mean()
 
 
+def sums(logits, target):
+    """Softmax probabilities and the batch-pooled per-class sums I, P, G (as MONAI writes them)."""
+    p = logits.softmax(1)
+    g = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).to(p.dtype)
+    dims = (0, 2, 3)
+    return p, g, (p * g).sum(dims), p.sum(dims), g.sum(dims)
+
+
+def focal(logits, target, gamma=2.0):
+    """Mean over pixels of −(1 − p_t)^γ log p_t (MONAI's softmax_focal_loss, without its / C)."""
+    logp = logits.log_softmax(1)
+    g = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).to(logp.dtype)
+    return (-(1 - logp.exp()).pow(gamma) * logp * g).sum(1).mean()
+
+
+def jaccard(logits, target, smooth=1e-5):
+    _, _, inter, pred, ground = sums(logits, target)
+    return 1 - ((inter + smooth) / (pred + ground - inter + smooth)).mean()
+
+
+def tversky_index(logits, target, alpha=0.3, beta=0.7, smooth=1e-5):
+    _, _, tp, pred, ground = sums(logits, target)
+    return (tp + smooth) / (tp + alpha * (pred - tp) + beta * (ground - tp) + smooth)
+
+
+def sensitivity_specificity(logits, target, r=0.05, smooth=1e-5):
+    p, g, _, _, _ = sums(logits, target)
+    dims = (0, 2, 3)
+    sq = (g - p) ** 2
+    sens = (sq * g).sum(dims) / (g.sum(dims) + smooth)
+    spec = (sq * (1 - g)).sum(dims) / ((1 - g).sum(dims) + smooth)
+    return (r * sens + (1 - r) * spec).mean()
+
+
 OBJECTIVES = {
     "dice": dice,
     "cross-entropy": lambda z, t: F.cross_entropy(z, t),
     "dice+ce": lambda z, t: 0.5 * dice(z, t) + 0.5 * F.cross_entropy(z, t),
+    "focal": focal,
+    "log-cosh-dice": lambda z, t: torch.log(torch.cosh(dice(z, t))),
+    "jaccard": jaccard,
+    "tversky": lambda z, t: 1 - tversky_index(z, t).mean(),
+    "focal-tversky": lambda z, t: ((1 - tversky_index(z, t)) ** 0.75).mean(),
+    "sensitivity-specificity": sensitivity_specificity,
 }
 
 
@@ -45,13 +85,14 @@ def median_ms(objective, logits, target, iterations):
 
 def main():
     b, c, h, w, threads, iterations = (int(a) for a in sys.argv[1:7])
+    names = sys.argv[7].split(",") if len(sys.argv) > 7 else list(OBJECTIVES)
     torch.set_num_threads(threads)
     gen = torch.Generator().manual_seed(0)
     logits = torch.rand((b, c, h, w), generator=gen) * 6 - 3
     target = torch.randint(0, c, (b, h, w), generator=gen)
     result = {"torch": torch.__version__, "threads": torch.get_num_threads()}
-    for name, objective in OBJECTIVES.items():
-        result[name] = median_ms(objective, logits, target, iterations)
+    for name in names:
+        result[name] = median_ms(OBJECTIVES[name], logits, target, iterations)
     print(json.dumps(result))
 
 
