@@ -4,6 +4,7 @@
 //
 // Skipped, with the reason printed, when the torch addon is not built; SEGLOSS_REQUIRE_TORCH=1
 // (CI) turns the skip into a failure. The Python checks need the venv's torch (skipped without).
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -305,6 +306,32 @@ describe.skipIf(!torchReady)('Trainer: the event loop, abort and dispose', () =>
     await expect(trainer.loadStateDict(path.join(folder, 'never.pt'))).rejects.toMatchObject(disposed);
     expect(() => trainer.dispose()).not.toThrow();
   });
+
+  const child = (mode: string) =>
+    spawnSync(process.execPath, [path.join(__dirname, 'helpers', 'trainer-child.cjs'), mode], { encoding: 'utf8', timeout: 120_000 });
+
+  it('process.exit() during fit stops and joins the trainer thread first (exit code kept, no crash)', () => {
+    expect(fs.existsSync(path.join(__dirname, '..', 'lib', 'index.js')), 'lib/ is missing: run `npm run build:ts`').toBe(true);
+    const r = child('exit-during');
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(3);
+  }, 60_000);
+
+  it('worker.terminate() during a worker thread\'s fit leaves the main thread running', () => {
+    const r = child('worker-terminate');
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('main alive');
+  }, 60_000);
+
+  it('hostile calls straight into the native binding answer with Errors, never a crash', () => {
+    const r = child('raw');
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { errors: number; problems: string[] };
+    expect(summary.problems).toEqual([]);
+    expect(summary.errors).toBeGreaterThan(50);
+  }, 60_000);
 
   it('calls on one trainer run in call order without awaiting each', async () => {
     const data = shapesData(8, 32, 12);

@@ -15,11 +15,15 @@
 //                                               or with logits Promise<Float32Array> [N, K, H, W]
 //   save(path) → Promise<void>;  loadWeights(path) → Promise<void>;  loadViTWeights(npzPath) → Promise<void>
 //   abort()      stop the running fit at its next step boundary
+//   stop()       abort and wait for the trainer's thread (synchronous; for process 'exit')
 //   dispose()    abort, and free the model once no job runs
 //     data: { images: Float32Array [N, Cin, H, W], masks: Uint8Array | Uint16Array | Int32Array [N, H, W], shape }
 #include <napi.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <mutex>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -375,6 +379,16 @@ NativeFailure describeFailure(std::exception_ptr error) {
   }
 }
 
+// Trainers whose thread may be running, so that process exit (std::atexit, before libtorch's static
+// destructors run) and environment teardown (worker threads) stop and join them first; a thread
+// still inside libtorch when its globals are destroyed crashes the process. Touched on the main
+// thread only.
+std::vector<TrainerWrap*>& liveTrainers() {
+  static auto* trainers = new std::vector<TrainerWrap*>();  // never destroyed: the atexit handler reads it
+  return *trainers;
+}
+void stopAllTrainers();
+
 class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -385,12 +399,21 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
                         InstanceMethod<&TrainerWrap::Predict>("predict"), InstanceMethod<&TrainerWrap::Save>("save"),
                         InstanceMethod<&TrainerWrap::LoadWeights>("loadWeights"),
                         InstanceMethod<&TrainerWrap::LoadViTWeights>("loadViTWeights"),
-                        InstanceMethod<&TrainerWrap::Abort>("abort"), InstanceMethod<&TrainerWrap::Dispose>("dispose")});
+                        InstanceMethod<&TrainerWrap::Abort>("abort"), InstanceMethod<&TrainerWrap::Stop>("stop"), InstanceMethod<&TrainerWrap::Dispose>("dispose")});
   }
 
-  explicit TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {}
+  explicit TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
+    liveTrainers().push_back(this);
+  }
 
   ~TrainerWrap() override {
+    stop();
+    auto& live = liveTrainers();
+    live.erase(std::remove(live.begin(), live.end(), this), live.end());
+  }
+
+  // Asks a running job to stop at its next step boundary and waits for its thread to end.
+  void stop() {
     cancel_->store(true);
     if (thread_.joinable()) thread_.join();
   }
@@ -618,6 +641,11 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     return info.Env().Undefined();
   }
 
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    stop();
+    return info.Env().Undefined();
+  }
+
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     disposed_ = true;
     cancel_->store(true);
@@ -635,6 +663,10 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   bool busy_ = false;
   bool disposed_ = false;
 };
+
+void stopAllTrainers() {
+  for (TrainerWrap* trainer : liveTrainers()) trainer->stop();
+}
 
 void callJs(Napi::Env env, Napi::Function, JobContext* context, JobMessage* raw) {
   std::unique_ptr<JobMessage> message(raw);
@@ -664,6 +696,11 @@ void callJs(Napi::Env env, Napi::Function, JobContext* context, JobMessage* raw)
 
 }  // namespace
 
-void registerTrainer(Napi::Env env, Napi::Object exports) { exports.Set("NativeTrainer", TrainerWrap::Define(env)); }
+void registerTrainer(Napi::Env env, Napi::Object exports) {
+  static std::once_flag atExit;
+  std::call_once(atExit, [] { std::atexit(stopAllTrainers); });
+  napi_add_env_cleanup_hook(env, [](void*) { stopAllTrainers(); }, nullptr);
+  exports.Set("NativeTrainer", TrainerWrap::Define(env));
+}
 
 }  // namespace segloss::addon

@@ -126,6 +126,8 @@ export interface NativeTrainer {
   loadWeights(path: string): Promise<void>;
   loadViTWeights(path: string): Promise<void>;
   abort(): void;
+  /** Aborts and waits (blocking) for the trainer's thread to end: for process 'exit'. */
+  stop(): void;
   dispose(): void;
 }
 

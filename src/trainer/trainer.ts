@@ -18,6 +18,34 @@ const CHECKPOINT_KEYS = ['path', 'everySteps', 'everyEpochs'];
 const BATCH_KEYS = ['batchSize'];
 const LOAD_KEYS = ['device'];
 
+/**
+ * Native trainers with a job in flight. On process 'exit' (process.exit() included) each is
+ * stopped at its next step boundary and its thread joined before libtorch's globals are destroyed:
+ * a thread still inside libtorch then would crash the exiting process.
+ */
+const running = new Set<NativeTrainer>();
+let exitHookInstalled = false;
+
+function track(native: NativeTrainer): void {
+  if (!exitHookInstalled) {
+    process.once('exit', () => {
+      for (const trainer of running) trainer.stop();
+    });
+    exitHookInstalled = true;
+  }
+  running.add(native);
+}
+
+/** Runs one native job with `native` tracked for process exit. */
+async function tracked<T>(native: NativeTrainer, job: () => Promise<T>): Promise<T> {
+  track(native);
+  try {
+    return await job();
+  } finally {
+    running.delete(native);
+  }
+}
+
 function abortError(signal: AbortSignal): Error {
   return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
 }
@@ -96,7 +124,7 @@ export class Trainer {
     const { resolved, native: config } = checkTrainerOptions(options);
     const native = newNativeTrainer();
     try {
-      const { parameterCount } = await native.create(config);
+      const { parameterCount } = await tracked(native, () => native.create(config));
       return new Trainer(native, resolved, parameterCount);
     } catch (error) {
       native.dispose();
@@ -115,11 +143,11 @@ export class Trainer {
     const device = checkOptionsObject(options, 'options', LOAD_KEYS).device as TrainerOptions['device'] | undefined;
     const native = newNativeTrainer();
     try {
-      const { config: record } = await native.open(path);
+      const { config: record } = await tracked(native, () => native.open(path));
       const { resolved, native: config } = checkTrainerOptions(optionsFromRecord(record, device));
-      const { parameterCount } = await native.create(config);
+      const { parameterCount } = await tracked(native, () => native.create(config));
       const trainer = new Trainer(native, resolved, parameterCount);
-      const state = await native.restore();
+      const state = await tracked(native, () => native.restore());
       trainer.#epoch = state.epoch;
       trainer.#step = state.step;
       return trainer;
@@ -257,10 +285,7 @@ export class Trainer {
   }
 
   #enqueue<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(() => {
-      this.#live();
-      return job();
-    });
+    const run = this.#queue.then(() => tracked(this.#live(), job));
     this.#queue = run.catch(() => undefined);
     return run;
   }
