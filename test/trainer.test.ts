@@ -72,6 +72,24 @@ describe.skipIf(!torchReady)('Trainer: training', () => {
     }
   }, 240_000);
 
+  it.each([
+    ['cross-entropy', 'cross-entropy'],
+    ['dice (MONAI, per image)', [{ loss: 'dice', options: { perImage: true } }]],
+    ['0.5·dice (smp) + 0.5·CE', [{ loss: 'dice', weight: 0.5, options: { preset: 'smp' } }, { loss: 'cross-entropy', weight: 0.5 }]],
+    ['0.5·dice (nnU-Net) + 0.5·CE', [{ loss: 'dice', weight: 0.5, options: { preset: 'nnunet' } }, { loss: 'cross-entropy', weight: 0.5 }]],
+    ['0.5·log-dice + 0.5·CE (label smoothing 0.1)', [{ loss: 'dice', weight: 0.5, options: { logLoss: true } }, { loss: 'cross-entropy', weight: 0.5, options: { labelSmoothing: 0.1 } }]],
+  ] as const)('training with %s makes progress (the epoch loss and the evaluated objective fall)', async (_name, objective) => {
+    const data = shapesData(16, 32, 14);
+    const trainer = await Trainer.create({ ...small, objective: objective as TrainerOptions['objective'], optimizer: { name: 'sgd', lr: 0.05 } });
+    const before = await trainer.evaluate(data);
+    const { events } = await fitCollecting(trainer, data, { epochs: 5, batchSize: 4 });
+    const epochs = events.filter((e) => e.type === 'epoch').map((e) => e.loss);
+    expect(epochs[4]).toBeLessThan(epochs[0]);
+    const after = await trainer.evaluate(data);
+    expect(after.loss).toBeLessThan(before.loss);
+    trainer.dispose();
+  });
+
   it('AdamW with a constant schedule lowers the loss', async () => {
     const data = shapesData(16, 32, 3);
     const trainer = await Trainer.create({ ...small, optimizer: { name: 'adamw', lr: 3e-3 } });
