@@ -1,5 +1,5 @@
 // The native models (native/torch/models): parameter counts of the published configurations, the
-// forward pass on odd sizes, and state-dict interop with the PyTorch module of test/helpers/unet.py
+// forward pass on odd sizes, and state-dict interop with the PyTorch module of python/unet.py
 // (a state dict saved by Python gives the same logits here; ours give the same logits there).
 //
 // Skipped when the torch addon is not built (a failure under SEGLOSS_REQUIRE_TORCH=1); the Python

@@ -8,7 +8,7 @@ import type { LossSpec, TargetArray } from '../types';
 /**
  * UNet (Ronneberger et al. 2015) in milesial/Pytorch-UNet's layout: double 3×3 conv (no bias) +
  * BatchNorm + ReLU, max-pool down, transposed conv up padded to the skip, skip concatenation,
- * 1×1 head. Its state-dict keys are those of the PyTorch module in test/helpers/unet.py.
+ * 1×1 head. Its state-dict keys are those of the PyTorch module in python/unet.py.
  * With baseChannels 64, 1 → 9 classes: 31,037,001 parameters.
  */
 export interface UNetModelOptions {
@@ -30,7 +30,7 @@ export type VitPreset = 'b16' | 's16' | 'ti16';
  * TransUNet (Chen et al. 2021), R50-ViT as published: ResNet-50 v2 root and 3 stages (3, 4, 9
  * units, weight-standardised convs, GroupNorm), 1×1 patch embedding of the 1/16 map, a ViT
  * encoder, the cascaded upsampler (256, 128, 64, 16 with 3 skips) and a 3×3 head; a 1-channel
- * image is repeated to 3. State-dict keys are those of test/helpers/transunet.py (the reference's).
+ * image is repeated to 3. State-dict keys are those of python/transunet.py (the reference's).
  * With imageSize 224, 9 classes and 'b16': 105,277,081 parameters.
  */
 export interface TransUNetModelOptions {
