@@ -217,6 +217,41 @@ describe.skipIf(!torchReady)('Trainer: determinism, checkpoints and resume', () 
     }
   }, 120_000);
 
+  it('AdamW, a custom objective and ignoreIndex survive save/load: same options, same losses', async () => {
+    const custom: TrainerOptions = {
+      model: { name: 'unet', numClasses: 3, baseChannels: 4 },
+      ignoreIndex: 255,
+      objective: [
+        { loss: 'dice', weight: 0.3, options: { preset: 'nnunet' } },
+        { loss: 'cross-entropy', weight: 0.7, options: { classWeights: new Float64Array([0.2, 1, 1]), labelSmoothing: 0.1 } },
+      ],
+      optimizer: { name: 'adamw', lr: 2e-3, betas: [0.8, 0.99] },
+      seed: 12,
+    };
+    const masks = new Int32Array(data.masks);
+    masks.fill(255, 0, 100);
+    const ignored = { ...data, masks };
+    const run = async (trainer: Trainer, epochs: number) =>
+      (await fitCollecting(trainer, ignored, { epochs, batchSize: 4 })).events.filter((e): e is StepEvent => e.type === 'step').map((e) => e.loss);
+    const straightTrainer = await Trainer.create(custom);
+    const all = await run(straightTrainer, 2);
+    straightTrainer.dispose();
+    const first = await Trainer.create(custom);
+    const half = await run(first, 1);
+    const file = path.join(folder, 'adamw.pt');
+    await first.save(file);
+    const options = first.options;
+    first.dispose();
+    const again = await Trainer.load(file);
+    expect(again.options).toEqual(options);
+    expect(again.options.objective).toEqual([
+      { loss: 'dice', weight: 0.3, options: { preset: 'nnunet' } },
+      { loss: 'cross-entropy', weight: 0.7, options: { classWeights: [0.2, 1, 1], labelSmoothing: 0.1 } },
+    ]);
+    expect([...half, ...(await run(again, 2))]).toEqual(all);
+    again.dispose();
+  });
+
   it('an abort mid-epoch leaves a checkpoint from which the run continues bit-identically', async () => {
     const reference = path.join(folder, 'reference.pt');
     const lossesA = await straight(reference);
