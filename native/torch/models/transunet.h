@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <optional>
+#include <c10/util/Optional.h>
 #include <string>
 #include <vector>
 
@@ -53,7 +53,7 @@ struct TransUNetOptions {
 /// Where dropout masks come from: the trainer's generator (so training is deterministic), or
 /// libtorch's default generator when unset.
 struct RandomSource {
-  std::optional<at::Generator> generator;
+  c10::optional<at::Generator> generator;  // c10::optional: a distinct type from std::optional in libtorch 1.13
 };
 
 /// Conv2d with weight standardisation (w − mean) / √(var + 1e-5) over [Cin, kh, kw] (BiT).
