@@ -217,6 +217,20 @@ describe.skipIf(!torchReady)('Trainer: determinism, checkpoints and resume', () 
     }
   }, 120_000);
 
+  it.each([255, undefined])("'scale-crop-flip' (ignoreIndex %s) is deterministic for a seed and changes the batches", async (ignoreIndex) => {
+    const losses = async (augment: 'none' | 'scale-crop-flip') => {
+      const trainer = await Trainer.create({ ...options, ...(ignoreIndex === undefined ? {} : { ignoreIndex }) });
+      const { events } = await fitCollecting(trainer, data, { epochs: 2, batchSize: 4, augment });
+      trainer.dispose();
+      return events.filter((e): e is StepEvent => e.type === 'step').map((e) => e.loss);
+    };
+    const first = await losses('scale-crop-flip');
+    expect(first).toHaveLength(6);
+    expect(first.every(Number.isFinite)).toBe(true);
+    expect(await losses('scale-crop-flip')).toEqual(first);
+    expect(await losses('none')).not.toEqual(first);
+  });
+
   it('AdamW, a custom objective and ignoreIndex survive save/load: same options, same losses', async () => {
     const custom: TrainerOptions = {
       model: { name: 'unet', numClasses: 3, baseChannels: 4 },
@@ -437,7 +451,7 @@ describe.skipIf(!torchReady)('Trainer: argument errors', () => {
       [() => trainer.fit(data, { epochs: 1, signal: {} as AbortSignal }), 'Expected an AbortSignal for options.signal but received an object'],
       [() => trainer.fit(data, { epochs: 1, onProgress: 3 as never }), 'Expected a function for options.onProgress but received 3'],
       [() => trainer.fit(data, { epochs: 1, checkpoint: { path: '' } }), "Expected a non-empty string (a file path) for options.checkpoint.path but received ''"],
-      [() => trainer.fit(data, { epochs: 1, augment: 'cutmix' } as never), "Expected one of 'none', 'rot-flip-rotate' for options.augment but received 'cutmix'"],
+      [() => trainer.fit(data, { epochs: 1, augment: 'cutmix' } as never), "Expected one of 'none', 'rot-flip-rotate', 'scale-crop-flip' for options.augment but received 'cutmix'"],
       [() => trainer.fit(data, { epochs: 1, shuffle: true } as never), "Expected one of augment, batchSize, checkpoint, epochs, onProgress, signal, validation for an option name of options but received 'shuffle'"],
       [() => trainer.fit({ ...data, images: new Float64Array(2048) } as never, { epochs: 1 }), 'Expected a Float32Array [N, Cin, H, W] for data.images but received Float64Array of length 2048'],
       [() => trainer.fit({ ...data, images: new Float32Array(10) }, { epochs: 1 }), 'Expected length 2048 (N·Cin·H·W of shape [2, 1, 32, 32]) for data.images but received length 10'],

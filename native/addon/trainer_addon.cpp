@@ -266,8 +266,15 @@ trainer::FitOptions readFitOptions(Napi::Object options) {
   out.batchSize = integer(options, "batchSize", 1);
   out.evalBatchSize = integer(options, "evalBatchSize", 1);
   const std::string augment = string(options, "augment");
-  if (augment != "none" && augment != "rot-flip-rotate") throw std::invalid_argument("unknown augmentation '" + augment + "'");
-  out.augment = augment == "none" ? trainer::Augmentation::None : trainer::Augmentation::RotFlipRotate;
+  if (augment == "none") {
+    out.augment = trainer::Augmentation::None;
+  } else if (augment == "rot-flip-rotate") {
+    out.augment = trainer::Augmentation::RotFlipRotate;
+  } else if (augment == "scale-crop-flip") {
+    out.augment = trainer::Augmentation::ScaleCropFlip;
+  } else {
+    throw std::invalid_argument("unknown augmentation '" + augment + "'");
+  }
   const Napi::Value checkpoint = required(options, "checkpoint");
   if (checkpoint.IsObject()) {
     const Napi::Object policy = checkpoint.As<Napi::Object>();

@@ -74,7 +74,7 @@ export interface NativeFitOptions {
   readonly epochs: number;
   readonly batchSize: number;
   readonly evalBatchSize: number;
-  readonly augment: 'none' | 'rot-flip-rotate';
+  readonly augment: 'none' | 'rot-flip-rotate' | 'scale-crop-flip';
   readonly checkpoint: { readonly path: string; readonly everySteps: number; readonly everyEpochs: number } | null;
 }
 

@@ -13,7 +13,7 @@ import type { Evaluation, FitOptions, FitResult, ProgressEvent, TrainerOptions, 
 export const TRAINER_DISPOSED = 'SEGLOSS_TRAINER_DISPOSED';
 
 const FIT_KEYS = ['epochs', 'batchSize', 'augment', 'validation', 'signal', 'onProgress', 'checkpoint'];
-const AUGMENTATIONS = ['none', 'rot-flip-rotate'] as const;
+const AUGMENTATIONS = ['none', 'rot-flip-rotate', 'scale-crop-flip'] as const;
 const CHECKPOINT_KEYS = ['path', 'everySteps', 'everyEpochs'];
 const BATCH_KEYS = ['batchSize'];
 const LOAD_KEYS = ['device'];

@@ -180,7 +180,7 @@ export interface CheckpointEvent {
 export type ProgressEvent = StepEvent | EpochEvent | CheckpointEvent;
 
 /** Batch augmentations `fit` runs natively. */
-export type Augmentation = 'none' | 'rot-flip-rotate';
+export type Augmentation = 'none' | 'rot-flip-rotate' | 'scale-crop-flip';
 
 /** When `fit` writes checkpoints (and once more when aborted). */
 export interface CheckpointOptions {
@@ -200,8 +200,11 @@ export interface FitOptions {
   /**
    * Native augmentation of each training batch. `'rot-flip-rotate'` is TransUNet's: per image,
    * with probability ½ a random rot90 and a random-axis flip, else with probability ½ a rotation
-   * by a random integer angle in [−20°, 20°] (nearest neighbour, zeros outside). Drawn from the
-   * seed, the epoch and the position, so resumes stay bit-identical. Default `'none'`.
+   * by a random integer angle in [−20°, 20°] (nearest neighbour, zeros outside).
+   * `'scale-crop-flip'` is the street-scene recipe: a random scale in [0.5, 2] (bilinear images,
+   * nearest labels), a random crop back to H × W (padded with 0 and the ignoreIndex, or 0, where
+   * smaller) and a horizontal flip with probability ½. Drawn from the seed, the epoch and the
+   * position, so resumes stay bit-identical. Default `'none'`.
    */
   readonly augment?: Augmentation;
   /** Evaluated after each epoch; the metrics come with the epoch event. */

@@ -136,7 +136,8 @@ FitSummary Trainer::fit(const Dataset& train, const Dataset* validation, const F
       const double lr = scheduledLr(optimizer_->baseLr(), config_.schedule, step_, lastHorizon_);
       at::Tensor batchImages = images.index_select(0, rows);
       at::Tensor batchMasks = masks.index_select(0, rows);
-      if (options.augment == Augmentation::RotFlipRotate) augmentBatch(batchImages, batchMasks, config_.seed, epoch_, first);
+      augmentBatch(options.augment, batchImages, batchMasks, config_.seed, epoch_, first,
+                   ignoreIndexOf(config_.objective).value_or(0));
       const StepResult result = trainStep(batchImages, batchMasks, lr);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       lastLr_ = lr;
