@@ -53,6 +53,7 @@ export type {
   CheckpointEvent,
   CheckpointOptions,
   EpochEvent,
+  EvaluateOptions,
   Evaluation,
   FitOptions,
   FitResult,

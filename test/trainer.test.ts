@@ -165,6 +165,30 @@ describe.skipIf(!torchReady)('Trainer: training', () => {
       const union = pred[c] + truth[c] - inter[c];
       expect(r.perClassIoU[c]).toBeCloseTo(union ? inter[c] / union : NaN, 12);
     }
+    expect([r.images, r.cases]).toEqual([6, 6]);
+    // Per volume (2 + 3 + 1 slices): each volume's counts pooled, then the mean over volumes.
+    const volumes = [2, 3, 1];
+    const byVolume = await trainer.evaluate({ ...data, masks }, { cases: volumes });
+    expect([byVolume.images, byVolume.cases]).toEqual([6, 3]);
+    expect(byVolume.perClassIoU).toEqual(r.perClassIoU);
+    const volumeDice: number[][] = [[], [], []];
+    let start = 0;
+    for (const count of volumes) {
+      const i = [0, 0, 0], p = [0, 0, 0], g = [0, 0, 0];
+      for (let k = start * 1024; k < (start + count) * 1024; ++k) {
+        if (masks[k] === 255) continue;
+        p[predicted[k]]++;
+        g[masks[k]]++;
+        if (predicted[k] === masks[k]) i[masks[k]]++;
+      }
+      for (let c = 0; c < 3; ++c) if (p[c] + g[c] > 0) volumeDice[c].push((2 * i[c]) / (p[c] + g[c]));
+      start += count;
+    }
+    for (let c = 0; c < 3; ++c) {
+      expect(byVolume.perClassDice[c]).toBeCloseTo(volumeDice[c].reduce((a, b) => a + b, 0) / volumeDice[c].length, 12);
+    }
+    await expect(trainer.evaluate(data, { cases: [2, 3] })).rejects.toThrow('Expected counts summing to N = 6 for options.cases but received a sum of 5');
+    await expect(trainer.evaluate(data, { cases: [6, 0] })).rejects.toThrow('Expected an integer in [1, 9007199254740991] for options.cases[1] but received 0');
     const logits = await trainer.predictLogits(data.images, data.shape);
     expect(logits).toHaveLength(6 * 3 * 1024);
     const argmax0 = [0, 1, 2].reduce((best, c) => (logits[c * 1024] > logits[best * 1024] ? c : best), 0);

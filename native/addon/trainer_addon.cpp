@@ -17,7 +17,8 @@
 //   abort()      stop the running fit at its next step boundary
 //   stop()       abort and wait for the trainer's thread (synchronous; for process 'exit')
 //   dispose()    abort, and free the model once no job runs
-//     data: { images: Float32Array [N, Cin, H, W], masks: Uint8Array | Uint16Array | Int32Array [N, H, W], shape }
+//     data: { images: Float32Array [N, Cin, H, W], masks: Uint8Array | Uint16Array | Int32Array [N, H, W], shape,
+//             cases?: number[] (images per case, Σ = N; evaluate only) }
 #include <napi.h>
 
 #include <algorithm>
@@ -257,7 +258,19 @@ Dataset readDataset(Napi::Value value) {
   if (!value.IsObject()) throw NativeTypeError("data is not an object");
   const Napi::Object data = value.As<Napi::Object>();
   const std::vector<int64_t> shape = readShape4(required(data, "shape"));
-  return Dataset{imagesTensor(required(data, "images"), shape), masksTensor(required(data, "masks"), shape)};
+  Dataset out{imagesTensor(required(data, "images"), shape), masksTensor(required(data, "masks"), shape), {}};
+  // Optional `cases`: the number of consecutive images in each case (volume), summing to N.
+  const Napi::Value cases = data.Get("cases");
+  if (cases.IsArray()) {
+    const Napi::Array counts = cases.As<Napi::Array>();
+    for (uint32_t i = 0; i < counts.Length(); ++i) {
+      const Napi::Value count = counts.Get(i);
+      if (!count.IsNumber() || count.As<Napi::Number>().Int64Value() < 1) throw std::invalid_argument("cases holds a count < 1");
+      out.cases.insert(out.cases.end(), static_cast<size_t>(count.As<Napi::Number>().Int64Value()), static_cast<int64_t>(i));
+    }
+    if (static_cast<int64_t>(out.cases.size()) != shape[0]) throw std::invalid_argument("cases do not sum to N");
+  }
+  return out;
 }
 
 trainer::FitOptions readFitOptions(Napi::Object options) {
@@ -301,6 +314,7 @@ Napi::Object evaluationObject(Napi::Env env, const Evaluation& e) {
   o.Set("perClassIoU", numbers(env, e.perClassIoU));
   o.Set("loss", e.loss);
   o.Set("images", static_cast<double>(e.images));
+  o.Set("cases", static_cast<double>(e.cases));
   return o;
 }
 

@@ -11,6 +11,7 @@ export type {
   CheckpointEvent,
   CheckpointOptions,
   EpochEvent,
+  EvaluateOptions,
   Evaluation,
   FitOptions,
   FitResult,

@@ -68,6 +68,8 @@ export interface NativeData {
   readonly images: Float32Array;
   readonly masks: TargetArray;
   readonly shape: readonly [number, number, number, number];
+  /** Images per case (volume), Σ = N; evaluate only. */
+  readonly cases?: readonly number[];
 }
 
 export interface NativeFitOptions {
@@ -86,6 +88,7 @@ export interface NativeEvaluation {
   readonly perClassIoU: number[];
   readonly loss: number;
   readonly images: number;
+  readonly cases: number;
 }
 
 export type NativeEvent =

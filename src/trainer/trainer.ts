@@ -5,9 +5,9 @@
  */
 import { checkKnownKeys, is, quoteList, rangeError, typeError } from '../validate';
 import { checkInteger, checkTrainerOptions, optionsFromRecord, type ResolvedTrainerOptions } from './config';
-import { checkImageShape, checkImages, checkTrainingData } from './data';
+import { checkCases, checkImageShape, checkImages, checkTrainingData } from './data';
 import { type NativeData, type NativeEvent, type NativeFitOptions, type NativeTrainer, newNativeTrainer } from './native';
-import type { Evaluation, FitOptions, FitResult, ProgressEvent, TrainerOptions, TrainingData } from './types';
+import type { EvaluateOptions, Evaluation, FitOptions, FitResult, ProgressEvent, TrainerOptions, TrainingData } from './types';
 
 /** `code` of the error thrown by every call on a disposed trainer. */
 export const TRAINER_DISPOSED = 'SEGLOSS_TRAINER_DISPOSED';
@@ -16,6 +16,7 @@ const FIT_KEYS = ['epochs', 'batchSize', 'augment', 'validation', 'signal', 'onP
 const AUGMENTATIONS = ['none', 'rot-flip-rotate', 'scale-crop-flip'] as const;
 const CHECKPOINT_KEYS = ['path', 'everySteps', 'everyEpochs'];
 const BATCH_KEYS = ['batchSize'];
+const EVALUATE_KEYS = ['batchSize', 'cases'];
 const LOAD_KEYS = ['device'];
 
 /**
@@ -197,13 +198,16 @@ export class Trainer {
 
   /**
    * The metrics ({@link Evaluation}) and the objective on `data`, in eval mode (BatchNorm running
-   * statistics) without gradients.
+   * statistics) without gradients; `cases` makes Dice per volume. A TransUNet sees each slice
+   * resized to imageSize (bicubic), its classes resized back (nearest), as TransUNet's test.
    */
-  async evaluate(data: TrainingData, options?: { readonly batchSize?: number }): Promise<Evaluation> {
+  async evaluate(data: TrainingData, options?: EvaluateOptions): Promise<Evaluation> {
     const native = this.#live();
-    const checked = checkTrainingData(data, 'data', this.#options.model, this.#options.ignoreIndex);
-    const batchSize = checkBatchSize(checkOptionsObject(options, 'options', BATCH_KEYS).batchSize, 'options.batchSize');
-    return this.#enqueue(() => native.evaluate(checked, batchSize));
+    const checked = checkTrainingData(data, 'data', this.#options.model, this.#options.ignoreIndex, true);
+    const o = checkOptionsObject(options, 'options', EVALUATE_KEYS);
+    const batchSize = checkBatchSize(o.batchSize, 'options.batchSize');
+    const cases = checkCases(o.cases, checked.shape[0], 'options.cases');
+    return this.#enqueue(() => native.evaluate(cases ? { ...checked, cases } : checked, batchSize));
   }
 
   /**
@@ -212,7 +216,7 @@ export class Trainer {
    */
   async predict(images: Float32Array, shape: readonly [number, number, number, number], options?: { readonly batchSize?: number }): Promise<Uint8Array | Uint16Array> {
     const native = this.#live();
-    const checkedShape = checkImageShape(shape, 'shape', this.#options.model);
+    const checkedShape = checkImageShape(shape, 'shape', this.#options.model, true);
     const checked = checkImages(images, checkedShape, 'images');
     const batchSize = checkBatchSize(checkOptionsObject(options, 'options', BATCH_KEYS).batchSize, 'options.batchSize');
     return this.#enqueue(() => native.predict(checked, checkedShape, batchSize, false));
@@ -223,7 +227,7 @@ export class Trainer {
    */
   async predictLogits(images: Float32Array, shape: readonly [number, number, number, number], options?: { readonly batchSize?: number }): Promise<Float32Array> {
     const native = this.#live();
-    const checkedShape = checkImageShape(shape, 'shape', this.#options.model);
+    const checkedShape = checkImageShape(shape, 'shape', this.#options.model, true);
     const checked = checkImages(images, checkedShape, 'images');
     const batchSize = checkBatchSize(checkOptionsObject(options, 'options', BATCH_KEYS).batchSize, 'options.batchSize');
     return this.#enqueue(() => native.predict(checked, checkedShape, batchSize, true));

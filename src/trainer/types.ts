@@ -132,8 +132,9 @@ export interface TrainingData {
 }
 
 /**
- * Metrics on a data set. Dice per class is the mean over the images in which the class occurs
- * (prediction or label; TransUNet's per-case policy); IoU per class is pooled over the set
+ * Metrics on a data set. Dice per class is the mean over the cases in which the class occurs
+ * (prediction or label; TransUNet's per-case policy), a case being an image or, with `cases`, a
+ * volume of consecutive slices whose counts are pooled; IoU per class is pooled over the set
  * (Cityscapes). A class that never occurs gets NaN and is left out of the means.
  */
 export interface Evaluation {
@@ -147,6 +148,19 @@ export interface Evaluation {
   readonly loss: number;
   /** Number of images evaluated. */
   readonly images: number;
+  /** Number of cases (images, or the volumes of `cases`). */
+  readonly cases: number;
+}
+
+/** Options of `evaluate`. */
+export interface EvaluateOptions {
+  /** Default `8`. */
+  readonly batchSize?: number;
+  /**
+   * The number of consecutive slices in each volume (Σ = N): Dice is then per volume, as
+   * TransUNet's test on Synapse. Default: each image is a case.
+   */
+  readonly cases?: readonly number[];
 }
 
 /** After each step. `epoch`: the epoch's index (0-based); `step`: the global step's index (0-based). */

@@ -168,6 +168,18 @@ FitSummary Trainer::fit(const Dataset& train, const Dataset* validation, const F
   return summary;
 }
 
+Trainer::Inference Trainer::infer(const at::Tensor& images) {
+  const int64_t h = images.size(2), w = images.size(3), size = model_.fixedSize;
+  if (size == 0 || (h == size && w == size)) {
+    const at::Tensor logits = model_.forward(images).logits;
+    return {logits, logits.argmax(1)};
+  }
+  const at::Tensor resized = at::upsample_bicubic2d(images, {size, size}, /*align_corners=*/true);
+  const at::Tensor logits = model_.forward(resized).logits;  // [B, K, S, S]
+  const at::Tensor classes = at::upsample_nearest2d(logits.argmax(1, true).to(at::kFloat), {h, w}).squeeze(1).to(at::kLong);
+  return {at::upsample_bilinear2d(logits, {h, w}, /*align_corners=*/true), classes};
+}
+
 Evaluation Trainer::evaluate(const Dataset& data, int64_t batchSize) {
   const at::NoGradGuard noGrad;
   model_.module->train(false);
@@ -179,9 +191,11 @@ Evaluation Trainer::evaluate(const Dataset& data, int64_t batchSize) {
   for (int64_t first = 0; first < n; first += batchSize) {
     const int64_t count = std::min(batchSize, n - first);
     const at::Tensor batchMasks = masks.narrow(0, first, count);
-    const at::Tensor logits = model_.forward(images.narrow(0, first, count)).logits;
-    lossSum += torch_ops::loss(logits, batchMasks, config_.objective).item<double>() * static_cast<double>(count);
-    metrics.add(logits.argmax(1), batchMasks);
+    const Inference out = infer(images.narrow(0, first, count));
+    lossSum += torch_ops::loss(out.logits, batchMasks, config_.objective).item<double>() * static_cast<double>(count);
+    const std::vector<int64_t> cases =
+        data.cases.empty() ? std::vector<int64_t>{} : std::vector<int64_t>(data.cases.begin() + first, data.cases.begin() + first + count);
+    metrics.add(out.classes, batchMasks, cases);
   }
   return metrics.finish(n ? lossSum / static_cast<double>(n) : 0.0);
 }
@@ -193,8 +207,8 @@ at::Tensor Trainer::predict(const at::Tensor& imagesIn, int64_t batchSize, bool 
   std::vector<at::Tensor> parts;
   for (int64_t first = 0; first < images.size(0); first += batchSize) {
     const int64_t count = std::min(batchSize, images.size(0) - first);
-    const at::Tensor out = model_.forward(images.narrow(0, first, count)).logits;  // [b, K, H, W]
-    parts.push_back((logits ? out.to(at::kFloat) : out.argmax(1)).to(at::kCPU));
+    const Inference out = infer(images.narrow(0, first, count));
+    parts.push_back((logits ? out.logits.to(at::kFloat) : out.classes).to(at::kCPU));
   }
   return at::cat(parts, 0);
 }

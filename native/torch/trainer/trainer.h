@@ -41,8 +41,9 @@ struct TrainerConfig {
 
 /// A data set held natively (CPU tensors; moved to the device when a job starts).
 struct Dataset {
-  at::Tensor images;  // [N, Cin, H, W] float32
-  at::Tensor masks;   // [N, H, W] int32 labels (undefined for predict)
+  at::Tensor images;           // [N, Cin, H, W] float32
+  at::Tensor masks;            // [N, H, W] int32 labels (undefined for predict)
+  std::vector<int64_t> cases;  // [N] case (volume) id of each image, or empty: each image a case
 };
 
 /// When a fit writes checkpoints (none when path is empty); also on abort, when path is set.
@@ -105,10 +106,13 @@ class Trainer {
   /// where it stopped), reporting through `sink`; checks `cancel` before each step.
   FitSummary fit(const Dataset& train, const Dataset* validation, const FitOptions& options, const EventSink& sink,
                  const std::atomic<bool>& cancel);
-  /// The metrics and the objective's value on `data` (eval mode, no grad).
+  /// The metrics (per case: data.cases) and the objective's value on `data` (eval mode, no grad).
+  /// A model with a fixed input size S (TransUNet) sees each slice resized to S × S (bicubic,
+  /// corners aligned), as TransUNet's test: its classes come back with nearest-neighbour resizing,
+  /// its logits (for the objective) bilinearly.
   Evaluation evaluate(const Dataset& data, int64_t batchSize);
   /// For images [N, Cin, H, W]: the argmax classes [N, H, W] (int64, CPU), or with `logits` the
-  /// logits [N, K, H, W] (float32, CPU).
+  /// logits [N, K, H, W] (float32, CPU); resized as in evaluate.
   at::Tensor predict(const at::Tensor& images, int64_t batchSize, bool logits = false);
   /// Writes a checkpoint (checkpoint.h): model, optimizer, scheduler, RNG, epoch/step, config.
   void save(const std::string& path) const;
@@ -127,6 +131,12 @@ class Trainer {
     std::vector<double> terms;
   };
   StepResult trainStep(const at::Tensor& images, const at::Tensor& masks, double lr);
+  struct Inference {
+    at::Tensor logits;   // [B, K, H, W] float
+    at::Tensor classes;  // [B, H, W] int64
+  };
+  // Eval-mode forward at the model's size, logits and classes back at the images' size.
+  Inference infer(const at::Tensor& images /* [B, Cin, H, W] */);
   int64_t scheduleHorizon(const FitOptions& options, int64_t stepsPerEpoch) const;
   void writeCheckpoint(const std::string& path, const EventSink& sink) const;
   c10::IValue checkpointValue() const;
