@@ -60,6 +60,7 @@ export type {
   LrSchedule,
   ModelOptions,
   OptimizerOptions,
+  Precision,
   ProgressEvent,
   ResolvedTrainerOptions,
   ScheduleOptions,

@@ -90,6 +90,34 @@ describe.skipIf(!torchReady)('Trainer: training', () => {
     trainer.dispose();
   });
 
+  it('channelsLast and bfloat16 autocast train like float32 NCHW; their checkpoints load into a plain trainer', async () => {
+    const data = shapesData(8, 32, 15);
+    const run = async (extra: Partial<TrainerOptions>) => {
+      const trainer = await Trainer.create({ ...small, ...extra });
+      const { events } = await fitCollecting(trainer, data, { epochs: 2, batchSize: 4 });
+      const logits = await trainer.predictLogits(data.images, data.shape);
+      const file = path.join(folder, `precision-${extra.precision ?? 'float32'}-${extra.channelsLast ?? false}.pt`);
+      await trainer.save(file);
+      trainer.dispose();
+      return { losses: events.filter((e): e is StepEvent => e.type === 'step').map((e) => e.loss), logits, file };
+    };
+    const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+    const plain = await run({});
+    const nhwc = await run({ channelsLast: true });
+    const bf16 = await run({ precision: 'bfloat16' });
+    nhwc.losses.forEach((l, i) => expect(l).toBeCloseTo(plain.losses[i], 4));
+    bf16.losses.forEach((l, i) => expect(Math.abs(l - plain.losses[i])).toBeLessThan(0.02));
+    expect(maxDiff(nhwc.logits, plain.logits)).toBeLessThan(1e-3);
+    expect(maxDiff(bf16.logits, plain.logits)).toBeLessThan(0.1);
+    const reader = await Trainer.create(small);
+    await reader.loadStateDict(nhwc.file);
+    expect(maxDiff(await reader.predictLogits(data.images, data.shape), nhwc.logits)).toBeLessThan(1e-4);
+    reader.dispose();
+    const resumed = await Trainer.load(bf16.file);
+    expect(resumed.options).toMatchObject({ precision: 'bfloat16', channelsLast: false });
+    resumed.dispose();
+  });
+
   it('AdamW with a constant schedule lowers the loss', async () => {
     const data = shapesData(16, 32, 3);
     const trainer = await Trainer.create({ ...small, optimizer: { name: 'adamw', lr: 3e-3 } });
@@ -465,9 +493,11 @@ describe.skipIf(!torchReady)('Trainer: argument errors', () => {
     [{ model: { name: 'unet' }, optimizer: { name: 'sgd', schedule: 'cosine' } }, RangeError, "Expected one of 'poly', 'constant' for optimizer.schedule but received 'cosine'"],
     [{ model: { name: 'unet' }, optimizer: { name: 'adamw', betas: [0.9, 1] } }, RangeError, 'Expected a number in [0, 1) for optimizer.betas[1] but received 1'],
     [{ model: { name: 'unet' }, seed: -1 }, RangeError, 'Expected an integer in [0, 9007199254740991] for seed but received -1'],
+    [{ model: { name: 'unet' }, precision: 'fp16' }, RangeError, "Expected one of 'float32', 'bfloat16' for precision but received 'fp16'"],
+    [{ model: { name: 'unet' }, channelsLast: 1 }, TypeError, 'Expected a boolean for channelsLast but received 1'],
     [{ model: { name: 'unet' }, device: 'tpu' }, RangeError, "Expected 'cpu', 'cuda' or 'cuda:<index>' for device but received 'tpu'"],
     [{ model: { name: 'unet' }, objective: [{ loss: 'focal' }] }, RangeError, 'for objective[0].loss'],
-    [{ model: { name: 'unet' }, lr: 0.1 }, RangeError, "Expected one of device, ignoreIndex, model, objective, optimizer, seed for an option name of Trainer.create but received 'lr'"],
+    [{ model: { name: 'unet' }, lr: 0.1 }, RangeError, "Expected one of channelsLast, device, ignoreIndex, model, objective, optimizer, precision, seed for an option name of Trainer.create but received 'lr'"],
   ])('Trainer.create(%j) → %s', async (options, type, message) => {
     const error = await Trainer.create(options as unknown as TrainerOptions).then(() => null, (e: unknown) => e);
     expect(error).toBeInstanceOf(type);

@@ -213,6 +213,10 @@ trainer::TrainerConfig readConfig(Napi::Object config) {
   out.schedule = readSchedule(object(config, "schedule"));
   out.device = string(config, "device");
   out.seed = static_cast<uint64_t>(integer(config, "seed", 0));
+  const std::string precision = string(config, "precision");
+  if (precision != "float32" && precision != "bfloat16") throw std::invalid_argument("unknown precision '" + precision + "'");
+  out.precision = precision == "bfloat16" ? trainer::Precision::BFloat16 : trainer::Precision::Float32;
+  out.channelsLast = boolean(config, "channelsLast");
   out.record = toIValue(required(config, "record"));
   return out;
 }

@@ -18,6 +18,7 @@ export type {
   LrSchedule,
   ModelOptions,
   OptimizerOptions,
+  Precision,
   ProgressEvent,
   ScheduleOptions,
   SgdOptions,

@@ -59,6 +59,8 @@ export interface NativeTrainerConfig {
   readonly schedule: ResolvedSchedule;
   readonly device: string;
   readonly seed: number;
+  readonly precision: 'float32' | 'bfloat16';
+  readonly channelsLast: boolean;
   /** JSON-like; stored verbatim as the checkpoint's `config` and returned by `open`. */
   readonly record: object;
 }

@@ -119,7 +119,18 @@ export interface TrainerOptions {
   readonly device?: TorchDevice;
   /** Seeds the initial weights and the epoch order (same seed ⇒ bit-identical weights on the CPU). Default `0`. */
   readonly seed?: number;
+  /**
+   * `'bfloat16'`: the forward pass runs under autocast to bfloat16 (CPU or CUDA; parameters and
+   * optimizer state stay float32, the logits are cast back to float32 before the objective).
+   * Needs libtorch ≥ 2.4. Default `'float32'`.
+   */
+  readonly precision?: Precision;
+  /** Channels-last (NHWC) parameters and inputs. Default `false`. */
+  readonly channelsLast?: boolean;
 }
+
+/** The arithmetic of the forward pass. */
+export type Precision = 'float32' | 'bfloat16';
 
 /** Images and label masks. */
 export interface TrainingData {

@@ -73,6 +73,10 @@ Trainer::Trainer(TrainerConfig config)
   if (config_.objective.terms.empty()) throw std::invalid_argument("the objective has no terms");
   model_ = models::makeModel(config_.model, generator_);
   model_.module->to(device_);
+  if (config_.channelsLast) toChannelsLast(*model_.module);
+  if (config_.precision != Precision::Float32 && !autocastSupported()) {
+    throw std::invalid_argument("bfloat16 precision needs libtorch ≥ 2.4");
+  }
   parameterCount_ = models::parameterCount(*model_.module);
   unitTerms_ = unitObjectives(config_.objective);
   optimizer_ = std::make_unique<Optimizer>(config_.optimizer, model_.module->parameters());
@@ -82,7 +86,7 @@ Trainer::Trainer(TrainerConfig config)
 Trainer::StepResult Trainer::trainStep(const at::Tensor& images /* [B, Cin, H, W] */,
                                        const at::Tensor& masks /* [B, H, W] */, double lr) {
   optimizer_->zeroGrad();
-  const at::Tensor logits = model_.forward(images).logits;  // [B, K, H, W]
+  const at::Tensor logits = forwardLogits(images);  // [B, K, H, W] float32
   StepResult result;
   at::Tensor total;
   for (size_t t = 0; t < unitTerms_.size(); ++t) {
@@ -168,14 +172,24 @@ FitSummary Trainer::fit(const Dataset& train, const Dataset* validation, const F
   return summary;
 }
 
+at::Tensor Trainer::forwardLogits(const at::Tensor& images) {
+  const at::Tensor input = config_.channelsLast ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
+  at::Tensor logits;
+  {
+    const AutocastScope autocast(config_.precision, device_.type());
+    logits = model_.forward(input).logits;
+  }
+  return logits.scalar_type() == at::kFloat ? logits : logits.to(at::kFloat);
+}
+
 Trainer::Inference Trainer::infer(const at::Tensor& images) {
   const int64_t h = images.size(2), w = images.size(3), size = model_.fixedSize;
   if (size == 0 || (h == size && w == size)) {
-    const at::Tensor logits = model_.forward(images).logits;
+    const at::Tensor logits = forwardLogits(images);
     return {logits, logits.argmax(1)};
   }
   const at::Tensor resized = at::upsample_bicubic2d(images, {size, size}, /*align_corners=*/true);
-  const at::Tensor logits = model_.forward(resized).logits;  // [B, K, S, S]
+  const at::Tensor logits = forwardLogits(resized);  // [B, K, S, S]
   const at::Tensor classes = at::upsample_nearest2d(logits.argmax(1, true).to(at::kFloat), {h, w}).squeeze(1).to(at::kLong);
   return {at::upsample_bilinear2d(logits, {h, w}, /*align_corners=*/true), classes};
 }

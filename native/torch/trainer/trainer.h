@@ -25,6 +25,7 @@
 #include "augment.h"
 #include "metrics.h"
 #include "optimizer.h"
+#include "precision.h"
 
 namespace segloss::trainer {
 
@@ -36,6 +37,8 @@ struct TrainerConfig {
   ScheduleOptions schedule;
   std::string device = "cpu";  // 'cpu', 'cuda', 'cuda:<i>'
   uint64_t seed = 0;
+  Precision precision = Precision::Float32;  // BFloat16: autocast of the forward pass; losses in float32
+  bool channelsLast = false;                 // NHWC parameters and inputs
   c10::IValue record;          // stored verbatim as the checkpoint's 'config' (the resolved TS config)
 };
 
@@ -137,6 +140,8 @@ class Trainer {
   };
   // Eval-mode forward at the model's size, logits and classes back at the images' size.
   Inference infer(const at::Tensor& images /* [B, Cin, H, W] */);
+  // The model's logits [B, K, H, W] in float32: channels-last input and autocast as configured.
+  at::Tensor forwardLogits(const at::Tensor& images /* [B, Cin, H, W] */);
   int64_t scheduleHorizon(const FitOptions& options, int64_t stepsPerEpoch) const;
   void writeCheckpoint(const std::string& path, const EventSink& sink) const;
   c10::IValue checkpointValue() const;
