@@ -1,6 +1,6 @@
 /**
  * segloss — segmentation losses (value and gradient) on raw typed arrays, computed by native
- * C++ engines. See ../shared/spec/LOSSES.md for what each loss computes.
+ * C++ engines. See docs/losses.md for what each loss computes.
  *
  * @example
  * ```ts
@@ -14,16 +14,22 @@ export { computeLoss, computeLossAsync } from './compute';
 export { lossNames } from './losses/registry';
 export { lossOptionNames, lossPresetNames } from './options-info';
 export { INVALID_ARGUMENT, NATIVE_ERROR } from './validate';
-export { coreAddonLocation, CORE_ADDON_MISSING } from './native/core';
-export type { CoreAddonLocation } from './native/core';
+export { coreAddonLocation, cpuEngineInfo, CORE_ADDON_MISSING } from './native/core';
+export type { CoreAddonLocation, CpuEngineInfo } from './native/core';
 export type { ArgumentError } from './validate';
 export type {
   Activation,
   AsyncLossOptions,
+  OutputOptions,
   CommonLossOptions,
   CrossEntropyLossOptions,
   DiceLossOptions,
   DicePreset,
+  FocalTverskyLossOptions,
+  FocalTverskyPreset,
+  JaccardLossOptions,
+  JaccardPreset,
+  LogCoshDiceLossOptions,
   LogitsArray,
   LossInput,
   LossName,
@@ -34,7 +40,10 @@ export type {
   LossShape,
   LossSpec,
   LossTerm,
+  SensitivitySpecificityLossOptions,
+  SensitivitySpecificityPreset,
   TargetArray,
+  TverskyLossOptions,
 } from './types';
 export {
   computeLossTorch,
@@ -46,6 +55,26 @@ export {
   torchInfo,
 } from './torch/index';
 export type { TorchDevice, TorchInfo, TorchLossOptions } from './torch/index';
+export { binaryMorphology, distanceMap, distanceTransform, distanceTransformAsync } from './geometry';
+export type {
+  DistanceMapKind,
+  DistanceTransformAsyncOptions,
+  DistanceTransformOptions,
+  MorphologyOp,
+  MorphologyOptions,
+  SpatialOptions,
+} from './geometry';
+export { metrics } from './metrics';
+export type {
+  AsyncSurfaceMetricOptions,
+  ConfusionMatrixOptions,
+  DiceMetricOptions,
+  EmptyMaskPolicy,
+  LabelArray,
+  MeanIoUResult,
+  SurfaceMetricOptions,
+  VolumeMetrics,
+} from './metrics';
 export { CONFIG_FORMAT, Trainer, TRAINER_DISPOSED } from './trainer/index';
 export type {
   AdamWOptions,

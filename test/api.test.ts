@@ -14,7 +14,7 @@ const target = Uint8Array.from(labels(random, 40, 3));
 
 describe('lossNames', () => {
   it('lists the losses in spec order, frozen', () => {
-    expect(lossNames).toEqual(['cross-entropy', 'dice']);
+    expect(lossNames).toEqual(['cross-entropy', 'dice', 'log-cosh-dice', 'jaccard', 'tversky', 'focal-tversky', 'sensitivity-specificity']);
     expect(Object.isFrozen(lossNames)).toBe(true);
   });
   it('every listed id computes', () => {
@@ -32,6 +32,34 @@ describe('option introspection', () => {
   it('lossPresetNames', () => {
     expect(lossPresetNames('dice')).toEqual(['monai', 'smp', 'nnunet']);
     expect(lossPresetNames('cross-entropy')).toEqual([]);
+    expect(lossPresetNames('log-cosh-dice')).toEqual(['monai', 'smp', 'nnunet']);
+    expect(lossPresetNames('jaccard')).toEqual(['monai']);
+    expect(lossPresetNames('tversky')).toEqual([]);
+    expect(lossPresetNames('focal-tversky')).toEqual(['odyssey']);
+    expect(lossPresetNames('sensitivity-specificity')).toEqual(['odyssey']);
+  });
+  it('lossOptionNames of the region losses', () => {
+    const common = ['activation', 'ignoreIndex', 'grad', 'gradScale'];
+    const region = ['perImage', 'includeBackground', 'smooth'];
+    expect(lossOptionNames('log-cosh-dice')).toEqual(lossOptionNames('dice'));
+    expect(lossOptionNames('jaccard')).toEqual([...common, ...region, 'squared', 'preset']);
+    expect(lossOptionNames('tversky')).toEqual([...common, ...region, 'alpha', 'beta']);
+    expect(lossOptionNames('focal-tversky')).toEqual([...common, ...region, 'alpha', 'beta', 'gamma', 'preset']);
+    expect(lossOptionNames('sensitivity-specificity')).toEqual([...common, ...region, 'r', 'preset']);
+  });
+  it('region presets set defaults that explicit options override', () => {
+    const input = { logits: logits64, target, shape };
+    const jm = computeLoss('jaccard', input, { preset: 'monai' }).value;
+    expect(jm).toBe(computeLoss('jaccard', input, { perImage: true, smooth: 0.5e-5 }).value);
+    expect(computeLoss('jaccard', input, { preset: 'monai', smooth: 1 }).value).toBe(computeLoss('jaccard', input, { perImage: true, smooth: 0.5 }).value);
+    const ss = computeLoss('sensitivity-specificity', input, { preset: 'odyssey' }).value;
+    expect(ss).toBe(computeLoss('sensitivity-specificity', input, { r: 0.1, smooth: 1, perImage: true }).value);
+    expect(computeLoss('sensitivity-specificity', input, { preset: 'odyssey', r: 0.05 }).value).toBe(
+      computeLoss('sensitivity-specificity', input, { r: 0.05, smooth: 1, perImage: true }).value,
+    );
+    const ft = computeLoss('focal-tversky', input, { preset: 'odyssey' }).value;
+    expect(ft).toBeCloseTo(computeLoss('tversky', input, { perImage: true, smooth: 1 }).value ** 0.75, 14);
+    expect(ft).not.toBe(computeLoss('focal-tversky', input, { perImage: true, smooth: 1 }).value);
   });
 });
 

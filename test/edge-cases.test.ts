@@ -1,5 +1,5 @@
 // Edge shapes and values (STYLE habit 10): 1×1 images, absent classes, all pixels ignored,
-// logits of ±1e4, one-class targets; and invariants: a perfect prediction has Dice ≈ 0, a better
+// logits of ±1e4, one-class targets, for every loss of the table below; and invariants: a perfect prediction has Dice ≈ 0, a better
 // prediction has a lower loss.
 import { describe, expect, it } from 'vitest';
 
@@ -17,6 +17,23 @@ const specs: [string, LossSpec, Record<string, unknown>][] = [
   ['dice nnunet', 'dice', { preset: 'nnunet' }],
   ['dice monai', 'dice', { preset: 'monai' }],
   ['compound', [{ loss: 'dice', weight: 0.5 }, { loss: 'cross-entropy', weight: 0.5 }], {}],
+  ['log-cosh-dice', 'log-cosh-dice', {}],
+  ['log-cosh-dice perImage logLoss', 'log-cosh-dice', { perImage: true, logLoss: true }],
+  ['jaccard', 'jaccard', {}],
+  ['jaccard monai squared', 'jaccard', { preset: 'monai', squared: true }],
+  ['tversky', 'tversky', {}],
+  ['tversky perImage α 1 β 0, smooth 0', 'tversky', { perImage: true, alpha: 1, beta: 0, smooth: 0 }],
+  ['focal-tversky', 'focal-tversky', {}],
+  ['focal-tversky γ 0.5 smooth 0', 'focal-tversky', { gamma: 0.5, smooth: 0 }],
+  ['focal-tversky odyssey', 'focal-tversky', { preset: 'odyssey' }],
+  ['sensitivity-specificity', 'sensitivity-specificity', {}],
+  ['sensitivity-specificity smooth 0', 'sensitivity-specificity', { smooth: 0 }],
+  ['sensitivity-specificity odyssey', 'sensitivity-specificity', { preset: 'odyssey' }],
+  [
+    'compound of region losses',
+    [{ loss: 'jaccard', weight: 0.5 }, { loss: 'focal-tversky', weight: 0.3 }, { loss: 'sensitivity-specificity', weight: 0.2 }],
+    {},
+  ],
 ];
 
 function randomInput(seed: number, shape: LossShape, float64: boolean): { logits: LogitsArray; target: Uint8Array } {

@@ -1,6 +1,6 @@
 // The CUDA engines (native/cuda) against the CPU engines (native/core), both through the torch op
 // (src/torch, `device: 'cuda'` vs `device: 'cpu'`): for cross-entropy (class weights, smoothing,
-// ignore) and Dice (every option and preset), every activation, C = 1, all-ignored batches,
+// ignore), Dice (every option and preset) and the other region losses, every activation, C = 1, all-ignored batches,
 // compound objectives, large shapes (B = 4, C = 19, 512×512) and K = 150 (the region engine's
 // shared-memory sizing), the value and the gradient on the GPU equal those on the CPU: float64
 // within 1e-10, float32 within 1e-5 (relative, with an absolute floor of the same tolerance times
@@ -211,6 +211,25 @@ const cases: Case[] = [
     input: { shape: [3, 3, 20, 20] },
   },
   { name: 'dice, volume [B, C, D, H, W]', loss: 'dice', options: { perImage: true }, input: { shape: [2, 3, 3, 7, 5] } },
+  // the other region heads
+  { name: 'log-cosh-dice, perImage, ignore', loss: 'log-cosh-dice', options: { perImage: true, ignoreIndex: 255 }, input: { shape: [2, 3, 9, 9], ignore: ignore255 } },
+  { name: 'jaccard, preset monai, squared', loss: 'jaccard', options: { preset: 'monai', squared: true }, input: { shape: [2, 4, 12, 10] } },
+  { name: 'tversky, α 0.8 β 0.2, ignore', loss: 'tversky', options: { alpha: 0.8, beta: 0.2, ignoreIndex: 255 }, input: { shape: [2, 3, 17, 13], ignore: ignore255 } },
+  { name: 'focal-tversky, absent class', loss: 'focal-tversky', options: {}, input: { shape: [2, 4, 8, 8], labelClasses: 3 } },
+  { name: 'focal-tversky, preset odyssey, C = 1 sigmoid', loss: 'focal-tversky', options: { preset: 'odyssey' }, input: { shape: [2, 1, 11, 9] } },
+  { name: 'sensitivity-specificity, volume', loss: 'sensitivity-specificity', options: {}, input: { shape: [2, 3, 3, 7, 5] } },
+  { name: 'sensitivity-specificity, preset odyssey, all ignored', loss: 'sensitivity-specificity', options: { preset: 'odyssey', ignoreIndex: 255 }, input: { shape: [2, 3, 4, 4], ignore: allIgnored } },
+  {
+    name: 'region losses sharing one pass',
+    loss: [
+      { loss: 'jaccard', weight: 0.3 },
+      { loss: 'focal-tversky', weight: 0.3, options: { perImage: true } },
+      { loss: 'sensitivity-specificity', weight: 0.4 },
+    ],
+    options: {},
+    input: { shape: [2, 19, 64, 64] },
+    dtypes: ['float32'],
+  },
   // large: grids of many blocks, K = 19; K = 150 sizes the region engine's shared memory
   { name: 'dice, B=4 C=19 512×512', loss: 'dice', options: {}, input: { shape: large }, dtypes: ['float32'], timeout: 300_000 },
   {

@@ -1,5 +1,5 @@
 // Float64 central finite differences of the value against the returned gradient, for every option
-// of cross-entropy and Dice, every activation (incl. C = 1 and 'none' with probabilities), odd and
+// and preset of cross-entropy, Dice and the region losses, every activation (incl. C = 1 and 'none' with probabilities), odd and
 // 5-D shapes, an upstream gradient ≠ 1 and a compound loss.
 import { describe, expect, it } from 'vitest';
 
@@ -102,6 +102,81 @@ const diceCases: GradCase[] = [
   { name: '5-D volume', loss: 'dice', shape: [2, 3, 2, 3, 4], options: { perImage: true, includeBackground: false } },
 ];
 
+/** One case per option and preset of each region loss, plus ignore, absent class, C = 1, 'none', odd and 5-D shapes. */
+function regionCases(loss: string, variants: [string, Record<string, unknown>][]): GradCase[] {
+  return [
+    ...variants.map(([name, options]): GradCase => ({ name, loss: loss as LossSpec, shape: [2, 3, 4, 3], options })),
+    { name: 'ignoreIndex, perImage', loss: loss as LossSpec, shape: [2, 3, 4, 3], options: { ignoreIndex: 9, perImage: true }, ignore: 9 },
+    { name: 'absent class, perImage', loss: loss as LossSpec, shape: [2, 4, 3, 3], options: { perImage: true }, absent: 3 },
+    { name: 'sigmoid per channel', loss: loss as LossSpec, shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+    { name: "'none' with probabilities", loss: loss as LossSpec, shape: [2, 3, 4, 3], options: { activation: 'none' }, probabilities: true },
+    { name: 'C = 1 sigmoid, no background', loss: loss as LossSpec, shape: [2, 1, 4, 5], options: { includeBackground: false } },
+    { name: 'odd shape, gradScale −1.7', loss: loss as LossSpec, shape: [3, 5, 7, 3], options: { gradScale: -1.7 } },
+    { name: '5-D volume', loss: loss as LossSpec, shape: [2, 3, 2, 3, 4], options: { perImage: true, includeBackground: false } },
+  ];
+}
+
+const regionLossCases: [string, GradCase[]][] = [
+  [
+    'log-cosh-dice',
+    regionCases('log-cosh-dice', [
+      ['default', {}],
+      ['perImage, squared, smooth 0.5', { perImage: true, squared: true, smooth: 0.5 }],
+      ['logLoss, no background', { logLoss: true, includeBackground: false }],
+      ['preset monai', { preset: 'monai' }],
+      ['preset smp', { preset: 'smp' }],
+      ['preset nnunet', { preset: 'nnunet' }],
+    ]),
+  ],
+  [
+    'jaccard',
+    regionCases('jaccard', [
+      ['default', {}],
+      ['perImage, smooth 0.5', { perImage: true, smooth: 0.5 }],
+      ['no background, smooth 0', { includeBackground: false, smooth: 0 }],
+      ['squared', { squared: true }],
+      ['preset monai', { preset: 'monai' }],
+      ['preset monai, squared, batch', { preset: 'monai', squared: true, perImage: false }],
+    ]),
+  ],
+  [
+    'tversky',
+    regionCases('tversky', [
+      ['default', {}],
+      ['perImage, smooth 0.5', { perImage: true, smooth: 0.5 }],
+      ['no background, smooth 0', { includeBackground: false, smooth: 0 }],
+      ['alpha 0.9 beta 0.1', { alpha: 0.9, beta: 0.1 }],
+      ['alpha 0 beta 2', { alpha: 0, beta: 2 }],
+      ['alpha 1.5 beta 0', { alpha: 1.5, beta: 0 }],
+    ]),
+  ],
+  [
+    'focal-tversky',
+    regionCases('focal-tversky', [
+      ['default (γ 4/3)', {}],
+      ['perImage, smooth 0.5', { perImage: true, smooth: 0.5 }],
+      ['no background, smooth 0', { includeBackground: false, smooth: 0 }],
+      ['alpha 0.6 beta 0.4', { alpha: 0.6, beta: 0.4 }],
+      ['gamma 0.5', { gamma: 0.5 }],
+      ['gamma 3', { gamma: 3 }],
+      ['preset odyssey', { preset: 'odyssey' }],
+      ['preset odyssey, batch, gamma 2', { preset: 'odyssey', perImage: false, gamma: 2 }],
+    ]),
+  ],
+  [
+    'sensitivity-specificity',
+    regionCases('sensitivity-specificity', [
+      ['default', {}],
+      ['perImage, smooth 0.5', { perImage: true, smooth: 0.5 }],
+      ['no background, smooth 0', { includeBackground: false, smooth: 0 }],
+      ['r 0', { r: 0 }],
+      ['r 1', { r: 1 }],
+      ['r 0.4', { r: 0.4 }],
+      ['preset odyssey', { preset: 'odyssey' }],
+    ]),
+  ],
+];
+
 const compoundCases: GradCase[] = [
   {
     name: '0.5 dice + 0.5 cross-entropy',
@@ -126,6 +201,20 @@ const compoundCases: GradCase[] = [
     shape: [2, 1, 4, 4],
     options: {},
   },
+  {
+    name: 'region losses sharing the moments, ignore',
+    loss: [
+      { loss: 'jaccard', weight: 0.4, options: { squared: true } },
+      { loss: 'tversky', weight: 0.3, options: { perImage: true } },
+      { loss: 'focal-tversky', weight: 0.2, options: { preset: 'odyssey' } },
+      { loss: 'sensitivity-specificity', weight: 0.5 },
+      { loss: 'log-cosh-dice', weight: -0.1 },
+      { loss: 'cross-entropy', weight: 0.25 },
+    ],
+    shape: [2, 3, 4, 3],
+    options: { ignoreIndex: 7 },
+    ignore: 7,
+  },
 ];
 
 describe('finite differences (float64)', () => {
@@ -135,6 +224,11 @@ describe('finite differences (float64)', () => {
   describe('dice', () => {
     it.each(diceCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
   });
+  for (const [loss, cases] of regionLossCases) {
+    describe(loss, () => {
+      it.each(cases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+    });
+  }
   describe('compound', () => {
     it.each(compoundCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
   });

@@ -1,5 +1,6 @@
 // Values and gradients against the reference implementations named in ../shared/spec/LOSSES.md
-// (torch F.cross_entropy; MONAI DiceLoss; smp DiceLoss; nnU-Net MemoryEfficientSoftDiceLoss), on
+// (torch F.cross_entropy; MONAI DiceLoss, DiceLoss(jaccard=True), TverskyLoss; smp DiceLoss; nnU-Net
+// MemoryEfficientSoftDiceLoss; SegLossOdyssey FocalTversky_loss, SSLoss), on
 // every case of the generated fixtures in test/fixtures. Tolerances: 1e-5 relative for float32
 // (and for float64 cases whose reference rounds through float32), 1e-10 for float64; gradients
 // element-wise with an absolute floor scaled to max |grad| (test/fixtures/README.md).
@@ -12,10 +13,10 @@ import { expectArrayClose, expectClose } from './helpers/numeric';
 const files = loadFixtureFiles();
 
 describe('parity fixtures', () => {
-  it('are present (cross-entropy and dice)', () => {
+  it('are present (cross-entropy, dice and the region losses)', () => {
     expect(files.length).toBeGreaterThan(0);
     const losses = new Set(files.flatMap((f) => f.cases.map((c) => c.loss)));
-    expect([...losses].sort()).toEqual(['cross-entropy', 'dice']);
+    expect([...losses].sort()).toEqual(['cross-entropy', 'dice', 'focal-tversky', 'jaccard', 'sensitivity-specificity', 'tversky']);
   });
 });
 
@@ -28,6 +29,20 @@ for (const file of files) {
       expectClose(result.value, c.value, rel, rel * 1e-2);
       expect(result.grad).toBeInstanceOf(c.dtype === 'float64' ? Float64Array : Float32Array);
       expectArrayClose(result.grad, c.grad, rel);
+    });
+  });
+}
+
+// log-cosh-dice has no PyTorch reference: on every Dice fixture case it must be log(cosh(L)) with
+// L the reference Dice value, and its gradient tanh(L) times the reference Dice gradient.
+for (const file of files.filter((f) => f.file.startsWith('dice.'))) {
+  describe(`log-cosh-dice on ${file.file} (log cosh of ${String(file.reference.function)})`, () => {
+    it.each(file.cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+      const rel = isFloat64Exact(c) ? 1e-10 : 1e-5;
+      const input = { logits: fixtureLogits(c), target: fixtureTarget(c), shape: c.shape };
+      const result = computeLoss('log-cosh-dice', input, { ...c.options, grad: true });
+      expectClose(result.value, Math.log(Math.cosh(c.value)), rel, rel * 1e-2);
+      expectArrayClose(result.grad, c.grad.map((g) => Math.tanh(c.value) * g), rel);
     });
   });
 }

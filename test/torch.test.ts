@@ -1,7 +1,7 @@
 // The torch API (src/torch): the libtorch autograd op must give the core's value, and its backward
-// (with an upstream gradient ≠ 1) the core's fused gradient, for cross-entropy, Dice and their
-// sum, in float64 and float32; the reference fixtures must pass through it too; bad input must
-// fail with the very errors of computeLoss.
+// (with an upstream gradient ≠ 1) the core's fused gradient, for every loss and compound sums,
+// in float64 and float32; the reference fixtures must pass through it too; bad input must fail
+// with the very errors of computeLoss.
 //
 // Skipped, with the reason printed, when the torch addon is not built; SEGLOSS_REQUIRE_TORCH=1
 // (CI) turns the skip into a failure.
@@ -105,6 +105,13 @@ const cases: Case[] = [
   ['dice, preset nnunet, perImage', 'dice', { preset: 'nnunet', perImage: true }, [2, 3, 4, 4], 'uint16'],
   ['dice, C = 1 sigmoid', 'dice', { includeBackground: false }, [2, 1, 5, 5], 'uint8'],
   ['dice, volume [B, C, D, H, W]', 'dice', { perImage: true }, [2, 3, 3, 4, 5], 'uint8'],
+  ['log-cosh-dice, perImage', 'log-cosh-dice', { perImage: true }, [2, 3, 4, 5], 'uint8'],
+  ['jaccard, preset monai, ignore', 'jaccard', { preset: 'monai', ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 5 }],
+  ['tversky, α 0.8 β 0.2', 'tversky', { alpha: 0.8, beta: 0.2 }, [2, 4, 4, 3], 'int32'],
+  ['focal-tversky, volume [B, C, D, H, W]', 'focal-tversky', {}, [2, 3, 2, 4, 5], 'uint8'],
+  ['focal-tversky, preset odyssey', 'focal-tversky', { preset: 'odyssey' }, [2, 3, 4, 4], 'uint16'],
+  ['sensitivity-specificity, ignore', 'sensitivity-specificity', { ignoreIndex: 255 }, [2, 3, 4, 5], 'uint8', { index: 255, every: 4 }],
+  ['sensitivity-specificity, preset odyssey, C = 1 sigmoid', 'sensitivity-specificity', { preset: 'odyssey' }, [2, 1, 5, 5], 'uint8'],
   ['0.5·dice + 0.5·cross-entropy', surveyObjective, {}, [2, 3, 6, 5], 'uint8'],
   ['compound with ignore and term options', [
     { loss: 'dice', weight: 0.7, options: { perImage: true } },

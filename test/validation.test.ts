@@ -28,17 +28,18 @@ function runAsync(args: unknown[]): Promise<unknown> {
   return (computeLossAsync as (...a: unknown[]) => Promise<unknown>)(...args);
 }
 
-const DICE_OPTIONS = 'activation, grad, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, smooth, squared';
-const CE_OPTIONS = 'activation, classWeights, grad, gradScale, ignoreIndex, labelSmoothing';
+const DICE_OPTIONS = 'activation, grad, gradOut, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, smooth, squared';
+const CE_OPTIONS = 'activation, classWeights, grad, gradOut, gradScale, ignoreIndex, labelSmoothing';
+const LOSS_IDS = 'cross-entropy, dice, log-cosh-dice, jaccard, tversky, focal-tversky, sensitivity-specificity';
 
 const lossCases: BadCase[] = [
-  ['unknown loss id', call('dise'), 'RangeError', "Expected one of cross-entropy, dice for loss but received 'dise'"],
-  ['loss id of the wrong type', call(5), 'TypeError', 'Expected a loss id (one of cross-entropy, dice) or an array of terms for loss but received 5'],
-  ['missing loss', call(undefined), 'TypeError', 'Expected a loss id (one of cross-entropy, dice) or an array of terms for loss but received undefined'],
+  ['unknown loss id', call('dise'), 'RangeError', `Expected one of ${LOSS_IDS} for loss but received 'dise'`],
+  ['loss id of the wrong type', call(5), 'TypeError', `Expected a loss id (one of ${LOSS_IDS}) or an array of terms for loss but received 5`],
+  ['missing loss', call(undefined), 'TypeError', `Expected a loss id (one of ${LOSS_IDS}) or an array of terms for loss but received undefined`],
   ['empty compound', call([]), 'RangeError', 'Expected at least one term { loss, weight?, options? } for loss but received []'],
   ['term not an object', call([5]), 'TypeError', 'Expected an object { loss, weight?, options? } for loss[0] but received 5'],
   ['unknown term key', call([{ loss: 'dice', wieght: 1 }]), 'RangeError', "Expected one of loss, options, weight for a key of loss[0] but received 'wieght'"],
-  ['unknown term loss', call([{ loss: 'dice' }, { loss: 'focal' }]), 'RangeError', "Expected one of cross-entropy, dice for loss[1].loss but received 'focal'"],
+  ['unknown term loss', call([{ loss: 'dice' }, { loss: 'focal' }]), 'RangeError', `Expected one of ${LOSS_IDS} for loss[1].loss but received 'focal'`],
   ['term weight NaN', call([{ loss: 'dice', weight: Number.NaN }]), 'RangeError', 'Expected a finite number for loss[0].weight but received NaN'],
   ['term weight string', call([{ loss: 'dice', weight: '1' }]), 'TypeError', "Expected a number for loss[0].weight but received '1'"],
   ['term options not an object', call([{ loss: 'dice', options: 3 }]), 'TypeError', 'Expected an object for loss[0].options but received 3'],
@@ -58,7 +59,7 @@ const lossCases: BadCase[] = [
     'loss option at the top of a compound',
     call([{ loss: 'dice' }], input, { smooth: 1 }),
     'RangeError',
-    "Expected one of activation, grad, gradScale, ignoreIndex for an option name of a compound loss but received 'smooth'",
+    "Expected one of activation, grad, gradOut, gradScale, ignoreIndex for an option name of a compound loss but received 'smooth'",
   ],
   [
     'bad term option value',
@@ -194,6 +195,53 @@ const optionCases: BadCase[] = [
   ['preset on cross-entropy', call('cross-entropy', input, { preset: 'monai' }), 'RangeError', "Expected no preset (cross-entropy has none) for preset but received 'monai'"],
 ];
 
+const REGION = 'activation, grad, gradOut, gradScale, ignoreIndex, includeBackground, perImage';
+
+// The options of the region losses (jaccard, tversky, focal-tversky, sensitivity-specificity, log-cosh-dice).
+const regionOptionCases: BadCase[] = [
+  ['jaccard smooth negative', call('jaccard', input, { smooth: -1 }), 'RangeError', 'Expected a finite number ≥ 0 for smooth but received -1'],
+  ['jaccard smooth NaN', call('jaccard', input, { smooth: Number.NaN }), 'RangeError', 'Expected a finite number ≥ 0 for smooth but received NaN'],
+  ['jaccard perImage a string', call('jaccard', input, { perImage: 'yes' }), 'TypeError', "Expected a boolean for perImage but received 'yes'"],
+  ['jaccard squared a number', call('jaccard', input, { squared: 1 }), 'TypeError', 'Expected a boolean for squared but received 1'],
+  ['jaccard unknown preset', call('jaccard', input, { preset: 'smp' }), 'RangeError', "Expected one of 'monai' (presets of jaccard) for preset but received 'smp'"],
+  ['jaccard logLoss (a dice option)', call('jaccard', input, { logLoss: true }), 'RangeError', `Expected one of ${REGION}, preset, smooth, squared for an option name of jaccard but received 'logLoss'`],
+  ['tversky alpha negative', call('tversky', input, { alpha: -0.1 }), 'RangeError', 'Expected a finite number ≥ 0 for alpha but received -0.1'],
+  ['tversky beta Infinity', call('tversky', input, { beta: Infinity }), 'RangeError', 'Expected a finite number ≥ 0 for beta but received Infinity'],
+  ['tversky alpha a string', call('tversky', input, { alpha: '0.3' }), 'TypeError', "Expected a number for alpha but received '0.3'"],
+  ['tversky alpha + beta = 0', call('tversky', input, { alpha: 0, beta: 0 }), 'RangeError', 'Expected alpha + beta > 0 for alpha and beta but received alpha = 0, beta = 0'],
+  ['tversky beta 0 with the default alpha is fine, alpha 0 beta 0 in a term is not',
+    call([{ loss: 'tversky', options: { alpha: 0, beta: 0 } }]),
+    'RangeError',
+    'Expected alpha + beta > 0 for loss[0].options.alpha and loss[0].options.beta but received alpha = 0, beta = 0',
+  ],
+  ['tversky has no preset', call('tversky', input, { preset: 'monai' }), 'RangeError', "Expected no preset (tversky has none) for preset but received 'monai'"],
+  ['tversky gamma (a focal-tversky option)', call('tversky', input, { gamma: 2 }), 'RangeError', `Expected one of activation, alpha, beta, grad, gradOut, gradScale, ignoreIndex, includeBackground, perImage, smooth for an option name of tversky but received 'gamma'`],
+  ['focal-tversky gamma 0', call('focal-tversky', input, { gamma: 0 }), 'RangeError', 'Expected a finite number > 0 for gamma but received 0'],
+  ['focal-tversky gamma negative', call('focal-tversky', input, { gamma: -2 }), 'RangeError', 'Expected a finite number > 0 for gamma but received -2'],
+  ['focal-tversky gamma Infinity', call('focal-tversky', input, { gamma: Infinity }), 'RangeError', 'Expected a finite number > 0 for gamma but received Infinity'],
+  ['focal-tversky gamma a string', call('focal-tversky', input, { gamma: '2' }), 'TypeError', "Expected a number for gamma but received '2'"],
+  ['focal-tversky alpha + beta = 0', call('focal-tversky', input, { preset: 'odyssey', alpha: 0, beta: 0 }), 'RangeError', 'Expected alpha + beta > 0 for alpha and beta but received alpha = 0, beta = 0'],
+  ['focal-tversky beta negative', call('focal-tversky', input, { beta: -1 }), 'RangeError', 'Expected a finite number ≥ 0 for beta but received -1'],
+  ['focal-tversky smooth negative', call('focal-tversky', input, { smooth: -0.5 }), 'RangeError', 'Expected a finite number ≥ 0 for smooth but received -0.5'],
+  ['focal-tversky unknown preset', call('focal-tversky', input, { preset: 'smp' }), 'RangeError', "Expected one of 'odyssey' (presets of focal-tversky) for preset but received 'smp'"],
+  ['sensitivity-specificity r 1.5', call('sensitivity-specificity', input, { r: 1.5 }), 'RangeError', 'Expected a number in [0, 1] for r but received 1.5'],
+  ['sensitivity-specificity r negative', call('sensitivity-specificity', input, { r: -0.05 }), 'RangeError', 'Expected a number in [0, 1] for r but received -0.05'],
+  ['sensitivity-specificity r NaN', call('sensitivity-specificity', input, { r: Number.NaN }), 'RangeError', 'Expected a number in [0, 1] for r but received NaN'],
+  ['sensitivity-specificity r a string', call('sensitivity-specificity', input, { r: '0.1' }), 'TypeError', "Expected a number for r but received '0.1'"],
+  ['sensitivity-specificity smooth negative', call('sensitivity-specificity', input, { smooth: -1e-5 }), 'RangeError', 'Expected a finite number ≥ 0 for smooth but received -0.00001'],
+  ['sensitivity-specificity includeBackground a number', call('sensitivity-specificity', input, { includeBackground: 0 }), 'TypeError', 'Expected a boolean for includeBackground but received 0'],
+  ['sensitivity-specificity unknown preset', call('sensitivity-specificity', input, { preset: 'monai' }), 'RangeError', "Expected one of 'odyssey' (presets of sensitivity-specificity) for preset but received 'monai'"],
+  ['log-cosh-dice smooth negative', call('log-cosh-dice', input, { smooth: -2 }), 'RangeError', 'Expected a finite number ≥ 0 for smooth but received -2'],
+  ['log-cosh-dice logLoss a string', call('log-cosh-dice', input, { logLoss: 'no' }), 'TypeError', "Expected a boolean for logLoss but received 'no'"],
+  ['log-cosh-dice unknown preset', call('log-cosh-dice', input, { preset: 'odyssey' }), 'RangeError', "Expected one of 'monai', 'smp', 'nnunet' (presets of log-cosh-dice) for preset but received 'odyssey'"],
+  [
+    'region option in a term, named with its path',
+    call([{ loss: 'dice' }, { loss: 'sensitivity-specificity', options: { r: 2 } }]),
+    'RangeError',
+    'Expected a number in [0, 1] for loss[1].options.r but received 2',
+  ],
+];
+
 function thrown(thunk: () => unknown): Error & { code?: string } {
   try {
     thunk();
@@ -209,6 +257,7 @@ describe('bad arguments throw before native code runs', () => {
     ['input', inputCases],
     ['values', valueCases],
     ['options', optionCases],
+    ['region options', regionOptionCases],
   ] as const) {
     describe(group, () => {
       it.each(cases)('%s', (_name, args, kind, message) => {
@@ -233,8 +282,8 @@ describe('bad arguments throw before native code runs', () => {
 
   it('computeLossAsync rejects with the same errors', async () => {
     // Top-level option-name lists differ (the async call also accepts `signal`): checked below.
-    const topLevelNames = /for an option name of (dice|cross-entropy|a compound loss) /;
-    const sharedCases = [...lossCases, ...inputCases, ...valueCases, ...optionCases].filter(
+    const topLevelNames = /for an option name of (?!loss\[)/;
+    const sharedCases = [...lossCases, ...inputCases, ...valueCases, ...optionCases, ...regionOptionCases].filter(
       ([, , , message]) => !topLevelNames.test(message),
     );
     expect(sharedCases.length).toBeGreaterThan(70);
@@ -247,15 +296,15 @@ describe('bad arguments throw before native code runs', () => {
     }
     await expect(computeLossAsync('dice', input, { signal: 'stop' } as never)).rejects.toThrow("Expected an AbortSignal for signal but received 'stop'");
     await expect(computeLossAsync('dice', input, { smoth: 1 } as never)).rejects.toThrow(
-      "Expected one of activation, grad, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, signal, smooth, squared for an option name of dice but received 'smoth'",
+      "Expected one of activation, grad, gradOut, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, signal, smooth, squared for an option name of dice but received 'smoth'",
     );
     await expect(computeLossAsync([{ loss: 'dice' }], input, { perImage: true } as never)).rejects.toThrow(
-      "Expected one of activation, grad, gradScale, ignoreIndex, signal for an option name of a compound loss but received 'perImage'",
+      "Expected one of activation, grad, gradOut, gradScale, ignoreIndex, signal for an option name of a compound loss but received 'perImage'",
     );
   });
 
   it('lossOptionNames / lossPresetNames reject unknown ids', () => {
-    expect(thrown(() => lossOptionNames('focal' as never)).message).toBe("Expected one of cross-entropy, dice for id but received 'focal'");
-    expect(thrown(() => lossPresetNames(3 as never)).message).toBe('Expected a loss id (one of cross-entropy, dice) for id but received 3');
+    expect(thrown(() => lossOptionNames('focal' as never)).message).toBe(`Expected one of ${LOSS_IDS} for id but received 'focal'`);
+    expect(thrown(() => lossPresetNames(3 as never)).message).toBe(`Expected a loss id (one of ${LOSS_IDS}) for id but received 3`);
   });
 });

@@ -128,3 +128,10 @@ export function resolveCommonOptions(
   const activation = resolved.activation ?? (context.channels === 1 ? 'sigmoid' : 'softmax');
   return { ...resolved, activation };
 }
+
+/** A finite number > 0. */
+export function checkPositive(value: unknown, name: string): number {
+  if (!is.number(value)) throw typeError('a number', name, value);
+  if (!Number.isFinite(value) || value <= 0) throw rangeError('a finite number > 0', name, value);
+  return value;
+}

@@ -1,5 +1,5 @@
-// Plain float64 JavaScript references of cross-entropy and Dice (softmax, default conventions),
-// written from ../shared/spec/LOSSES.md; used for edge shapes the fixtures do not hold.
+// Plain float64 JavaScript references of cross-entropy, Dice and the region losses (softmax,
+// default conventions, ignoreIndex where given), written from docs/losses.md; used for edge shapes the fixtures do not hold.
 import { softmaxChannels } from './numeric';
 
 /** Mean over valid pixels of −log softmax(z)_t. */
@@ -67,4 +67,120 @@ export function referenceDice(
     }
   }
   return total / (groups * (channels - first));
+}
+
+/** Options shared by the plain references of the region losses below. */
+export interface ReferenceRegionOptions {
+  perImage?: boolean;
+  includeBackground?: boolean;
+  smooth?: number;
+  /** Label whose pixels contribute nothing. */
+  ignoreIndex?: number | null;
+}
+
+/** Sums of one (group, class) over valid pixels: I = Σ p g, P = Σ p, G = Σ g, P2 = Σ p², P2G = Σ p² g; N valid pixels. */
+export interface ReferenceClassSums {
+  I: number;
+  P: number;
+  G: number;
+  P2: number;
+  P2G: number;
+  N: number;
+  /** Σ(g − p)² g and Σ(g − p)² (1 − g), summed directly. */
+  errorIn: number;
+  errorOut: number;
+}
+
+/**
+ * mean over groups (images when perImage, else the batch) and classes of term(sums), softmax
+ * probabilities, pixels labelled ignoreIndex skipped: the frame every region loss below uses.
+ */
+export function referenceRegionMean(
+  logits: ArrayLike<number>, // [B, C, N]
+  target: ArrayLike<number>, // [B, N]
+  shape: readonly number[],
+  options: ReferenceRegionOptions,
+  term: (s: ReferenceClassSums) => number,
+): number {
+  const { perImage = false, includeBackground = true, ignoreIndex = null } = options;
+  const [batch, channels, ...spatial] = shape;
+  const pixels = spatial.reduce((a, b) => a * b, 1);
+  const p = softmaxChannels(logits, batch, channels, pixels);
+  const groups = perImage ? batch : 1;
+  const first = includeBackground ? 0 : 1;
+  let total = 0;
+  for (let grp = 0; grp < groups; ++grp) {
+    const images = perImage ? [grp] : Array.from({ length: batch }, (_, b) => b);
+    for (let c = first; c < channels; ++c) {
+      const s: ReferenceClassSums = { I: 0, P: 0, G: 0, P2: 0, P2G: 0, N: 0, errorIn: 0, errorOut: 0 };
+      for (const b of images) {
+        for (let i = 0; i < pixels; ++i) {
+          const t = target[b * pixels + i];
+          if (t === ignoreIndex) continue;
+          const pc = p[(b * channels + c) * pixels + i];
+          const g = t === c ? 1 : 0;
+          s.I += pc * g;
+          s.P += pc;
+          s.G += g;
+          s.P2 += pc * pc;
+          s.P2G += pc * pc * g;
+          s.N += 1;
+          s.errorIn += (g - pc) ** 2 * g;
+          s.errorOut += (g - pc) ** 2 * (1 - g);
+        }
+      }
+      total += term(s);
+    }
+  }
+  return total / (groups * (channels - first));
+}
+
+/** TI = (I + s)/(I + α(P − I) + β(G − I) + s). */
+export function referenceTverskyIndex(s: ReferenceClassSums, smooth: number, alpha: number, beta: number): number {
+  return (s.I + smooth) / (s.I + alpha * (s.P - s.I) + beta * (s.G - s.I) + smooth);
+}
+
+/** 1 − mean_c (I + s)/(P + G − I + s). */
+export function referenceJaccard(logits: ArrayLike<number>, target: ArrayLike<number>, shape: readonly number[], options: ReferenceRegionOptions = {}): number {
+  const smooth = options.smooth ?? 1e-5;
+  return referenceRegionMean(logits, target, shape, options, (s) => 1 - referenceTverskyIndex(s, smooth, 1, 1));
+}
+
+/** 1 − mean_c TI_c. */
+export function referenceTversky(
+  logits: ArrayLike<number>,
+  target: ArrayLike<number>,
+  shape: readonly number[],
+  options: ReferenceRegionOptions & { alpha?: number; beta?: number } = {},
+): number {
+  const { smooth = 1e-5, alpha = 0.3, beta = 0.7 } = options;
+  return referenceRegionMean(logits, target, shape, options, (s) => 1 - referenceTverskyIndex(s, smooth, alpha, beta));
+}
+
+/** mean_c (1 − TI_c)^(1/γ) (the exponent per class: the default of focal-tversky). */
+export function referenceFocalTversky(
+  logits: ArrayLike<number>,
+  target: ArrayLike<number>,
+  shape: readonly number[],
+  options: ReferenceRegionOptions & { alpha?: number; beta?: number; gamma?: number } = {},
+): number {
+  const { smooth = 1e-5, alpha = 0.3, beta = 0.7, gamma = 4 / 3 } = options;
+  return referenceRegionMean(logits, target, shape, options, (s) => (1 - referenceTverskyIndex(s, smooth, alpha, beta)) ** (1 / gamma));
+}
+
+/** mean_c r·Σ(g − p)²g/(Σg + s) + (1 − r)·Σ(g − p)²(1 − g)/(Σ(1 − g) + s). */
+export function referenceSensitivitySpecificity(
+  logits: ArrayLike<number>,
+  target: ArrayLike<number>,
+  shape: readonly number[],
+  options: ReferenceRegionOptions & { r?: number } = {},
+): number {
+  const { smooth = 1e-5, r = 0.05 } = options;
+  return referenceRegionMean(
+    logits,
+    target,
+    shape,
+    options,
+    (s) => (r * s.errorIn) / (s.G + smooth) + ((1 - r) * s.errorOut) / (s.N - s.G + smooth),
+  );
 }

@@ -117,7 +117,9 @@ bool runCase(const Case& c) {
   const std::vector<T> logits = makeInputs<T>(c, rng);
   const std::vector<L> labels = makeLabels<L>(c, rng);
   LossOptions options = c.options;
-  if (auto* ce = std::get_if<CrossEntropyOptions>(&options)) ce->classWeights = c.classWeights.empty() ? nullptr : c.classWeights.data();
+  if (auto* ce = std::get_if<CrossEntropyOptions>(&options)) ce->classWeights.values = c.classWeights;
+  const segloss::LossFunctor functor =
+      segloss::makeLossFunctor(options, segloss::hostContext(segloss::probabilityClasses(c.channels)));
 
   segloss::LossTensors t;
   t.logits = logits.data();
@@ -138,11 +140,11 @@ bool runCase(const Case& c) {
   segloss::LossGradient gc{gradCpu.data(), c.scale, c.accumulate}, gg{gradCuda.data(), c.scale, c.accumulate};
 
   const double valueCpu = segloss::computeLossCpu(t, options, c.withGrad ? &gc : nullptr);
-  std::vector<double> workspace(segloss::lossWorkspaceBytesCuda(t, options) / sizeof(double) + 1, -1.0);
+  std::vector<double> workspace(segloss::lossWorkspaceBytesCuda(t, functor) / sizeof(double) + 1, -1.0);
   double valueCuda = std::nan("");
   segloss::cuda::emulation::emulatedMultiprocessors = c.multiprocessors;
   segloss::cuda::emulation::emulatedSharedBytesPerBlock = c.sharedBytes;
-  segloss::computeLossCuda(t, options, c.withGrad ? &gg : nullptr, &valueCuda, workspace.data(), nullptr);
+  segloss::computeLossCuda(t, functor, c.withGrad ? &gg : nullptr, &valueCuda, workspace.data(), nullptr);
 
   const double rtol = std::is_same_v<T, double> ? 1e-10 : 1e-5;
   bool ok = close(valueCuda, valueCpu, rtol, 1e-3);
@@ -180,7 +182,7 @@ std::vector<Case> cases() {
   std::vector<Case> all;
   const auto add = [&](Case c) { all.push_back(std::move(c)); };
   const CrossEntropyOptions ce{};
-  const CrossEntropyOptions smoothed{nullptr, 0.1};
+  const CrossEntropyOptions smoothed{{}, 0.1};
   const std::vector<double> w4{0.5, 2.0, 1.0, 0.25};
 
   // Cross-entropy: every activation, weights, smoothing, ignore, dtypes, label types, modes.
@@ -222,6 +224,37 @@ std::vector<Case> cases() {
   add({.name = "dice multi-turn grid (1 SM)", .options = monai(), .batch = 2, .channels = 3, .pixels = 2900, .ignore = true});
   add({.name = "dice K=100 (shared sums > block)", .options = DiceOptions{}, .batch = 2, .channels = 100, .pixels = 45, .ignore = true});
   add({.name = "dice sums beyond shared memory f32", .options = monai(), .batch = 3, .channels = 6, .pixels = 300, .dtype = ScalarType::Float32, .ignore = true, .sharedBytes = 6 * 3 * 8 - 8});
+
+  // The other region heads (jaccard, tversky, focal-tversky, sensitivity-specificity, log-cosh-dice).
+  segloss::JaccardOptions jaccardSquared;
+  jaccardSquared.squared = true;
+  jaccardSquared.perImage = true;
+  segloss::TverskyOptions tverskyPerImage;
+  tverskyPerImage.perImage = true;
+  tverskyPerImage.alpha = 0.8;
+  tverskyPerImage.beta = 0.2;
+  segloss::FocalTverskyOptions odyssey;
+  odyssey.exponentAfterMean = true;
+  odyssey.perImage = true;
+  odyssey.smooth = 1.0;
+  segloss::SensitivitySpecificityOptions ssOdyssey;
+  ssOdyssey.r = 0.1;
+  ssOdyssey.smooth = 1.0;
+  ssOdyssey.perImage = true;
+  segloss::LogCoshDiceOptions logCoshMonai;
+  logCoshMonai.perImage = true;
+  add({.name = "jaccard default f64 ignore", .options = segloss::JaccardOptions{}, .ignore = true});
+  add({.name = "jaccard squared perImage f32", .options = jaccardSquared, .dtype = ScalarType::Float32, .ignore = true});
+  add({.name = "tversky default sigmoid", .options = segloss::TverskyOptions{}, .activation = Activation::Sigmoid, .ignore = true});
+  add({.name = "tversky perImage a0.8 b0.2 f32 uint8", .options = tverskyPerImage, .dtype = ScalarType::Float32, .labelType = LabelType::UInt8, .ignore = true});
+  add({.name = "focal-tversky default absent class", .options = segloss::FocalTverskyOptions{}, .ignore = true, .labelClasses = 3});
+  add({.name = "focal-tversky odyssey f32", .options = odyssey, .dtype = ScalarType::Float32});
+  add({.name = "focal-tversky binary sigmoid C=1", .options = segloss::FocalTverskyOptions{}, .channels = 1, .activation = Activation::Sigmoid, .ignore = true});
+  add({.name = "sensitivity-specificity default ignore", .options = segloss::SensitivitySpecificityOptions{}, .ignore = true});
+  add({.name = "sensitivity-specificity odyssey f32 none", .options = ssOdyssey, .activation = Activation::None, .dtype = ScalarType::Float32, .ignore = true});
+  add({.name = "sensitivity-specificity all ignored", .options = segloss::SensitivitySpecificityOptions{}, .allIgnored = true});
+  add({.name = "log-cosh-dice perImage accumulate scale 0.6", .options = logCoshMonai, .ignore = true, .scale = 0.6, .accumulate = true});
+  add({.name = "log-cosh-dice multi-turn grid (1 SM)", .options = segloss::LogCoshDiceOptions{}, .batch = 2, .channels = 3, .pixels = 2900, .ignore = true});
   return all;
 }
 

@@ -1,0 +1,295 @@
+// Separable exact distance transform (distance_transform.h).
+//
+// Memory layout of the work, chosen so that each map (2-D) or each D-plane (3-D) stays in the
+// core's cache between passes: the first pass writes int32 step counts along the outermost
+// spatial axis; each later pass works line by line from them. With at least as many maps as
+// threads, every worker runs whole maps; otherwise the passes of one map are split over workers.
+#include "distance_transform.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "../parallel_cpu.h"
+
+namespace segloss::geometry {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Step count meaning "no feature on this line"; real counts are < every extent < kNoFeature.
+constexpr int32_t kNoFeature = int32_t(1) << 30;
+
+// Plane elements one scan unit covers at most (a few cache lines per row; vectorisable).
+constexpr int64_t kScanChunk = 1024;
+
+// First pass, on the binary data of one map: steps[i, j] = |i − nearest feature on line j| for
+// lines along the outermost axis (length `length`, `inner` elements per position), for the plane
+// slice [j0, j1); kNoFeature when the line has no feature.
+template <bool kFeatureNonZero>
+void scanSteps(const uint8_t* data, int64_t length, int64_t inner, int64_t j0, int64_t j1, int32_t* steps) {
+  for (int64_t i = 0; i < length; ++i) {
+    const uint8_t* in = data + i * inner;
+    int32_t* row = steps + i * inner;
+    if (i == 0) {
+      for (int64_t j = j0; j < j1; ++j) row[j] = ((in[j] != 0) == kFeatureNonZero) ? 0 : kNoFeature;
+      continue;
+    }
+    const int32_t* above = row - inner;
+    for (int64_t j = j0; j < j1; ++j) {
+      const int32_t carried = std::min(above[j] + 1, kNoFeature);
+      row[j] = ((in[j] != 0) == kFeatureNonZero) ? 0 : carried;
+    }
+  }
+  for (int64_t i = length - 2; i >= 0; --i) {
+    int32_t* row = steps + i * inner;
+    const int32_t* below = row + inner;
+    for (int64_t j = j0; j < j1; ++j) row[j] = std::min(row[j], below[j] + 1);
+  }
+}
+
+void scanStepsRange(const uint8_t* data, bool featureNonZero, int64_t length, int64_t inner, int64_t j0, int64_t j1,
+                    int32_t* steps) {
+  if (featureNonZero) {
+    scanSteps<true>(data, length, inner, j0, j1, steps);
+  } else {
+    scanSteps<false>(data, length, inner, j0, j1, steps);
+  }
+}
+
+// Scratch of one worker: the line being transformed and its lower envelope.
+struct LineScratch {
+  std::vector<double> f;   // [n] the line's squared distances so far
+  std::vector<int64_t> v;  // [n] apexes of the envelope's parabolas
+  std::vector<double> vh;  // [n] h = f/s² + p² at each apex
+  std::vector<double> zn;  // [n] start abscissa of each parabola: zn / zd (index units)
+  std::vector<double> zd;  // [n] (zd > 0; the first parabola starts at −inf: zn = −1, zd = 0)
+  std::vector<double> z;   // [n + 1] the starts as numbers, for the evaluation sweep
+  std::vector<double> plane;  // [H·W] 3-D only: the plane after the H pass
+  explicit LineScratch(int64_t n, int64_t planeSize = 0)
+      : f(static_cast<size_t>(n)),
+        v(static_cast<size_t>(n)),
+        vh(static_cast<size_t>(n)),
+        zn(static_cast<size_t>(n)),
+        zd(static_cast<size_t>(n)),
+        z(static_cast<size_t>(n + 1)),
+        plane(static_cast<size_t>(planeSize)) {}
+};
+
+// f[q] = (steps[q·stride]·s)², inf where no feature.
+void squaredStepsLine(const int32_t* steps, int64_t n, int64_t stride, double spacing, double* f) {
+  for (int64_t q = 0; q < n; ++q) {
+    const int32_t k = steps[q * stride];
+    const double d = static_cast<double>(k) * spacing;
+    f[q] = k == kNoFeature ? kInf : d * d;
+  }
+}
+
+// Lower envelope of the parabolas f[p] + ((x − p)·s)² over the finite f[p] (Felzenszwalb &
+// Huttenlocher, Algorithm 1), in index units: with h[p] = f[p]/s² + p², the parabolas of p < q
+// meet at x = (h[q] − h[p]) / (2(q − p)). Each parabola's start is kept as a fraction (zn / zd,
+// zd > 0; zd = 0 encodes −inf for the first) and compared by cross-multiplication, so no division
+// sits on the loop's dependency chain. Returns the number of parabolas.
+int64_t buildEnvelope(const double* f, int64_t n, double inverseSquaredSpacing, LineScratch& s) {
+  int64_t* v = s.v.data();
+  double* vh = s.vh.data();
+  double* zn = s.zn.data();
+  double* zd = s.zd.data();
+  int64_t k = 0;
+  for (int64_t q = 0; q < n; ++q) {
+    if (f[q] == kInf) continue;
+    const double qd = static_cast<double>(q);
+    const double hq = f[q] * inverseSquaredSpacing + qd * qd;
+    double num = -1.0, den = 0.0;  // −inf
+    while (k > 0) {
+      num = hq - vh[k - 1];
+      den = 2.0 * (qd - static_cast<double>(v[k - 1]));
+      if (zd[k - 1] == 0.0 || num * zd[k - 1] > zn[k - 1] * den) break;  // starts after the last one
+      --k;
+      num = -1.0;
+      den = 0.0;
+    }
+    v[k] = q;
+    vh[k] = hq;
+    zn[k] = num;
+    zd[k] = den;
+    ++k;
+  }
+  return k;
+}
+
+// Start abscissas as numbers (z[0] = −inf), for the evaluation sweep; z[k] = +inf ends it.
+void envelopeStarts(int64_t k, LineScratch& s) {
+  double* z = s.z.data();
+  z[0] = -kInf;
+  for (int64_t r = 1; r < k; ++r) z[r] = s.zn[r] / s.zd[r];
+  z[k] = kInf;
+}
+
+// out[q·stride] = min_p f[p] + ((q − p)·s)² (its square root when kRoot) for q in [0, n), from
+// the parabolas of f[0, n) (f = the scratch's line + offset).
+template <bool kRoot, class Out>
+void envelopeSegment(const double* f, int64_t n, double spacing, LineScratch& s, Out* out, int64_t stride) {
+  const double squaredSpacing = spacing * spacing;
+  const int64_t k = buildEnvelope(f, n, 1.0 / squaredSpacing, s);
+  if (k == 0) {
+    for (int64_t q = 0; q < n; ++q) out[q * stride] = static_cast<Out>(kInf);
+    return;
+  }
+  envelopeStarts(k, s);
+  const int64_t* v = s.v.data();
+  const double* z = s.z.data();
+  int64_t r = 0;
+  for (int64_t q = 0; q < n; ++q) {
+    const double x = static_cast<double>(q);
+    while (z[r + 1] < x) ++r;  // parabola r + 1 starts before x
+    const double offset = static_cast<double>(q - v[r]);
+    const double d = f[v[r]] + offset * offset * squaredSpacing;
+    if constexpr (kRoot) {
+      out[q * stride] = static_cast<Out>(std::sqrt(d));
+    } else {
+      out[q * stride] = static_cast<Out>(d);
+    }
+  }
+}
+
+// The transform of the scratch's line f[0, n) into out. Elements with f = 0 (features of the line)
+// cut it into independent segments: beyond a zero-valued apex no other parabola is lower. So zero
+// runs are written directly and the envelope runs only over each segment between two zeros (both
+// included), which skips the background of typical masks.
+template <bool kRoot, class Out>
+void envelopeLine(int64_t n, double spacing, LineScratch& s, Out* out, int64_t stride) {
+  const double* f = s.f.data();
+  int64_t q = 0;
+  while (q < n) {
+    if (f[q] == 0.0) {
+      out[q * stride] = static_cast<Out>(0);
+      ++q;
+      continue;
+    }
+    const int64_t lo = q > 0 ? q - 1 : 0;  // the zero before the segment, if any
+    int64_t hi = q;
+    while (hi < n && f[hi] != 0.0) ++hi;  // the zero after it, or n
+    const int64_t end = std::min(hi + 1, n);
+    envelopeSegment<kRoot>(f + lo, end - lo, spacing, s, out + lo * stride, stride);
+    q = end;
+  }
+}
+
+// The shape of the batch's maps and the passes over one map.
+struct MapPasses {
+  const GridShape& grid;
+  bool featureNonZero;
+
+  int64_t planeSize() const { return grid.height * grid.width; }
+  // The outermost spatial axis (scanned first): D in 3-D, H in 2-D.
+  int64_t scanLength() const { return grid.spatialDims == 3 ? grid.depth : grid.height; }
+  int64_t scanInner() const { return grid.spatialDims == 3 ? planeSize() : grid.width; }
+  double scanSpacing() const { return grid.spatialDims == 3 ? grid.spacing[0] : grid.spacing[1]; }
+  // Units of the line passes: rows (2-D) or D-planes (3-D).
+  int64_t lineUnits() const { return grid.spatialDims == 3 ? grid.depth : grid.height; }
+
+  void scan(const uint8_t* data, int64_t j0, int64_t j1, int32_t* steps) const {
+    scanStepsRange(data, featureNonZero, scanLength(), scanInner(), j0, j1, steps);
+  }
+
+  // The remaining passes of unit u (a row in 2-D, a D-plane in 3-D) of one map.
+  template <bool kRoot, class Out>
+  void lines(const int32_t* steps, int64_t u, LineScratch& s, Out* out) const {
+    const int64_t h = grid.height, w = grid.width;
+    if (grid.spatialDims == 2) {
+      squaredStepsLine(steps + u * w, w, 1, grid.spacing[1], s.f.data());
+      envelopeLine<kRoot>(w, grid.spacing[2], s, out + u * w, 1);
+      return;
+    }
+    const int32_t* planeSteps = steps + u * h * w;
+    double* plane = s.plane.data();
+    for (int64_t x = 0; x < w; ++x) {  // along H, column by column
+      squaredStepsLine(planeSteps + x, h, w, grid.spacing[0], s.f.data());
+      envelopeLine<false>(h, grid.spacing[1], s, plane + x, w);
+    }
+    for (int64_t y = 0; y < h; ++y) {  // along W, row by row
+      std::copy(plane + y * w, plane + (y + 1) * w, s.f.begin());
+      envelopeLine<kRoot>(w, grid.spacing[2], s, out + (u * h + y) * w, 1);
+    }
+  }
+
+  LineScratch scratch() const {
+    const int64_t longest = std::max({grid.depth, grid.height, grid.width});
+    return LineScratch(longest, grid.spatialDims == 3 ? planeSize() : 0);
+  }
+
+  // Every pass of one map on the calling thread.
+  template <bool kRoot, class Out>
+  void wholeMap(const uint8_t* data, int32_t* steps, LineScratch& s, Out* out) const {
+    scan(data, 0, scanInner(), steps);
+    for (int64_t u = 0; u < lineUnits(); ++u) lines<kRoot>(steps, u, s, out);
+  }
+
+  // One map, each pass split over workers (`scratch` holds one LineScratch per possible worker).
+  template <bool kRoot, class Out>
+  void splitMap(const uint8_t* data, int32_t* steps, std::vector<LineScratch>& scratch, Out* out) const {
+    const int64_t inner = scanInner();
+    // Chunks small enough for every worker to get a few, large enough to vectorise.
+    const int64_t chunk = std::clamp<int64_t>((inner / (4 * cpuEngineThreads()) + 15) / 16 * 16, 64, kScanChunk);
+    const int64_t chunks = (inner + chunk - 1) / chunk;
+    parallelRanges(chunks, workersFor(chunks, scanLength() * std::min(inner, chunk)), [&](int, int64_t b, int64_t e) {
+      scan(data, b * chunk, std::min(inner, e * chunk), steps);
+    });
+    const int64_t units = lineUnits();
+    const int workers = std::min<int>(workersFor(units, grid.voxels() / units), static_cast<int>(scratch.size()));
+    parallelRanges(units, workers, [&](int w, int64_t b, int64_t e) {
+      for (int64_t u = b; u < e; ++u) lines<kRoot>(steps, u, scratch[w], out);
+    });
+  }
+};
+
+// Per-worker buffers, allocated on the calling thread (a worker must not throw).
+std::vector<LineScratch> lineScratches(const MapPasses& passes, int workers) {
+  std::vector<LineScratch> scratch;
+  scratch.reserve(static_cast<size_t>(workers));
+  for (int w = 0; w < workers; ++w) scratch.push_back(passes.scratch());
+  return scratch;
+}
+
+template <bool kRoot, class Out>
+void distancePasses(const uint8_t* data, bool featureNonZero, int64_t maps, const GridShape& grid, Out* out) {
+  checkGrid(grid);
+  if (grid.depth >= kNoFeature || grid.height >= kNoFeature || grid.width >= kNoFeature) {
+    throw GeometryArgumentError("extents must be < 2^30");
+  }
+  if (maps < 0) throw GeometryArgumentError("maps must be ≥ 0");
+  if (maps == 0) return;
+  const MapPasses passes{grid, featureNonZero};
+  const int64_t n = grid.voxels();
+  if (maps >= cpuEngineThreads()) {
+    const int workers = workersFor(maps, n);
+    std::vector<std::vector<int32_t>> steps(static_cast<size_t>(workers), std::vector<int32_t>(static_cast<size_t>(n)));
+    std::vector<LineScratch> scratch = lineScratches(passes, workers);
+    parallelRanges(maps, workers, [&](int w, int64_t b, int64_t e) {
+      for (int64_t m = b; m < e; ++m) passes.wholeMap<kRoot>(data + m * n, steps[w].data(), scratch[w], out + m * n);
+    });
+    return;
+  }
+  std::vector<int32_t> steps(static_cast<size_t>(n));
+  std::vector<LineScratch> scratch = lineScratches(passes, cpuEngineThreads());
+  for (int64_t m = 0; m < maps; ++m) passes.splitMap<kRoot>(data + m * n, steps.data(), scratch, out + m * n);
+}
+
+}  // namespace
+
+void squaredDistanceToFeatures(const uint8_t* data, FeatureRule rule, int64_t maps, const GridShape& grid,
+                               double* out) {
+  distancePasses<false>(data, rule == FeatureRule::NonZeroElements, maps, grid, out);
+}
+
+void euclideanDistanceTransform(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out) {
+  distancePasses<true>(mask, false, maps, grid, out);
+}
+
+void euclideanDistanceTransform(const uint8_t* mask, int64_t maps, const GridShape& grid, float* out) {
+  distancePasses<true>(mask, false, maps, grid, out);
+}
+
+}  // namespace segloss::geometry
