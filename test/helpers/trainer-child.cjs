@@ -50,7 +50,7 @@ async function raw() {
     model: { name: 'unet', inChannels: 1, numClasses: 2, baseChannels: 2, bilinear: false },
     objective: { terms: [{ id: 'cross-entropy', weight: 1, activation: 'softmax', ignoreIndex: null, classWeights: null, labelSmoothing: 0 }], gradScale: 1 },
     optimizer: { name: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 0, nesterov: false },
-    schedule: { name: 'constant', power: 0.9, totalSteps: 0 }, device: 'cpu', seed: 0, record: {},
+    schedule: { name: 'constant', power: 0.9, totalSteps: 0 }, device: 'cpu', seed: 0, precision: 'float32', channelsLast: false, record: {},
   };
   await t.create(config);
   const data = smallData();
