@@ -10,6 +10,7 @@ import * as path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { metrics } from '../src/metrics';
 import { Trainer, TRAINER_DISPOSED } from '../src/trainer/index';
 import type { ProgressEvent, StepEvent, TrainerOptions, TrainingData } from '../src/trainer/types';
 import { shapesData } from './helpers/shapes';
@@ -215,6 +216,26 @@ describe.skipIf(!torchReady)('Trainer: training', () => {
     for (let c = 0; c < 3; ++c) {
       expect(byVolume.perClassDice[c]).toBeCloseTo(volumeDice[c].reduce((a, b) => a + b, 0) / volumeDice[c].length, 12);
     }
+    // HD95 per volume and class, as metrics.evaluateVolume (TransUNet's policy) gives it here.
+    const withHd95 = await trainer.evaluate({ ...data, masks }, { cases: volumes, hd95: true });
+    expect(withHd95.perClassDice).toEqual(byVolume.perClassDice);
+    const hd: number[][] = [[], []];
+    start = 0;
+    for (const count of volumes) {
+      const target = masks.subarray(start * 1024, (start + count) * 1024);
+      const pred = Int32Array.from(predicted.subarray(start * 1024, (start + count) * 1024)).map((v, k) => (target[k] === 255 ? -1 : v));
+      const r = metrics.evaluateVolume(pred, target, count > 1 ? [count, 32, 32] : [32, 32], 3);
+      hd[0].push(r.hd95[0]);
+      hd[1].push(r.hd95[1]);
+      start += count;
+    }
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    expect(withHd95.perClassHd95?.[0]).toBeNaN();
+    expect(withHd95.perClassHd95?.[1]).toBeCloseTo(mean(hd[0]), 10);
+    expect(withHd95.perClassHd95?.[2]).toBeCloseTo(mean(hd[1]), 10);
+    expect(withHd95.hd95).toBeCloseTo((mean(hd[0]) + mean(hd[1])) / 2, 10);
+    expect(byVolume.hd95).toBeUndefined();
+    await expect(trainer.evaluate(data, { hd95: 1 as never })).rejects.toThrow('Expected a boolean for options.hd95 but received 1');
     await expect(trainer.evaluate(data, { cases: [2, 3] })).rejects.toThrow('Expected counts summing to N = 6 for options.cases but received a sum of 5');
     await expect(trainer.evaluate(data, { cases: [6, 0] })).rejects.toThrow('Expected an integer in [1, 9007199254740991] for options.cases[1] but received 0');
     const logits = await trainer.predictLogits(data.images, data.shape);

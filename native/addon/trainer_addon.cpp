@@ -10,7 +10,7 @@
 //   open(path) → Promise<{ config }>                       reads a checkpoint, keeps it for restore()
 //   restore() → Promise<{ epoch, step }>                   restores the opened checkpoint
 //   fit(train, validation | null, options, onEvent) → Promise<{ epoch, step, loss, aborted }>
-//   evaluate(data, batchSize) → Promise<Evaluation>
+//   evaluate(data, batchSize, withClasses) → Promise<Evaluation (+ classes: Uint8Array | Uint16Array [N, H, W])>
 //   predict(images, shape, batchSize, logits) → Promise<Uint8Array | Uint16Array>  [N, H, W] classes,
 //                                               or with logits Promise<Float32Array> [N, K, H, W]
 //   save(path) → Promise<void>;  loadWeights(path) → Promise<void>;  loadViTWeights(npzPath) → Promise<void>
@@ -591,9 +591,16 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       auto data = std::make_shared<Dataset>(readDataset(info[0]));
       const int64_t batchSize = info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 8;
       if (batchSize < 1) throw std::invalid_argument("batchSize < 1");
-      return startJob(info.Env(), [data, batchSize](JobScope& scope) -> ResultBuilder {
-        const Evaluation e = scope.trainer->evaluate(*data, batchSize);
-        return [e](Napi::Env env, TrainerWrap&) -> Napi::Value { return evaluationObject(env, e); };
+      const bool withClasses = info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
+      return startJob(info.Env(), [data, batchSize, withClasses](JobScope& scope) -> ResultBuilder {
+        at::Tensor classes;
+        const Evaluation e = scope.trainer->evaluate(*data, batchSize, withClasses ? &classes : nullptr);
+        const int64_t numClasses = std::visit([](const auto& o) { return o.numClasses(); }, scope.trainer->config().model);
+        return [e, classes, numClasses](Napi::Env env, TrainerWrap&) -> Napi::Value {
+          Napi::Object result = evaluationObject(env, e);
+          if (classes.defined()) result.Set("classes", classArray(env, classes, numClasses));
+          return result;
+        };
       });
     });
   }

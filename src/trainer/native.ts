@@ -91,6 +91,8 @@ export interface NativeEvaluation {
   readonly loss: number;
   readonly images: number;
   readonly cases: number;
+  /** [N, H, W] predicted classes, when asked for. */
+  readonly classes?: Uint8Array | Uint16Array;
 }
 
 export type NativeEvent =
@@ -124,7 +126,7 @@ export interface NativeTrainer {
     options: NativeFitOptions,
     onEvent: (event: NativeEvent) => void,
   ): Promise<NativeFitSummary>;
-  evaluate(data: NativeData, batchSize: number): Promise<NativeEvaluation>;
+  evaluate(data: NativeData, batchSize: number, withClasses: boolean): Promise<NativeEvaluation>;
   predict(images: Float32Array, shape: readonly number[], batchSize: number, logits: false): Promise<Uint8Array | Uint16Array>;
   predict(images: Float32Array, shape: readonly number[], batchSize: number, logits: true): Promise<Float32Array>;
   save(path: string): Promise<void>;

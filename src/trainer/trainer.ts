@@ -3,6 +3,8 @@
  * the trainer's own thread (native/torch/trainer). Calls on one trainer run one after another in
  * call order; each returns a Promise and never blocks the event loop.
  */
+import { metrics } from '../metrics';
+import type { TargetArray } from '../types';
 import { checkKnownKeys, is, quoteList, rangeError, typeError } from '../validate';
 import { checkInteger, checkTrainerOptions, optionsFromRecord, type ResolvedTrainerOptions } from './config';
 import { checkCases, checkImageShape, checkImages, checkTrainingData } from './data';
@@ -16,7 +18,9 @@ const FIT_KEYS = ['epochs', 'batchSize', 'augment', 'validation', 'signal', 'onP
 const AUGMENTATIONS = ['none', 'rot-flip-rotate', 'scale-crop-flip'] as const;
 const CHECKPOINT_KEYS = ['path', 'everySteps', 'everyEpochs'];
 const BATCH_KEYS = ['batchSize'];
-const EVALUATE_KEYS = ['batchSize', 'cases'];
+const EVALUATE_KEYS = ['batchSize', 'cases', 'hd95'];
+/** The most classes metrics.evaluateVolume takes. */
+const MAX_HD95_CLASSES = 4096;
 const LOAD_KEYS = ['device'];
 
 /**
@@ -74,6 +78,41 @@ function checkCheckpoint(value: unknown): NativeFitOptions['checkpoint'] {
   const everySteps = o.everySteps === undefined ? 0 : checkInteger(o.everySteps, 'options.checkpoint.everySteps', 1);
   const everyEpochs = o.everyEpochs === undefined ? (everySteps ? 0 : 1) : checkInteger(o.everyEpochs, 'options.checkpoint.everyEpochs', 1);
   return { path, everySteps, everyEpochs };
+}
+
+/**
+ * HD95 per case and class from the predicted classes (metrics.evaluateVolumeAsync on each case:
+ * its slices [D, H, W], or [H, W] for one). Pixels labelled `ignoreIndex` are taken out of both
+ * masks (labels outside [0, K) match no class).
+ */
+async function hd95PerCase(
+  predicted: Uint8Array | Uint16Array, // [N, H, W]
+  data: NativeData,
+  cases: readonly number[] | undefined,
+  classes: number,
+  ignoreIndex: number | null,
+): Promise<{ hd95: number; perClassHd95: number[] }> {
+  const [n, , h, w] = data.shape;
+  const counts = cases ?? new Array<number>(n).fill(1);
+  const jobs: Promise<{ hd95: Float64Array }>[] = [];
+  let start = 0;
+  for (const count of counts) {
+    const from = start * h * w, to = (start + count) * h * w;
+    const target: TargetArray = data.masks.subarray(from, to);
+    let pred: Uint8Array | Uint16Array | Int32Array = predicted.subarray(from, to);
+    if (ignoreIndex !== null) {
+      const masked = Int32Array.from(pred);
+      for (let k = 0; k < masked.length; ++k) if (target[k] === ignoreIndex) masked[k] = -1;
+      pred = masked;
+    }
+    jobs.push(metrics.evaluateVolumeAsync(pred, target, count > 1 ? [count, h, w] : [h, w], classes));
+    start += count;
+  }
+  const perCase = await Promise.all(jobs);
+  const perClassHd95 = [NaN];
+  for (let c = 1; c < classes; ++c) perClassHd95.push(perCase.reduce((sum, r) => sum + r.hd95[c - 1], 0) / perCase.length);
+  const foreground = perClassHd95.slice(1);
+  return { hd95: foreground.reduce((a, b) => a + b, 0) / foreground.length, perClassHd95 };
 }
 
 /** fit's checked options. */
@@ -207,7 +246,16 @@ export class Trainer {
     const o = checkOptionsObject(options, 'options', EVALUATE_KEYS);
     const batchSize = checkBatchSize(o.batchSize, 'options.batchSize');
     const cases = checkCases(o.cases, checked.shape[0], 'options.cases');
-    return this.#enqueue(() => native.evaluate(cases ? { ...checked, cases } : checked, batchSize));
+    const hd95 = o.hd95 === undefined ? false : o.hd95;
+    if (!is.bool(hd95)) throw typeError('a boolean', 'options.hd95', hd95);
+    const classes = this.#options.model.numClasses;
+    if (hd95 && classes > MAX_HD95_CLASSES) throw rangeError(`a model with at most ${MAX_HD95_CLASSES} classes`, 'options.hd95', classes);
+    const data2 = cases ? { ...checked, cases } : checked;
+    return this.#enqueue(async () => {
+      const { classes: predicted, ...result } = await native.evaluate(data2, batchSize, hd95);
+      if (!hd95 || !predicted) return result;
+      return { ...result, ...(await hd95PerCase(predicted, checked, cases, classes, this.#options.ignoreIndex)) };
+    });
   }
 
   /**

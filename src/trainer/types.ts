@@ -161,6 +161,18 @@ export interface Evaluation {
   readonly images: number;
   /** Number of cases (images, or the volumes of `cases`). */
   readonly cases: number;
+  /**
+   * With `hd95: true`: TransUNet's reported HD95, the mean over the foreground classes of
+   * {@link perClassHd95}.
+   */
+  readonly hd95?: number;
+  /**
+   * With `hd95: true`: per class (index = class; NaN for the background), the mean over cases of
+   * the 95th-percentile Hausdorff distance (pixels), each case computed as TransUNet's
+   * `calculate_metric_percase` (`metrics.evaluateVolume`, its empty-mask policy: 0 when the
+   * prediction or the target is empty).
+   */
+  readonly perClassHd95?: readonly number[];
 }
 
 /** Options of `evaluate`. */
@@ -172,6 +184,8 @@ export interface EvaluateOptions {
    * TransUNet's test on Synapse. Default: each image is a case.
    */
   readonly cases?: readonly number[];
+  /** Also compute HD95 per case and class (on libuv worker threads, after the native pass). Default `false`. */
+  readonly hd95?: boolean;
 }
 
 /** After each step. `epoch`: the epoch's index (0-based); `step`: the global step's index (0-based). */

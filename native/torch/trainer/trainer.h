@@ -113,7 +113,8 @@ class Trainer {
   /// A model with a fixed input size S (TransUNet) sees each slice resized to S × S (bicubic,
   /// corners aligned), as TransUNet's test: its classes come back with nearest-neighbour resizing,
   /// its logits (for the objective) bilinearly.
-  Evaluation evaluate(const Dataset& data, int64_t batchSize);
+  /// With `classes`, also returns the predicted classes [N, H, W] (int64, CPU) there.
+  Evaluation evaluate(const Dataset& data, int64_t batchSize, at::Tensor* classes = nullptr);
   /// For images [N, Cin, H, W]: the argmax classes [N, H, W] (int64, CPU), or with `logits` the
   /// logits [N, K, H, W] (float32, CPU); resized as in evaluate.
   at::Tensor predict(const at::Tensor& images, int64_t batchSize, bool logits = false);
