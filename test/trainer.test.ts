@@ -466,11 +466,12 @@ describe.skipIf(!torchReady)('Trainer: the event loop, abort and dispose', () =>
     expect(r.status, r.stderr).toBe(3);
   }, 60_000);
 
-  it('worker.terminate() during a worker thread\'s fit leaves the main thread running', () => {
+  it('worker.terminate() during a worker thread\'s fit leaves the main thread, and its own fit, running', () => {
     const r = child('worker-terminate');
     expect(r.signal, r.stderr).toBeNull();
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('main alive');
+    expect(r.stdout).toContain('main fit 40');
   }, 60_000);
 
   it('hostile calls straight into the native binding answer with Errors, never a crash', () => {

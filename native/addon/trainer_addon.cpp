@@ -404,15 +404,42 @@ NativeFailure describeFailure(std::exception_ptr error) {
   }
 }
 
-// Trainers whose thread may be running, so that process exit (std::atexit, before libtorch's static
-// destructors run) and environment teardown (worker threads) stop and join them first; a thread
-// still inside libtorch when its globals are destroyed crashes the process. Touched on the main
-// thread only.
-std::vector<TrainerWrap*>& liveTrainers() {
-  static auto* trainers = new std::vector<TrainerWrap*>();  // never destroyed: the atexit handler reads it
-  return *trainers;
+// The live trainers of each environment (the main thread and each worker thread), so that an
+// environment's teardown (a worker terminated) stops and joins its own trainers' threads, and
+// process exit (std::atexit, before libtorch's static destructors run) all of them: a thread still
+// inside libtorch when its globals are destroyed crashes the process. Environments run on their own
+// threads, hence the mutex; the registry is never destroyed (the atexit handler reads it).
+class TrainerRegistry {
+ public:
+  void add(napi_env env, TrainerWrap* trainer) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    trainers_.emplace_back(env, trainer);
+  }
+  void remove(TrainerWrap* trainer) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    trainers_.erase(std::remove_if(trainers_.begin(), trainers_.end(), [&](const auto& e) { return e.second == trainer; }),
+                    trainers_.end());
+  }
+  // The trainers of `env`, or of every environment when env is null.
+  std::vector<TrainerWrap*> of(napi_env env) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<TrainerWrap*> found;
+    for (const auto& [owner, trainer] : trainers_) {
+      if (env == nullptr || owner == env) found.push_back(trainer);
+    }
+    return found;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::pair<napi_env, TrainerWrap*>> trainers_;
+};
+
+TrainerRegistry& registry() {
+  static auto* instance = new TrainerRegistry();
+  return *instance;
 }
-void stopAllTrainers();
+void stopTrainers(napi_env env);
 
 class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
  public:
@@ -428,13 +455,12 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   }
 
   explicit TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
-    liveTrainers().push_back(this);
+    registry().add(info.Env(), this);
   }
 
   ~TrainerWrap() override {
     stop();
-    auto& live = liveTrainers();
-    live.erase(std::remove(live.begin(), live.end(), this), live.end());
+    registry().remove(this);
   }
 
   // Asks a running job to stop at its next step boundary and waits for its thread to end.
@@ -696,8 +722,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   bool disposed_ = false;
 };
 
-void stopAllTrainers() {
-  for (TrainerWrap* trainer : liveTrainers()) trainer->stop();
+void stopTrainers(napi_env env) {
+  for (TrainerWrap* trainer : registry().of(env)) trainer->stop();
 }
 
 void callJs(Napi::Env env, Napi::Function, JobContext* context, JobMessage* raw) {
@@ -730,8 +756,8 @@ void callJs(Napi::Env env, Napi::Function, JobContext* context, JobMessage* raw)
 
 void registerTrainer(Napi::Env env, Napi::Object exports) {
   static std::once_flag atExit;
-  std::call_once(atExit, [] { std::atexit(stopAllTrainers); });
-  napi_add_env_cleanup_hook(env, [](void*) { stopAllTrainers(); }, nullptr);
+  std::call_once(atExit, [] { std::atexit([] { stopTrainers(nullptr); }); });
+  napi_add_env_cleanup_hook(env, [](void* owner) { stopTrainers(static_cast<napi_env>(owner)); }, static_cast<napi_env>(env));
   exports.Set("NativeTrainer", TrainerWrap::Define(env));
 }
 

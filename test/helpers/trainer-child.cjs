@@ -1,7 +1,8 @@
 // Child-process scenarios of test/trainer.test.ts, against the built package (lib/):
 //   exit-during       process.exit(3) while fit runs: the trainer's thread is stopped and joined
 //                     before libtorch's globals go (exit code 3, no signal)
-//   worker-terminate  worker.terminate() while a worker thread's trainer fits; the main thread lives on
+//   worker-terminate  worker.terminate() while a worker thread's trainer fits; the main thread lives
+//                     on, and its own trainer's fit, running meanwhile, completes (prints 'main fit 40')
 //   raw               hostile calls straight into the native NativeTrainer: each answers with an
 //                     Error, none crashes; prints a JSON summary
 'use strict';
@@ -74,11 +75,19 @@ if (mode === 'exit-during') {
   fitForever().catch(() => {});
   setTimeout(() => process.exit(3), 500);
 } else if (mode === 'worker-terminate' && isMainThread) {
-  const worker = new Worker(__filename, { workerData: 'worker-fit' });
-  worker.on('message', () => setTimeout(async () => {
+  const { Trainer } = require(path.join(root, 'lib', 'index.js'));
+  (async () => {
+    const trainer = await Trainer.create({ model: { name: 'unet', baseChannels: 4 } });
+    const mainFit = trainer.fit(smallData(), { epochs: 40, batchSize: 4 });
+    const worker = new Worker(__filename, { workerData: 'worker-fit' });
+    await new Promise((resolve) => worker.once('message', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 300));
     await worker.terminate();
-    setTimeout(() => console.log('main alive'), 50);
-  }, 300));
+    console.log('main alive');
+    const result = await mainFit;
+    console.log(`main fit ${result.epoch}`);
+    trainer.dispose();
+  })().catch((error) => console.log(`main failed: ${error.message}`));
 } else if (mode === 'worker-fit') {
   parentPort.postMessage('fitting');
   fitForever().catch(() => {});
