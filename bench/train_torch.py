@@ -1,4 +1,4 @@
-"""The PyTorch side of bench/train.js: the same model (test/helpers/unet.py, transunet.py), data,
+"""The PyTorch side of bench/train.js: the same model (python/unet.py, python/transunet.py), data,
 objective (0.5 * batch-pooled soft Dice with background, smooth 1e-5 + 0.5 * cross-entropy), SGD
 (momentum 0.9, weight decay 1e-4, poly lr) and step as segloss's native trainer, timed per step
 (forward, loss, backward, update, batch gather) with perf_counter. Prints one JSON line:
@@ -15,7 +15,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "helpers"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 from transunet import TransUNet  # noqa: E402
 from unet import UNet  # noqa: E402
 

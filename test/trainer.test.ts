@@ -4,11 +4,13 @@
 //
 // Skipped, with the reason printed, when the torch addon is not built; SEGLOSS_REQUIRE_TORCH=1
 // (CI) turns the skip into a failure. The Python checks need the venv's torch (skipped without).
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { metrics } from '../src/metrics';
 import { Trainer, TRAINER_DISPOSED } from '../src/trainer/index';
 import type { ProgressEvent, StepEvent, TrainerOptions, TrainingData } from '../src/trainer/types';
 import { shapesData } from './helpers/shapes';
@@ -70,6 +72,52 @@ describe.skipIf(!torchReady)('Trainer: training', () => {
       trainer.dispose();
     }
   }, 240_000);
+
+  it.each([
+    ['cross-entropy', 'cross-entropy'],
+    ['dice (MONAI, per image)', [{ loss: 'dice', options: { perImage: true } }]],
+    ['0.5·dice (smp) + 0.5·CE', [{ loss: 'dice', weight: 0.5, options: { preset: 'smp' } }, { loss: 'cross-entropy', weight: 0.5 }]],
+    ['0.5·dice (nnU-Net) + 0.5·CE', [{ loss: 'dice', weight: 0.5, options: { preset: 'nnunet' } }, { loss: 'cross-entropy', weight: 0.5 }]],
+    ['0.5·log-dice + 0.5·CE (label smoothing 0.1)', [{ loss: 'dice', weight: 0.5, options: { logLoss: true } }, { loss: 'cross-entropy', weight: 0.5, options: { labelSmoothing: 0.1 } }]],
+  ] as const)('training with %s makes progress (the epoch loss and the evaluated objective fall)', async (_name, objective) => {
+    const data = shapesData(16, 32, 14);
+    const trainer = await Trainer.create({ ...small, objective: objective as TrainerOptions['objective'], optimizer: { name: 'sgd', lr: 0.05 } });
+    const before = await trainer.evaluate(data);
+    const { events } = await fitCollecting(trainer, data, { epochs: 5, batchSize: 4 });
+    const epochs = events.filter((e) => e.type === 'epoch').map((e) => e.loss);
+    expect(epochs[4]).toBeLessThan(epochs[0]);
+    const after = await trainer.evaluate(data);
+    expect(after.loss).toBeLessThan(before.loss);
+    trainer.dispose();
+  });
+
+  it('channelsLast and bfloat16 autocast train like float32 NCHW; their checkpoints load into a plain trainer', async () => {
+    const data = shapesData(8, 32, 15);
+    const run = async (extra: Partial<TrainerOptions>) => {
+      const trainer = await Trainer.create({ ...small, ...extra });
+      const { events } = await fitCollecting(trainer, data, { epochs: 2, batchSize: 4 });
+      const logits = await trainer.predictLogits(data.images, data.shape);
+      const file = path.join(folder, `precision-${extra.precision ?? 'float32'}-${extra.channelsLast ?? false}.pt`);
+      await trainer.save(file);
+      trainer.dispose();
+      return { losses: events.filter((e): e is StepEvent => e.type === 'step').map((e) => e.loss), logits, file };
+    };
+    const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+    const plain = await run({});
+    const nhwc = await run({ channelsLast: true });
+    const bf16 = await run({ precision: 'bfloat16' });
+    nhwc.losses.forEach((l, i) => expect(l).toBeCloseTo(plain.losses[i], 4));
+    bf16.losses.forEach((l, i) => expect(Math.abs(l - plain.losses[i])).toBeLessThan(0.02));
+    expect(maxDiff(nhwc.logits, plain.logits)).toBeLessThan(1e-3);
+    expect(maxDiff(bf16.logits, plain.logits)).toBeLessThan(0.1);
+    const reader = await Trainer.create(small);
+    await reader.loadStateDict(nhwc.file);
+    expect(maxDiff(await reader.predictLogits(data.images, data.shape), nhwc.logits)).toBeLessThan(1e-4);
+    reader.dispose();
+    const resumed = await Trainer.load(bf16.file);
+    expect(resumed.options).toMatchObject({ precision: 'bfloat16', channelsLast: false });
+    resumed.dispose();
+  });
 
   it('AdamW with a constant schedule lowers the loss', async () => {
     const data = shapesData(16, 32, 3);
@@ -146,6 +194,50 @@ describe.skipIf(!torchReady)('Trainer: training', () => {
       const union = pred[c] + truth[c] - inter[c];
       expect(r.perClassIoU[c]).toBeCloseTo(union ? inter[c] / union : NaN, 12);
     }
+    expect([r.images, r.cases]).toEqual([6, 6]);
+    // Per volume (2 + 3 + 1 slices): each volume's counts pooled, then the mean over volumes.
+    const volumes = [2, 3, 1];
+    const byVolume = await trainer.evaluate({ ...data, masks }, { cases: volumes });
+    expect([byVolume.images, byVolume.cases]).toEqual([6, 3]);
+    expect(byVolume.perClassIoU).toEqual(r.perClassIoU);
+    const volumeDice: number[][] = [[], [], []];
+    let start = 0;
+    for (const count of volumes) {
+      const i = [0, 0, 0], p = [0, 0, 0], g = [0, 0, 0];
+      for (let k = start * 1024; k < (start + count) * 1024; ++k) {
+        if (masks[k] === 255) continue;
+        p[predicted[k]]++;
+        g[masks[k]]++;
+        if (predicted[k] === masks[k]) i[masks[k]]++;
+      }
+      for (let c = 0; c < 3; ++c) if (p[c] + g[c] > 0) volumeDice[c].push((2 * i[c]) / (p[c] + g[c]));
+      start += count;
+    }
+    for (let c = 0; c < 3; ++c) {
+      expect(byVolume.perClassDice[c]).toBeCloseTo(volumeDice[c].reduce((a, b) => a + b, 0) / volumeDice[c].length, 12);
+    }
+    // HD95 per volume and class, as metrics.evaluateVolume (TransUNet's policy) gives it here.
+    const withHd95 = await trainer.evaluate({ ...data, masks }, { cases: volumes, hd95: true });
+    expect(withHd95.perClassDice).toEqual(byVolume.perClassDice);
+    const hd: number[][] = [[], []];
+    start = 0;
+    for (const count of volumes) {
+      const target = masks.subarray(start * 1024, (start + count) * 1024);
+      const pred = Int32Array.from(predicted.subarray(start * 1024, (start + count) * 1024)).map((v, k) => (target[k] === 255 ? -1 : v));
+      const r = metrics.evaluateVolume(pred, target, count > 1 ? [count, 32, 32] : [32, 32], 3);
+      hd[0].push(r.hd95[0]);
+      hd[1].push(r.hd95[1]);
+      start += count;
+    }
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    expect(withHd95.perClassHd95?.[0]).toBeNaN();
+    expect(withHd95.perClassHd95?.[1]).toBeCloseTo(mean(hd[0]), 10);
+    expect(withHd95.perClassHd95?.[2]).toBeCloseTo(mean(hd[1]), 10);
+    expect(withHd95.hd95).toBeCloseTo((mean(hd[0]) + mean(hd[1])) / 2, 10);
+    expect(byVolume.hd95).toBeUndefined();
+    await expect(trainer.evaluate(data, { hd95: 1 as never })).rejects.toThrow('Expected a boolean for options.hd95 but received 1');
+    await expect(trainer.evaluate(data, { cases: [2, 3] })).rejects.toThrow('Expected counts summing to N = 6 for options.cases but received a sum of 5');
+    await expect(trainer.evaluate(data, { cases: [6, 0] })).rejects.toThrow('Expected an integer in [1, 9007199254740991] for options.cases[1] but received 0');
     const logits = await trainer.predictLogits(data.images, data.shape);
     expect(logits).toHaveLength(6 * 3 * 1024);
     const argmax0 = [0, 1, 2].reduce((best, c) => (logits[c * 1024] > logits[best * 1024] ? c : best), 0);
@@ -197,6 +289,55 @@ describe.skipIf(!torchReady)('Trainer: determinism, checkpoints and resume', () 
       expect(interop('equal', a, c)).toMatchObject({ model: true, optimizer: true, maxDiff: 0, step: [6, 6] });
     }
   }, 120_000);
+
+  it.each([255, undefined])("'scale-crop-flip' (ignoreIndex %s) is deterministic for a seed and changes the batches", async (ignoreIndex) => {
+    const losses = async (augment: 'none' | 'scale-crop-flip') => {
+      const trainer = await Trainer.create({ ...options, ...(ignoreIndex === undefined ? {} : { ignoreIndex }) });
+      const { events } = await fitCollecting(trainer, data, { epochs: 2, batchSize: 4, augment });
+      trainer.dispose();
+      return events.filter((e): e is StepEvent => e.type === 'step').map((e) => e.loss);
+    };
+    const first = await losses('scale-crop-flip');
+    expect(first).toHaveLength(6);
+    expect(first.every(Number.isFinite)).toBe(true);
+    expect(await losses('scale-crop-flip')).toEqual(first);
+    expect(await losses('none')).not.toEqual(first);
+  });
+
+  it('AdamW, a custom objective and ignoreIndex survive save/load: same options, same losses', async () => {
+    const custom: TrainerOptions = {
+      model: { name: 'unet', numClasses: 3, baseChannels: 4 },
+      ignoreIndex: 255,
+      objective: [
+        { loss: 'dice', weight: 0.3, options: { preset: 'nnunet' } },
+        { loss: 'cross-entropy', weight: 0.7, options: { classWeights: new Float64Array([0.2, 1, 1]), labelSmoothing: 0.1 } },
+      ],
+      optimizer: { name: 'adamw', lr: 2e-3, betas: [0.8, 0.99] },
+      seed: 12,
+    };
+    const masks = new Int32Array(data.masks);
+    masks.fill(255, 0, 100);
+    const ignored = { ...data, masks };
+    const run = async (trainer: Trainer, epochs: number) =>
+      (await fitCollecting(trainer, ignored, { epochs, batchSize: 4 })).events.filter((e): e is StepEvent => e.type === 'step').map((e) => e.loss);
+    const straightTrainer = await Trainer.create(custom);
+    const all = await run(straightTrainer, 2);
+    straightTrainer.dispose();
+    const first = await Trainer.create(custom);
+    const half = await run(first, 1);
+    const file = path.join(folder, 'adamw.pt');
+    await first.save(file);
+    const options = first.options;
+    first.dispose();
+    const again = await Trainer.load(file);
+    expect(again.options).toEqual(options);
+    expect(again.options.objective).toEqual([
+      { loss: 'dice', weight: 0.3, options: { preset: 'nnunet' } },
+      { loss: 'cross-entropy', weight: 0.7, options: { classWeights: [0.2, 1, 1], labelSmoothing: 0.1 } },
+    ]);
+    expect([...half, ...(await run(again, 2))]).toEqual(all);
+    again.dispose();
+  });
 
   it('an abort mid-epoch leaves a checkpoint from which the run continues bit-identically', async () => {
     const reference = path.join(folder, 'reference.pt');
@@ -251,27 +392,36 @@ describe.skipIf(!torchReady)('Trainer: determinism, checkpoints and resume', () 
 });
 
 describe.skipIf(!torchReady)('Trainer: the event loop, abort and dispose', () => {
-  it('keeps the event loop responsive during fit (a 10 ms timer is never late by more than 50 ms)', async () => {
+  // Timer lateness the machine itself causes (other processes, other test files on the same cores)
+  // is measured first, for as long, without a fit; the bound applies to what the fit adds. Retried:
+  // a shared CI machine can stall any process for longer than the bound.
+  it('keeps the event loop responsive during fit (a 10 ms timer is never late by more than 50 ms)', { retry: 2, timeout: 120_000 }, async () => {
     const data = shapesData(32, 64, 9);
     const trainer = await Trainer.create({ model: { name: 'unet', inChannels: 1, numClasses: 3, baseChannels: 16 }, seed: 0 });
-    let last = performance.now();
-    let worst = 0;
-    let ticks = 0;
-    const timer = setInterval(() => {
-      const now = performance.now();
-      worst = Math.max(worst, now - last - 10);
-      last = now;
-      ++ticks;
-    }, 10);
+    const watch = () => {
+      let last = performance.now();
+      const state = { worst: 0, ticks: 0, stop: () => clearInterval(timer) };
+      const timer = setInterval(() => {
+        const now = performance.now();
+        state.worst = Math.max(state.worst, now - last - 10);
+        last = now;
+        ++state.ticks;
+      }, 10);
+      return state;
+    };
     const started = performance.now();
+    const during = watch();
     await trainer.fit(data, { epochs: 2, batchSize: 8 });
-    clearInterval(timer);
+    during.stop();
     const seconds = (performance.now() - started) / 1000;
     trainer.dispose();
+    const idle = watch();
+    await new Promise((resolve) => setTimeout(resolve, Math.min(seconds, 5) * 1000));
+    idle.stop();
     expect(seconds).toBeGreaterThan(0.5);
-    expect(ticks).toBeGreaterThan(seconds * 20);
-    expect(worst).toBeLessThan(50);
-  }, 120_000);
+    expect(during.ticks).toBeGreaterThan(seconds * 20);
+    expect(during.worst - Math.max(0, idle.worst)).toBeLessThan(50);
+  });
 
   it('an already-aborted signal rejects at once; an error thrown by onProgress stops the fit and rejects with it', async () => {
     const data = shapesData(8, 32, 10);
@@ -306,6 +456,33 @@ describe.skipIf(!torchReady)('Trainer: the event loop, abort and dispose', () =>
     expect(() => trainer.dispose()).not.toThrow();
   });
 
+  const child = (mode: string) =>
+    spawnSync(process.execPath, [path.join(__dirname, 'helpers', 'trainer-child.cjs'), mode], { encoding: 'utf8', timeout: 120_000 });
+
+  it('process.exit() during fit stops and joins the trainer thread first (exit code kept, no crash)', () => {
+    expect(fs.existsSync(path.join(__dirname, '..', 'lib', 'index.js')), 'lib/ is missing: run `npm run build:ts`').toBe(true);
+    const r = child('exit-during');
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(3);
+  }, 60_000);
+
+  it('worker.terminate() during a worker thread\'s fit leaves the main thread, and its own fit, running', () => {
+    const r = child('worker-terminate');
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('main alive');
+    expect(r.stdout).toContain('main fit 40');
+  }, 60_000);
+
+  it('hostile calls straight into the native binding answer with Errors, never a crash', () => {
+    const r = child('raw');
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { errors: number; problems: string[] };
+    expect(summary.problems).toEqual([]);
+    expect(summary.errors).toBeGreaterThan(50);
+  }, 60_000);
+
   it('calls on one trainer run in call order without awaiting each', async () => {
     const data = shapesData(8, 32, 12);
     const trainer = await Trainer.create(small);
@@ -338,9 +515,11 @@ describe.skipIf(!torchReady)('Trainer: argument errors', () => {
     [{ model: { name: 'unet' }, optimizer: { name: 'sgd', schedule: 'cosine' } }, RangeError, "Expected one of 'poly', 'constant' for optimizer.schedule but received 'cosine'"],
     [{ model: { name: 'unet' }, optimizer: { name: 'adamw', betas: [0.9, 1] } }, RangeError, 'Expected a number in [0, 1) for optimizer.betas[1] but received 1'],
     [{ model: { name: 'unet' }, seed: -1 }, RangeError, 'Expected an integer in [0, 9007199254740991] for seed but received -1'],
+    [{ model: { name: 'unet' }, precision: 'fp16' }, RangeError, "Expected one of 'float32', 'bfloat16' for precision but received 'fp16'"],
+    [{ model: { name: 'unet' }, channelsLast: 1 }, TypeError, 'Expected a boolean for channelsLast but received 1'],
     [{ model: { name: 'unet' }, device: 'tpu' }, RangeError, "Expected 'cpu', 'cuda' or 'cuda:<index>' for device but received 'tpu'"],
     [{ model: { name: 'unet' }, objective: [{ loss: 'topk' }] }, RangeError, 'for objective[0].loss'],
-    [{ model: { name: 'unet' }, lr: 0.1 }, RangeError, "Expected one of device, ignoreIndex, model, objective, optimizer, seed for an option name of Trainer.create but received 'lr'"],
+    [{ model: { name: 'unet' }, lr: 0.1 }, RangeError, "Expected one of channelsLast, device, ignoreIndex, model, objective, optimizer, precision, seed for an option name of Trainer.create but received 'lr'"],
   ])('Trainer.create(%j) → %s', async (options, type, message) => {
     const error = await Trainer.create(options as unknown as TrainerOptions).then(() => null, (e: unknown) => e);
     expect(error).toBeInstanceOf(type);
@@ -357,7 +536,7 @@ describe.skipIf(!torchReady)('Trainer: argument errors', () => {
       [() => trainer.fit(data, { epochs: 1, signal: {} as AbortSignal }), 'Expected an AbortSignal for options.signal but received an object'],
       [() => trainer.fit(data, { epochs: 1, onProgress: 3 as never }), 'Expected a function for options.onProgress but received 3'],
       [() => trainer.fit(data, { epochs: 1, checkpoint: { path: '' } }), "Expected a non-empty string (a file path) for options.checkpoint.path but received ''"],
-      [() => trainer.fit(data, { epochs: 1, augment: 'cutmix' } as never), "Expected one of 'none', 'rot-flip-rotate' for options.augment but received 'cutmix'"],
+      [() => trainer.fit(data, { epochs: 1, augment: 'cutmix' } as never), "Expected one of 'none', 'rot-flip-rotate', 'scale-crop-flip' for options.augment but received 'cutmix'"],
       [() => trainer.fit(data, { epochs: 1, shuffle: true } as never), "Expected one of augment, batchSize, checkpoint, epochs, onProgress, signal, validation for an option name of options but received 'shuffle'"],
       [() => trainer.fit({ ...data, images: new Float64Array(2048) } as never, { epochs: 1 }), 'Expected a Float32Array [N, Cin, H, W] for data.images but received Float64Array of length 2048'],
       [() => trainer.fit({ ...data, images: new Float32Array(10) }, { epochs: 1 }), 'Expected length 2048 (N·Cin·H·W of shape [2, 1, 32, 32]) for data.images but received length 10'],

@@ -10,16 +10,21 @@
 //   open(path) → Promise<{ config }>                       reads a checkpoint, keeps it for restore()
 //   restore() → Promise<{ epoch, step }>                   restores the opened checkpoint
 //   fit(train, validation | null, options, onEvent) → Promise<{ epoch, step, loss, aborted }>
-//   evaluate(data, batchSize) → Promise<Evaluation>
+//   evaluate(data, batchSize, withClasses) → Promise<Evaluation (+ classes: Uint8Array | Uint16Array [N, H, W])>
 //   predict(images, shape, batchSize, logits) → Promise<Uint8Array | Uint16Array>  [N, H, W] classes,
 //                                               or with logits Promise<Float32Array> [N, K, H, W]
 //   save(path) → Promise<void>;  loadWeights(path) → Promise<void>;  loadViTWeights(npzPath) → Promise<void>
 //   abort()      stop the running fit at its next step boundary
+//   stop()       abort and wait for the trainer's thread (synchronous; for process 'exit')
 //   dispose()    abort, and free the model once no job runs
-//     data: { images: Float32Array [N, Cin, H, W], masks: Uint8Array | Uint16Array | Int32Array [N, H, W], shape }
+//     data: { images: Float32Array [N, Cin, H, W], masks: Uint8Array | Uint16Array | Int32Array [N, H, W], shape,
+//             cases?: number[] (images per case, Σ = N; evaluate only) }
 #include <napi.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <mutex>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -208,6 +213,10 @@ trainer::TrainerConfig readConfig(Napi::Object config) {
   out.schedule = readSchedule(object(config, "schedule"));
   out.device = string(config, "device");
   out.seed = static_cast<uint64_t>(integer(config, "seed", 0));
+  const std::string precision = string(config, "precision");
+  if (precision != "float32" && precision != "bfloat16") throw std::invalid_argument("unknown precision '" + precision + "'");
+  out.precision = precision == "bfloat16" ? trainer::Precision::BFloat16 : trainer::Precision::Float32;
+  out.channelsLast = boolean(config, "channelsLast");
   out.record = toIValue(required(config, "record"));
   return out;
 }
@@ -253,7 +262,19 @@ Dataset readDataset(Napi::Value value) {
   if (!value.IsObject()) throw NativeTypeError("data is not an object");
   const Napi::Object data = value.As<Napi::Object>();
   const std::vector<int64_t> shape = readShape4(required(data, "shape"));
-  return Dataset{imagesTensor(required(data, "images"), shape), masksTensor(required(data, "masks"), shape)};
+  Dataset out{imagesTensor(required(data, "images"), shape), masksTensor(required(data, "masks"), shape), {}};
+  // Optional `cases`: the number of consecutive images in each case (volume), summing to N.
+  const Napi::Value cases = data.Get("cases");
+  if (cases.IsArray()) {
+    const Napi::Array counts = cases.As<Napi::Array>();
+    for (uint32_t i = 0; i < counts.Length(); ++i) {
+      const Napi::Value count = counts.Get(i);
+      if (!count.IsNumber() || count.As<Napi::Number>().Int64Value() < 1) throw std::invalid_argument("cases holds a count < 1");
+      out.cases.insert(out.cases.end(), static_cast<size_t>(count.As<Napi::Number>().Int64Value()), static_cast<int64_t>(i));
+    }
+    if (static_cast<int64_t>(out.cases.size()) != shape[0]) throw std::invalid_argument("cases do not sum to N");
+  }
+  return out;
 }
 
 trainer::FitOptions readFitOptions(Napi::Object options) {
@@ -262,8 +283,15 @@ trainer::FitOptions readFitOptions(Napi::Object options) {
   out.batchSize = integer(options, "batchSize", 1);
   out.evalBatchSize = integer(options, "evalBatchSize", 1);
   const std::string augment = string(options, "augment");
-  if (augment != "none" && augment != "rot-flip-rotate") throw std::invalid_argument("unknown augmentation '" + augment + "'");
-  out.augment = augment == "none" ? trainer::Augmentation::None : trainer::Augmentation::RotFlipRotate;
+  if (augment == "none") {
+    out.augment = trainer::Augmentation::None;
+  } else if (augment == "rot-flip-rotate") {
+    out.augment = trainer::Augmentation::RotFlipRotate;
+  } else if (augment == "scale-crop-flip") {
+    out.augment = trainer::Augmentation::ScaleCropFlip;
+  } else {
+    throw std::invalid_argument("unknown augmentation '" + augment + "'");
+  }
   const Napi::Value checkpoint = required(options, "checkpoint");
   if (checkpoint.IsObject()) {
     const Napi::Object policy = checkpoint.As<Napi::Object>();
@@ -290,6 +318,7 @@ Napi::Object evaluationObject(Napi::Env env, const Evaluation& e) {
   o.Set("perClassIoU", numbers(env, e.perClassIoU));
   o.Set("loss", e.loss);
   o.Set("images", static_cast<double>(e.images));
+  o.Set("cases", static_cast<double>(e.cases));
   return o;
 }
 
@@ -375,6 +404,43 @@ NativeFailure describeFailure(std::exception_ptr error) {
   }
 }
 
+// The live trainers of each environment (the main thread and each worker thread), so that an
+// environment's teardown (a worker terminated) stops and joins its own trainers' threads, and
+// process exit (std::atexit, before libtorch's static destructors run) all of them: a thread still
+// inside libtorch when its globals are destroyed crashes the process. Environments run on their own
+// threads, hence the mutex; the registry is never destroyed (the atexit handler reads it).
+class TrainerRegistry {
+ public:
+  void add(napi_env env, TrainerWrap* trainer) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    trainers_.emplace_back(env, trainer);
+  }
+  void remove(TrainerWrap* trainer) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    trainers_.erase(std::remove_if(trainers_.begin(), trainers_.end(), [&](const auto& e) { return e.second == trainer; }),
+                    trainers_.end());
+  }
+  // The trainers of `env`, or of every environment when env is null.
+  std::vector<TrainerWrap*> of(napi_env env) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<TrainerWrap*> found;
+    for (const auto& [owner, trainer] : trainers_) {
+      if (env == nullptr || owner == env) found.push_back(trainer);
+    }
+    return found;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::pair<napi_env, TrainerWrap*>> trainers_;
+};
+
+TrainerRegistry& registry() {
+  static auto* instance = new TrainerRegistry();
+  return *instance;
+}
+void stopTrainers(napi_env env);
+
 class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -385,12 +451,20 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
                         InstanceMethod<&TrainerWrap::Predict>("predict"), InstanceMethod<&TrainerWrap::Save>("save"),
                         InstanceMethod<&TrainerWrap::LoadWeights>("loadWeights"),
                         InstanceMethod<&TrainerWrap::LoadViTWeights>("loadViTWeights"),
-                        InstanceMethod<&TrainerWrap::Abort>("abort"), InstanceMethod<&TrainerWrap::Dispose>("dispose")});
+                        InstanceMethod<&TrainerWrap::Abort>("abort"), InstanceMethod<&TrainerWrap::Stop>("stop"), InstanceMethod<&TrainerWrap::Dispose>("dispose")});
   }
 
-  explicit TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {}
+  explicit TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
+    registry().add(info.Env(), this);
+  }
 
   ~TrainerWrap() override {
+    stop();
+    registry().remove(this);
+  }
+
+  // Asks a running job to stop at its next step boundary and waits for its thread to end.
+  void stop() {
     cancel_->store(true);
     if (thread_.joinable()) thread_.join();
   }
@@ -543,9 +617,16 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       auto data = std::make_shared<Dataset>(readDataset(info[0]));
       const int64_t batchSize = info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 8;
       if (batchSize < 1) throw std::invalid_argument("batchSize < 1");
-      return startJob(info.Env(), [data, batchSize](JobScope& scope) -> ResultBuilder {
-        const Evaluation e = scope.trainer->evaluate(*data, batchSize);
-        return [e](Napi::Env env, TrainerWrap&) -> Napi::Value { return evaluationObject(env, e); };
+      const bool withClasses = info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
+      return startJob(info.Env(), [data, batchSize, withClasses](JobScope& scope) -> ResultBuilder {
+        at::Tensor classes;
+        const Evaluation e = scope.trainer->evaluate(*data, batchSize, withClasses ? &classes : nullptr);
+        const int64_t numClasses = std::visit([](const auto& o) { return o.numClasses(); }, scope.trainer->config().model);
+        return [e, classes, numClasses](Napi::Env env, TrainerWrap&) -> Napi::Value {
+          Napi::Object result = evaluationObject(env, e);
+          if (classes.defined()) result.Set("classes", classArray(env, classes, numClasses));
+          return result;
+        };
       });
     });
   }
@@ -618,6 +699,11 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     return info.Env().Undefined();
   }
 
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    stop();
+    return info.Env().Undefined();
+  }
+
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     disposed_ = true;
     cancel_->store(true);
@@ -635,6 +721,10 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   bool busy_ = false;
   bool disposed_ = false;
 };
+
+void stopTrainers(napi_env env) {
+  for (TrainerWrap* trainer : registry().of(env)) trainer->stop();
+}
 
 void callJs(Napi::Env env, Napi::Function, JobContext* context, JobMessage* raw) {
   std::unique_ptr<JobMessage> message(raw);
@@ -664,6 +754,11 @@ void callJs(Napi::Env env, Napi::Function, JobContext* context, JobMessage* raw)
 
 }  // namespace
 
-void registerTrainer(Napi::Env env, Napi::Object exports) { exports.Set("NativeTrainer", TrainerWrap::Define(env)); }
+void registerTrainer(Napi::Env env, Napi::Object exports) {
+  static std::once_flag atExit;
+  std::call_once(atExit, [] { std::atexit([] { stopTrainers(nullptr); }); });
+  napi_add_env_cleanup_hook(env, [](void* owner) { stopTrainers(static_cast<napi_env>(owner)); }, static_cast<napi_env>(env));
+  exports.Set("NativeTrainer", TrainerWrap::Define(env));
+}
 
 }  // namespace segloss::addon

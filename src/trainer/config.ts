@@ -17,7 +17,7 @@ import type {
   ResolvedTransUNetOptions,
   ResolvedUNetOptions,
 } from './native';
-import type { AdamWOptions, LrSchedule, OptimizerOptions, SgdOptions, TrainerOptions, UNetModelOptions, VitPreset } from './types';
+import type { AdamWOptions, LrSchedule, OptimizerOptions, Precision, SgdOptions, TrainerOptions, UNetModelOptions, VitPreset } from './types';
 
 /** The `format` of the config record inside checkpoints. */
 export const CONFIG_FORMAT = 'segloss-trainer-config/1';
@@ -39,6 +39,8 @@ export interface ResolvedTrainerOptions {
   readonly optimizer: Required<SgdOptions> | Required<AdamWOptions>;
   readonly device: string;
   readonly seed: number;
+  readonly precision: Precision;
+  readonly channelsLast: boolean;
 }
 
 /** An integer in [min, max]: TypeError for a non-number, RangeError otherwise. */
@@ -206,7 +208,8 @@ function jsonLike(value: unknown): unknown {
   return value;
 }
 
-const TRAINER_KEYS = ['model', 'objective', 'ignoreIndex', 'optimizer', 'device', 'seed'];
+const TRAINER_KEYS = ['model', 'objective', 'ignoreIndex', 'optimizer', 'device', 'seed', 'precision', 'channelsLast'];
+const PRECISIONS: readonly Precision[] = ['float32', 'bfloat16'];
 
 /** Everything `Trainer.create` needs: the resolved options (the record) and the native config. */
 export interface CheckedTrainerOptions {
@@ -232,6 +235,13 @@ export function checkTrainerOptions(options: unknown): CheckedTrainerOptions {
   const optimizer = checkOptimizer(options.optimizer);
   const device = checkDevice(options.device, torchAddon());
   const seed = options.seed === undefined ? 0 : checkInteger(options.seed, 'seed', 0);
+  let precision: Precision = 'float32';
+  if (options.precision !== undefined) {
+    if (!is.string(options.precision)) throw typeError(`one of ${quoteList(PRECISIONS)}`, 'precision', options.precision);
+    if (!is.oneOf(options.precision, PRECISIONS)) throw rangeError(`one of ${quoteList(PRECISIONS)}`, 'precision', options.precision);
+    precision = options.precision;
+  }
+  const channelsLast = options.channelsLast === undefined ? false : boolean(options.channelsLast, 'channelsLast');
   const resolved: ResolvedTrainerOptions = {
     format: CONFIG_FORMAT,
     model,
@@ -240,6 +250,8 @@ export function checkTrainerOptions(options: unknown): CheckedTrainerOptions {
     optimizer,
     device,
     seed,
+    precision,
+    channelsLast,
   };
   const native: NativeTrainerConfig = {
     model,
@@ -248,6 +260,8 @@ export function checkTrainerOptions(options: unknown): CheckedTrainerOptions {
     schedule: nativeSchedule(optimizer),
     device,
     seed,
+    precision,
+    channelsLast,
     record: resolved,
   };
   return { resolved, native };

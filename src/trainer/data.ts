@@ -22,8 +22,11 @@ function unravel(index: number, dims: readonly number[]): number[] {
   return coords;
 }
 
-/** Checks `shape` = [N, Cin, H, W] against the model (Cin; UNet: H and W ≥ 16; TransUNet: H = W = imageSize). */
-export function checkImageShape(shape: unknown, name: string, model: ResolvedModelOptions): [number, number, number, number] {
+/**
+ * Checks `shape` = [N, Cin, H, W] against the model: Cin; H and W ≥ 16; for TransUNet in training
+ * (`resizable` false) H = W = imageSize — evaluate and predict resize slices to imageSize.
+ */
+export function checkImageShape(shape: unknown, name: string, model: ResolvedModelOptions, resizable = false): [number, number, number, number] {
   if (!Array.isArray(shape)) throw typeError('an array [N, Cin, H, W]', name, shape);
   if (shape.length !== 4) throw rangeErrorText('4 entries [N, Cin, H, W]', name, `${shape.length} entries: ${describe(shape)}`);
   const axes = ['N', 'Cin', 'H', 'W'];
@@ -32,7 +35,7 @@ export function checkImageShape(shape: unknown, name: string, model: ResolvedMod
     throw rangeError(`the model's inChannels ${model.inChannels}`, `${name}[1] (Cin)`, checked[1]);
   }
   for (const i of [2, 3]) {
-    if (model.name === 'transunet') {
+    if (model.name === 'transunet' && !resizable) {
       if (checked[i] !== model.imageSize) throw rangeError(`the model's imageSize ${model.imageSize}`, `${name}[${i}] (${axes[i]})`, checked[i]);
       continue;
     }
@@ -73,10 +76,26 @@ function checkMasks(masks: unknown, shape: readonly number[], name: string, clas
 }
 
 /** Checks a TrainingData object `{ images, masks, shape }` named `name` (e.g. 'data'). */
-export function checkTrainingData(data: unknown, name: string, model: ResolvedModelOptions, ignoreIndex: number | null): NativeData {
+export function checkTrainingData(
+  data: unknown,
+  name: string,
+  model: ResolvedModelOptions,
+  ignoreIndex: number | null,
+  resizable = false,
+): NativeData {
   if (!is.object(data)) throw typeError('an object { images, masks, shape }', name, data);
-  const shape = checkImageShape(data.shape, `${name}.shape`, model);
+  const shape = checkImageShape(data.shape, `${name}.shape`, model, resizable);
   const images = checkImages(data.images, shape, `${name}.images`);
   const masks = checkMasks(data.masks, shape, `${name}.masks`, model.numClasses, ignoreIndex);
   return { images, masks, shape };
+}
+
+/** Checks `cases` (images per case, positive integers summing to N). */
+export function checkCases(cases: unknown, n: number, name: string): number[] | undefined {
+  if (cases === undefined) return undefined;
+  if (!Array.isArray(cases)) throw typeError('an array of slice counts', name, cases);
+  const counts = cases.map((c: unknown, i) => checkInteger(c, `${name}[${i}]`, 1));
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total !== n) throw rangeErrorText(`counts summing to N = ${n}`, name, `a sum of ${total}`);
+  return counts;
 }

@@ -59,6 +59,8 @@ export interface NativeTrainerConfig {
   readonly schedule: ResolvedSchedule;
   readonly device: string;
   readonly seed: number;
+  readonly precision: 'float32' | 'bfloat16';
+  readonly channelsLast: boolean;
   /** JSON-like; stored verbatim as the checkpoint's `config` and returned by `open`. */
   readonly record: object;
 }
@@ -68,13 +70,15 @@ export interface NativeData {
   readonly images: Float32Array;
   readonly masks: TargetArray;
   readonly shape: readonly [number, number, number, number];
+  /** Images per case (volume), Σ = N; evaluate only. */
+  readonly cases?: readonly number[];
 }
 
 export interface NativeFitOptions {
   readonly epochs: number;
   readonly batchSize: number;
   readonly evalBatchSize: number;
-  readonly augment: 'none' | 'rot-flip-rotate';
+  readonly augment: 'none' | 'rot-flip-rotate' | 'scale-crop-flip';
   readonly checkpoint: { readonly path: string; readonly everySteps: number; readonly everyEpochs: number } | null;
 }
 
@@ -86,6 +90,9 @@ export interface NativeEvaluation {
   readonly perClassIoU: number[];
   readonly loss: number;
   readonly images: number;
+  readonly cases: number;
+  /** [N, H, W] predicted classes, when asked for. */
+  readonly classes?: Uint8Array | Uint16Array;
 }
 
 export type NativeEvent =
@@ -119,13 +126,15 @@ export interface NativeTrainer {
     options: NativeFitOptions,
     onEvent: (event: NativeEvent) => void,
   ): Promise<NativeFitSummary>;
-  evaluate(data: NativeData, batchSize: number): Promise<NativeEvaluation>;
+  evaluate(data: NativeData, batchSize: number, withClasses: boolean): Promise<NativeEvaluation>;
   predict(images: Float32Array, shape: readonly number[], batchSize: number, logits: false): Promise<Uint8Array | Uint16Array>;
   predict(images: Float32Array, shape: readonly number[], batchSize: number, logits: true): Promise<Float32Array>;
   save(path: string): Promise<void>;
   loadWeights(path: string): Promise<void>;
   loadViTWeights(path: string): Promise<void>;
   abort(): void;
+  /** Aborts and waits (blocking) for the trainer's thread to end: for process 'exit'. */
+  stop(): void;
   dispose(): void;
 }
 

@@ -3,20 +3,53 @@
  * the trainer's own thread (native/torch/trainer). Calls on one trainer run one after another in
  * call order; each returns a Promise and never blocks the event loop.
  */
+import { metrics } from '../metrics';
+import type { TargetArray } from '../types';
 import { checkKnownKeys, is, quoteList, rangeError, typeError } from '../validate';
 import { checkInteger, checkTrainerOptions, optionsFromRecord, type ResolvedTrainerOptions } from './config';
-import { checkImageShape, checkImages, checkTrainingData } from './data';
+import { checkCases, checkImageShape, checkImages, checkTrainingData } from './data';
 import { type NativeData, type NativeEvent, type NativeFitOptions, type NativeTrainer, newNativeTrainer } from './native';
-import type { Evaluation, FitOptions, FitResult, ProgressEvent, TrainerOptions, TrainingData } from './types';
+import type { EvaluateOptions, Evaluation, FitOptions, FitResult, ProgressEvent, TrainerOptions, TrainingData } from './types';
 
 /** `code` of the error thrown by every call on a disposed trainer. */
 export const TRAINER_DISPOSED = 'SEGLOSS_TRAINER_DISPOSED';
 
 const FIT_KEYS = ['epochs', 'batchSize', 'augment', 'validation', 'signal', 'onProgress', 'checkpoint'];
-const AUGMENTATIONS = ['none', 'rot-flip-rotate'] as const;
+const AUGMENTATIONS = ['none', 'rot-flip-rotate', 'scale-crop-flip'] as const;
 const CHECKPOINT_KEYS = ['path', 'everySteps', 'everyEpochs'];
 const BATCH_KEYS = ['batchSize'];
+const EVALUATE_KEYS = ['batchSize', 'cases', 'hd95'];
+/** The most classes metrics.evaluateVolume takes. */
+const MAX_HD95_CLASSES = 4096;
 const LOAD_KEYS = ['device'];
+
+/**
+ * Native trainers with a job in flight. On process 'exit' (process.exit() included) each is
+ * stopped at its next step boundary and its thread joined before libtorch's globals are destroyed:
+ * a thread still inside libtorch then would crash the exiting process.
+ */
+const running = new Set<NativeTrainer>();
+let exitHookInstalled = false;
+
+function track(native: NativeTrainer): void {
+  if (!exitHookInstalled) {
+    process.once('exit', () => {
+      for (const trainer of running) trainer.stop();
+    });
+    exitHookInstalled = true;
+  }
+  running.add(native);
+}
+
+/** Runs one native job with `native` tracked for process exit. */
+async function tracked<T>(native: NativeTrainer, job: () => Promise<T>): Promise<T> {
+  track(native);
+  try {
+    return await job();
+  } finally {
+    running.delete(native);
+  }
+}
 
 function abortError(signal: AbortSignal): Error {
   return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
@@ -45,6 +78,41 @@ function checkCheckpoint(value: unknown): NativeFitOptions['checkpoint'] {
   const everySteps = o.everySteps === undefined ? 0 : checkInteger(o.everySteps, 'options.checkpoint.everySteps', 1);
   const everyEpochs = o.everyEpochs === undefined ? (everySteps ? 0 : 1) : checkInteger(o.everyEpochs, 'options.checkpoint.everyEpochs', 1);
   return { path, everySteps, everyEpochs };
+}
+
+/**
+ * HD95 per case and class from the predicted classes (metrics.evaluateVolumeAsync on each case:
+ * its slices [D, H, W], or [H, W] for one). Pixels labelled `ignoreIndex` are taken out of both
+ * masks (labels outside [0, K) match no class).
+ */
+async function hd95PerCase(
+  predicted: Uint8Array | Uint16Array, // [N, H, W]
+  data: NativeData,
+  cases: readonly number[] | undefined,
+  classes: number,
+  ignoreIndex: number | null,
+): Promise<{ hd95: number; perClassHd95: number[] }> {
+  const [n, , h, w] = data.shape;
+  const counts = cases ?? new Array<number>(n).fill(1);
+  const jobs: Promise<{ hd95: Float64Array }>[] = [];
+  let start = 0;
+  for (const count of counts) {
+    const from = start * h * w, to = (start + count) * h * w;
+    const target: TargetArray = data.masks.subarray(from, to);
+    let pred: Uint8Array | Uint16Array | Int32Array = predicted.subarray(from, to);
+    if (ignoreIndex !== null) {
+      const masked = Int32Array.from(pred);
+      for (let k = 0; k < masked.length; ++k) if (target[k] === ignoreIndex) masked[k] = -1;
+      pred = masked;
+    }
+    jobs.push(metrics.evaluateVolumeAsync(pred, target, count > 1 ? [count, h, w] : [h, w], classes));
+    start += count;
+  }
+  const perCase = await Promise.all(jobs);
+  const perClassHd95 = [NaN];
+  for (let c = 1; c < classes; ++c) perClassHd95.push(perCase.reduce((sum, r) => sum + r.hd95[c - 1], 0) / perCase.length);
+  const foreground = perClassHd95.slice(1);
+  return { hd95: foreground.reduce((a, b) => a + b, 0) / foreground.length, perClassHd95 };
 }
 
 /** fit's checked options. */
@@ -96,7 +164,7 @@ export class Trainer {
     const { resolved, native: config } = checkTrainerOptions(options);
     const native = newNativeTrainer();
     try {
-      const { parameterCount } = await native.create(config);
+      const { parameterCount } = await tracked(native, () => native.create(config));
       return new Trainer(native, resolved, parameterCount);
     } catch (error) {
       native.dispose();
@@ -115,11 +183,11 @@ export class Trainer {
     const device = checkOptionsObject(options, 'options', LOAD_KEYS).device as TrainerOptions['device'] | undefined;
     const native = newNativeTrainer();
     try {
-      const { config: record } = await native.open(path);
+      const { config: record } = await tracked(native, () => native.open(path));
       const { resolved, native: config } = checkTrainerOptions(optionsFromRecord(record, device));
-      const { parameterCount } = await native.create(config);
+      const { parameterCount } = await tracked(native, () => native.create(config));
       const trainer = new Trainer(native, resolved, parameterCount);
-      const state = await native.restore();
+      const state = await tracked(native, () => native.restore());
       trainer.#epoch = state.epoch;
       trainer.#step = state.step;
       return trainer;
@@ -169,13 +237,25 @@ export class Trainer {
 
   /**
    * The metrics ({@link Evaluation}) and the objective on `data`, in eval mode (BatchNorm running
-   * statistics) without gradients.
+   * statistics) without gradients; `cases` makes Dice per volume. A TransUNet sees each slice
+   * resized to imageSize (bicubic), its classes resized back (nearest), as TransUNet's test.
    */
-  async evaluate(data: TrainingData, options?: { readonly batchSize?: number }): Promise<Evaluation> {
+  async evaluate(data: TrainingData, options?: EvaluateOptions): Promise<Evaluation> {
     const native = this.#live();
-    const checked = checkTrainingData(data, 'data', this.#options.model, this.#options.ignoreIndex);
-    const batchSize = checkBatchSize(checkOptionsObject(options, 'options', BATCH_KEYS).batchSize, 'options.batchSize');
-    return this.#enqueue(() => native.evaluate(checked, batchSize));
+    const checked = checkTrainingData(data, 'data', this.#options.model, this.#options.ignoreIndex, true);
+    const o = checkOptionsObject(options, 'options', EVALUATE_KEYS);
+    const batchSize = checkBatchSize(o.batchSize, 'options.batchSize');
+    const cases = checkCases(o.cases, checked.shape[0], 'options.cases');
+    const hd95 = o.hd95 === undefined ? false : o.hd95;
+    if (!is.bool(hd95)) throw typeError('a boolean', 'options.hd95', hd95);
+    const classes = this.#options.model.numClasses;
+    if (hd95 && classes > MAX_HD95_CLASSES) throw rangeError(`a model with at most ${MAX_HD95_CLASSES} classes`, 'options.hd95', classes);
+    const data2 = cases ? { ...checked, cases } : checked;
+    return this.#enqueue(async () => {
+      const { classes: predicted, ...result } = await native.evaluate(data2, batchSize, hd95);
+      if (!hd95 || !predicted) return result;
+      return { ...result, ...(await hd95PerCase(predicted, checked, cases, classes, this.#options.ignoreIndex)) };
+    });
   }
 
   /**
@@ -184,7 +264,7 @@ export class Trainer {
    */
   async predict(images: Float32Array, shape: readonly [number, number, number, number], options?: { readonly batchSize?: number }): Promise<Uint8Array | Uint16Array> {
     const native = this.#live();
-    const checkedShape = checkImageShape(shape, 'shape', this.#options.model);
+    const checkedShape = checkImageShape(shape, 'shape', this.#options.model, true);
     const checked = checkImages(images, checkedShape, 'images');
     const batchSize = checkBatchSize(checkOptionsObject(options, 'options', BATCH_KEYS).batchSize, 'options.batchSize');
     return this.#enqueue(() => native.predict(checked, checkedShape, batchSize, false));
@@ -195,7 +275,7 @@ export class Trainer {
    */
   async predictLogits(images: Float32Array, shape: readonly [number, number, number, number], options?: { readonly batchSize?: number }): Promise<Float32Array> {
     const native = this.#live();
-    const checkedShape = checkImageShape(shape, 'shape', this.#options.model);
+    const checkedShape = checkImageShape(shape, 'shape', this.#options.model, true);
     const checked = checkImages(images, checkedShape, 'images');
     const batchSize = checkBatchSize(checkOptionsObject(options, 'options', BATCH_KEYS).batchSize, 'options.batchSize');
     return this.#enqueue(() => native.predict(checked, checkedShape, batchSize, true));
@@ -257,10 +337,7 @@ export class Trainer {
   }
 
   #enqueue<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(() => {
-      this.#live();
-      return job();
-    });
+    const run = this.#queue.then(() => tracked(this.#live(), job));
     this.#queue = run.catch(() => undefined);
     return run;
   }

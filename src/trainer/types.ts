@@ -8,7 +8,7 @@ import type { LossSpec, TargetArray } from '../types';
 /**
  * UNet (Ronneberger et al. 2015) in milesial/Pytorch-UNet's layout: double 3×3 conv (no bias) +
  * BatchNorm + ReLU, max-pool down, transposed conv up padded to the skip, skip concatenation,
- * 1×1 head. Its state-dict keys are those of the PyTorch module in test/helpers/unet.py.
+ * 1×1 head. Its state-dict keys are those of the PyTorch module in python/unet.py.
  * With baseChannels 64, 1 → 9 classes: 31,037,001 parameters.
  */
 export interface UNetModelOptions {
@@ -30,7 +30,7 @@ export type VitPreset = 'b16' | 's16' | 'ti16';
  * TransUNet (Chen et al. 2021), R50-ViT as published: ResNet-50 v2 root and 3 stages (3, 4, 9
  * units, weight-standardised convs, GroupNorm), 1×1 patch embedding of the 1/16 map, a ViT
  * encoder, the cascaded upsampler (256, 128, 64, 16 with 3 skips) and a 3×3 head; a 1-channel
- * image is repeated to 3. State-dict keys are those of test/helpers/transunet.py (the reference's).
+ * image is repeated to 3. State-dict keys are those of python/transunet.py (the reference's).
  * With imageSize 224, 9 classes and 'b16': 105,277,081 parameters.
  */
 export interface TransUNetModelOptions {
@@ -119,7 +119,18 @@ export interface TrainerOptions {
   readonly device?: TorchDevice;
   /** Seeds the initial weights and the epoch order (same seed ⇒ bit-identical weights on the CPU). Default `0`. */
   readonly seed?: number;
+  /**
+   * `'bfloat16'`: the forward pass runs under autocast to bfloat16 (CPU or CUDA; parameters and
+   * optimizer state stay float32, the logits are cast back to float32 before the objective).
+   * Needs libtorch ≥ 2.4. Default `'float32'`.
+   */
+  readonly precision?: Precision;
+  /** Channels-last (NHWC) parameters and inputs. Default `false`. */
+  readonly channelsLast?: boolean;
 }
+
+/** The arithmetic of the forward pass. */
+export type Precision = 'float32' | 'bfloat16';
 
 /** Images and label masks. */
 export interface TrainingData {
@@ -132,8 +143,9 @@ export interface TrainingData {
 }
 
 /**
- * Metrics on a data set. Dice per class is the mean over the images in which the class occurs
- * (prediction or label; TransUNet's per-case policy); IoU per class is pooled over the set
+ * Metrics on a data set. Dice per class is the mean over the cases in which the class occurs
+ * (prediction or label; TransUNet's per-case policy), a case being an image or, with `cases`, a
+ * volume of consecutive slices whose counts are pooled; IoU per class is pooled over the set
  * (Cityscapes). A class that never occurs gets NaN and is left out of the means.
  */
 export interface Evaluation {
@@ -147,6 +159,33 @@ export interface Evaluation {
   readonly loss: number;
   /** Number of images evaluated. */
   readonly images: number;
+  /** Number of cases (images, or the volumes of `cases`). */
+  readonly cases: number;
+  /**
+   * With `hd95: true`: TransUNet's reported HD95, the mean over the foreground classes of
+   * {@link perClassHd95}.
+   */
+  readonly hd95?: number;
+  /**
+   * With `hd95: true`: per class (index = class; NaN for the background), the mean over cases of
+   * the 95th-percentile Hausdorff distance (pixels), each case computed as TransUNet's
+   * `calculate_metric_percase` (`metrics.evaluateVolume`, its empty-mask policy: 0 when the
+   * prediction or the target is empty).
+   */
+  readonly perClassHd95?: readonly number[];
+}
+
+/** Options of `evaluate`. */
+export interface EvaluateOptions {
+  /** Default `8`. */
+  readonly batchSize?: number;
+  /**
+   * The number of consecutive slices in each volume (Σ = N): Dice is then per volume, as
+   * TransUNet's test on Synapse. Default: each image is a case.
+   */
+  readonly cases?: readonly number[];
+  /** Also compute HD95 per case and class (on libuv worker threads, after the native pass). Default `false`. */
+  readonly hd95?: boolean;
 }
 
 /** After each step. `epoch`: the epoch's index (0-based); `step`: the global step's index (0-based). */
@@ -180,7 +219,7 @@ export interface CheckpointEvent {
 export type ProgressEvent = StepEvent | EpochEvent | CheckpointEvent;
 
 /** Batch augmentations `fit` runs natively. */
-export type Augmentation = 'none' | 'rot-flip-rotate';
+export type Augmentation = 'none' | 'rot-flip-rotate' | 'scale-crop-flip';
 
 /** When `fit` writes checkpoints (and once more when aborted). */
 export interface CheckpointOptions {
@@ -200,8 +239,11 @@ export interface FitOptions {
   /**
    * Native augmentation of each training batch. `'rot-flip-rotate'` is TransUNet's: per image,
    * with probability ½ a random rot90 and a random-axis flip, else with probability ½ a rotation
-   * by a random integer angle in [−20°, 20°] (nearest neighbour, zeros outside). Drawn from the
-   * seed, the epoch and the position, so resumes stay bit-identical. Default `'none'`.
+   * by a random integer angle in [−20°, 20°] (nearest neighbour, zeros outside).
+   * `'scale-crop-flip'` is the street-scene recipe: a random scale in [0.5, 2] (bilinear images,
+   * nearest labels), a random crop back to H × W (padded with 0 and the ignoreIndex, or 0, where
+   * smaller) and a horizontal flip with probability ½. Drawn from the seed, the epoch and the
+   * position, so resumes stay bit-identical. Default `'none'`.
    */
   readonly augment?: Augmentation;
   /** Evaluated after each epoch; the metrics come with the epoch event. */

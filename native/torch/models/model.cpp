@@ -50,6 +50,7 @@ SegmentationModel makeModel(const ModelOptions& options, at::Generator& generato
           model.name = "transunet";
           model.module = net.ptr();
           model.forward = [net](const at::Tensor& images) mutable { return net->forwardWithFeatures(images); };
+          model.fixedSize = o.imageSize();
           model.loadViTWeights = [net](const std::string& path) mutable { loadViTWeights(*net, readNpz(path)); };
           model.numClasses = o.numClasses();
           model.inChannels = o.inChannels();

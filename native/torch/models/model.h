@@ -29,6 +29,7 @@ struct SegmentationModel {
   std::function<SegmentationOutput(const at::Tensor&)> forward;  // [B, Cin, H, W] → logits [B, K, H, W], features
   int64_t numClasses = 0;                                         // K
   int64_t inChannels = 0;                                         // Cin
+  int64_t fixedSize = 0;                                          // S when inputs must be S × S (TransUNet), else 0
   /// Loads the published ViT npz into the encoder (TransUNet only; empty for other models).
   std::function<void(const std::string& npzPath)> loadViTWeights;
 };

@@ -7,7 +7,7 @@
 //     `heads`-head attention, LayerNorm, MLP `mlp` with GELU) at width `hidden`; final LayerNorm;
 //   cascaded upsampler: 3×3 conv to 512, 4 × (bilinear ×2, concat skip, 2 × (3×3 conv, BN, ReLU))
 //     with decoder channels 256, 128, 64, 16 and skips 512 (1/8), 256 (1/4), 64 (1/2); 3×3 head.
-// A 1-channel input is repeated to 3. Module names are the reference's (test/helpers/transunet.py),
+// A 1-channel input is repeated to 3. Module names are the reference's (python/transunet.py),
 // so state dicts move between the two. At imageSize 224 and 9 classes: 105,277,081 parameters.
 //
 //   TransUNet net(TransUNetOptions::preset("b16").numClasses(9).imageSize(224));
@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <optional>
+#include <c10/util/Optional.h>
 #include <string>
 #include <vector>
 
@@ -53,7 +53,7 @@ struct TransUNetOptions {
 /// Where dropout masks come from: the trainer's generator (so training is deterministic), or
 /// libtorch's default generator when unset.
 struct RandomSource {
-  std::optional<at::Generator> generator;
+  c10::optional<at::Generator> generator;  // c10::optional: a distinct type from std::optional in libtorch 1.13
 };
 
 /// Conv2d with weight standardisation (w − mean) / √(var + 1e-5) over [Cin, kh, kw] (BiT).

@@ -2,7 +2,7 @@
 // in the layout of milesial/Pytorch-UNet: double 3×3 conv (no bias) + BatchNorm + ReLU, 2×2 max-pool
 // down, 2×2 transposed conv (or bilinear ×2) up, zero-padded to the skip's size, skip concatenation
 // [skip, up], 1×1 head. Module and parameter names are those of the PyTorch module in
-// test/helpers/unet.py, so state dicts move between the two unchanged (`inc.double_conv.0.weight`,
+// python/unet.py, so state dicts move between the two unchanged (`inc.double_conv.0.weight`,
 // `down1.maxpool_conv.1.double_conv.0.weight`, `up1.up.weight`, `outc.conv.bias`, ...).
 //
 //   UNet net(UNetOptions().inChannels(1).numClasses(9));   // baseChannels 64: 31,037,001 parameters

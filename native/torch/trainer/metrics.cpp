@@ -13,7 +13,24 @@ MetricAccumulator::MetricAccumulator(int64_t numClasses, std::optional<int64_t> 
       diceCount_(numClasses, 0),
       intersection_(numClasses, 0),
       predicted_(numClasses, 0),
-      truth_(numClasses, 0) {}
+      truth_(numClasses, 0),
+      caseIntersection_(numClasses, 0),
+      casePredicted_(numClasses, 0),
+      caseTruth_(numClasses, 0) {}
+
+void MetricAccumulator::closeCase() {
+  if (currentCase_ < 0) return;
+  for (int64_t c = 0; c < classes_; ++c) {
+    const int64_t sum = casePredicted_[c] + caseTruth_[c];
+    if (sum > 0) {
+      diceSum_[c] += 2.0 * static_cast<double>(caseIntersection_[c]) / static_cast<double>(sum);
+      ++diceCount_[c];
+    }
+    caseIntersection_[c] = casePredicted_[c] = caseTruth_[c] = 0;
+  }
+  ++cases_;
+  currentCase_ = -1;
+}
 
 namespace {
 
@@ -24,7 +41,7 @@ at::Tensor countsPerImage(const at::Tensor& binned /* [M] int64 in [0, B·K) */,
 
 }  // namespace
 
-void MetricAccumulator::add(const at::Tensor& predictedIn, const at::Tensor& targetIn) {
+void MetricAccumulator::add(const at::Tensor& predictedIn, const at::Tensor& targetIn, const std::vector<int64_t>& cases) {
   const int64_t batch = targetIn.size(0);
   const at::Tensor target = targetIn.to(at::kLong).reshape({batch, -1});
   const at::Tensor predicted = predictedIn.to(at::kLong).reshape({batch, -1});
@@ -47,15 +64,19 @@ void MetricAccumulator::add(const at::Tensor& predictedIn, const at::Tensor& tar
   const int64_t* pd = p.data_ptr<int64_t>();
   const int64_t* id = i.data_ptr<int64_t>();
   for (int64_t b = 0; b < batch; ++b) {
+    const int64_t caseId = cases.empty() ? images_ + b : cases[static_cast<size_t>(b)];
+    if (caseId != currentCase_) {
+      closeCase();
+      currentCase_ = caseId;
+    }
     for (int64_t c = 0; c < classes_; ++c) {
       const int64_t k = b * classes_ + c;
       intersection_[c] += id[k];
       predicted_[c] += pd[k];
       truth_[c] += gd[k];
-      if (pd[k] + gd[k] > 0) {
-        diceSum_[c] += 2.0 * static_cast<double>(id[k]) / static_cast<double>(pd[k] + gd[k]);
-        ++diceCount_[c];
-      }
+      caseIntersection_[c] += id[k];
+      casePredicted_[c] += pd[k];
+      caseTruth_[c] += gd[k];
     }
   }
   images_ += batch;
@@ -76,11 +97,13 @@ double meanOfNumbers(const std::vector<double>& values) {
 
 }  // namespace
 
-Evaluation MetricAccumulator::finish(double loss) const {
+Evaluation MetricAccumulator::finish(double loss) {
+  closeCase();
   constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   Evaluation result;
   result.loss = loss;
   result.images = images_;
+  result.cases = cases_;
   for (int64_t c = 0; c < classes_; ++c) {
     result.perClassDice.push_back(diceCount_[c] ? diceSum_[c] / static_cast<double>(diceCount_[c]) : kNaN);
     const int64_t unionSize = predicted_[c] + truth_[c] - intersection_[c];

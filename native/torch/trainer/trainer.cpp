@@ -73,6 +73,10 @@ Trainer::Trainer(TrainerConfig config)
   if (config_.objective.terms.empty()) throw std::invalid_argument("the objective has no terms");
   model_ = models::makeModel(config_.model, generator_);
   model_.module->to(device_);
+  if (config_.channelsLast) toChannelsLast(*model_.module);
+  if (config_.precision != Precision::Float32 && !autocastSupported()) {
+    throw std::invalid_argument("bfloat16 precision needs libtorch ≥ 2.4");
+  }
   parameterCount_ = models::parameterCount(*model_.module);
   unitTerms_ = unitObjectives(config_.objective);
   optimizer_ = std::make_unique<Optimizer>(config_.optimizer, model_.module->parameters());
@@ -82,7 +86,7 @@ Trainer::Trainer(TrainerConfig config)
 Trainer::StepResult Trainer::trainStep(const at::Tensor& images /* [B, Cin, H, W] */,
                                        const at::Tensor& masks /* [B, H, W] */, double lr) {
   optimizer_->zeroGrad();
-  const at::Tensor logits = model_.forward(images).logits;  // [B, K, H, W]
+  const at::Tensor logits = forwardLogits(images);  // [B, K, H, W] float32
   StepResult result;
   at::Tensor total;
   for (size_t t = 0; t < unitTerms_.size(); ++t) {
@@ -136,7 +140,8 @@ FitSummary Trainer::fit(const Dataset& train, const Dataset* validation, const F
       const double lr = scheduledLr(optimizer_->baseLr(), config_.schedule, step_, lastHorizon_);
       at::Tensor batchImages = images.index_select(0, rows);
       at::Tensor batchMasks = masks.index_select(0, rows);
-      if (options.augment == Augmentation::RotFlipRotate) augmentBatch(batchImages, batchMasks, config_.seed, epoch_, first);
+      augmentBatch(options.augment, batchImages, batchMasks, config_.seed, epoch_, first,
+                   ignoreIndexOf(config_.objective).value_or(0));
       const StepResult result = trainStep(batchImages, batchMasks, lr);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       lastLr_ = lr;
@@ -167,7 +172,29 @@ FitSummary Trainer::fit(const Dataset& train, const Dataset* validation, const F
   return summary;
 }
 
-Evaluation Trainer::evaluate(const Dataset& data, int64_t batchSize) {
+at::Tensor Trainer::forwardLogits(const at::Tensor& images) {
+  const at::Tensor input = config_.channelsLast ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
+  at::Tensor logits;
+  {
+    const AutocastScope autocast(config_.precision, device_.type());
+    logits = model_.forward(input).logits;
+  }
+  return logits.scalar_type() == at::kFloat ? logits : logits.to(at::kFloat);
+}
+
+Trainer::Inference Trainer::infer(const at::Tensor& images) {
+  const int64_t h = images.size(2), w = images.size(3), size = model_.fixedSize;
+  if (size == 0 || (h == size && w == size)) {
+    const at::Tensor logits = forwardLogits(images);
+    return {logits, logits.argmax(1)};
+  }
+  const at::Tensor resized = at::upsample_bicubic2d(images, {size, size}, /*align_corners=*/true);
+  const at::Tensor logits = forwardLogits(resized);  // [B, K, S, S]
+  const at::Tensor classes = at::upsample_nearest2d(logits.argmax(1, true).to(at::kFloat), {h, w}).squeeze(1).to(at::kLong);
+  return {at::upsample_bilinear2d(logits, {h, w}, /*align_corners=*/true), classes};
+}
+
+Evaluation Trainer::evaluate(const Dataset& data, int64_t batchSize, at::Tensor* classes) {
   const at::NoGradGuard noGrad;
   model_.module->train(false);
   const at::Tensor images = data.images.to(device_);
@@ -175,13 +202,18 @@ Evaluation Trainer::evaluate(const Dataset& data, int64_t batchSize) {
   const int64_t n = images.size(0);
   MetricAccumulator metrics(model_.numClasses, ignoreIndexOf(config_.objective));
   double lossSum = 0.0;
+  std::vector<at::Tensor> predicted;  // [b, H, W] per batch, when asked for
   for (int64_t first = 0; first < n; first += batchSize) {
     const int64_t count = std::min(batchSize, n - first);
     const at::Tensor batchMasks = masks.narrow(0, first, count);
-    const at::Tensor logits = model_.forward(images.narrow(0, first, count)).logits;
-    lossSum += torch_ops::loss(logits, batchMasks, config_.objective).item<double>() * static_cast<double>(count);
-    metrics.add(logits.argmax(1), batchMasks);
+    const Inference out = infer(images.narrow(0, first, count));
+    lossSum += torch_ops::loss(out.logits, batchMasks, config_.objective).item<double>() * static_cast<double>(count);
+    const std::vector<int64_t> cases =
+        data.cases.empty() ? std::vector<int64_t>{} : std::vector<int64_t>(data.cases.begin() + first, data.cases.begin() + first + count);
+    metrics.add(out.classes, batchMasks, cases);
+    if (classes) predicted.push_back(out.classes.to(at::kCPU));
   }
+  if (classes) *classes = at::cat(predicted, 0);
   return metrics.finish(n ? lossSum / static_cast<double>(n) : 0.0);
 }
 
@@ -192,8 +224,8 @@ at::Tensor Trainer::predict(const at::Tensor& imagesIn, int64_t batchSize, bool 
   std::vector<at::Tensor> parts;
   for (int64_t first = 0; first < images.size(0); first += batchSize) {
     const int64_t count = std::min(batchSize, images.size(0) - first);
-    const at::Tensor out = model_.forward(images.narrow(0, first, count)).logits;  // [b, K, H, W]
-    parts.push_back((logits ? out.to(at::kFloat) : out.argmax(1)).to(at::kCPU));
+    const Inference out = infer(images.narrow(0, first, count));
+    parts.push_back((logits ? out.logits.to(at::kFloat) : out.classes).to(at::kCPU));
   }
   return at::cat(parts, 0);
 }

@@ -25,6 +25,7 @@
 #include "augment.h"
 #include "metrics.h"
 #include "optimizer.h"
+#include "precision.h"
 
 namespace segloss::trainer {
 
@@ -36,13 +37,16 @@ struct TrainerConfig {
   ScheduleOptions schedule;
   std::string device = "cpu";  // 'cpu', 'cuda', 'cuda:<i>'
   uint64_t seed = 0;
+  Precision precision = Precision::Float32;  // BFloat16: autocast of the forward pass; losses in float32
+  bool channelsLast = false;                 // NHWC parameters and inputs
   c10::IValue record;          // stored verbatim as the checkpoint's 'config' (the resolved TS config)
 };
 
 /// A data set held natively (CPU tensors; moved to the device when a job starts).
 struct Dataset {
-  at::Tensor images;  // [N, Cin, H, W] float32
-  at::Tensor masks;   // [N, H, W] int32 labels (undefined for predict)
+  at::Tensor images;           // [N, Cin, H, W] float32
+  at::Tensor masks;            // [N, H, W] int32 labels (undefined for predict)
+  std::vector<int64_t> cases;  // [N] case (volume) id of each image, or empty: each image a case
 };
 
 /// When a fit writes checkpoints (none when path is empty); also on abort, when path is set.
@@ -105,10 +109,14 @@ class Trainer {
   /// where it stopped), reporting through `sink`; checks `cancel` before each step.
   FitSummary fit(const Dataset& train, const Dataset* validation, const FitOptions& options, const EventSink& sink,
                  const std::atomic<bool>& cancel);
-  /// The metrics and the objective's value on `data` (eval mode, no grad).
-  Evaluation evaluate(const Dataset& data, int64_t batchSize);
+  /// The metrics (per case: data.cases) and the objective's value on `data` (eval mode, no grad).
+  /// A model with a fixed input size S (TransUNet) sees each slice resized to S × S (bicubic,
+  /// corners aligned), as TransUNet's test: its classes come back with nearest-neighbour resizing,
+  /// its logits (for the objective) bilinearly.
+  /// With `classes`, also returns the predicted classes [N, H, W] (int64, CPU) there.
+  Evaluation evaluate(const Dataset& data, int64_t batchSize, at::Tensor* classes = nullptr);
   /// For images [N, Cin, H, W]: the argmax classes [N, H, W] (int64, CPU), or with `logits` the
-  /// logits [N, K, H, W] (float32, CPU).
+  /// logits [N, K, H, W] (float32, CPU); resized as in evaluate.
   at::Tensor predict(const at::Tensor& images, int64_t batchSize, bool logits = false);
   /// Writes a checkpoint (checkpoint.h): model, optimizer, scheduler, RNG, epoch/step, config.
   void save(const std::string& path) const;
@@ -127,6 +135,14 @@ class Trainer {
     std::vector<double> terms;
   };
   StepResult trainStep(const at::Tensor& images, const at::Tensor& masks, double lr);
+  struct Inference {
+    at::Tensor logits;   // [B, K, H, W] float
+    at::Tensor classes;  // [B, H, W] int64
+  };
+  // Eval-mode forward at the model's size, logits and classes back at the images' size.
+  Inference infer(const at::Tensor& images /* [B, Cin, H, W] */);
+  // The model's logits [B, K, H, W] in float32: channels-last input and autocast as configured.
+  at::Tensor forwardLogits(const at::Tensor& images /* [B, Cin, H, W] */);
   int64_t scheduleHorizon(const FitOptions& options, int64_t stepsPerEpoch) const;
   void writeCheckpoint(const std::string& path, const EventSink& sink) const;
   c10::IValue checkpointValue() const;

@@ -7,7 +7,8 @@ saved by either side loads into the other:
     model = UNet(in_channels=1, num_classes=9, base_channels=64, bilinear=False)
     model.load_state_dict(torch.load("checkpoint.pt", weights_only=False)["model"])
 
-Used by the tests (state-dict interop, torch.load of checkpoints) and by bench/train.js.
+Shipped in the npm package (python/); used by the tests (state-dict interop, torch.load of
+checkpoints) and by bench/train.js.
 """
 import torch
 import torch.nn as nn
