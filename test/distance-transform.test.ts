@@ -91,13 +91,20 @@ describe('distanceTransform semantics', () => {
     }
   });
 
-  it('gives the same result with 1 thread and with several (large maps use many workers)', () => {
+  // 1 thread runs whole maps on one worker; 4 threads split a batch of 4 by maps, and one map's
+  // passes over workers (the scan by plane chunks, the lines by rows or D-planes).
+  it.each([
+    ['a batch of 4 maps 300×310', [4, 300, 310], 2],
+    ['one 700×650 map', [700, 650], 2],
+    ['one 60×70×80 volume', [60, 70, 80], 3],
+  ] as const)('gives the same result with 1 thread and with 4: %s', (_name, shape, dims) => {
     const random = rng(11);
-    const mask = Uint8Array.from({ length: 4 * 300 * 310 }, () => (random() < 0.999 ? 1 : 0));
+    const n = shape.reduce((a: number, b: number) => a * b, 1);
+    const mask = Uint8Array.from({ length: n }, () => (random() < 0.999 ? 1 : 0));
     const script = `
       const { distanceTransform } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'index.js'))});
       const mask = require('node:fs').readFileSync(0);
-      const d = distanceTransform(new Uint8Array(mask.buffer, mask.byteOffset, mask.length), [4, 300, 310], { dims: 2 });
+      const d = distanceTransform(new Uint8Array(mask.buffer, mask.byteOffset, mask.length), ${JSON.stringify(shape)}, { dims: ${dims} });
       let s = 0; for (let i = 0; i < d.length; ++i) s += d[i] * ((i % 97) + 1);
       console.log(s);`;
     const run = (threads: string) =>
@@ -105,7 +112,7 @@ describe('distanceTransform semantics', () => {
     const one = run('1'), four = run('4');
     expect(one.status, one.stderr).toBe(0);
     expect(four.stdout).toBe(one.stdout);
-    const local = distanceTransform(mask, [4, 300, 310], { dims: 2 });
+    const local = distanceTransform(mask, shape, { dims });
     let s = 0;
     for (let i = 0; i < local.length; ++i) s += local[i] * ((i % 97) + 1);
     expect(Number(one.stdout)).toBe(s);
@@ -133,11 +140,12 @@ describe.skipIf(!scipyAvailable())('distanceTransform vs scipy, live (python3-sc
     });
   });
 
-  it('a 96×120 map and a 24×30×28 volume with spacing', () => {
+  it('larger single maps (their passes split over threads): 400×420 and 48×50×52 with spacing', () => {
     const random = rng(7);
     const cases: LiveEdtCase[] = [
       { shape: [96, 120], dims: 2, spacing: [0.8, 1.7], mask: Uint8Array.from({ length: 96 * 120 }, () => (random() < 0.995 ? 1 : 0)) },
-      { shape: [24, 30, 28], dims: 3, spacing: [2.5, 0.7, 0.9], mask: Uint8Array.from({ length: 24 * 30 * 28 }, () => (random() < 0.999 ? 1 : 0)) },
+      { shape: [400, 420], dims: 2, spacing: [1.3, 0.6], mask: Uint8Array.from({ length: 400 * 420 }, () => (random() < 0.9995 ? 1 : 0)) },
+      { shape: [48, 50, 52], dims: 3, spacing: [2.5, 0.7, 0.9], mask: Uint8Array.from({ length: 48 * 50 * 52 }, () => (random() < 0.9995 ? 1 : 0)) },
     ];
     const expected = scipyDistanceTransforms(cases);
     cases.forEach((c, i) => expectDistancesClose(distanceTransform(c.mask, c.shape, { spacing: c.spacing }), expected[i], REL, `case ${i}`));
