@@ -2,11 +2,35 @@
   # The core addon: native/core (C++20, no dependency beyond the C++ runtime) + its Node-API
   # bindings. Built by `npm run build:core` (node-gyp) and prebuilt by `npm run build:prebuild`
   # (prebuildify --napi); loaded with node-gyp-build (src/native/core.ts).
+  "target_defaults": {
+    "cflags!": ["-fno-exceptions", "-O2", "-O0"],
+    "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++1y", "-O2", "-O0"],
+    "cflags_cc": ["-std=c++20", "-fexceptions", "-O3", "-fno-trapping-math", "-Wall", "-Wextra"]
+  },
   "targets": [
     {
+      # The CPU engine's kernels, once per instruction set (native/core/cpu_isa.h chooses at load;
+      # the flags are also in scripts/isa-flags.sh and CMakeLists.txt).
+      "target_name": "segloss_kernels_avx2",
+      "type": "static_library",
+      "sources": ["native/core/tile_kernels_avx2.cpp"],
+      "cflags_cc": ["-mavx2", "-mfma", "-ffp-contract=fast"]
+    },
+    {
+      "target_name": "segloss_kernels_avx512",
+      "type": "static_library",
+      "sources": ["native/core/tile_kernels_avx512.cpp"],
+      "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma",
+                    "-mprefer-vector-width=512", "-ffp-contract=fast"]
+    },
+    {
       "target_name": "segloss_core",
+      "dependencies": ["segloss_kernels_avx2", "segloss_kernels_avx512"],
       "sources": [
         "native/core/losses.cpp",
+        "native/core/cpu_isa.cpp",
+        "native/core/parallel_cpu.cpp",
+        "native/core/tile_kernels_sse2.cpp",
         "native/addon/errors.cpp",
         "native/addon/typed_arrays.cpp",
         "native/addon/loss_request.cpp",
@@ -24,9 +48,6 @@
         "NODE_ADDON_API_CPP_EXCEPTIONS_ALL",
         "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ],
-      "cflags!": ["-fno-exceptions", "-O2", "-O0"],
-      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++1y", "-O2", "-O0"],
-      "cflags_cc": ["-std=c++20", "-fexceptions", "-O3", "-fno-trapping-math", "-Wall", "-Wextra"],
       "ldflags": ["-Wl,-z,now"],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",

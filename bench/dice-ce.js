@@ -3,7 +3,7 @@
 // CPU benchmark of the survey's objective 0.5·Dice + 0.5·CE, forward + backward (DESIGN.md, "Where
 // the numbers come from"): the fused engines through the libtorch autograd op against the same
 // loss written as a libtorch ATen composition with autograd, both timed in C++ in the same run on
-// the same tensors (native/torch/dice_ce_bench.h), median of N after a warmup; plus the core
+// the same tensors (native/torch/loss_bench.h), median of N after a warmup; plus the core
 // addon's computeLoss on raw typed arrays, for reference.
 //
 //   node bench/dice-ce.js [--iterations=N] [--warmup=N] [--threads=0,1] [--dtype=float32|float64]

@@ -2,7 +2,7 @@
 # Checks the CUDA engines on a machine without a GPU (CI: `npm run check:cuda`):
 #   1. compiles every native/cuda/*.cu to build-cuda-check/<name>.o with nvcc for sm_80 and sm_90,
 #      warnings as errors (host and device);
-#   2. links those objects with native/core/losses.cpp into a shared object with the static CUDA
+#   2. links those objects with native/core/*.cpp into a shared object with the static CUDA
 #      runtime and --no-undefined, so a missing definition fails here and not in the torch addon;
 #   3. runs the kernels themselves on the host: native/cuda/*.cu compiled as C++ over the emulated
 #      runtime of native/cuda/emulation/, compared with the CPU engines on a table of cases.
@@ -62,10 +62,16 @@ done
 
 # 2. Link with the core: no undefined symbol may remain (resolveActivation lives in losses.cpp).
 start=$(date +%s)
-"$CXX" $CXXSTD -O2 -fPIC -Wall -Wextra -Werror -c native/core/losses.cpp -o "$OUT/core_losses.o"
-"$NVCC_BIN" -shared -cudart static -Xlinker --no-undefined "${OBJECTS[@]}" "$OUT/core_losses.o" \
+CORE_OBJECTS=()
+for src in native/core/*.cpp; do
+  obj="$OUT/core_$(basename "${src%.cpp}").o"
+  # shellcheck disable=SC2046
+  "$CXX" $CXXSTD -O2 -fPIC -Wall -Wextra -Werror $(bash scripts/isa-flags.sh "$src") -c "$src" -o "$obj"
+  CORE_OBJECTS+=("$obj")
+done
+"$NVCC_BIN" -shared -cudart static -Xlinker --no-undefined "${OBJECTS[@]}" "${CORE_OBJECTS[@]}" \
   -o "$OUT/libsegloss_cuda_check.so"
-echo "ok    link ${#OBJECTS[@]} CUDA object(s) + native/core/losses.cpp -> $OUT/libsegloss_cuda_check.so ($(seconds_since "$start") s)"
+echo "ok    link ${#OBJECTS[@]} CUDA object(s) + native/core/*.cpp -> $OUT/libsegloss_cuda_check.so ($(seconds_since "$start") s)"
 
 # 3. The kernels on the host emulation, against the CPU engines.
 EMULATION_SUMMARY="host emulation skipped (SEGLOSS_CUDA_EMULATION=0)"
@@ -85,9 +91,14 @@ if [[ "${SEGLOSS_CUDA_EMULATION:-1}" != "0" ]]; then
   ) &
   lane=$!
   "$CXX" "${FLAGS[@]}" -c native/cuda/emulation/engines_emulation_test.cpp -o "$EMU/engines_emulation_test.o"
-  "$CXX" "${FLAGS[@]}" -c native/core/losses.cpp -o "$EMU/core_losses.o"
+  EMU_CORE=()
+  for src in native/core/*.cpp; do
+    # shellcheck disable=SC2046
+    "$CXX" "${FLAGS[@]}" $(bash scripts/isa-flags.sh "$src") -c "$src" -o "$EMU/core_$(basename "${src%.cpp}").o"
+    EMU_CORE+=("$EMU/core_$(basename "${src%.cpp}").o")
+  done
   wait "$lane"
-  "$CXX" "${FLAGS[@]}" "${EMU_OBJECTS[@]}" "$EMU/engines_emulation_test.o" "$EMU/core_losses.o" \
+  "$CXX" "${FLAGS[@]}" "${EMU_OBJECTS[@]}" "$EMU/engines_emulation_test.o" "${EMU_CORE[@]}" \
     -o "$EMU/engines_emulation_test"
   if ! timeout 600 "$EMU/engines_emulation_test" > "$EMU/report.txt" 2>&1; then
     cat "$EMU/report.txt"

@@ -8,6 +8,7 @@ import type { ResolvedLossRequest } from './native/resolved';
 import { checkLossSpec, checkOptionKeys, resolveLossCall } from './resolve';
 import type {
   AsyncLossOptions,
+  OutputOptions,
   CommonLossOptions,
   LogitsArray,
   LossInput,
@@ -17,7 +18,7 @@ import type {
   LossResultWithGrad,
   LossTerm,
 } from './types';
-import { is, typeError } from './validate';
+import { is, rangeErrorText, typeError } from './validate';
 
 /** A loss call's arguments, checked, with the options resolved into the flat native request. */
 export interface CheckedLossCall {
@@ -29,29 +30,81 @@ export interface CheckedLossCall {
 
 /**
  * The checks every loss call makes (core and torch addon alike), in a useful order: loss spec,
- * option names (plus `extraNames` the caller handles), input, option values, labels, logits.
+ * option names (plus `extraNames` the caller handles), input, option values, then — unless
+ * `dataChecks` is 'native' — labels and logits. With 'native' the core engine checks labels and
+ * logits inside its first pass (no extra pass over the data) and the caller words its failure
+ * with {@link explainNativeFailure}.
  */
-export function checkLossCall(loss: unknown, input: unknown, options: unknown, extraNames: readonly string[]): CheckedLossCall {
+export function checkLossCall(
+  loss: unknown,
+  input: unknown,
+  options: unknown,
+  extraNames: readonly string[],
+  dataChecks: 'here' | 'native' = 'here',
+): CheckedLossCall {
   const spec = checkLossSpec(loss);
   const userOptions = checkOptionKeys(spec, options, extraNames);
   const checked = checkLossInput(input);
   const { request, common } = resolveLossCall(spec, userOptions, checked);
-  checkLabels(checked, common.ignoreIndex);
-  checkFiniteLogits(checked);
+  if (dataChecks === 'here') checkDataOf(checked, common.ignoreIndex);
   return { input: checked, request, common, userOptions };
+}
+
+function checkDataOf(input: CheckedInput, ignoreIndex: number | null): void {
+  checkLabels(input, ignoreIndex);
+  checkFiniteLogits(input);
+}
+
+/**
+ * The error to throw for a failed core call whose labels and logits were left to the engine: the
+ * RangeError naming the first bad label or logit when there is one (the same error as the
+ * up-front checks give), else the native error itself.
+ */
+function explainNativeFailure(error: unknown, call: PreparedLossCall): unknown {
+  try {
+    checkDataOf(call.input, call.ignoreIndex);
+  } catch (dataError) {
+    return dataError;
+  }
+  return error;
 }
 
 /** Everything a core-addon loss call takes, checked. */
 interface PreparedLossCall {
   readonly input: CheckedInput;
   readonly request: ResolvedLossRequest;
+  readonly ignoreIndex: number | null;
   readonly grad: LogitsArray | null; // [B, C, N], the logits' type, or null
 }
 
 function prepareLossCall(loss: unknown, input: unknown, options: unknown, extraNames: readonly string[]): PreparedLossCall {
-  const { input: checked, request, common } = checkLossCall(loss, input, options, extraNames);
-  const grad = common.grad ? newLike(checked.logits) : null;
-  return { input: checked, request, grad };
+  const { input: checked, request, common, userOptions } = checkLossCall(loss, input, options, [...extraNames, 'gradOut'], 'native');
+  const out = checkGradOut(userOptions.gradOut, checked, common.grad);
+  const grad = common.grad ? (out ?? newLike(checked.logits)) : null;
+  return { input: checked, request, ignoreIndex: common.ignoreIndex, grad };
+}
+
+/**
+ * `gradOut`: a caller-owned array for the gradient (same type and length as the logits, not
+ * overlapping them), so that repeated calls allocate nothing. Needs `grad: true`.
+ */
+function checkGradOut(value: unknown, input: CheckedInput, grad: boolean): LogitsArray | null {
+  if (value === undefined) return null;
+  const { logits } = input;
+  const type = logits instanceof Float64Array ? 'Float64Array' : 'Float32Array';
+  if (!(value instanceof (logits instanceof Float64Array ? Float64Array : Float32Array))) {
+    throw typeError(`a ${type} (the logits' type)`, 'gradOut', value);
+  }
+  if (value.length !== logits.length) {
+    throw rangeErrorText(`a ${type} of length ${logits.length} (the logits' length)`, 'gradOut', `length ${value.length}`);
+  }
+  const overlaps =
+    value.buffer === logits.buffer &&
+    value.byteOffset < logits.byteOffset + logits.byteLength &&
+    logits.byteOffset < value.byteOffset + value.byteLength;
+  if (overlaps) throw rangeErrorText('an array that does not overlap the logits', 'gradOut', 'a view overlapping logits');
+  if (!grad) throw rangeErrorText('grad: true with gradOut (gradOut receives the gradient)', 'grad', 'false');
+  return value;
 }
 
 function newLike(logits: LogitsArray): LogitsArray {
@@ -69,7 +122,7 @@ function toResult<T extends LogitsArray>(value: number, grad: LogitsArray | null
 /**
  * Computes a segmentation loss, and on request its gradient, on the CPU core engines.
  *
- * Losses (`lossNames`, spec ../shared/spec/LOSSES.md):
+ * Losses (`lossNames`; each is documented in docs/losses.md):
  * - `'cross-entropy'` — mean over valid pixels of −log p_t; options `classWeights` (number[K]),
  *   `labelSmoothing` (ε ∈ [0, 1]); equals torch `F.cross_entropy(weight, ignore_index, label_smoothing)`.
  * - `'dice'` — 1 − mean_c (2 I_c + s)/(P_c + G_c + s) (Milletari et al. 2016, V-Net); options
@@ -80,7 +133,8 @@ function toResult<T extends LogitsArray>(value: number, grad: LogitsArray | null
  *   the top level and shared by the terms.
  *
  * Common options: `activation` (`'softmax'` for C ≥ 2, `'sigmoid'` for C = 1), `ignoreIndex`
- * (none), `grad` (false), `gradScale` (1).
+ * (none), `grad` (false), `gradScale` (1), `gradOut` (an array of the logits' type and length
+ * to write the gradient into instead of a new one; needs `grad: true`).
  *
  * Shapes: logits [B, C, H, W] (or [B, C, D, H, W]) Float32Array | Float64Array; target [B, H, W]
  * (or [B, D, H, W]) Uint8Array | Uint16Array | Int32Array with labels in [0, K), K = C (2 when
@@ -103,27 +157,32 @@ function toResult<T extends LogitsArray>(value: number, grad: LogitsArray | null
 export function computeLoss<T extends LogitsArray, L extends LossName>(
   loss: L,
   input: LossInput<T>,
-  options: LossOptions<L> & { readonly grad: true },
+  options: LossOptions<L> & OutputOptions<T> & { readonly grad: true },
 ): LossResultWithGrad<T>;
 export function computeLoss<T extends LogitsArray, L extends LossName>(
   loss: L,
   input: LossInput<T>,
-  options?: LossOptions<L>,
+  options?: LossOptions<L> & OutputOptions<T>,
 ): LossResult<T>;
 export function computeLoss<T extends LogitsArray>(
   loss: readonly LossTerm[],
   input: LossInput<T>,
-  options: CommonLossOptions & { readonly grad: true },
+  options: CommonLossOptions & OutputOptions<T> & { readonly grad: true },
 ): LossResultWithGrad<T>;
 export function computeLoss<T extends LogitsArray>(
   loss: readonly LossTerm[],
   input: LossInput<T>,
-  options?: CommonLossOptions,
+  options?: CommonLossOptions & OutputOptions<T>,
 ): LossResult<T>;
 export function computeLoss(loss: unknown, input: unknown, options?: unknown): LossResult {
   const call = prepareLossCall(loss, input, options, []);
   const { logits, target } = call.input;
-  const value = coreAddon().computeLoss(logits, target, dims(call.input), call.request, call.grad);
+  let value: number;
+  try {
+    value = coreAddon().computeLoss(logits, target, dims(call.input), call.request, call.grad);
+  } catch (error) {
+    throw explainNativeFailure(error, call);
+  }
   return toResult(value, call.grad);
 }
 
@@ -174,22 +233,22 @@ function withCallerStack(error: unknown, callerStack: string | undefined): unkno
 export function computeLossAsync<T extends LogitsArray, L extends LossName>(
   loss: L,
   input: LossInput<T>,
-  options: LossOptions<L> & AsyncLossOptions & { readonly grad: true },
+  options: LossOptions<L> & AsyncLossOptions & OutputOptions<T> & { readonly grad: true },
 ): Promise<LossResultWithGrad<T>>;
 export function computeLossAsync<T extends LogitsArray, L extends LossName>(
   loss: L,
   input: LossInput<T>,
-  options?: LossOptions<L> & AsyncLossOptions,
+  options?: LossOptions<L> & AsyncLossOptions & OutputOptions<T>,
 ): Promise<LossResult<T>>;
 export function computeLossAsync<T extends LogitsArray>(
   loss: readonly LossTerm[],
   input: LossInput<T>,
-  options: CommonLossOptions & AsyncLossOptions & { readonly grad: true },
+  options: CommonLossOptions & AsyncLossOptions & OutputOptions<T> & { readonly grad: true },
 ): Promise<LossResultWithGrad<T>>;
 export function computeLossAsync<T extends LogitsArray>(
   loss: readonly LossTerm[],
   input: LossInput<T>,
-  options?: CommonLossOptions & AsyncLossOptions,
+  options?: CommonLossOptions & AsyncLossOptions & OutputOptions<T>,
 ): Promise<LossResult<T>>;
 export async function computeLossAsync(loss: unknown, input: unknown, options?: unknown): Promise<LossResult> {
   const callerStack = new Error().stack;
@@ -201,6 +260,6 @@ export async function computeLossAsync(loss: unknown, input: unknown, options?: 
     const value = await coreAddon().computeLossAsync(logits, target, dims(call.input), call.request, call.grad);
     return toResult(value, call.grad);
   } catch (error) {
-    throw withCallerStack(error, callerStack);
+    throw withCallerStack(explainNativeFailure(error, call), callerStack);
   }
 }

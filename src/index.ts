@@ -1,6 +1,6 @@
 /**
  * segloss — segmentation losses (value and gradient) on raw typed arrays, computed by native
- * C++ engines. See ../shared/spec/LOSSES.md for what each loss computes.
+ * C++ engines. See docs/losses.md for what each loss computes.
  *
  * @example
  * ```ts
@@ -14,12 +14,13 @@ export { computeLoss, computeLossAsync } from './compute';
 export { lossNames } from './losses/registry';
 export { lossOptionNames, lossPresetNames } from './options-info';
 export { INVALID_ARGUMENT, NATIVE_ERROR } from './validate';
-export { coreAddonLocation, CORE_ADDON_MISSING } from './native/core';
-export type { CoreAddonLocation } from './native/core';
+export { coreAddonLocation, cpuEngineInfo, CORE_ADDON_MISSING } from './native/core';
+export type { CoreAddonLocation, CpuEngineInfo } from './native/core';
 export type { ArgumentError } from './validate';
 export type {
   Activation,
   AsyncLossOptions,
+  OutputOptions,
   CommonLossOptions,
   CrossEntropyLossOptions,
   DiceLossOptions,

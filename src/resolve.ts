@@ -4,7 +4,7 @@
  * is checked before the input, the options after it (some checks need C).
  */
 import { commonOptionNames, type OptionContext, type ResolvedCommonOptions, checkFinite, resolveCommonOptions } from './losses/options';
-import { checkLossName, checkPreset, lossDefinition, lossNames, ownOptionNames } from './losses/registry';
+import { checkLossName, checkPreset, lossNames, ownOptionNames, resolveOwnFields } from './losses/registry';
 import type { ResolvedLossRequest, ResolvedLossTerm } from './native/resolved';
 import type { LossName } from './types';
 import { checkKnownKeys, is, rangeError, typeError } from './validate';
@@ -82,7 +82,7 @@ export function resolveLossCall(spec: CheckedLossSpec, options: Record<string, u
   const terms = spec.terms.map((term): ResolvedLossTerm => {
     const own = spec.compound ? term.options : options;
     const preset = checkPreset(term.id, own.preset, `${term.namePrefix}preset`);
-    const fields = lossDefinition(term.id).resolve(own, context, term.namePrefix, preset);
+    const fields = resolveOwnFields(term.id, own, context, term.namePrefix, preset);
     return { ...fields, weight: term.weight, activation: common.activation, ignoreIndex: common.ignoreIndex };
   });
   return { request: { terms, gradScale: common.gradScale }, common };

@@ -1,5 +1,6 @@
 /**
- * Public types of the loss API: inputs, results and the options of every loss. Each option's
+ * Public types of the loss API: inputs, results and the common options (each loss's own options
+ * are declared in its file in src/losses and re-exported here). Each option's
  * default is stated here for the reader; the value used is written once, in the loss's option
  * table (src/losses/*.ts).
  */
@@ -61,6 +62,16 @@ export interface CommonLossOptions {
   readonly gradScale?: number;
 }
 
+/** Options of `computeLoss` / `computeLossAsync` about where results go. */
+export interface OutputOptions<T extends LogitsArray = LogitsArray> {
+  /**
+   * Where to write the gradient instead of a new array: the logits' type and length, not
+   * overlapping the logits; needs `grad: true`. The result's `grad` is this array. Reusing one
+   * array across calls (a training loop) saves an allocation and its page faults per call.
+   */
+  readonly gradOut?: T;
+}
+
 /** Options of `computeLossAsync` beyond the loss's own. */
 export interface AsyncLossOptions {
   /**
@@ -70,49 +81,11 @@ export interface AsyncLossOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Options of `cross-entropy` beyond the common ones. */
-export interface CrossEntropyLossOptions {
-  /** [K] per-class weights, finite and ≥ 0; the mean divides by the sum of the weights that occur. Default: all 1. */
-  readonly classWeights?: readonly number[] | Float64Array | Float32Array;
-  /** ε ∈ [0, 1]: the target becomes (1 − ε)·one-hot + ε/K, as torch. Default `0`. */
-  readonly labelSmoothing?: number;
-}
+import type { LossName, LossOptionsById } from './losses/registry';
 
-/** Named reference conventions of `dice`. */
-export type DicePreset = 'monai' | 'smp' | 'nnunet';
-
-/** Options of `dice` beyond the common ones. */
-export interface DiceLossOptions {
-  /** Ratios per image, averaged over images (MONAI), instead of sums pooled over the batch. Default `false`. */
-  readonly perImage?: boolean;
-  /** Keep class 0 in the mean. Default `true`. */
-  readonly includeBackground?: boolean;
-  /** s ≥ 0, added to numerator and denominator. Default `1e-5`. */
-  readonly smooth?: number;
-  /** Σp² and Σg² in the denominator (V-Net). Default `false`. */
-  readonly squared?: boolean;
-  /** mean_c −log(max(D_c, 1e-7)) instead of 1 − mean_c D_c. Default `false`. */
-  readonly logLoss?: boolean;
-  /**
-   * A reference convention; explicit options override the preset's defaults.
-   * - `'monai'`: MONAI `DiceLoss(softmax=True, to_onehot_y=True)`: perImage true, smooth 1e-5.
-   * - `'smp'`: segmentation_models_pytorch `DiceLoss('multiclass')`: perImage false, smooth 0,
-   *   denominators clamped at 1e-7, classes absent from the target contribute 0 to the mean.
-   * - `'nnunet'`: nnU-Net `MemoryEfficientSoftDiceLoss`: includeBackground false, smooth 1e-5,
-   *   denominators clamped at 1e-8, value −mean_c D_c (no `1 −`); perImage stays yours (default
-   *   false, nnU-Net's batch dice).
-   */
-  readonly preset?: DicePreset;
-}
-
-/** Every loss id and its own options. */
-export interface LossOptionsById {
-  'cross-entropy': CrossEntropyLossOptions;
-  dice: DiceLossOptions;
-}
-
-/** Ids of the losses `computeLoss` accepts (see `lossNames`). */
-export type LossName = keyof LossOptionsById;
+export type { CrossEntropyLossOptions } from './losses/cross-entropy';
+export type { DiceLossOptions, DicePreset } from './losses/dice';
+export type { LossName, LossOptionsById } from './losses/registry';
 
 /** Options of a single loss `L` in a call: its own plus the common ones. */
 export type LossOptions<L extends LossName> = LossOptionsById[L] & CommonLossOptions;

@@ -107,4 +107,32 @@ describe('npm pack + npm install --ignore-scripts', () => {
     expect(out.sameDefault).toBe(true);
     expect(Number.isFinite(out.value)).toBe(true);
   });
+
+  it('agrees with the local build bit for bit under every CPU kernel build this processor runs', () => {
+    const fingerprint = path.join(packageRoot, 'test', 'helpers', 'isa-fingerprint.cjs');
+    const local = path.join(packageRoot, 'lib', 'index.js');
+    const supported = (
+      JSON.parse(execFileSync(process.execPath, [fingerprint, local], { cwd: app, encoding: 'utf8', maxBuffer: 64 << 20 })) as {
+        cpu: { supported: string[] };
+      }
+    ).cpu.supported;
+    expect(supported[0]).toBe('sse2');
+    for (const isa of supported) {
+      const env = { ...process.env, SEGLOSS_CPU_ISA: isa, SEGLOSS_NUM_THREADS: '2' };
+      const exec = (module: string) =>
+        JSON.parse(execFileSync(process.execPath, [fingerprint, module], { cwd: app, encoding: 'utf8', env, maxBuffer: 64 << 20 })) as {
+          cpu: { active: string };
+          location: { origin: string };
+          results: Record<string, { valueHex: string; gradHex: string }>;
+        };
+      const prebuilt = exec(path.join(app, 'node_modules', 'segloss'));
+      const built = exec(local);
+      expect(prebuilt.location.origin).toBe('prebuild');
+      expect(prebuilt.cpu.active).toBe(isa);
+      expect(built.cpu.active).toBe(isa);
+      expect(Object.keys(prebuilt.results).length).toBeGreaterThan(5);
+      expect(prebuilt.results).toEqual(built.results);
+    }
+  }, 120_000);
 });
+

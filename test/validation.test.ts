@@ -28,8 +28,8 @@ function runAsync(args: unknown[]): Promise<unknown> {
   return (computeLossAsync as (...a: unknown[]) => Promise<unknown>)(...args);
 }
 
-const DICE_OPTIONS = 'activation, grad, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, smooth, squared';
-const CE_OPTIONS = 'activation, classWeights, grad, gradScale, ignoreIndex, labelSmoothing';
+const DICE_OPTIONS = 'activation, grad, gradOut, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, smooth, squared';
+const CE_OPTIONS = 'activation, classWeights, grad, gradOut, gradScale, ignoreIndex, labelSmoothing';
 
 const lossCases: BadCase[] = [
   ['unknown loss id', call('dise'), 'RangeError', "Expected one of cross-entropy, dice for loss but received 'dise'"],
@@ -58,7 +58,7 @@ const lossCases: BadCase[] = [
     'loss option at the top of a compound',
     call([{ loss: 'dice' }], input, { smooth: 1 }),
     'RangeError',
-    "Expected one of activation, grad, gradScale, ignoreIndex for an option name of a compound loss but received 'smooth'",
+    "Expected one of activation, grad, gradOut, gradScale, ignoreIndex for an option name of a compound loss but received 'smooth'",
   ],
   [
     'bad term option value',
@@ -247,10 +247,10 @@ describe('bad arguments throw before native code runs', () => {
     }
     await expect(computeLossAsync('dice', input, { signal: 'stop' } as never)).rejects.toThrow("Expected an AbortSignal for signal but received 'stop'");
     await expect(computeLossAsync('dice', input, { smoth: 1 } as never)).rejects.toThrow(
-      "Expected one of activation, grad, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, signal, smooth, squared for an option name of dice but received 'smoth'",
+      "Expected one of activation, grad, gradOut, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, signal, smooth, squared for an option name of dice but received 'smoth'",
     );
     await expect(computeLossAsync([{ loss: 'dice' }], input, { perImage: true } as never)).rejects.toThrow(
-      "Expected one of activation, grad, gradScale, ignoreIndex, signal for an option name of a compound loss but received 'perImage'",
+      "Expected one of activation, grad, gradOut, gradScale, ignoreIndex, signal for an option name of a compound loss but received 'perImage'",
     );
   });
 

@@ -19,6 +19,8 @@
 #include <optional>
 #include <vector>
 
+#include "../core/cpu_isa.h"
+#include "../core/parallel_cpu.h"
 #include "errors.h"
 #include "geometry_addon.h"
 #include "loss_request.h"
@@ -78,7 +80,10 @@ size_t scalarBytes(ScalarType type, int64_t count) {
   return static_cast<size_t>(count) * (type == ScalarType::Float64 ? sizeof(double) : sizeof(float));
 }
 size_t labelBytes(LabelType type, int64_t count) {
-  const size_t size = type == LabelType::UInt8 ? sizeof(uint8_t) : type == LabelType::UInt16 ? sizeof(uint16_t) : sizeof(int32_t);
+  const size_t size = type == LabelType::UInt8    ? sizeof(uint8_t)
+                      : type == LabelType::UInt16 ? sizeof(uint16_t)
+                      : type == LabelType::Int64  ? sizeof(int64_t)
+                                                  : sizeof(int32_t);
   return static_cast<size_t>(count) * size;
 }
 
@@ -146,10 +151,28 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// { active: 'sse2' | 'avx2' | 'avx512', supported: [...], threads } — the CPU kernels in use
+// (SEGLOSS_CPU_ISA or the best the processor runs) and the engine's threads. Throws when
+// SEGLOSS_CPU_ISA names an unknown or unsupported instruction set.
+Napi::Value CpuEngineInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guardNative(env, [&]() -> Napi::Value {
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("active", Napi::String::New(env, cpuIsaName(activeCpuIsa())));
+    const std::vector<CpuIsa> supported = supportedCpuIsas();
+    Napi::Array list = Napi::Array::New(env, supported.size());
+    for (size_t i = 0; i < supported.size(); ++i) list.Set(static_cast<uint32_t>(i), Napi::String::New(env, cpuIsaName(supported[i])));
+    result.Set("supported", list);
+    result.Set("threads", Napi::Number::New(env, cpuEngineThreads()));
+    return result;
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("computeLoss", Napi::Function::New(env, ComputeLoss, "computeLoss"));
   exports.Set("computeLossAsync", Napi::Function::New(env, ComputeLossAsync, "computeLossAsync"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
+  exports.Set("cpuEngineInfo", Napi::Function::New(env, CpuEngineInfo, "cpuEngineInfo"));
   registerGeometry(env, exports);
   return exports;
 }

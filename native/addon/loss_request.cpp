@@ -3,6 +3,8 @@
 
 #include <cmath>
 #include <string>
+#include <type_traits>
+#include <variant>
 
 #include "errors.h"
 
@@ -53,51 +55,57 @@ void readIgnore(Napi::Object term, LossTerm& request) {
   request.ignoreIndex = static_cast<int64_t>(x);
 }
 
-std::vector<double> readWeights(Napi::Value value) {
-  std::vector<double> weights;
-  if (value.IsNull() || value.IsUndefined()) return weights;
+[[maybe_unused]] int readInt(Napi::Object object, const char* name) {
+  const double x = readNumber(object, name);
+  if (std::trunc(x) != x || std::fabs(x) > 2147483647.0) {
+    throw LossArgumentError(std::string("resolved field '") + name + "' is not a 32-bit integer");
+  }
+  return static_cast<int>(x);
+}
+
+DoubleArray readArray(Napi::Object object, const char* name) {
+  const Napi::Value value = field(object, name);
+  DoubleArray array;
+  if (value.IsNull() || value.IsUndefined()) return array;
   if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array) {
-    const Napi::Float64Array array = value.As<Napi::Float64Array>();
-    weights.assign(array.Data(), array.Data() + array.ElementLength());
+    const Napi::Float64Array typed = value.As<Napi::Float64Array>();
+    array.values.assign(typed.Data(), typed.Data() + typed.ElementLength());
   } else if (value.IsArray()) {
-    const Napi::Array array = value.As<Napi::Array>();
-    for (uint32_t i = 0; i < array.Length(); ++i) {
-      const Napi::Value w = array.Get(i);
-      if (!w.IsNumber()) throw NativeTypeError("resolved classWeights holds a non-number");
-      weights.push_back(w.As<Napi::Number>().DoubleValue());
+    const Napi::Array list = value.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      const Napi::Value x = list.Get(i);
+      if (!x.IsNumber()) throw NativeTypeError(std::string("resolved field '") + name + "' holds a non-number");
+      array.values.push_back(x.As<Napi::Number>().DoubleValue());
     }
   } else {
-    throw NativeTypeError("resolved field 'classWeights' is not an array, a Float64Array or null");
+    throw NativeTypeError(std::string("resolved field '") + name + "' is not an array, a Float64Array or null");
   }
-  for (const double w : weights) {
-    if (!std::isfinite(w) || w < 0.0) throw LossArgumentError("resolved classWeights holds a negative or non-finite weight");
+  for (const double x : array.values) {
+    if (!std::isfinite(x)) throw LossArgumentError(std::string("resolved field '") + name + "' holds a non-finite number");
   }
-  return weights;
+  return array;
 }
 
-CrossEntropyOptions readCrossEntropy(Napi::Object term, LossTerm& request) {
-  CrossEntropyOptions options;
-  request.classWeights = readWeights(field(term, "classWeights"));
-  options.labelSmoothing = readNumber(term, "labelSmoothing");
-  if (options.labelSmoothing < 0.0 || options.labelSmoothing > 1.0) {
-    throw LossArgumentError("resolved labelSmoothing is outside [0, 1]");
-  }
-  return options;
+// One field of an options struct, by the member's type.
+template <class Options, class Member>
+void readField(Napi::Object term, const OptionField<Options, Member>& spec, Options& options) {
+  Member& member = options.*(spec.member);
+  if constexpr (std::is_same_v<Member, bool>) member = readBool(term, spec.name);
+  else if constexpr (std::is_same_v<Member, double>) member = readNumber(term, spec.name);
+  else if constexpr (std::is_same_v<Member, int>) member = readInt(term, spec.name);
+  else if constexpr (std::is_same_v<Member, DoubleArray>) member = readArray(term, spec.name);
+  else static_assert(sizeof(Member) == 0, "option field type without a reader");
 }
 
-DiceOptions readDice(Napi::Object term) {
-  DiceOptions options;
-  options.perImage = readBool(term, "perImage");
-  options.includeBackground = readBool(term, "includeBackground");
-  options.smooth = readNumber(term, "smooth");
-  options.squared = readBool(term, "squared");
-  options.logLoss = readBool(term, "logLoss");
-  options.denominatorClamp = readNumber(term, "denominatorClamp");
-  options.zeroAbsentClasses = readBool(term, "zeroAbsentClasses");
-  options.offset = readNumber(term, "offset");
-  if (options.smooth < 0.0 || options.denominatorClamp < 0.0) {
-    throw LossArgumentError("resolved smooth or denominatorClamp is negative");
-  }
+// The options of the loss named `id`, every field of its list read from `term`.
+LossOptions readOptions(const std::string& id, Napi::Object term) {
+  LossOptions options;
+  if (!defaultOptionsFor(id, options)) throw LossArgumentError("resolved loss id '" + id + "' is unknown to the native core");
+  std::visit([&](auto& opts) {
+    using Options = std::decay_t<decltype(opts)>;
+    forEachField<Options>([&](const auto& spec) { readField(term, spec, opts); });
+    if (const char* problem = opts.invalid()) throw LossArgumentError(std::string("resolved ") + problem);
+  }, options);
   return options;
 }
 
@@ -109,13 +117,7 @@ LossTerm readLossTerm(Napi::Value value) {
   request.weight = readNumber(term, "weight");
   request.activation = readActivation(term);
   readIgnore(term, request);
-  if (id == "cross-entropy") {
-    request.options = readCrossEntropy(term, request);
-  } else if (id == "dice") {
-    request.options = readDice(term);
-  } else {
-    throw LossArgumentError("resolved loss id '" + id + "' is unknown to the native core");
-  }
+  request.options = readOptions(id, term);
   return request;
 }
 
@@ -140,13 +142,9 @@ LossRequest readLossRequest(Napi::Object request) {
 }
 
 void checkLossTerms(const std::vector<LossTerm>& terms, int64_t channels) {
-  const size_t classes = static_cast<size_t>(probabilityClasses(channels));
   for (const LossTerm& term : terms) {
     resolveActivation(term.activation, channels);  // throws for softmax with C = 1
-    if (!term.classWeights.empty() && term.classWeights.size() != classes) {
-      throw LossArgumentError("classWeights has " + std::to_string(term.classWeights.size()) + " entries, expected K = " +
-                              std::to_string(classes));
-    }
+    checkLossOptions(term.options, probabilityClasses(channels));
   }
 }
 
@@ -159,7 +157,7 @@ double computeLossTermsCpu(const LossTensors& tensors, const std::vector<LossTer
   bool accumulate = grad && grad->accumulate;
   forEachSharedRun(terms, [&](size_t first, size_t last) {
     std::vector<WeightedLossOptions> run;
-    for (size_t k = first; k < last; ++k) run.push_back({boundOptions(terms[k], hostClassWeights(terms[k])), terms[k].weight});
+    for (size_t k = first; k < last; ++k) run.push_back({terms[k].options, terms[k].weight});
     LossTensors runTensors = tensors;
     runTensors.activation = terms[first].activation;
     runTensors.hasIgnore = terms[first].ignoreIndex.has_value();

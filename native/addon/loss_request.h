@@ -5,16 +5,14 @@
 //
 //   { gradScale: number,                    // upstream gradient d outer / d value
 //     terms: [ {                            // value = Σ weight · term value
-//       id: 'cross-entropy' | 'dice',
+//       id: string,                         // a loss of native/core/loss_list.h
 //       weight: number,
 //       activation: 'softmax' | 'sigmoid' | 'none',
 //       ignoreIndex: number | null,
-//       // id 'cross-entropy':
-//       classWeights: number[] | Float64Array | null, labelSmoothing: number,
-//       // id 'dice':
-//       perImage: boolean, includeBackground: boolean, smooth: number, squared: boolean,
-//       logLoss: boolean, denominatorClamp: number, zeroAbsentClasses: boolean, offset: number,
+//       ...the loss's options: one field per entry of its Options::fields()
+//       (boolean, number, or number[] / Float64Array / null for array options)
 //     } ] }
+// The options are read by one generic reader driven by those field lists.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +35,7 @@ std::vector<LossTerm> readLossTerms(Napi::Object request);
 LossRequest readLossRequest(Napi::Object request);
 
 // Throws LossArgumentError when a term does not fit logits with `channels` channels
-// (classWeights length ≠ K, softmax with C = 1).
+// (an array option of the wrong length for K, softmax with C = 1).
 void checkLossTerms(const std::vector<LossTerm>& terms, int64_t channels);
 
 // Σ weight_t · value_t on the CPU engine. With grad, writes grad->scale · d value / d logits

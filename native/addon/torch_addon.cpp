@@ -31,7 +31,7 @@
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 
-#include "../torch/dice_ce_bench.h"
+#include "../torch/loss_bench.h"
 #include "../torch/fused_loss.h"
 #include "../torch/torch_runtime.h"
 #include "errors.h"
@@ -299,6 +299,18 @@ Napi::Value BenchDiceCe(const Napi::CallbackInfo& info) {
   });
 }
 
+// benchObjective(options, request): per-run ms of the fused op on `request`'s objective (a resolved
+// loss request, as lossBackward takes).
+Napi::Value BenchObjective(const Napi::CallbackInfo& info) {
+  return guardTorch(info.Env(), [&]() -> Napi::Value {
+    if (info.Length() < 2 || !info[1].IsObject()) throw NativeTypeError("expected (options, request)");
+    const LossRequest request = readLossRequest(info[1].As<Napi::Object>());
+    const torch_ops::DiceCeBenchOptions options = readBenchOptions(info[0]);
+    checkLossTerms(request.terms, options.shape.size() > 1 ? options.shape[1] : 1);
+    return numberArray(info.Env(), torch_ops::benchObjective(options, objectiveOf(request.terms)));
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   try {
     torch_ops::checkLoadedLibtorch();
@@ -311,6 +323,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lossBackward", Napi::Function::New(env, LossBackward, "lossBackward"));
   exports.Set("lossBackwardAsync", Napi::Function::New(env, LossBackwardAsync, "lossBackwardAsync"));
   exports.Set("benchDiceCe", Napi::Function::New(env, BenchDiceCe, "benchDiceCe"));
+  exports.Set("benchObjective", Napi::Function::New(env, BenchObjective, "benchObjective"));
   registerTorchGeometry(env, exports);
   return exports;
 }

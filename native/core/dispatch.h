@@ -1,4 +1,5 @@
-// Runtime enums → compile-time parameters, in one place (host code of both engines).
+// Runtime enums → compile-time parameters, in one place (host code of the CUDA engines and the
+// core's label checks; the CPU kernels dispatch in tile_kernels_cpu.h).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,7 @@ decltype(auto) dispatchLabel(LabelType type, F&& f) {
   switch (type) {
     case LabelType::UInt8: return f(uint8_t{});
     case LabelType::UInt16: return f(uint16_t{});
+    case LabelType::Int64: return f(int64_t{});
     default: return f(int32_t{});
   }
 }
@@ -38,12 +40,6 @@ decltype(auto) dispatchActivation(PixelActivationKind kind, F&& f) {
     default: return f(ActivationTag<PixelActivationKind::Softmax>{});
   }
 }
-
-// The functor for a loss's options (K = number of probability classes).
-inline CrossEntropyLoss makeLossFunctor(const CrossEntropyOptions& options, int classes) {
-  return CrossEntropyLoss{options, classes};
-}
-inline DiceLoss makeLossFunctor(const DiceOptions& options, int) { return DiceLoss{options}; }
 
 template <typename T, typename L>
 LossBatch<T, L> makeLossBatch(const LossTensors& t) {
@@ -76,13 +72,11 @@ decltype(auto) dispatchBatch(const LossTensors& t, const LossGradient* grad, F&&
   });
 }
 
-// Same, plus the loss functor of `options`: f(LossBatch<T, L>, GradTarget<T>*, ActivationTag<A>, functor).
+// Same, plus the loss functor: f(LossBatch<T, L>, GradTarget<T>*, ActivationTag<A>, functor).
 template <class F>
-decltype(auto) dispatchLoss(const LossTensors& t, const LossOptions& options, const LossGradient* grad, F&& f) {
-  const int classes = probabilityClasses(t.channels);
+decltype(auto) dispatchLoss(const LossTensors& t, const LossFunctor& functor, const LossGradient* grad, F&& f) {
   return dispatchBatch(t, grad, [&](const auto& in, auto* target, auto activation) {
-    return std::visit([&](const auto& opts) { return f(in, target, activation, makeLossFunctor(opts, classes)); },
-                      options);
+    return std::visit([&](const auto& loss) { return f(in, target, activation, loss); }, functor);
   });
 }
 

@@ -1,11 +1,15 @@
-// Which engine runs a loss functor.
+// Which engine runs a loss functor, and the two functor shapes the engines know.
 #pragma once
 
 namespace segloss {
 
 enum class LossFamily : int {
-  Pixel,   // value and gradient at a pixel depend on that pixel only
-  Region,  // per-(image, class) sums → scalar head → per-pixel gradient
+  // Value and gradient at a pixel depend on that pixel only, through its true class t:
+  // term = f(p_t, log p_t) (+ smoothing · Σ_c u_c log p_c), weighted by a per-class weight w_t.
+  Pixel,
+  // Per-(image, class) moments of p and the one-hot g (region_moments.h) → a scalar head → the
+  // per-pixel gradient, which is linear in those moments' derivatives.
+  Region,
 };
 
 }  // namespace segloss

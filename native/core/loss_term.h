@@ -1,6 +1,7 @@
 // One term of an objective Σ weight · loss, with its input conventions (spec/LOSSES.md "Common
 // ground"), owning what its options point to. Shared by the core addon, the torch op and native
-// training code; the engines take WeightedLossOptions (losses.h) bound from it.
+// training code; the engines take WeightedLossOptions (losses.h) made from it. Array options
+// (class weights …) live in the options themselves (option_fields.h DoubleArray).
 #pragma once
 
 #include <cstdint>
@@ -15,7 +16,6 @@ namespace segloss {
 struct LossTerm {
   LossOptions options;                          // which loss runs, and its options
   double weight = 1.0;                          // the term's factor in the objective
-  std::vector<double> classWeights;             // [K] cross-entropy class weights, or empty (all 1)
   Activation activation = Activation::Softmax;  // softmax over C; C = 1 needs sigmoid or none
   std::optional<int64_t> ignoreIndex;           // labels equal to it contribute nothing (none by default)
 };
@@ -26,18 +26,6 @@ inline LossTerm weightedTerm(LossOptions options, double weight) {
   term.options = options;
   term.weight = weight;
   return term;
-}
-
-// The term's options with CrossEntropyOptions::classWeights pointing at `classWeightsData`: the
-// term's own storage (hostClassWeights), a device copy, or nullptr when it has none.
-inline LossOptions boundOptions(const LossTerm& term, const double* classWeightsData) {
-  LossOptions options = term.options;
-  if (auto* ce = std::get_if<CrossEntropyOptions>(&options)) ce->classWeights = classWeightsData;
-  return options;
-}
-
-inline const double* hostClassWeights(const LossTerm& term) {
-  return term.classWeights.empty() ? nullptr : term.classWeights.data();
 }
 
 // Calls run(first, last) for each maximal run [first, last) of consecutive terms that share the

@@ -1,9 +1,23 @@
-// CPU implementation of the core entry points (losses.h).
+// The CPU entry points of the core (losses.h): checks, the loss functors, the instruction-set-
+// neutral driver of the tile kernels (tile_engine_cpu.h) and the region heads.
+//
+//   pass 1 (Statistics): region moments [B, K, 5] + pixel-wise value sums   (when any region term,
+//                        or no gradient is wanted)
+//   heads:               each region term: value and d value / d moments, folded with its weight
+//                        into one set of per-(image, class) gradient coefficients
+//   pass 2 (Gradient, or ValuesAndGradient when there is no region term): d value / d logits
 #include "losses.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
 #include <string>
 
+#include "cpu_isa.h"
 #include "dispatch.h"
+#include "parallel_cpu.h"
 #include "tile_engine_cpu.h"
 
 namespace segloss {
@@ -36,41 +50,289 @@ int64_t findInvalidLabel(const LossTensors& t) {
   });
 }
 
-static void checkShape(const LossTensors& t) {
+int64_t findNonFiniteLogit(const LossTensors& t) {
+  const int64_t n = t.batch * t.channels * t.pixels;
+  return dispatchScalar(t.dtype, [&](auto scalar) -> int64_t {
+    using T = decltype(scalar);
+    const T* z = static_cast<const T*>(t.logits);
+    for (int64_t i = 0; i < n; ++i) {
+      if (!std::isfinite(z[i])) return i;
+    }
+    return -1;
+  });
+}
+
+void checkLossOptions(const LossOptions& options, int classes) {
+  std::visit([&](const auto& opts) {
+    using Options = std::decay_t<decltype(opts)>;
+    if (const char* problem = opts.invalid()) throw LossArgumentError(std::string(lossId(options)) + ": " + problem);
+    forEachField<Options>([&](const auto& field) {
+      using Member = std::decay_t<decltype(opts.*(field.member))>;
+      if constexpr (std::is_same_v<Member, DoubleArray>) {
+        const DoubleArray& array = opts.*(field.member);
+        const int64_t expected = expectedArrayLength(field.expectedLength, classes);
+        if (!array.empty() && expected >= 0 && static_cast<int64_t>(array.values.size()) != expected) {
+          const char* what = field.expectedLength == kPerClass ? "K" : field.expectedLength == kPerClassPair ? "K·K" : "";
+          throw LossArgumentError(std::string(field.name) + " has " + std::to_string(array.values.size()) +
+                                  " entries, expected " + what + (*what ? " = " : "") + std::to_string(expected));
+        }
+      }
+    });
+  }, options);
+}
+
+namespace {
+
+void checkShape(const LossTensors& t) {
   if (t.batch <= 0 || t.channels <= 0 || t.pixels <= 0) {
     throw LossArgumentError("batch, channels and pixels must be positive");
   }
   if (!t.logits || !t.target) throw LossArgumentError("logits and target must not be null");
 }
 
-static void checkOptions(const LossOptions& options) {
-  if (const auto* ce = std::get_if<CrossEntropyOptions>(&options)) {
-    if (ce->labelSmoothing < 0.0 || ce->labelSmoothing > 1.0) throw LossArgumentError("labelSmoothing outside [0, 1]");
+using TileKernel = void (*)(const TileJob&, int64_t, int64_t, void*, TilePartials&);
+
+TileKernel tileKernel() {
+  switch (activeCpuIsa()) {
+    case CpuIsa::Avx512: return isa_avx512::runTiles;
+    case CpuIsa::Avx2: return isa_avx2::runTiles;
+    default: return isa_sse2::runTiles;
   }
 }
+
+// The objective's terms as functors, split by family.
+struct EngineTerms {
+  std::vector<LossFunctor> functors;  // one per term, in order
+  std::vector<double> weights;
+  std::vector<size_t> pixel, region;  // indices into functors
+};
+
+EngineTerms engineTerms(const std::vector<WeightedLossOptions>& terms, int classes) {
+  EngineTerms out;
+  for (const WeightedLossOptions& term : terms) {
+    checkLossOptions(term.options, classes);
+    out.functors.push_back(makeLossFunctor(term.options, hostContext(classes)));
+    out.weights.push_back(term.weight);
+    const bool region = std::visit([](const auto& loss) { return isRegionLoss<std::decay_t<decltype(loss)>>(); },
+                                   out.functors.back());
+    (region ? out.region : out.pixel).push_back(out.functors.size() - 1);
+  }
+  return out;
+}
+
+// Σ_valid w_t for normaliser weights w (nullptr: the count of valid pixels).
+double validWeightSum(const LossTensors& t, const double* classWeights) {
+  return dispatchLabel(t.labelType, [&](auto label) {
+    using L = decltype(label);
+    const L* target = static_cast<const L*>(t.target);
+    const int64_t n = t.batch * t.pixels;
+    if (!classWeights && !t.hasIgnore) return static_cast<double>(n);
+    if (!classWeights) {
+      int64_t count = 0;
+      for (int64_t j = 0; j < n; ++j) count += static_cast<int64_t>(target[j]) != t.ignoreIndex;
+      return static_cast<double>(count);
+    }
+    const int classes = probabilityClasses(t.channels);
+    std::vector<int64_t> histogram(classes, 0);
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t v = static_cast<int64_t>(target[j]);
+      if (v >= 0 && v < classes) ++histogram[v];  // other labels: ignored, or reported by the kernels
+    }
+    double total = 0.0;
+    for (int c = 0; c < classes; ++c) total += classWeights[c] * static_cast<double>(histogram[c]);
+    return total;
+  });
+}
+
+PixelTermRef pixelTermRef(const LossFunctor& functor, double weight, const LossTensors& t) {
+  PixelTermRef ref;
+  ref.lossIndex = static_cast<int>(functor.index());
+  std::visit([&](const auto& loss) {
+    using Loss = std::decay_t<decltype(loss)>;
+    if constexpr (!isRegionLoss<Loss>()) {
+      ref.functor = &loss;
+      ref.classWeights = loss.weights.classWeights;
+      ref.classFactors = loss.weights.classFactors;
+      ref.smoothing = loss.weights.smoothing;
+    }
+  }, functor);
+  const double normalizer = validWeightSum(t, ref.classWeights);
+  ref.gradFactor = normalizer > 0.0 ? weight / normalizer : 0.0;
+  return ref;
+}
+
+class CpuDriver {
+ public:
+  CpuDriver(const LossTensors& tensors, const EngineTerms& terms) : tensors_(tensors), terms_(terms) {
+    job_.logits = tensors.logits;
+    job_.target = tensors.target;
+    job_.dtype = tensors.dtype;
+    job_.labelType = tensors.labelType;
+    job_.activation = resolveActivation(tensors.activation, tensors.channels);
+    job_.batch = tensors.batch;
+    job_.channels = tensors.channels;
+    job_.pixels = tensors.pixels;
+    job_.classes = probabilityClasses(tensors.channels);
+    job_.ignoreMatches = tensors.hasIgnore && tensors.ignoreIndex >= std::numeric_limits<int32_t>::min() &&
+                         tensors.ignoreIndex <= std::numeric_limits<int32_t>::max();
+    job_.ignoreLabel = static_cast<int32_t>(job_.ignoreMatches ? tensors.ignoreIndex : -1);
+    job_.hasIgnore = tensors.hasIgnore;
+    job_.ignoreIndex = tensors.ignoreIndex;
+    for (const size_t k : terms.pixel) {
+      pixelRefs_.push_back(pixelTermRef(terms.functors[k], terms.weights[k], tensors));
+      pixelNormalizerFactor_.push_back(pixelRefs_.back().gradFactor);
+    }
+    job_.pixelTerms = pixelRefs_.data();
+    job_.pixelTermCount = static_cast<int>(pixelRefs_.size());
+    bool smoothing = false;
+    pixelSmoothing_.assign(job_.classes, 0.0);
+    for (const PixelTermRef& ref : pixelRefs_) {
+      if (ref.smoothing == 0.0) continue;
+      smoothing = true;
+      for (int c = 0; c < job_.classes; ++c) {
+        pixelSmoothing_[c] += ref.gradFactor * ref.smoothing * (ref.classWeights ? ref.classWeights[c] : 1.0);
+      }
+    }
+    for (const double x : pixelSmoothing_) job_.pixelSmoothingSum += x;
+    job_.pixelSmoothing = smoothing ? pixelSmoothing_.data() : nullptr;
+    job_.needLogProb = !pixelRefs_.empty() && (smoothing || job_.activation != PixelActivationKind::Softmax);
+    for (const size_t k : terms.region) {
+      std::visit([&](const auto& loss) {
+        if constexpr (isRegionLoss<std::decay_t<decltype(loss)>>()) job_.moments |= loss.moments();
+      }, terms.functors[k]);
+    }
+  }
+
+  double run(const LossGradient* grad) {
+    const bool hasRegion = !terms_.region.empty();
+    const size_t momentsSize = size_t(job_.batch) * job_.classes * kMomentCount;
+    Sums sums;
+    job_.checkInputs = true;  // the first pass checks labels and logits
+    if (hasRegion || !grad) {
+      sums = runPass(PassKind::Statistics, momentsSize);
+      job_.checkInputs = false;
+    }
+    double value = hasRegion ? regionHeads(sums) : 0.0;
+    if (grad) {
+      job_.grad = grad->data;
+      job_.gradScale = grad->scale;
+      job_.accumulate = grad->accumulate;
+      job_.coefficients = hasRegion ? coefficients_.data() : nullptr;
+      const Sums gradSums = runPass(hasRegion ? PassKind::Gradient : PassKind::ValuesAndGradient, 0);
+      job_.checkInputs = false;
+      if (!hasRegion) sums = gradSums;
+    }
+    for (size_t k = 0; k < pixelRefs_.size(); ++k) value += pixelNormalizerFactor_[k] * sums.pixelValues[k];
+    return value;
+  }
+
+ private:
+  struct Sums {
+    std::vector<double> moments;      // [B, K, kMomentCount]
+    std::vector<double> pixelValues;  // [pixel terms]
+    int64_t validPixels = 0;
+  };
+
+  Sums runPass(PassKind pass, size_t momentsSize) {
+    job_.pass = pass;
+    const int64_t units = job_.units();
+    const int workers = workersFor(units, int64_t(kTilePixels) * job_.classes);
+    const size_t scratch = tileWorkspaceBytes(job_);
+    const size_t perWorker = momentsSize + pixelRefs_.size();
+    std::vector<double> sums(size_t(workers) * perWorker, 0.0);
+    std::vector<int64_t> valid(workers, 0);
+    std::vector<char> invalidLabel(workers, 0), nonFinite(workers, 0);
+    ensureScratch(size_t(workers) * scratch);
+    const TileKernel kernel = tileKernel();
+    parallelRanges(units, workers, [&](int w, int64_t begin, int64_t end) {
+      TilePartials partials;
+      partials.moments = sums.data() + w * perWorker;
+      partials.pixelValues = partials.moments + momentsSize;
+      kernel(job_, begin, end, scratch_.get() + w * scratch, partials);
+      valid[w] = partials.validPixels;
+      invalidLabel[w] = partials.invalidLabel;
+      nonFinite[w] = partials.nonFinite;
+    });
+    if (job_.checkInputs) throwForBadInputs(invalidLabel, nonFinite);
+    Sums merged;
+    merged.moments.assign(sums.begin(), sums.begin() + momentsSize);
+    merged.pixelValues.assign(sums.begin() + momentsSize, sums.begin() + perWorker);
+    merged.validPixels = valid[0];
+    for (int w = 1; w < workers; ++w) {
+      const double* part = sums.data() + w * perWorker;
+      for (size_t i = 0; i < momentsSize; ++i) merged.moments[i] += part[i];
+      for (size_t k = 0; k < pixelRefs_.size(); ++k) merged.pixelValues[k] += part[momentsSize + k];
+      merged.validPixels += valid[w];
+    }
+    return merged;
+  }
+
+  // After a checking pass: LossArgumentError naming the first bad label, else the first
+  // non-finite logit (located by a scan that only runs in this case).
+  void throwForBadInputs(const std::vector<char>& invalidLabel, const std::vector<char>& nonFinite) const {
+    if (std::find(invalidLabel.begin(), invalidLabel.end(), 1) != invalidLabel.end()) {
+      throw LossArgumentError("label outside [0, K) at flat index " + std::to_string(findInvalidLabel(tensors_)));
+    }
+    if (std::find(nonFinite.begin(), nonFinite.end(), 1) != nonFinite.end()) {
+      throw LossArgumentError("non-finite logit at flat index " + std::to_string(findNonFiniteLogit(tensors_)));
+    }
+  }
+
+  // Σ weight · head value; fills coefficients_. No valid pixel: value 0 and zero coefficients.
+  double regionHeads(const Sums& sums) {
+    const size_t groups = size_t(job_.batch) * job_.classes;
+    coefficients_.assign(groups * kCoefficientCount, 0.0);
+    if (sums.validPixels == 0) return 0.0;
+    std::vector<double> dmoments(groups * kMomentCount);
+    double value = 0.0;
+    for (const size_t k : terms_.region) {
+      std::fill(dmoments.begin(), dmoments.end(), 0.0);
+      std::visit([&](const auto& loss) {
+        if constexpr (isRegionLoss<std::decay_t<decltype(loss)>>()) {
+          value += terms_.weights[k] * loss.head(sums.moments.data(), dmoments.data(), job_.batch, job_.classes);
+        }
+      }, terms_.functors[k]);
+      const double w = terms_.weights[k];
+      for (size_t g = 0; g < groups; ++g) {
+        const double* d = dmoments.data() + g * kMomentCount;
+        double* c = coefficients_.data() + g * kCoefficientCount;
+        c[0] += w * d[kMomentP];
+        c[1] += w * d[kMomentPG];
+        c[2] += w * 2.0 * d[kMomentP2];
+        c[3] += w * 2.0 * d[kMomentP2G];
+      }
+    }
+    return value;
+  }
+
+  void ensureScratch(size_t bytes) {
+    if (bytes + 64 > scratchBytes_) {
+      scratch_.reset(new unsigned char[bytes + 64]);
+      scratchBytes_ = bytes + 64;
+    }
+  }
+
+  const LossTensors& tensors_;
+  const EngineTerms& terms_;
+  TileJob job_;
+  std::vector<PixelTermRef> pixelRefs_;
+  std::vector<double> pixelNormalizerFactor_;
+  std::vector<double> pixelSmoothing_;  // [K] (TileJob::pixelSmoothing)
+  std::vector<double> coefficients_;  // [B, K, kCoefficientCount]
+  std::unique_ptr<unsigned char[]> scratch_;
+  size_t scratchBytes_ = 0;
+};
+
+}  // namespace
 
 double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms,
                       const LossGradient* grad) {
   checkShape(tensors);
   if (terms.empty()) throw LossArgumentError("no loss term");
-  const int64_t bad = findInvalidLabel(tensors);
-  if (bad >= 0) throw LossArgumentError("label outside [0, K) at flat index " + std::to_string(bad));
-  const int classes = probabilityClasses(tensors.channels);
-  std::vector<EngineTerm> engineTerms;
-  engineTerms.reserve(terms.size());
-  for (const WeightedLossOptions& term : terms) {
-    checkOptions(term.options);
-    engineTerms.push_back(EngineTerm{
-        std::visit([&](const auto& opts) { return LossFunctor(makeLossFunctor(opts, classes)); }, term.options),
-        term.weight});
-  }
-  return dispatchBatch(tensors, grad, [&](const auto& in, auto* target, auto activation) {
-    using Batch = std::decay_t<decltype(in)>;
-    using T = std::remove_cv_t<std::remove_pointer_t<decltype(Batch::logits)>>;
-    using L = std::remove_cv_t<std::remove_pointer_t<decltype(Batch::target)>>;
-    TileEngineCpu<decltype(activation)::value, T, L> engine(in, engineTerms);
-    return engine.run(target);
-  });
+  resolveActivation(tensors.activation, tensors.channels);
+  const EngineTerms engine = engineTerms(terms, probabilityClasses(tensors.channels));
+  CpuDriver driver(tensors, engine);
+  return driver.run(grad);
 }
 
 double computeLossCpu(const LossTensors& tensors, const LossOptions& options, const LossGradient* grad) {

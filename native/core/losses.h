@@ -10,13 +10,12 @@
 #include <vector>
 
 #include "activation.h"
-#include "losses/cross_entropy.h"
-#include "losses/dice.h"
+#include "loss_list.h"
 
 namespace segloss {
 
 enum class ScalarType : int { Float32, Float64 };
-enum class LabelType : int { UInt8, UInt16, Int32 };
+enum class LabelType : int { UInt8, UInt16, Int32, Int64 };
 
 struct LossTensors {
   const void* logits = nullptr;  // [B, C, N], dtype
@@ -38,9 +37,6 @@ struct LossGradient {
   bool accumulate = false;
 };
 
-// One options type per loss; the alternative held says which loss runs.
-using LossOptions = std::variant<CrossEntropyOptions, DiceOptions>;
-
 // Thrown for violated invariants of the core (user-facing wording lives in TypeScript).
 class LossArgumentError : public std::invalid_argument {
  public:
@@ -54,15 +50,24 @@ PixelActivationKind resolveActivation(Activation activation, int64_t channels);
 // index, or −1 when every label is valid.
 int64_t findInvalidLabel(const LossTensors& tensors);
 
+// First flat index into logits [B, C, N] holding NaN or ±∞, or −1.
+int64_t findNonFiniteLogit(const LossTensors& tensors);
+
 // One term of a compound objective Σ weight · loss.
 struct WeightedLossOptions {
   LossOptions options;
   double weight = 1.0;
 };
 
-// Runs Σ weight · loss on the CPU engine (tile_engine_cpu.h): one activation per tile and pass
-// shared by all terms. grad may be null (value only). Throws LossArgumentError when the shapes,
-// labels or options break the core's invariants.
+// Throws LossArgumentError when an option breaks its loss's invariants (LossOptions::invalid) or
+// an array option has the wrong length for K classes.
+void checkLossOptions(const LossOptions& options, int classes);
+
+// Runs Σ weight · loss on the CPU engine (tile_engine_cpu.h, compiled per instruction set and
+// chosen at load: cpu_isa.h): one activation per tile and pass shared by all terms, on the
+// persistent thread pool. grad may be null (value only). Throws LossArgumentError when the shapes,
+// labels or options break the core's invariants, or a logit is not finite (labels and logits are
+// checked inside the engine's first pass; with grad, the gradient is then left partly written).
 double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms,
                       const LossGradient* grad);
 

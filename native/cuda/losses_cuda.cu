@@ -37,21 +37,16 @@ size_t workspaceBytesFor(const LossTensors& t) {
 
 }  // namespace
 
-size_t lossWorkspaceBytesCuda(const LossTensors& tensors, const LossOptions& options) {
-  const int classes = probabilityClasses(tensors.channels);
-  return std::visit(
-      [&](const auto& opts) {
-        using Loss = decltype(makeLossFunctor(opts, classes));
-        return workspaceBytesFor<Loss>(tensors);
-      },
-      options);
+size_t lossWorkspaceBytesCuda(const LossTensors& tensors, const LossFunctor& functor) {
+  return std::visit([&](const auto& loss) { return workspaceBytesFor<std::decay_t<decltype(loss)>>(tensors); },
+                    functor);
 }
 
-void computeLossCuda(const LossTensors& tensors, const LossOptions& options, const LossGradient* grad,
+void computeLossCuda(const LossTensors& tensors, const LossFunctor& functor, const LossGradient* grad,
                      double* deviceValue, void* workspace, void* stream) {
   checkCudaRequest(tensors, grad, deviceValue, workspace);
   const cuda::Stream cudaStream = static_cast<cuda::Stream>(stream);
-  dispatchLoss(tensors, options, grad, [&](const auto& in, auto* target, auto activation, const auto& loss) {
+  dispatchLoss(tensors, functor, grad, [&](const auto& in, auto* target, auto activation, const auto& loss) {
     using Loss = std::decay_t<decltype(loss)>;
     constexpr PixelActivationKind A = decltype(activation)::value;
     if constexpr (Loss::kFamily == LossFamily::Pixel) {

@@ -10,14 +10,14 @@
 namespace segloss {
 
 // Bytes of device workspace computeLossCuda needs for this request (region sums and the like).
-size_t lossWorkspaceBytesCuda(const LossTensors& tensors, const LossOptions& options);
+size_t lossWorkspaceBytesCuda(const LossTensors& tensors, const LossFunctor& functor);
 
-// Runs the loss on the CUDA engine of its family, enqueued on `stream` (a cudaStream_t).
-// tensors.logits / tensors.target / grad->data, and any pointer inside options (classWeights),
-// are device pointers; labels must already be valid (callers check them). The value is written
+// Runs the loss functor (makeLossFunctor with a context that binds arrays to device copies) on the
+// CUDA engine of its family, enqueued on `stream` (a cudaStream_t). tensors.logits /
+// tensors.target / grad->data, and every array pointer inside the functor, are device pointers; labels must already be valid (callers check them). The value is written
 // to *deviceValue (one device double); workspace holds lossWorkspaceBytesCuda(...) device bytes.
 // Throws LossArgumentError for violated invariants, std::runtime_error for CUDA errors.
-void computeLossCuda(const LossTensors& tensors, const LossOptions& options, const LossGradient* grad,
+void computeLossCuda(const LossTensors& tensors, const LossFunctor& functor, const LossGradient* grad,
                      double* deviceValue, void* workspace, void* stream);
 
 }  // namespace segloss

@@ -124,13 +124,6 @@ EngineLabels engineLabels(const at::Tensor& labels, std::optional<int64_t> ignor
   return out;
 }
 
-void checkClassWeights(const LossTerm& term, int64_t classes) {
-  if (!term.classWeights.empty() && static_cast<int64_t>(term.classWeights.size()) != classes) {
-    throw LossArgumentError("classWeights has " + std::to_string(term.classWeights.size()) +
-                            " entries, expected K = " + std::to_string(classes));
-  }
-}
-
 // Σ weight · term value on the CPU engine: one compound call (the terms share its passes).
 void runEngineCpu(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms, const LossGradient* grad,
                   double* value) {
@@ -140,18 +133,27 @@ void runEngineCpu(const LossTensors& tensors, const std::vector<WeightedLossOpti
 #ifdef SEGLOSS_WITH_CUDA
 // Σ weight · term value on the CUDA engine, term by term on the current stream (term t writes, or
 // adds after the first, scale grad->scale · weight_t times its gradient); workspaces come from the caching allocator, which
-// is stream-ordered. `deviceValue` is one device double.
+// is stream-ordered. `deviceValue` is one device double. Array options are copied to the device
+// and bound into the functors.
 void runEngineCuda(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms, const LossGradient* grad,
                    double* deviceValue, const at::Device& device) {
   const auto onDevice = at::TensorOptions().dtype(at::kDouble).device(device);
   const at::Tensor termValues = at::empty({static_cast<int64_t>(terms.size())}, onDevice);
+  std::vector<at::Tensor> deviceArrays;  // keeps the functors' arrays alive for the calls
+  LossContext context{probabilityClasses(tensors.channels), [&](const DoubleArray& array) -> const double* {
+                        if (array.empty()) return nullptr;
+                        deviceArrays.push_back(at::tensor(array.values, at::kDouble).to(device));
+                        return deviceArrays.back().data_ptr<double>();
+                      }};
   std::vector<double> weights;
   for (size_t t = 0; t < terms.size(); ++t) {
-    const size_t bytes = lossWorkspaceBytesCuda(tensors, terms[t].options);
+    checkLossOptions(terms[t].options, context.classes);
+    const LossFunctor functor = makeLossFunctor(terms[t].options, context);
+    const size_t bytes = lossWorkspaceBytesCuda(tensors, functor);
     const at::Tensor workspace = at::empty({static_cast<int64_t>(bytes > 0 ? bytes : 1)}, onDevice.dtype(at::kByte));
     LossGradient termGrad;
     if (grad) termGrad = LossGradient{grad->data, grad->scale * terms[t].weight, grad->accumulate || t > 0};
-    computeLossCuda(tensors, terms[t].options, grad ? &termGrad : nullptr, termValues.data_ptr<double>() + t,
+    computeLossCuda(tensors, functor, grad ? &termGrad : nullptr, termValues.data_ptr<double>() + t,
                     workspace.data_ptr(), c10::cuda::getCurrentCUDAStream(device.index()).stream());
     weights.push_back(terms[t].weight);
   }
@@ -179,7 +181,26 @@ void runEngine(const at::Device& device, const LossTensors& tensors, const std::
                           (device.is_cuda() ? " (this build of the torch addon has no CUDA engine)" : ""));
 }
 
-// The engine's labels for each distinct ignore index of the objective, checked once each.
+// Whether the CPU engine reads this label dtype as it is (and checks the labels itself, in its
+// first pass, naming the first bad flat index): no ATen passes over the labels then.
+bool cpuNativeLabels(const at::Tensor& labels) {
+  const at::ScalarType type = labels.scalar_type();
+  return labels.device().is_cpu() && (type == at::kByte || type == at::kInt || type == at::kLong);
+}
+
+EngineLabels nativeLabels(const at::Tensor& labels, std::optional<int64_t> ignoreIndex) {
+  EngineLabels out;
+  out.tensor = labels.contiguous();
+  out.type = labels.scalar_type() == at::kByte ? LabelType::UInt8
+             : labels.scalar_type() == at::kInt ? LabelType::Int32
+                                                : LabelType::Int64;
+  out.hasIgnore = ignoreIndex.has_value();
+  out.ignoreIndex = ignoreIndex.value_or(-100);
+  return out;
+}
+
+// The engine's labels for each distinct ignore index of the objective, checked once each (by ATen
+// ops, except for the dtypes the CPU engine reads and checks itself).
 class LabelCache {
  public:
   LabelCache(const at::Tensor& labels, int64_t classes) : labels_(labels), classes_(classes) {}
@@ -188,8 +209,12 @@ class LabelCache {
     for (const auto& [ignore, engine] : entries_) {
       if (ignore == ignoreIndex) return engine;
     }
-    checkLabels(labels_, classes_, ignoreIndex);
-    entries_.emplace_back(ignoreIndex, engineLabels(labels_, ignoreIndex));
+    if (cpuNativeLabels(labels_)) {
+      entries_.emplace_back(ignoreIndex, nativeLabels(labels_, ignoreIndex));
+    } else {
+      checkLabels(labels_, classes_, ignoreIndex);
+      entries_.emplace_back(ignoreIndex, engineLabels(labels_, ignoreIndex));
+    }
     return entries_.back().second;
   }
 
@@ -207,14 +232,10 @@ void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last,
   resolveActivation(terms[first].activation, logits.size(1));  // throws for softmax with C = 1
   const EngineLabels target = labels.get(terms[first].ignoreIndex);
 
-  std::vector<at::Tensor> deviceWeights;  // keeps each term's class weights alive on the device
   std::vector<WeightedLossOptions> group;
   for (size_t t = first; t < last; ++t) {
-    checkClassWeights(terms[t], classes);
-    const std::vector<double>& w = terms[t].classWeights;
-    deviceWeights.push_back(w.empty() ? at::Tensor() : at::tensor(w, at::kDouble).to(logits.device()));
-    const at::Tensor& weights = deviceWeights.back();
-    group.push_back(WeightedLossOptions{boundOptions(terms[t], weights.defined() ? weights.data_ptr<double>() : nullptr), terms[t].weight});
+    checkLossOptions(terms[t].options, static_cast<int>(classes));
+    group.push_back(WeightedLossOptions{terms[t].options, terms[t].weight});
   }
 
   LossTensors tensors;
@@ -241,14 +262,23 @@ class FusedLossFunction : public torch::autograd::Function<FusedLossFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logits /* [B, C, ...] */,
                             const at::Tensor& target /* [B, ...] */, const Objective& objective) {
     FusedResult result = computeFused(logits, target, objective, /*withGrad=*/true);
-    ctx->save_for_backward({result.grad});
+    // Kept in saved_data rather than save_for_backward: backward moves it out, so that with an
+    // upstream gradient of 1 autograd receives the engine's gradient itself (no multiply, no copy).
+    ctx->saved_data["grad"] = result.grad;
     return result.value;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list upstream /* {[]} */) {
-    const at::Tensor grad = ctx->get_saved_variables()[0];  // [B, C, ...]
-    return {upstream[0].to(grad.scalar_type()) * grad, at::Tensor(), at::Tensor()};
+    auto saved = ctx->saved_data.find("grad");
+    if (saved == ctx->saved_data.end()) {
+      throw LossArgumentError("segloss's fused loss is differentiable once: its backward already ran");
+    }
+    at::Tensor grad = saved->second.toTensor();  // [B, C, ...]
+    ctx->saved_data.erase("grad");
+    const at::Tensor scale = upstream[0].to(grad.scalar_type());
+    const bool unit = scale.device().is_cpu() && scale.numel() == 1 && scale.item<double>() == 1.0;
+    return {unit ? grad : grad * scale, at::Tensor(), at::Tensor()};
   }
 };
 
@@ -286,9 +316,9 @@ at::Tensor loss(const at::Tensor& logits, const at::Tensor& target, const Object
 }
 
 at::Tensor loss(const at::Tensor& logits, const at::Tensor& target, const LossOptions& options, Activation activation,
-                std::optional<int64_t> ignoreIndex, std::vector<double> classWeights) {
+                std::optional<int64_t> ignoreIndex) {
   Objective objective;
-  objective.terms.push_back(LossTerm{options, 1.0, std::move(classWeights), activation, ignoreIndex});
+  objective.terms.push_back(LossTerm{options, 1.0, activation, ignoreIndex});
   return loss(logits, target, objective);
 }
 

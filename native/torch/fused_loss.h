@@ -41,14 +41,16 @@ FusedResult computeFused(const at::Tensor& logits, const at::Tensor& target, con
 
 // The objective as a differentiable function of the logits: a 0-dim tensor (logits' dtype) that
 // carries FusedLossFunction as its grad_fn when grad mode is on and the logits require grad.
-// Differentiable once (the backward is not itself differentiable). Throws as computeFused.
+// Differentiable once: the backward is not itself differentiable, and it runs once per forward
+// (it hands its saved gradient to autograd without a copy; a second backward through the same
+// graph, as retain_graph would allow, throws LossArgumentError). Throws as computeFused.
 at::Tensor loss(const at::Tensor& logits /* [B, C, ...] */, const at::Tensor& target /* [B, ...] */,
                 const Objective& objective);
 
-// One loss with weight 1 (classWeights: [K] or empty).
+// One loss with weight 1 (array options such as classWeights live in `options`).
 at::Tensor loss(const at::Tensor& logits /* [B, C, ...] */, const at::Tensor& target /* [B, ...] */,
                 const LossOptions& options, Activation activation = Activation::Softmax,
-                std::optional<int64_t> ignoreIndex = std::nullopt, std::vector<double> classWeights = {});
+                std::optional<int64_t> ignoreIndex = std::nullopt);
 
 // Whether this build runs the CUDA engines (SEGLOSS_WITH_CUDA).
 bool builtWithCuda();

@@ -59,17 +59,24 @@ function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).trim().split('\n')[0];
 }
 
-/** Where the core addon loads from, and a 1×2×2×2 Dice loss through it. */
+/** Where the core addon loads from, its CPU kernels' instruction set, and a 1×2×2×2 Dice loss through it. */
 export function checkCoreAddon(): DoctorCheck {
   const name = 'core addon';
   try {
     const location = coreAddonLocation();
     const build = coreAddon().buildInfo();
+    const cpu = coreAddon().cpuEngineInfo();
+    const forced = process.env.SEGLOSS_CPU_ISA ? ' (SEGLOSS_CPU_ISA)' : '';
     const logits = Float32Array.from([2, -2, 0, 1, -2, 2, 0, -1]);
     const { value } = computeLoss('dice', { logits, target: Uint8Array.from([0, 1, 0, 0]), shape: [1, 2, 2, 2] });
     if (!Number.isFinite(value)) throw new Error(`a test Dice loss gave ${value}`);
     const origin = location.origin === 'prebuild' ? 'prebuild' : 'local build';
-    return { name, status: 'ok', detail: `${origin} ${location.path} (Node-API ${build.napiVersion}, compiler ${build.compiler})` };
+    const kernels = `CPU kernels ${cpu.active}${forced} of ${cpu.supported.join('/')} supported`;
+    return {
+      name,
+      status: 'ok',
+      detail: `${origin} ${location.path} (Node-API ${build.napiVersion}, compiler ${build.compiler}, ${kernels})`,
+    };
   } catch (error) {
     return {
       name,

@@ -6,12 +6,25 @@
  *
  * over valid pixels i (w ≡ 1 without class weights). No presets.
  */
-import type { ResolvedCrossEntropyTerm, ResolvedTermBase } from '../native/resolved';
 import { is, rangeErrorText, rangeError, typeError } from '../validate';
+import { defineLoss } from './definition';
 import { checkUnitInterval, type OptionContext, type OptionTable, resolveTable } from './options';
 
-/** The resolved own options of cross-entropy. */
-export type CrossEntropyOwnOptions = Omit<ResolvedCrossEntropyTerm, keyof ResolvedTermBase | 'id'>;
+/** Options of `cross-entropy` beyond the common ones. */
+export interface CrossEntropyLossOptions {
+  /** [K] per-class weights, finite and ≥ 0; the mean divides by the sum of the weights that occur. Default: all 1. */
+  readonly classWeights?: readonly number[] | Float64Array | Float32Array;
+  /** ε ∈ [0, 1]: the target becomes (1 − ε)·one-hot + ε/K, as torch. Default `0`. */
+  readonly labelSmoothing?: number;
+}
+
+/** The resolved own fields of cross-entropy (native: CrossEntropyOptions). */
+export interface CrossEntropyOwnOptions {
+  /** [K] finite weights ≥ 0 (divided by their maximum), or null for all 1. */
+  readonly classWeights: readonly number[] | null;
+  /** ε ∈ [0, 1]. */
+  readonly labelSmoothing: number;
+}
 
 function checkClassWeights(value: unknown, name: string, context: OptionContext): readonly number[] {
   const isFloatArray = value instanceof Float64Array || value instanceof Float32Array;
@@ -53,14 +66,10 @@ export const crossEntropyOptions: OptionTable<CrossEntropyOwnOptions> = {
   labelSmoothing: { default: 0, check: checkUnitInterval, doc: 'ε in [0, 1], as torch; default 0' },
 };
 
-/** Presets of cross-entropy: none. */
-export const crossEntropyPresets: Readonly<Record<string, never>> = Object.freeze({});
-
-/** Resolves cross-entropy's own options (no presets). */
-export function resolveCrossEntropyOptions(
-  user: Record<string, unknown>,
-  context: OptionContext,
-  namePrefix: string,
-): CrossEntropyOwnOptions {
-  return resolveTable(crossEntropyOptions, user, context, namePrefix);
-}
+/** `cross-entropy` for the registry (no presets). */
+export const crossEntropyDefinition = defineLoss<'cross-entropy', CrossEntropyLossOptions, CrossEntropyOwnOptions>({
+  id: 'cross-entropy',
+  options: crossEntropyOptions,
+  presetNames: [],
+  resolve: (user, context, prefix) => resolveTable(crossEntropyOptions, user, context, prefix),
+});

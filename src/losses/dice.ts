@@ -13,9 +13,35 @@
  * - `nnunet`: nnU-Net `MemoryEfficientSoftDiceLoss` — includeBackground false, smooth 1e-5,
  *   denominator clamped at 1e-8, value −mean_c D_c; perImage stays the caller's (default false).
  */
-import type { ResolvedDiceTerm, ResolvedTermBase } from '../native/resolved';
-import type { DicePreset } from '../types';
+import { defineLoss } from './definition';
 import { checkBoolean, checkNonNegative, type OptionContext, type OptionTable, resolveTable } from './options';
+
+/** Named reference conventions of `dice`. */
+export type DicePreset = 'monai' | 'smp' | 'nnunet';
+
+/** Options of `dice` beyond the common ones. */
+export interface DiceLossOptions {
+  /** Ratios per image, averaged over images (MONAI), instead of sums pooled over the batch. Default `false`. */
+  readonly perImage?: boolean;
+  /** Keep class 0 in the mean. Default `true`. */
+  readonly includeBackground?: boolean;
+  /** s ≥ 0, added to numerator and denominator. Default `1e-5`. */
+  readonly smooth?: number;
+  /** Σp² and Σg² in the denominator (V-Net). Default `false`. */
+  readonly squared?: boolean;
+  /** mean_c −log(max(D_c, 1e-7)) instead of 1 − mean_c D_c. Default `false`. */
+  readonly logLoss?: boolean;
+  /**
+   * A reference convention; explicit options override the preset's defaults.
+   * - `'monai'`: MONAI `DiceLoss(softmax=True, to_onehot_y=True)`: perImage true, smooth 1e-5.
+   * - `'smp'`: segmentation_models_pytorch `DiceLoss('multiclass')`: perImage false, smooth 0,
+   *   denominators clamped at 1e-7, classes absent from the target contribute 0 to the mean.
+   * - `'nnunet'`: nnU-Net `MemoryEfficientSoftDiceLoss`: includeBackground false, smooth 1e-5,
+   *   denominators clamped at 1e-8, value −mean_c D_c (no `1 −`); perImage stays yours (default
+   *   false, nnU-Net's batch dice).
+   */
+  readonly preset?: DicePreset;
+}
 
 /** The user-settable own options of dice, resolved. */
 export interface DiceUserOptions {
@@ -27,10 +53,17 @@ export interface DiceUserOptions {
 }
 
 /** The fields only presets set (not user options). */
-export type DiceInternalOptions = Pick<ResolvedDiceTerm, 'denominatorClamp' | 'zeroAbsentClasses' | 'offset'>;
+export interface DiceInternalOptions {
+  /** Denominators below it are clamped to it (smp 2e-7, nnU-Net 1e-8, else 0). */
+  readonly denominatorClamp: number;
+  /** Classes absent from the target contribute 0 to the mean (smp). */
+  readonly zeroAbsentClasses: boolean;
+  /** value = offset − mean D (1, or 0 for nnU-Net). */
+  readonly offset: number;
+}
 
-/** All resolved own options of dice. */
-export type DiceOwnOptions = Omit<ResolvedDiceTerm, keyof ResolvedTermBase | 'id'>;
+/** All resolved own fields of dice (native: DiceOptions). */
+export type DiceOwnOptions = DiceUserOptions & DiceInternalOptions;
 
 /** Options of dice: check, default, documentation. */
 export const diceOptions: OptionTable<DiceUserOptions> = {
@@ -79,7 +112,7 @@ export const dicePresets: Readonly<Record<DicePreset, DicePresetSpec>> = Object.
 });
 
 /** Resolves dice's own options; `preset` has been checked already (or is undefined). */
-export function resolveDiceOptions(
+function resolveDiceOptions(
   user: Record<string, unknown>,
   context: OptionContext,
   namePrefix: string,
@@ -90,3 +123,11 @@ export function resolveDiceOptions(
   const smooth = preset === 'smp' ? 2 * options.smooth : options.smooth;
   return { ...options, smooth, ...(spec?.internal ?? diceInternalDefaults) };
 }
+
+/** `dice` for the registry. */
+export const diceDefinition = defineLoss<'dice', DiceLossOptions, DiceOwnOptions>({
+  id: 'dice',
+  options: diceOptions,
+  presetNames: Object.keys(dicePresets),
+  resolve: (user, context, prefix, preset) => resolveDiceOptions(user, context, prefix, preset as DicePreset | undefined),
+});

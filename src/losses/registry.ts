@@ -1,17 +1,34 @@
 /**
- * The losses `computeLoss` knows, in spec order (../shared/spec/LOSSES.md), each with its option
- * table, presets and resolver. Adding a loss = one file in src/losses + one entry here.
+ * The losses `computeLoss` knows, in the spec's order: THE list on the TypeScript side. Adding a
+ * loss = its file in src/losses (user options interface, option table, presets, `defineLoss`)
+ * + one entry here; LossName, LossOptionsById and the resolved native request are derived from
+ * this list (the native side has its own one list, native/core/loss_list.h).
  */
-import type { ResolvedLossTerm, ResolvedTermBase } from '../native/resolved';
-import type { DicePreset, LossName } from '../types';
+import type { OptionContext } from './options';
+import { crossEntropyDefinition } from './cross-entropy';
+import type { LossDefinition } from './definition';
+import { diceDefinition } from './dice';
 import { is, quoteList, rangeError, typeError } from '../validate';
-import { crossEntropyOptions, crossEntropyPresets, resolveCrossEntropyOptions } from './cross-entropy';
-import { dicePresets, diceOptions, resolveDiceOptions } from './dice';
-import type { OptionContext, OptionSpec } from './options';
+
+export const lossDefinitions = [crossEntropyDefinition, diceDefinition] as const;
+
+type Definitions = (typeof lossDefinitions)[number];
+
+/** Ids of the losses `computeLoss` accepts (see `lossNames`). */
+export type LossName = Definitions['id'];
+
+/** Every loss id and its own options. */
+export type LossOptionsById = {
+  [D in Definitions as D['id']]: D extends LossDefinition<string, infer O, object> ? O : never;
+};
+
+/** The resolved own fields of each loss (what crosses into native code besides the common ones). */
+export type ResolvedOwnFields = OwnFieldsOf<Definitions>;
+type OwnFieldsOf<D> = D extends LossDefinition<infer Id, unknown, infer Own> ? { readonly id: Id } & Own : never;
 
 /**
- * The ids `computeLoss` accepts, in the order of the spec (../shared/spec/LOSSES.md); frozen.
- * Now `['cross-entropy', 'dice']`; it grows to the 25 losses of the spec.
+ * The ids `computeLoss` accepts, in the order of the spec; frozen. Now
+ * `['cross-entropy', 'dice']`; it grows to the 25 losses of docs/losses.md.
  *
  * @example
  * ```ts
@@ -19,44 +36,26 @@ import type { OptionContext, OptionSpec } from './options';
  * for (const id of lossNames) console.log(id, computeLoss(id, input).value);
  * ```
  */
-export const lossNames: readonly LossName[] = Object.freeze(['cross-entropy', 'dice'] as const);
+export const lossNames: readonly LossName[] = Object.freeze(lossDefinitions.map((d) => d.id));
 
-/** The own fields of a resolved term (everything but weight, activation, ignoreIndex). */
-type OwnFields = DistributiveOmit<ResolvedLossTerm, keyof ResolvedTermBase>;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+const definitions = new Map<string, LossDefinition>(lossDefinitions.map((d) => [d.id, d]));
 
-/** What the API needs to know about one loss. */
-export interface LossDefinition {
-  readonly id: LossName;
-  /** The loss's own options (the common ones and `preset` are not listed). */
-  readonly options: Readonly<Record<string, OptionSpec<unknown>>>;
-  /** Its preset names (empty when it has none). */
-  readonly presetNames: readonly string[];
-  /** Resolves the own options; `preset` is one of presetNames or undefined. */
-  resolve(user: Record<string, unknown>, context: OptionContext, namePrefix: string, preset?: string): OwnFields;
+/** Resolves a term's own options into the fields native code reads (with the id). */
+export function resolveOwnFields(
+  id: LossName,
+  user: Record<string, unknown>,
+  context: OptionContext,
+  namePrefix: string,
+  preset?: string,
+): ResolvedOwnFields {
+  return { id, ...lossDefinition(id).resolve(user, context, namePrefix, preset) } as ResolvedOwnFields;
 }
-
-const definitions: Readonly<Record<LossName, LossDefinition>> = Object.freeze({
-  'cross-entropy': {
-    id: 'cross-entropy',
-    options: crossEntropyOptions,
-    presetNames: Object.keys(crossEntropyPresets),
-    resolve: (user, context, prefix) => ({ id: 'cross-entropy', ...resolveCrossEntropyOptions(user, context, prefix) }),
-  },
-  dice: {
-    id: 'dice',
-    options: diceOptions,
-    presetNames: Object.freeze(Object.keys(dicePresets)),
-    resolve: (user, context, prefix, preset) => ({
-      id: 'dice',
-      ...resolveDiceOptions(user, context, prefix, preset as DicePreset | undefined),
-    }),
-  },
-});
 
 /** The definition of a known loss id. */
 export function lossDefinition(id: LossName): LossDefinition {
-  return definitions[id];
+  const definition = definitions.get(id);
+  if (!definition) throw new Error(`segloss internal error: no definition for '${id}'`);
+  return definition;
 }
 
 /** Checks a loss id: TypeError unless a string, RangeError unless one of lossNames. */
@@ -69,7 +68,7 @@ export function checkLossName(value: unknown, name: string): LossName {
 /** Checks `preset` for loss `id`: undefined, or one of its preset names. */
 export function checkPreset(id: LossName, value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
-  const presets = definitions[id].presetNames;
+  const presets = lossDefinition(id).presetNames;
   if (presets.length === 0) throw rangeError(`no preset (${id} has none)`, name, value);
   if (!is.string(value)) throw typeError(`one of ${quoteList(presets)}`, name, value);
   if (!presets.includes(value)) throw rangeError(`one of ${quoteList(presets)} (presets of ${id})`, name, value);
@@ -78,6 +77,7 @@ export function checkPreset(id: LossName, value: unknown, name: string): string 
 
 /** The own option names of a loss, `preset` included when it has presets. */
 export function ownOptionNames(id: LossName): readonly string[] {
-  const names = Object.keys(definitions[id].options);
-  return definitions[id].presetNames.length > 0 ? [...names, 'preset'] : names;
+  const definition = lossDefinition(id);
+  const names = Object.keys(definition.options);
+  return definition.presetNames.length > 0 ? [...names, 'preset'] : names;
 }

@@ -28,6 +28,35 @@ export interface CoreAddon {
   ): Promise<number>;
   /** How the addon was built. */
   buildInfo(): { napiVersion: number; compiler: string; cxxStandard: number };
+  /** The CPU kernels in use; throws when SEGLOSS_CPU_ISA names an unsupported instruction set. */
+  cpuEngineInfo(): CpuEngineInfo;
+}
+
+/** The CPU engine's instruction set and threads (see {@link cpuEngineInfo}). */
+export interface CpuEngineInfo {
+  /** The build of the CPU kernels in use: the best the processor runs, or SEGLOSS_CPU_ISA's. */
+  readonly active: 'sse2' | 'avx2' | 'avx512';
+  /** The instruction sets this processor can run, in increasing order. */
+  readonly supported: readonly ('sse2' | 'avx2' | 'avx512')[];
+  /** Threads of the CPU engine (SEGLOSS_NUM_THREADS, default all cores). */
+  readonly threads: number;
+}
+
+/**
+ * The CPU engine's kernels and threads. The core addon carries its kernels built for SSE2, AVX2
+ * and AVX-512 and runs the best the processor supports; `SEGLOSS_CPU_ISA=sse2|avx2|avx512`
+ * (read once per process) forces one.
+ *
+ * @throws RangeError (code `'SEGLOSS_NATIVE'`) when SEGLOSS_CPU_ISA names an instruction set that
+ *   is unknown or that this processor does not support.
+ * @example
+ * ```ts
+ * import { cpuEngineInfo } from 'segloss';
+ * cpuEngineInfo(); // { active: 'avx2', supported: ['sse2', 'avx2'], threads: 8 }
+ * ```
+ */
+export function cpuEngineInfo(): CpuEngineInfo {
+  return coreAddon().cpuEngineInfo();
 }
 
 interface NodeGypBuild {

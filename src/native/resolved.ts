@@ -1,9 +1,10 @@
 /**
  * The resolved, flat loss request that crosses into native code (STYLE habit 2). TypeScript
  * validates the user's options and resolves presets and defaults into this object; native code
- * (native/addon/loss_request.h, `readLossRequest` / `readLossTerms`) reads it field by field and
- * only checks invariants. Every field is always present.
+ * (native/addon/loss_request.h) reads it with one generic reader driven by each loss's field list
+ * and only checks invariants. Every field is always present.
  */
+import type { ResolvedOwnFields } from '../losses/registry';
 import type { Activation } from '../types';
 
 /** Fields every resolved term has. */
@@ -16,34 +17,11 @@ export interface ResolvedTermBase {
   readonly ignoreIndex: number | null;
 }
 
-/** A resolved `cross-entropy` term (core: CrossEntropyOptions). */
-export interface ResolvedCrossEntropyTerm extends ResolvedTermBase {
-  readonly id: 'cross-entropy';
-  /** [K] finite weights ≥ 0, or null for all 1. */
-  readonly classWeights: readonly number[] | null;
-  /** ε ∈ [0, 1]. */
-  readonly labelSmoothing: number;
-}
-
-/** A resolved `dice` term (core: DiceOptions); the last three fields come from presets only. */
-export interface ResolvedDiceTerm extends ResolvedTermBase {
-  readonly id: 'dice';
-  readonly perImage: boolean;
-  readonly includeBackground: boolean;
-  /** ≥ 0. */
-  readonly smooth: number;
-  readonly squared: boolean;
-  readonly logLoss: boolean;
-  /** Denominators below it are clamped to it (smp 1e-7, nnU-Net 1e-8, else 0). */
-  readonly denominatorClamp: number;
-  /** Classes absent from the target contribute 0 to the mean (smp). */
-  readonly zeroAbsentClasses: boolean;
-  /** value = offset − mean D (1, or 0 for nnU-Net). */
-  readonly offset: number;
-}
-
-/** Any resolved term. */
-export type ResolvedLossTerm = ResolvedCrossEntropyTerm | ResolvedDiceTerm;
+/**
+ * Any resolved term: the common fields plus one loss's own fields (derived from the registry's
+ * definitions; each loss file documents its fields, which match its native options' fields()).
+ */
+export type ResolvedLossTerm = ResolvedTermBase & ResolvedOwnFields;
 
 /** The whole request: value = Σ_t weight_t · loss_t; gradient scaled by gradScale. */
 export interface ResolvedLossRequest {

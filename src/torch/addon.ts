@@ -102,6 +102,8 @@ export interface TorchAddon {
     grad: boolean,
   ): Promise<TorchLossOutput>;
   benchDiceCe(options: DiceCeBenchOptions): DiceCeBenchResult;
+  /** ms per forward + backward of the fused op on any resolved objective. */
+  benchObjective(options: DiceCeBenchOptions, request: ResolvedLossRequest): number[];
 }
 
 let addon: TorchAddon | undefined;

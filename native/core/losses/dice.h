@@ -1,18 +1,21 @@
-// dice (spec 5): 1 − mean_c (2 I_c + s) / (P_c + G_c + s), region family.
-//   I_c = Σ v p_c g_c, P_c = Σ v p_c (Σ v p_c² when squared), G_c = Σ v g_c over valid pixels v.
+// dice (spec 5): 1 − mean_c (2 I_c + s) / (P_c + G_c + s), region family (region_moments.h).
+//   I_c = PG, P_c = P (P2 when squared), G_c = G over valid pixels.
 // perImage: ratios per (image, class), averaged over images and classes; otherwise the sums are
 // pooled over the batch first. includeBackground: keep class 0. logLoss: mean_c −log(D_c).
 // The presets map onto the same functor:
 //   monai  — DiceLoss: perImage, smooth 1e-5 (numerator and denominator).
-//   smp    — DiceLoss('multiclass'): batch-pooled, smooth 0, denominator clamped at 1e-7,
+//   smp    — DiceLoss('multiclass'): batch-pooled, smooth 0, denominator clamped at 2e-7 (its 1e-7 on ½(P + G) + s),
 //            classes absent from the target contribute 0 (but still count in the mean).
 //   nnunet — MemoryEfficientSoftDiceLoss: no background, smooth 1e-5, denominator clamped at
 //            1e-8, value −mean D (offset 0) instead of 1 − mean D.
 #pragma once
 
+#include <cmath>
+
 #include "../host_device.h"
 #include "../loss_family.h"
-#include "../math.h"
+#include "../option_fields.h"
+#include "../region_moments.h"
 
 namespace segloss {
 
@@ -22,53 +25,66 @@ struct DiceOptions {
   double smooth = 1e-5;             // s, added to numerator and denominator
   bool squared = false;             // Σp² in the denominator (V-Net)
   bool logLoss = false;             // mean_c −log(max(D_c, logFloor))
-  double denominatorClamp = 0.0;    // denominator = max(P + G + s, clamp) (smp 1e-7, nnU-Net 1e-8)
+  double denominatorClamp = 0.0;    // denominator = max(P + G + s, clamp) (smp 2e-7 = its 1e-7 on ½(P + G) + s; nnU-Net 1e-8)
   bool zeroAbsentClasses = false;   // smp: a class with G_c = 0 contributes 0 to the mean
   double offset = 1.0;              // value = offset − mean D (nnU-Net: 0)
+
+  static constexpr auto fields() {
+    return std::tuple{optionField("perImage", &DiceOptions::perImage),
+                      optionField("includeBackground", &DiceOptions::includeBackground),
+                      optionField("smooth", &DiceOptions::smooth),
+                      optionField("squared", &DiceOptions::squared),
+                      optionField("logLoss", &DiceOptions::logLoss),
+                      optionField("denominatorClamp", &DiceOptions::denominatorClamp),
+                      optionField("zeroAbsentClasses", &DiceOptions::zeroAbsentClasses),
+                      optionField("offset", &DiceOptions::offset)};
+  }
+  // The broken invariant, or nullptr.
+  const char* invalid() const {
+    if (!(smooth >= 0.0) || !(denominatorClamp >= 0.0)) return "smooth or denominatorClamp is negative";
+    return nullptr;
+  }
 };
 
-struct DiceLoss {
+struct DiceLoss : RegionMomentsLoss<DiceLoss> {
   static constexpr LossFamily kFamily = LossFamily::Region;
-  static constexpr int kStats = 3;  // I, P, G
+  static constexpr const char* kId = "dice";
+  using Options = DiceOptions;
   static constexpr double logFloor = 1e-7;
   DiceOptions options;
 
-  template <typename T>
-  SEGLOSS_HD void accumulate(T p, T g, double* s) const {
-    s[0] += static_cast<double>(p * g);
-    s[1] += static_cast<double>(options.squared ? p * p : p);
-    s[2] += static_cast<double>(g);
+  DiceLoss() = default;
+  DiceLoss(const Options& o, const LossContext&) : options(o) {}
+
+  // The moments the head reads.
+  SEGLOSS_HD MomentMask moments() const {
+    return momentBit(kMomentPG) | momentBit(kMomentG) | momentBit(options.squared ? kMomentP2 : kMomentP);
   }
 
-  // d value / d p_c = dI · g + dP · (squared ? 2p : 1)
-  template <typename T>
-  SEGLOSS_HD T probGrad(T p, T g, const double* ds) const {
-    const T dP = static_cast<T>(ds[1]);
-    return static_cast<T>(ds[0]) * g + (options.squared ? T(2) * p * dP : dP);
-  }
-
-  // sums, dsums: [B, K, 3]. Pools over the batch unless perImage.
-  SEGLOSS_HD double head(const double* sums, double* dsums, int64_t batch, int classes) const {
+  // moments, dmoments: [B, K, kMomentCount]. Pools over the batch unless perImage. dmoments
+  // arrives zeroed; only the moments this loss reads are written.
+  SEGLOSS_HD double head(const double* moments, double* dmoments, int64_t batch, int classes) const {
     const int first = options.includeBackground ? 0 : 1;
     const int64_t groups = options.perImage ? batch : 1;
     const int64_t perGroup = options.perImage ? 1 : batch;
     const double weight = 1.0 / (static_cast<double>(groups) * (classes - first));
+    const int pMoment = options.squared ? kMomentP2 : kMomentP;
     double value = 0.0;
     for (int64_t grp = 0; grp < groups; ++grp) {
       for (int c = first; c < classes; ++c) {
         double I = 0.0, P = 0.0, G = 0.0;
         for (int64_t b = grp * perGroup; b < (grp + 1) * perGroup; ++b) {
-          const double* s = sums + (b * classes + c) * kStats;
-          I += s[0];
-          P += s[1];
-          G += s[2];
+          const double* s = moments + (b * classes + c) * kMomentCount;
+          I += s[kMomentPG];
+          P += s[pMoment];
+          G += s[kMomentG];
         }
         double dI = 0.0, dP = 0.0;
         value += weight * classTerm(I, P, G, dI, dP);
         for (int64_t b = grp * perGroup; b < (grp + 1) * perGroup; ++b) {
-          double* d = dsums + (b * classes + c) * kStats;
-          d[0] = weight * dI;
-          d[1] = weight * dP;
+          double* d = dmoments + (b * classes + c) * kMomentCount;
+          d[kMomentPG] = weight * dI;
+          d[pMoment] = weight * dP;
         }
       }
     }

@@ -117,7 +117,9 @@ bool runCase(const Case& c) {
   const std::vector<T> logits = makeInputs<T>(c, rng);
   const std::vector<L> labels = makeLabels<L>(c, rng);
   LossOptions options = c.options;
-  if (auto* ce = std::get_if<CrossEntropyOptions>(&options)) ce->classWeights = c.classWeights.empty() ? nullptr : c.classWeights.data();
+  if (auto* ce = std::get_if<CrossEntropyOptions>(&options)) ce->classWeights.values = c.classWeights;
+  const segloss::LossFunctor functor =
+      segloss::makeLossFunctor(options, segloss::hostContext(segloss::probabilityClasses(c.channels)));
 
   segloss::LossTensors t;
   t.logits = logits.data();
@@ -138,11 +140,11 @@ bool runCase(const Case& c) {
   segloss::LossGradient gc{gradCpu.data(), c.scale, c.accumulate}, gg{gradCuda.data(), c.scale, c.accumulate};
 
   const double valueCpu = segloss::computeLossCpu(t, options, c.withGrad ? &gc : nullptr);
-  std::vector<double> workspace(segloss::lossWorkspaceBytesCuda(t, options) / sizeof(double) + 1, -1.0);
+  std::vector<double> workspace(segloss::lossWorkspaceBytesCuda(t, functor) / sizeof(double) + 1, -1.0);
   double valueCuda = std::nan("");
   segloss::cuda::emulation::emulatedMultiprocessors = c.multiprocessors;
   segloss::cuda::emulation::emulatedSharedBytesPerBlock = c.sharedBytes;
-  segloss::computeLossCuda(t, options, c.withGrad ? &gg : nullptr, &valueCuda, workspace.data(), nullptr);
+  segloss::computeLossCuda(t, functor, c.withGrad ? &gg : nullptr, &valueCuda, workspace.data(), nullptr);
 
   const double rtol = std::is_same_v<T, double> ? 1e-10 : 1e-5;
   bool ok = close(valueCuda, valueCpu, rtol, 1e-3);
@@ -180,7 +182,7 @@ std::vector<Case> cases() {
   std::vector<Case> all;
   const auto add = [&](Case c) { all.push_back(std::move(c)); };
   const CrossEntropyOptions ce{};
-  const CrossEntropyOptions smoothed{nullptr, 0.1};
+  const CrossEntropyOptions smoothed{{}, 0.1};
   const std::vector<double> w4{0.5, 2.0, 1.0, 0.25};
 
   // Cross-entropy: every activation, weights, smoothing, ignore, dtypes, label types, modes.

@@ -1,5 +1,5 @@
-// The Dice + CE benchmark (dice_ce_bench.h).
-#include "dice_ce_bench.h"
+// The Dice + CE benchmark (loss_bench.h).
+#include "loss_bench.h"
 
 #include <algorithm>
 #include <chrono>
@@ -79,19 +79,35 @@ class ThreadScope {
   int previous_;
 };
 
-}  // namespace
-
-DiceCeBenchResult benchDiceCe(const DiceCeBenchOptions& options) {
+// Random logits (normal) and uniform labels (int64, [0, C)) of the bench shape.
+std::pair<at::Tensor, at::Tensor> benchInputs(const DiceCeBenchOptions& options) {
   if (options.shape.size() < 3) throw LossArgumentError("bench shape must be [B, C, H, W]");
   if (options.iterations < 1 || options.warmup < 0) throw LossArgumentError("bench iterations must be positive");
-  const ThreadScope threads(options.threads);
   const at::Device device(options.device);
   at::manual_seed(options.seed);
   const auto floatOptions = at::TensorOptions().dtype(options.dtype).device(device);
-  const at::Tensor logits = at::randn(options.shape, floatOptions);
+  at::Tensor logits = at::randn(options.shape, floatOptions);
   std::vector<int64_t> labelShape{options.shape[0]};
   labelShape.insert(labelShape.end(), options.shape.begin() + 2, options.shape.end());
-  const at::Tensor target = at::randint(options.shape[1], labelShape, at::TensorOptions().dtype(at::kLong).device(device));
+  at::Tensor target = at::randint(options.shape[1], labelShape, at::TensorOptions().dtype(at::kLong).device(device));
+  return {logits, target};
+}
+
+}  // namespace
+
+std::vector<double> benchObjective(const DiceCeBenchOptions& options, const Objective& objective) {
+  const ThreadScope threads(options.threads);
+  const auto [logits, target] = benchInputs(options);
+  const auto fused = [&](const at::Tensor& z) { return loss(z, target, objective); };
+  for (int i = 0; i < options.warmup; ++i) runOnce(fused, logits);
+  std::vector<double> times;
+  for (int i = 0; i < options.iterations; ++i) times.push_back(timeOnceMs(fused, logits));
+  return times;
+}
+
+DiceCeBenchResult benchDiceCe(const DiceCeBenchOptions& options) {
+  const ThreadScope threads(options.threads);
+  const auto [logits, target] = benchInputs(options);
 
   const Objective objective = fusedDiceCe();
   const auto fused = [&](const at::Tensor& z) { return loss(z, target, objective); };

@@ -1,7 +1,9 @@
-// Benchmark of the survey's objective 0.5·Dice + 0.5·CE, forward + backward: the fused engines
-// through torch_ops::loss against the same loss written as an ATen composition with autograd
-// (softmax, one_hot, sums, dice, at::cross_entropy_loss, backward), both timed in one run on the
-// same data after a warmup. Dice is the default `dice` (batch-pooled, background kept, smooth 1e-5).
+// Benchmarks of the torch op, forward + backward on ATen tensors:
+// - benchDiceCe: the survey's objective 0.5·Dice + 0.5·CE through torch_ops::loss against the same
+//   loss written as an ATen composition with autograd (softmax, one_hot, sums, dice,
+//   at::cross_entropy_loss, backward), both timed in one run on the same data after a warmup.
+//   Dice is the default `dice` (batch-pooled, background kept, smooth 1e-5).
+// - benchObjective: any objective through torch_ops::loss (the fused op alone).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +11,8 @@
 #include <vector>
 
 #include <ATen/ATen.h>
+
+#include "fused_loss.h"
 
 namespace segloss::torch_ops {
 
@@ -33,5 +37,9 @@ struct DiceCeBenchResult {
 
 // Runs both methods alternately on random logits (normal) and uniform labels (int64, [0, C)).
 DiceCeBenchResult benchDiceCe(const DiceCeBenchOptions& options);
+
+// Times `objective` through torch_ops::loss (forward + backward from a fresh leaf) on the same
+// kind of inputs; returns the per-run times in ms.
+std::vector<double> benchObjective(const DiceCeBenchOptions& options, const Objective& objective);
 
 }  // namespace segloss::torch_ops

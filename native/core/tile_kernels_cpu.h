@@ -1,0 +1,566 @@
+// The CPU engine's kernels (the job: tile_engine_cpu.h), written once and compiled once per
+// instruction set into namespace segloss::SEGLOSS_ISA_NAMESPACE by tile_kernels_{sse2,avx2,avx512}.cpp.
+// Every loop below runs over the pixels of one tile with unit stride and no calls, so that it
+// vectorises; loss functors enter only through their scalar, always-inlined trueClassTerm
+// (pixel-wise losses) — region losses never run inside a pixel loop (region_moments.h).
+#pragma once
+
+#ifndef SEGLOSS_ISA_NAMESPACE
+#error "define SEGLOSS_ISA_NAMESPACE before including tile_kernels_cpu.h"
+#endif
+
+#include <cstdint>
+
+#include "loss_list.h"
+#include "math.h"
+#include "tile_engine_cpu.h"
+#include "vector_math.h"
+
+namespace segloss::SEGLOSS_ISA_NAMESPACE {
+
+constexpr int S = kTilePixels;
+
+// Sums over a tile are kept in kLanes independent partial sums (one vector register's worth or
+// more), so that the loops vectorise without reassociating floating-point additions; tiles are
+// padded to a multiple of kLanes with pixels that contribute nothing (p = 0, label −1, valid 0).
+constexpr int kLanes = 16;
+static_assert(S % kLanes == 0);
+
+SEGLOSS_INLINE int paddedCount(int n) { return (n + kLanes - 1) / kLanes * kLanes; }
+
+template <typename T>
+SEGLOSS_INLINE T laneTotal(const T* lanes) {
+  T total = T(0);
+  for (int l = 0; l < kLanes; ++l) total += lanes[l];
+  return total;
+}
+
+// Scratch of one worker, carved from the driver's buffer.
+template <typename T>
+struct TileScratch {
+  T* prob;     // [K][S]
+  T* logProb;  // [K][S]
+  T* u;        // [K][S] p · d value / d p, then the gradient
+  T* valid;    // [S] 1 or 0
+  T* pt;       // [S] p of the true class (1 for ignored pixels)
+  T* lpt;      // [S] log p of the true class (0 for ignored pixels)
+  T* wt;       // [S] w_t (0 for ignored pixels)
+  T* at;       // [S] a_t
+  T* alpha;    // [S] per-pixel coefficient of the true class
+  T* sum;      // [S]
+  T* tmp;      // [S]
+  T* lse;      // [S] log-sum-exp of the logits (softmax with pixel-wise terms)
+  T* tau;      // [S] Σ over pixel-wise terms of their true-class gradient coefficient
+  T* ubuf;     // [S] one class's p · d value / d p, as the gradient write builds it
+  T* ubuf1;    // [S] the same for class 1 (binary activations)
+  int32_t* label;  // [S] class, or −1 for ignored pixels
+
+  static TileScratch carve(void* raw, int classes) {
+    T* base = reinterpret_cast<T*>((reinterpret_cast<uintptr_t>(raw) + 63) & ~uintptr_t(63));
+    const int64_t block = int64_t(classes) * S;
+    TileScratch s;
+    s.prob = base;
+    s.logProb = s.prob + block;
+    s.u = s.logProb + block;
+    T* row = s.u + block;
+    s.valid = row; s.pt = row + S; s.lpt = row + 2 * S; s.wt = row + 3 * S;
+    s.at = row + 4 * S; s.alpha = row + 5 * S; s.sum = row + 6 * S; s.tmp = row + 7 * S;
+    s.lse = row + 8 * S; s.tau = row + 9 * S; s.ubuf = row + 10 * S; s.ubuf1 = row + 11 * S;
+    s.label = reinterpret_cast<int32_t*>(row + 12 * S);
+    return s;
+  }
+};
+
+// ---- labels -------------------------------------------------------------------------------------
+
+template <typename L, typename T>
+void loadLabelsAs(const L* __restrict src, int n, bool ignoreMatches, int32_t ignoreLabel, int32_t* __restrict label,
+                  T* __restrict valid) {
+  for (int j = 0; j < n; ++j) {
+    const int32_t t = static_cast<int32_t>(src[j]);
+    const bool ignored = ignoreMatches && t == ignoreLabel;
+    label[j] = ignored ? -1 : (t == -1 ? -2 : t);
+    valid[j] = ignored ? T(0) : T(1);
+  }
+}
+
+// int64 labels: compared with the ignore index as int64; values outside int32 become −2 (invalid).
+template <typename T>
+void loadWideLabels(const int64_t* __restrict src, int n, bool hasIgnore, int64_t ignoreIndex, int32_t* __restrict label,
+                    T* __restrict valid) {
+  for (int j = 0; j < n; ++j) {
+    const int64_t t = src[j];
+    const bool ignored = hasIgnore && t == ignoreIndex;
+    const bool narrow = t >= -1 && t <= 2147483647;
+    label[j] = ignored ? -1 : (narrow && t != -1 ? static_cast<int32_t>(t) : -2);
+    valid[j] = ignored ? T(0) : T(1);
+  }
+}
+
+// Whether some label of the tile is outside [0, K) (ignored pixels hold −1).
+SEGLOSS_INLINE bool anyInvalidLabel(const int32_t* __restrict label, int n, int classes) {
+  unsigned bad = 0;
+  for (int j = 0; j < n; ++j) bad |= static_cast<unsigned>(label[j] >= classes) | static_cast<unsigned>(label[j] < -1);
+  return bad != 0;
+}
+
+// Whether some of the tile's logits (C rows of n) is NaN or ±∞: z − z is 0 exactly for finite z.
+template <typename T>
+bool anyNonFinite(const T* z, int64_t stride, int channels, int n) {
+  T acc[kLanes] = {};
+  for (int c = 0; c < channels; ++c) {
+    const T* __restrict zc = z + c * stride;
+    int j0 = 0;
+    for (; j0 + kLanes <= n; j0 += kLanes) {
+      for (int l = 0; l < kLanes; ++l) acc[l] += zc[j0 + l] - zc[j0 + l];
+    }
+    for (int j = j0; j < n; ++j) acc[0] += zc[j] - zc[j];
+  }
+  return laneTotal(acc) != T(0) || !(laneTotal(acc) == T(0));
+}
+
+// Labels of pixels [i0, i0 + n) of image b; returns the number of valid ones. A label below 0
+// other than the ignore index is kept as it is (< −1 or ≥ K) for anyInvalidLabel; none of the
+// kernels indexes memory with a label.
+template <typename T>
+int loadLabels(const TileJob& job, int64_t b, int64_t i0, int n, int32_t* label, T* valid) {
+  const int64_t at = b * job.pixels + i0;
+  switch (job.labelType) {
+    case LabelType::UInt8:
+      loadLabelsAs(static_cast<const uint8_t*>(job.target) + at, n, job.ignoreMatches, job.ignoreLabel, label, valid);
+      break;
+    case LabelType::UInt16:
+      loadLabelsAs(static_cast<const uint16_t*>(job.target) + at, n, job.ignoreMatches, job.ignoreLabel, label, valid);
+      break;
+    case LabelType::Int64:
+      loadWideLabels(static_cast<const int64_t*>(job.target) + at, n, job.hasIgnore, job.ignoreIndex, label, valid);
+      break;
+    default:
+      loadLabelsAs(static_cast<const int32_t*>(job.target) + at, n, job.ignoreMatches, job.ignoreLabel, label, valid);
+  }
+  for (int j = n; j < paddedCount(n); ++j) {
+    label[j] = -1;
+    valid[j] = T(0);
+  }
+  int count = 0;
+  for (int j = 0; j < n; ++j) count += label[j] >= 0;
+  return count;
+}
+
+// Zero probabilities in the padding [n, paddedCount(n)) of every class.
+template <typename T>
+void padTile(TileScratch<T>& s, int classes, int n) {
+  for (int c = 0; c < classes; ++c) {
+    for (int j = n; j < paddedCount(n); ++j) {
+      s.prob[c * S + j] = T(0);
+      s.logProb[c * S + j] = T(0);
+    }
+  }
+}
+
+// ---- activations --------------------------------------------------------------------------------
+
+// Probabilities (and, withLse, maxz becomes the log-sum-exp; withLog, the log-probabilities).
+template <typename T>
+void softmaxTile(const T* __restrict z, int64_t stride, int channels, int n, T* __restrict prob,
+                 T* __restrict logProb, bool withLse, bool withLog, T* __restrict maxz, T* __restrict sum) {
+  for (int j = 0; j < n; ++j) maxz[j] = z[j];
+  for (int c = 1; c < channels; ++c) {
+    const T* __restrict zc = z + c * stride;
+    for (int j = 0; j < n; ++j) maxz[j] = zc[j] > maxz[j] ? zc[j] : maxz[j];
+  }
+  for (int j = 0; j < n; ++j) sum[j] = T(0);
+  for (int c = 0; c < channels; ++c) {
+    const T* __restrict zc = z + c * stride;
+    T* __restrict pc = prob + c * S;
+    for (int j = 0; j < n; ++j) {
+      pc[j] = tileExp(zc[j] - maxz[j]);
+      sum[j] += pc[j];
+    }
+  }
+  if (withLse || withLog) {
+    for (int j = 0; j < n; ++j) maxz[j] += tileLog(sum[j]);  // log-sum-exp
+  }
+  for (int j = 0; j < n; ++j) sum[j] = T(1) / sum[j];
+  for (int c = 0; c < channels; ++c) {
+    T* __restrict pc = prob + c * S;
+    for (int j = 0; j < n; ++j) pc[j] *= sum[j];
+  }
+  if (!withLog) return;
+  for (int c = 0; c < channels; ++c) {
+    const T* __restrict zc = z + c * stride;
+    T* __restrict lc = logProb + c * S;
+    for (int j = 0; j < n; ++j) lc[j] = zc[j] - maxz[j];
+  }
+}
+
+// σ(sign · z) and log σ(sign · z) for one class.
+template <typename T>
+void sigmoidClass(const T* __restrict z, T sign, int n, T* __restrict pc, T* __restrict lc) {
+  for (int j = 0; j < n; ++j) {
+    const T x = sign * z[j];
+    const T e = tileExp(-(x < T(0) ? -x : x));  // e^{−|x|} ∈ (0, 1]
+    pc[j] = x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+    lc[j] = -(x < T(0) ? -x : T(0)) - tileLog1p(e);  // log σ(x) = −softplus(−x)
+  }
+}
+
+// Caller-given probabilities for one class (complement: 1 − z).
+template <typename T>
+void givenClass(const T* __restrict z, bool complement, int n, T* __restrict pc, T* __restrict lc, bool withLog) {
+  for (int j = 0; j < n; ++j) pc[j] = complement ? T(1) - z[j] : z[j];
+  if (!withLog) return;
+  constexpr T floor = ProbabilityFloor<T>::value;
+  for (int j = 0; j < n; ++j) lc[j] = tileLog(pc[j] > floor ? pc[j] : floor);
+}
+
+template <typename T, PixelActivationKind A>
+void activateTile(const TileJob& job, const T* z, int n, TileScratch<T>& s) {
+  const int64_t stride = job.pixels;
+  const int channels = static_cast<int>(job.channels);
+  if constexpr (A == PixelActivationKind::Softmax) {
+    softmaxTile(z, stride, channels, n, s.prob, s.logProb, job.pixelTermCount > 0, job.needLogProb, s.lse, s.sum);
+  } else if constexpr (A == PixelActivationKind::Sigmoid) {
+    for (int c = 0; c < channels; ++c) sigmoidClass(z + c * stride, T(1), n, s.prob + c * S, s.logProb + c * S);
+  } else if constexpr (A == PixelActivationKind::BinarySigmoid) {
+    sigmoidClass(z, T(-1), n, s.prob, s.logProb);
+    sigmoidClass(z, T(1), n, s.prob + S, s.logProb + S);
+  } else if constexpr (A == PixelActivationKind::None) {
+    for (int c = 0; c < channels; ++c) givenClass(z + c * stride, false, n, s.prob + c * S, s.logProb + c * S, job.needLogProb);
+  } else {
+    givenClass(z, true, n, s.prob, s.logProb, job.needLogProb);
+    givenClass(z, false, n, s.prob + S, s.logProb + S, job.needLogProb);
+  }
+}
+
+// ---- region moments -----------------------------------------------------------------------------
+
+// Adds the tile's moments of class c (those in Mask) to m[kMomentCount]; n is a multiple of
+// kLanes (padded tile); float lane sums per tile, then float64.
+template <MomentMask Mask, typename T>
+void classMoments(const T* __restrict p, const int32_t* __restrict label, const T* __restrict valid, int c, int n,
+                  double* m) {
+  T sP[kLanes] = {}, sPG[kLanes] = {}, sG[kLanes] = {}, sP2[kLanes] = {}, sP2G[kLanes] = {};
+  for (int j0 = 0; j0 < n; j0 += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      const int j = j0 + l;
+      const bool is = label[j] == c;
+      const T g = is ? T(1) : T(0);
+      const T pg = is ? p[j] : T(0);
+      const T vp = valid[j] * p[j];
+      if constexpr ((Mask & momentBit(kMomentP)) != 0) sP[l] += vp;
+      if constexpr ((Mask & momentBit(kMomentPG)) != 0) sPG[l] += pg;
+      if constexpr ((Mask & momentBit(kMomentG)) != 0) sG[l] += g;
+      if constexpr ((Mask & momentBit(kMomentP2)) != 0) sP2[l] += vp * p[j];
+      if constexpr ((Mask & momentBit(kMomentP2G)) != 0) sP2G[l] += pg * p[j];
+    }
+  }
+  if constexpr ((Mask & momentBit(kMomentP)) != 0) m[kMomentP] += laneTotal(sP);
+  if constexpr ((Mask & momentBit(kMomentPG)) != 0) m[kMomentPG] += laneTotal(sPG);
+  if constexpr ((Mask & momentBit(kMomentG)) != 0) m[kMomentG] += laneTotal(sG);
+  if constexpr ((Mask & momentBit(kMomentP2)) != 0) m[kMomentP2] += laneTotal(sP2);
+  if constexpr ((Mask & momentBit(kMomentP2G)) != 0) m[kMomentP2G] += laneTotal(sP2G);
+}
+
+template <MomentMask Mask, typename T>
+void tileMoments(const TileScratch<T>& s, int classes, int n, double* m /* [K][kMomentCount] */) {
+  for (int c = 0; c < classes; ++c) classMoments<Mask>(s.prob + c * S, s.label, s.valid, c, n, m + c * kMomentCount);
+}
+
+// The moment sets losses use get their own loop; any other set computes all five.
+template <typename T>
+void accumulateTileMoments(MomentMask mask, const TileScratch<T>& s, int classes, int n, double* m) {
+  constexpr MomentMask pg = momentBit(kMomentPG) | momentBit(kMomentG);
+  constexpr MomentMask all = (1u << kMomentCount) - 1;
+  if (mask == 0) return;
+  if ((mask | pg | momentBit(kMomentP)) == (pg | momentBit(kMomentP))) {
+    tileMoments<pg | momentBit(kMomentP)>(s, classes, n, m);
+  } else if ((mask | pg | momentBit(kMomentP2)) == (pg | momentBit(kMomentP2))) {
+    tileMoments<pg | momentBit(kMomentP2)>(s, classes, n, m);
+  } else {
+    tileMoments<all>(s, classes, n, m);
+  }
+}
+
+// ---- pixel-wise terms ---------------------------------------------------------------------------
+
+// dst[j] (+)= [label_j = c] · row[j]: the true class's entry of a per-class row, as a product
+// (no conditional load, no gather).
+template <typename T>
+void selectClass(const T* __restrict row, const int32_t* __restrict label, int c, int n, T* __restrict dst) {
+  for (int j = 0; j < n; ++j) dst[j] += (label[j] == c ? T(1) : T(0)) * row[j];
+}
+template <typename T>
+void selectConstant(T value, const int32_t* __restrict label, int c, int n, T* __restrict dst) {
+  for (int j = 0; j < n; ++j) dst[j] += label[j] == c ? value : T(0);
+}
+
+// p_t, log p_t, w_t (0 for ignored pixels) and a_t of the tile's n (padded) pixels for one term;
+// `real` ≤ n of them are image pixels (the logits are read only there). Ignored and padding pixels
+// get p_t = 1 and log p_t = 0. With softmax, log p_t = z_t − lse (no log-probability rows needed).
+template <typename T>
+void gatherTrueClass(const TileJob& job, const PixelTermRef& term, const T* z, const TileScratch<T>& s, int n, int real) {
+  const int classes = job.classes;
+  T* __restrict pt = s.pt;
+  T* __restrict lpt = s.lpt;
+  T* __restrict wt = s.wt;
+  T* __restrict at = s.at;
+  const T* __restrict valid = s.valid;
+  for (int j = 0; j < n; ++j) {
+    pt[j] = T(0); lpt[j] = T(0);
+  }
+  const bool fromLogits = job.activation == PixelActivationKind::Softmax;
+  for (int c = 0; c < classes; ++c) {
+    selectClass(s.prob + c * S, s.label, c, n, pt);
+    selectClass(fromLogits ? z + c * job.pixels : s.logProb + c * S, s.label, c, fromLogits ? real : n, lpt);
+  }
+  if (fromLogits) {
+    const T* __restrict lse = s.lse;
+    for (int j = 0; j < real; ++j) lpt[j] = valid[j] * (lpt[j] - lse[j]);
+  }
+  for (int j = 0; j < n; ++j) pt[j] += T(1) - valid[j];
+  if (term.classWeights) {
+    for (int j = 0; j < n; ++j) wt[j] = T(0);
+    for (int c = 0; c < classes; ++c) selectConstant(static_cast<T>(term.classWeights[c]), s.label, c, n, wt);
+  } else {
+    for (int j = 0; j < n; ++j) wt[j] = valid[j];
+  }
+  if (term.classFactors) {
+    for (int j = 0; j < n; ++j) at[j] = T(0);
+    for (int c = 0; c < classes; ++c) selectConstant(static_cast<T>(term.classFactors[c]), s.label, c, n, at);
+  } else {
+    for (int j = 0; j < n; ++j) at[j] = T(1);
+  }
+}
+
+// Runs one pixel-wise term on the tile: returns its value sum (when `values`) and, when
+// `gradient`, adds gradFactor · w_t · A to the true-class coefficients tau (the smoothing part of
+// the gradient is per class and constant: TileJob::pixelSmoothing).
+template <class Loss, typename T>
+double pixelTermTile(const Loss& loss, const TileJob& job, const PixelTermRef& term, const T* z,
+                     const TileScratch<T>& s, int n, int real, bool values, bool gradient) {
+  gatherTrueClass(job, term, z, s, n, real);
+  const T* __restrict pt = s.pt;
+  const T* __restrict lpt = s.lpt;
+  const T* __restrict wt = s.wt;
+  const T* __restrict at = s.at;
+  const T* __restrict valid = s.valid;
+  T* __restrict tau = s.tau;
+  T* __restrict sum = s.sum;
+  const T factor = static_cast<T>(term.gradFactor);
+  T lanes[kLanes] = {};
+  for (int j0 = 0; j0 < n; j0 += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      const int j = j0 + l;
+      T A;
+      const T f = loss.trueClassTerm(pt[j], lpt[j], at[j], A);
+      lanes[l] += wt[j] * f;
+      if (gradient) tau[j] += factor * wt[j] * A;
+    }
+  }
+  const T sigma = static_cast<T>(term.smoothing);
+  if (sigma != T(0) && values) {
+    for (int j = 0; j < n; ++j) sum[j] = T(0);
+    for (int c = 0; c < job.classes; ++c) {
+      const T wc = term.classWeights ? static_cast<T>(term.classWeights[c]) : T(1);
+      const T* __restrict lc = s.logProb + c * S;
+      for (int j = 0; j < n; ++j) sum[j] += wc * lc[j];
+    }
+    for (int j0 = 0; j0 < n; j0 += kLanes) {
+      for (int l = 0; l < kLanes; ++l) lanes[l] -= sigma * valid[j0 + l] * sum[j0 + l];
+    }
+  }
+  return values ? static_cast<double>(laneTotal(lanes)) : 0.0;
+}
+
+template <typename T>
+double runPixelTerm(const TileJob& job, const PixelTermRef& term, const T* z, const TileScratch<T>& s, int n,
+                    int real, bool values, bool gradient) {
+  double value = 0.0;
+  int index = 0;
+  Losses::forEach([&]<class Loss>() {
+    if constexpr (!isRegionLoss<Loss>()) {
+      if (term.lossIndex == index) {
+        value = pixelTermTile(*static_cast<const Loss*>(term.functor), job, term, z, s, n, real, values, gradient);
+      }
+    }
+    ++index;
+  });
+  return value;
+}
+
+// ---- gradient -----------------------------------------------------------------------------------
+
+// u_c = p_c · d value / d p_c of the region terms, from the image's coefficients.
+template <typename T>
+void regionTileGrad(const double* coefficients /* [K][4] */, const TileScratch<T>& s, int classes, int n) {
+  for (int c = 0; c < classes; ++c) {
+    const double* k = coefficients + c * kCoefficientCount;
+    const T k0 = static_cast<T>(k[0]), k1 = static_cast<T>(k[1]), k2 = static_cast<T>(k[2]), k3 = static_cast<T>(k[3]);
+    const T* __restrict pc = s.prob + c * S;
+    const int32_t* __restrict label = s.label;
+    const T* __restrict valid = s.valid;
+    T* __restrict uc = s.u + c * S;
+    for (int j = 0; j < n; ++j) {
+      const T g = label[j] == c ? T(1) : T(0);
+      const T d = valid[j] * (k0 + k1 * g + pc[j] * (k2 + k3 * g));
+      uc[j] = pc[j] * d;
+    }
+  }
+}
+
+// Which parts of u = p · d value / d p a tile has.
+struct GradParts {
+  bool region;  // s.u holds the region terms' u
+  bool pixel;   // tau and TileJob::pixelSmoothing hold the pixel-wise terms'
+};
+
+// u_c of class c into dst: region u + [t = c] · tau − σ_c · valid.
+template <typename T>
+void classU(const TileJob& job, const TileScratch<T>& s, GradParts parts, int c, int n, T* __restrict dst) {
+  const int32_t* __restrict label = s.label;
+  const T* __restrict tau = s.tau;
+  const T* __restrict valid = s.valid;
+  const T* __restrict ur = s.u + c * S;
+  const T sigma = parts.pixel && job.pixelSmoothing ? static_cast<T>(job.pixelSmoothing[c]) : T(0);
+  if (parts.region && parts.pixel) {
+    for (int j = 0; j < n; ++j) dst[j] = ur[j] + (label[j] == c ? tau[j] : T(0)) - sigma * valid[j];
+  } else if (parts.region) {
+    for (int j = 0; j < n; ++j) dst[j] = ur[j];
+  } else {
+    for (int j = 0; j < n; ++j) dst[j] = (label[j] == c ? tau[j] : T(0)) - sigma * valid[j];
+  }
+}
+
+template <typename T>
+void storeGrad(T* __restrict dst, const T* __restrict v, int n, T scale, bool accumulate) {
+  if (accumulate) {
+    for (int j = 0; j < n; ++j) dst[j] += scale * v[j];
+  } else {
+    for (int j = 0; j < n; ++j) dst[j] = scale * v[j];
+  }
+}
+
+// Writes scale · d value / d logits of the tile from u = p · d value / d p (classU):
+//   softmax:        dz_k = u_k − p_k Σ_c u_c
+//   sigmoid:        dz_k = u_k (1 − p_k)
+//   none:           dz_k = u_k / p_k
+//   binary sigmoid: dz = u_1 p_0 − u_0 p_1
+//   binary none:    dz = u_1 / p_1 − u_0 / p_0
+template <typename T, PixelActivationKind A>
+void writeTileGrad(const TileJob& job, TileScratch<T>& s, GradParts parts, int n, T* out) {
+  const int64_t stride = job.pixels;
+  const int channels = static_cast<int>(job.channels);
+  const T scale = static_cast<T>(job.gradScale);
+  constexpr T floor = ProbabilityFloor<T>::value;
+  T* __restrict v = s.tmp;
+  T* __restrict u = s.ubuf;
+  if constexpr (A == PixelActivationKind::Softmax) {
+    // Σ_c u_c = Σ_c region u_c + tau − valid · Σ_c σ_c
+    T* __restrict total = s.sum;
+    const T* __restrict tau = s.tau;
+    const T* __restrict valid = s.valid;
+    const T sigmaSum = parts.pixel ? static_cast<T>(job.pixelSmoothingSum) : T(0);
+    for (int j = 0; j < n; ++j) total[j] = parts.pixel ? tau[j] - sigmaSum * valid[j] : T(0);
+    if (parts.region) {
+      for (int c = 0; c < channels; ++c) {
+        const T* __restrict uc = s.u + c * S;
+        for (int j = 0; j < n; ++j) total[j] += uc[j];
+      }
+    }
+    for (int c = 0; c < channels; ++c) {
+      classU(job, s, parts, c, n, u);
+      const T* __restrict pc = s.prob + c * S;
+      for (int j = 0; j < n; ++j) v[j] = u[j] - pc[j] * total[j];
+      storeGrad(out + c * stride, v, n, scale, job.accumulate);
+    }
+  } else if constexpr (A == PixelActivationKind::Sigmoid) {
+    for (int c = 0; c < channels; ++c) {
+      classU(job, s, parts, c, n, u);
+      const T* __restrict pc = s.prob + c * S;
+      for (int j = 0; j < n; ++j) v[j] = u[j] * (T(1) - pc[j]);
+      storeGrad(out + c * stride, v, n, scale, job.accumulate);
+    }
+  } else if constexpr (A == PixelActivationKind::None) {
+    for (int c = 0; c < channels; ++c) {
+      classU(job, s, parts, c, n, u);
+      const T* __restrict pc = s.prob + c * S;
+      for (int j = 0; j < n; ++j) v[j] = u[j] / (pc[j] > floor ? pc[j] : floor);
+      storeGrad(out + c * stride, v, n, scale, job.accumulate);
+    }
+  } else {
+    T* __restrict u1 = s.ubuf1;
+    classU(job, s, parts, 0, n, u);
+    classU(job, s, parts, 1, n, u1);
+    const T* __restrict p0 = s.prob;
+    const T* __restrict p1 = s.prob + S;
+    if constexpr (A == PixelActivationKind::BinarySigmoid) {
+      for (int j = 0; j < n; ++j) v[j] = u1[j] * p0[j] - u[j] * p1[j];
+    } else {
+      for (int j = 0; j < n; ++j) v[j] = u1[j] / (p1[j] > floor ? p1[j] : floor) - u[j] / (p0[j] > floor ? p0[j] : floor);
+    }
+    storeGrad(out, v, n, scale, job.accumulate);
+  }
+}
+
+// ---- one unit -----------------------------------------------------------------------------------
+
+template <typename T, PixelActivationKind A>
+void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& partials) {
+  const int64_t tiles = job.tiles();
+  const int64_t b = unit / tiles;
+  const int64_t i0 = (unit % tiles) * S;
+  const int n = static_cast<int>(job.pixels - i0 < S ? job.pixels - i0 : S);
+  const int classes = job.classes;
+  const T* z = static_cast<const T*>(job.logits) + b * job.channels * job.pixels + i0;
+  partials.validPixels += loadLabels(job, b, i0, n, s.label, s.valid);
+  activateTile<T, A>(job, z, n, s);
+  if (job.checkInputs) {
+    partials.invalidLabel |= anyInvalidLabel(s.label, n, classes);
+    partials.nonFinite |= anyNonFinite(z, job.pixels, static_cast<int>(job.channels), n);
+  }
+  const int padded = paddedCount(n);  // the sums and scratch loops run over the padded tile
+  if (padded != n) padTile(s, classes, n);
+
+  const bool values = job.pass != PassKind::Gradient;
+  const bool gradient = job.pass != PassKind::Statistics;
+  if (job.pass == PassKind::Statistics) {
+    accumulateTileMoments(job.moments, s, classes, padded, partials.moments + b * classes * kMomentCount);
+  }
+  const GradParts parts{job.coefficients != nullptr, job.pixelTermCount > 0};
+  if (gradient && parts.region) regionTileGrad(job.coefficients + b * classes * kCoefficientCount, s, classes, n);
+  if (gradient && parts.pixel) {
+    for (int j = 0; j < padded; ++j) s.tau[j] = T(0);
+  }
+  for (int k = 0; k < job.pixelTermCount; ++k) {
+    const double v = runPixelTerm(job, job.pixelTerms[k], z, s, padded, n, values, gradient);
+    if (values) partials.pixelValues[k] += v;
+  }
+  if (gradient) writeTileGrad<T, A>(job, s, parts, n, static_cast<T*>(job.grad) + b * job.channels * job.pixels + i0);
+}
+
+template <typename T, PixelActivationKind A>
+void runUnits(const TileJob& job, int64_t begin, int64_t end, void* workspace, TilePartials& partials) {
+  TileScratch<T> s = TileScratch<T>::carve(workspace, job.classes);
+  for (int64_t u = begin; u < end; ++u) runUnit<T, A>(job, u, s, partials);
+}
+
+template <typename T>
+void runUnitsOf(const TileJob& job, int64_t begin, int64_t end, void* workspace, TilePartials& partials) {
+  switch (job.activation) {
+    case PixelActivationKind::Sigmoid: return runUnits<T, PixelActivationKind::Sigmoid>(job, begin, end, workspace, partials);
+    case PixelActivationKind::None: return runUnits<T, PixelActivationKind::None>(job, begin, end, workspace, partials);
+    case PixelActivationKind::BinarySigmoid:
+      return runUnits<T, PixelActivationKind::BinarySigmoid>(job, begin, end, workspace, partials);
+    case PixelActivationKind::BinaryNone:
+      return runUnits<T, PixelActivationKind::BinaryNone>(job, begin, end, workspace, partials);
+    default: return runUnits<T, PixelActivationKind::Softmax>(job, begin, end, workspace, partials);
+  }
+}
+
+void runTiles(const TileJob& job, int64_t begin, int64_t end, void* workspace, TilePartials& partials) {
+  if (job.dtype == ScalarType::Float64) runUnitsOf<double>(job, begin, end, workspace, partials);
+  else runUnitsOf<float>(job, begin, end, workspace, partials);
+}
+
+}  // namespace segloss::SEGLOSS_ISA_NAMESPACE

@@ -1,0 +1,4 @@
+// The CPU engine's kernels (tile_kernels_cpu.h) compiled for SSE2; the build gives this file
+// its instruction-set flags (binding.gyp, CMakeLists.txt) and cpu_isa.cpp chooses it at load.
+#define SEGLOSS_ISA_NAMESPACE isa_sse2
+#include "tile_kernels_cpu.h"

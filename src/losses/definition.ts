@@ -1,0 +1,34 @@
+/**
+ * What the API knows about one loss: its id, its option table, its presets and its resolver. Each
+ * loss file in src/losses exports one `LossDefinition` (made with {@link defineLoss}); the
+ * registry lists them, and every loss-specific type of the API (LossName, LossOptionsById, the
+ * resolved native request) is derived from that list.
+ */
+import type { OptionContext, OptionSpec } from './options';
+
+/**
+ * One loss.
+ *
+ * @typeParam Id - the loss id.
+ * @typeParam UserOptions - the options a caller may pass (documented interface).
+ * @typeParam Own - the loss's resolved own fields as they cross into native code (one per entry
+ *   of the native options' `fields()` list, native/core/losses/*.h).
+ */
+export interface LossDefinition<Id extends string = string, UserOptions = unknown, Own extends object = object> {
+  readonly id: Id;
+  /** The loss's own options (the common ones and `preset` are not listed). */
+  readonly options: Readonly<Record<string, OptionSpec<unknown>>>;
+  /** Its preset names (empty when it has none). */
+  readonly presetNames: readonly string[];
+  /** Resolves the own options; `preset` is one of presetNames or undefined (already checked). */
+  resolve(user: Record<string, unknown>, context: OptionContext, namePrefix: string, preset?: string): Own;
+  /** Type-level only (never set): the user options type. */
+  readonly userOptions?: UserOptions;
+}
+
+/** Builds a loss definition (freezes it; the type parameters carry the option types). */
+export function defineLoss<Id extends string, UserOptions, Own extends object>(
+  definition: Omit<LossDefinition<Id, UserOptions, Own>, 'userOptions'>,
+): LossDefinition<Id, UserOptions, Own> {
+  return Object.freeze({ ...definition, presetNames: Object.freeze([...definition.presetNames]) });
+}
