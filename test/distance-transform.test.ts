@@ -16,7 +16,7 @@ import {
   scipyDistanceTransforms,
   type LiveEdtCase,
 } from './helpers/geometry-fixtures';
-import { rng } from './helpers/numeric';
+import { expectClose, rng } from './helpers/numeric';
 
 const fixture = loadGeometryFixture();
 const REL = 1e-9;
@@ -56,6 +56,30 @@ describe('distanceTransform semantics', () => {
     const d = distanceTransform(mask, [2, 2, 2], { spacing: [3, 2, 1] });
     expect(d[7]).toBe(Math.sqrt(9 + 4 + 1));
     expect(d[4]).toBe(3);
+  });
+
+  it('extreme spacings (1e-12 … 1e12, mixed across axes) equal a brute-force minimum, never NaN', () => {
+    const random = rng(21);
+    const spacings = [1e-12, 1e-6, 1, 1e6, 1e12];
+    for (let k = 0; k < 60; ++k) {
+      const shape = [1 + Math.floor(random() * 4), 1 + Math.floor(random() * 6), 1 + Math.floor(random() * 7)];
+      const spacing = shape.map(() => spacings[Math.floor(random() * spacings.length)]);
+      const n = shape[0] * shape[1] * shape[2];
+      const mask = Uint8Array.from({ length: n }, () => (random() < 0.8 ? 1 : 0));
+      const d = distanceTransform(mask, shape, { spacing });
+      const coords = (i: number) => [Math.floor(i / (shape[1] * shape[2])), Math.floor(i / shape[2]) % shape[1], i % shape[2]];
+      for (let i = 0; i < n; ++i) {
+        let best = Infinity;
+        for (let j = 0; j < n; ++j) {
+          if (mask[j]) continue;
+          const a = coords(i), b = coords(j);
+          best = Math.min(best, a.reduce((sum, v, axis) => sum + ((v - b[axis]) * spacing[axis]) ** 2, 0));
+        }
+        const expected = Math.sqrt(best);
+        expect(Number.isNaN(d[i])).toBe(false);
+        if (expected !== d[i]) expectClose(d[i], expected, 1e-12, 0, `case ${k} [${i}]`);
+      }
+    }
   });
 
   it('float32 output is the float64 result rounded', () => {
