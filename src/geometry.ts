@@ -74,7 +74,7 @@ function checkOut(out: unknown, float32: unknown, n: number): Float64Array | Flo
  * @throws TypeError / RangeError (code `'SEGLOSS_INVALID_ARGUMENT'`) for a mask that is not a
  *   Uint8Array or whose length is not the product of `shape`, a shape of the wrong rank or with
  *   an entry that is not a positive integer, `dims` not 2 / 3 or larger than the rank, `spacing`
- *   of the wrong length or with an entry that is not finite and > 0, an `out` of the wrong type or
+ *   of the wrong length or with an entry outside [1e-12, 1e12], an `out` of the wrong type or
  *   length, an unknown option.
  * @example
  * ```ts

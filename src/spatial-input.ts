@@ -12,9 +12,16 @@ export interface SpatialOptions {
    * entry before them is a batch of maps. Default: all entries (so `shape` has 2 or 3 entries).
    */
   readonly dims?: 2 | 3;
-  /** Physical step per spatial axis ([sH, sW] or [sD, sH, sW]), each finite and > 0. Default 1. */
+  /** Physical step per spatial axis ([sH, sW] or [sD, sH, sW]), each in [1e-12, 1e12]. Default 1. */
   readonly spacing?: readonly number[];
 }
+
+/**
+ * Spacing bounds: squared spacings and their ratios stay far inside float64's range in the
+ * envelope passes (realistic voxel sizes are many orders inside them).
+ */
+const MIN_SPACING = 1e-12;
+const MAX_SPACING = 1e12;
 
 const SHAPE_FORMS = '[H, W], [D, H, W], or [N, H, W] / [N, D, H, W] with dims';
 
@@ -59,7 +66,7 @@ function checkSpacing(spacing: unknown, dims: 2 | 3): [number, number, number] {
   }
   spacing.forEach((s: unknown, i) => {
     if (!is.number(s)) throw typeError('a positive number', `spacing[${i}]`, s);
-    if (!(Number.isFinite(s) && s > 0)) throw rangeError('a finite number > 0', `spacing[${i}]`, s);
+    if (!(s >= MIN_SPACING && s <= MAX_SPACING)) throw rangeError('a number in [1e-12, 1e12]', `spacing[${i}]`, s);
   });
   return dims === 3 ? [spacing[0], spacing[1], spacing[2]] : [1, spacing[0], spacing[1]];
 }

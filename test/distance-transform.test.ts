@@ -16,7 +16,7 @@ import {
   scipyDistanceTransforms,
   type LiveEdtCase,
 } from './helpers/geometry-fixtures';
-import { rng } from './helpers/numeric';
+import { expectClose, rng } from './helpers/numeric';
 
 const fixture = loadGeometryFixture();
 const REL = 1e-9;
@@ -58,6 +58,30 @@ describe('distanceTransform semantics', () => {
     expect(d[4]).toBe(3);
   });
 
+  it('extreme spacings (1e-12 … 1e12, mixed across axes) equal a brute-force minimum, never NaN', () => {
+    const random = rng(21);
+    const spacings = [1e-12, 1e-6, 1, 1e6, 1e12];
+    for (let k = 0; k < 60; ++k) {
+      const shape = [1 + Math.floor(random() * 4), 1 + Math.floor(random() * 6), 1 + Math.floor(random() * 7)];
+      const spacing = shape.map(() => spacings[Math.floor(random() * spacings.length)]);
+      const n = shape[0] * shape[1] * shape[2];
+      const mask = Uint8Array.from({ length: n }, () => (random() < 0.8 ? 1 : 0));
+      const d = distanceTransform(mask, shape, { spacing });
+      const coords = (i: number) => [Math.floor(i / (shape[1] * shape[2])), Math.floor(i / shape[2]) % shape[1], i % shape[2]];
+      for (let i = 0; i < n; ++i) {
+        let best = Infinity;
+        for (let j = 0; j < n; ++j) {
+          if (mask[j]) continue;
+          const a = coords(i), b = coords(j);
+          best = Math.min(best, a.reduce((sum, v, axis) => sum + ((v - b[axis]) * spacing[axis]) ** 2, 0));
+        }
+        const expected = Math.sqrt(best);
+        expect(Number.isNaN(d[i])).toBe(false);
+        if (expected !== d[i]) expectClose(d[i], expected, 1e-12, 0, `case ${k} [${i}]`);
+      }
+    }
+  });
+
   it('float32 output is the float64 result rounded', () => {
     const random = rng(5);
     const mask = Uint8Array.from({ length: 37 * 29 }, () => (random() < 0.9 ? 1 : 0));
@@ -91,13 +115,20 @@ describe('distanceTransform semantics', () => {
     }
   });
 
-  it('gives the same result with 1 thread and with several (large maps use many workers)', () => {
+  // 1 thread runs whole maps on one worker; 4 threads split a batch of 4 by maps, and one map's
+  // passes over workers (the scan by plane chunks, the lines by rows or D-planes).
+  it.each([
+    ['a batch of 4 maps 300×310', [4, 300, 310], 2],
+    ['one 700×650 map', [700, 650], 2],
+    ['one 60×70×80 volume', [60, 70, 80], 3],
+  ] as const)('gives the same result with 1 thread and with 4: %s', (_name, shape, dims) => {
     const random = rng(11);
-    const mask = Uint8Array.from({ length: 4 * 300 * 310 }, () => (random() < 0.999 ? 1 : 0));
+    const n = shape.reduce((a: number, b: number) => a * b, 1);
+    const mask = Uint8Array.from({ length: n }, () => (random() < 0.999 ? 1 : 0));
     const script = `
       const { distanceTransform } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'index.js'))});
       const mask = require('node:fs').readFileSync(0);
-      const d = distanceTransform(new Uint8Array(mask.buffer, mask.byteOffset, mask.length), [4, 300, 310], { dims: 2 });
+      const d = distanceTransform(new Uint8Array(mask.buffer, mask.byteOffset, mask.length), ${JSON.stringify(shape)}, { dims: ${dims} });
       let s = 0; for (let i = 0; i < d.length; ++i) s += d[i] * ((i % 97) + 1);
       console.log(s);`;
     const run = (threads: string) =>
@@ -105,7 +136,7 @@ describe('distanceTransform semantics', () => {
     const one = run('1'), four = run('4');
     expect(one.status, one.stderr).toBe(0);
     expect(four.stdout).toBe(one.stdout);
-    const local = distanceTransform(mask, [4, 300, 310], { dims: 2 });
+    const local = distanceTransform(mask, shape, { dims });
     let s = 0;
     for (let i = 0; i < local.length; ++i) s += local[i] * ((i % 97) + 1);
     expect(Number(one.stdout)).toBe(s);
@@ -133,11 +164,12 @@ describe.skipIf(!scipyAvailable())('distanceTransform vs scipy, live (python3-sc
     });
   });
 
-  it('a 96×120 map and a 24×30×28 volume with spacing', () => {
+  it('larger single maps (their passes split over threads): 400×420 and 48×50×52 with spacing', () => {
     const random = rng(7);
     const cases: LiveEdtCase[] = [
       { shape: [96, 120], dims: 2, spacing: [0.8, 1.7], mask: Uint8Array.from({ length: 96 * 120 }, () => (random() < 0.995 ? 1 : 0)) },
-      { shape: [24, 30, 28], dims: 3, spacing: [2.5, 0.7, 0.9], mask: Uint8Array.from({ length: 24 * 30 * 28 }, () => (random() < 0.999 ? 1 : 0)) },
+      { shape: [400, 420], dims: 2, spacing: [1.3, 0.6], mask: Uint8Array.from({ length: 400 * 420 }, () => (random() < 0.9995 ? 1 : 0)) },
+      { shape: [48, 50, 52], dims: 3, spacing: [2.5, 0.7, 0.9], mask: Uint8Array.from({ length: 48 * 50 * 52 }, () => (random() < 0.9995 ? 1 : 0)) },
     ];
     const expected = scipyDistanceTransforms(cases);
     cases.forEach((c, i) => expectDistancesClose(distanceTransform(c.mask, c.shape, { spacing: c.spacing }), expected[i], REL, `case ${i}`));
@@ -200,10 +232,11 @@ const badCalls: BadCall[] = [
   ['shape too long for dims', () => distanceTransform(m6, [1, 1, 2, 3], { dims: 2 }), 'RangeError', 'Expected 2 or 3 entries with dims 2 ([H, W], [D, H, W], or [N, H, W] / [N, D, H, W] with dims) for shape but received 4 entries'],
   ['spacing wrong length', () => distanceTransform(m6, [2, 3], { spacing: [1, 1, 1] }), 'RangeError', 'Expected 2 entries (one per spatial dimension) for spacing but received 3 entries: [1, 1, 1]'],
   ['spacing not an array', () => distanceTransform(m6, [2, 3], { spacing: 1 as never }), 'TypeError', 'Expected an array of 2 positive numbers for spacing but received 1'],
-  ['spacing zero', () => distanceTransform(m6, [2, 3], { spacing: [1, 0] }), 'RangeError', 'Expected a finite number > 0 for spacing[1] but received 0'],
-  ['spacing negative', () => distanceTransform(m6, [2, 3], { spacing: [-1, 1] }), 'RangeError', 'Expected a finite number > 0 for spacing[0] but received -1'],
-  ['spacing NaN', () => distanceTransform(m6, [2, 3], { spacing: [Number.NaN, 1] }), 'RangeError', 'Expected a finite number > 0 for spacing[0] but received NaN'],
-  ['spacing Infinity', () => distanceTransform(m6, [2, 3], { spacing: [1, Infinity] }), 'RangeError', 'Expected a finite number > 0 for spacing[1] but received Infinity'],
+  ['spacing zero', () => distanceTransform(m6, [2, 3], { spacing: [1, 0] }), 'RangeError', 'Expected a number in [1e-12, 1e12] for spacing[1] but received 0'],
+  ['spacing negative', () => distanceTransform(m6, [2, 3], { spacing: [-1, 1] }), 'RangeError', 'Expected a number in [1e-12, 1e12] for spacing[0] but received -1'],
+  ['spacing NaN', () => distanceTransform(m6, [2, 3], { spacing: [Number.NaN, 1] }), 'RangeError', 'Expected a number in [1e-12, 1e12] for spacing[0] but received NaN'],
+  ['spacing too small', () => distanceTransform(m6, [2, 3], { spacing: [1e-13, 1] }), 'RangeError', 'Expected a number in [1e-12, 1e12] for spacing[0] but received 1e-13'],
+  ['spacing Infinity', () => distanceTransform(m6, [2, 3], { spacing: [1, Infinity] }), 'RangeError', 'Expected a number in [1e-12, 1e12] for spacing[1] but received Infinity'],
   ['float32 not boolean', () => distanceTransform(m6, [2, 3], { float32: 1 as never }), 'TypeError', 'Expected a boolean for float32 but received 1'],
   ['unknown option', () => distanceTransform(m6, [2, 3], { spacings: [1, 1] } as never), 'RangeError', "Expected one of dims, float32, out, spacing for an option name of distanceTransform but received 'spacings'"],
   ['out of the wrong type', () => distanceTransform(m6, [2, 3], { out: new Uint8Array(6) as never }), 'TypeError', 'Expected a Float64Array or Float32Array for out but received Uint8Array of length 6'],

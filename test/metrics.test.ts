@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { metrics } from '../src/index';
-import { loadGeometryFixture, maskOf, numbersOf } from './helpers/geometry-fixtures';
-import { expectClose } from './helpers/numeric';
+import { loadGeometryFixture, maskOf, numbersOf, scipyAvailable, scipyHausdorff95, type LiveHd95Case } from './helpers/geometry-fixtures';
+import { expectClose, rng } from './helpers/numeric';
 
 const fixture = loadGeometryFixture();
 
@@ -50,6 +50,35 @@ describe('metrics.dice / metrics.hausdorff95 vs medpy (dc, hd95) re-run with sci
     const v = 0.95 * (pooled.length - 1), lo = Math.floor(v);
     const expected = pooled[lo] + (pooled[lo + 1] - pooled[lo]) * (v - lo);
     expectClose(metrics.hausdorff95(pred, target, [4, 20]), expected, 1e-12, 0, 'hd95');
+  });
+});
+
+describe.skipIf(!scipyAvailable())('metrics.hausdorff95 vs medpy in scipy, live (python3-scipy installed)', () => {
+  it('random blob pairs, 2-D and anisotropic 3-D, with noise voxels', () => {
+    const random = rng(95);
+    const blob = (shape: number[], n: number): Uint8Array => {
+      const centre = shape.map((s) => random() * s), radius = shape.map((s) => 2 + random() * s * 0.5);
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; ++i) {
+        let rest = i, t = 0;
+        for (let a = shape.length - 1; a >= 0; --a) {
+          const x = rest % shape[a];
+          rest = Math.floor(rest / shape[a]);
+          t += ((x - centre[a]) / radius[a]) ** 2;
+        }
+        out[i] = t <= 1 || random() < 0.002 ? 1 : 0;
+      }
+      return out;
+    };
+    const cases: LiveHd95Case[] = [];
+    for (let k = 0; k < 12; ++k) {
+      const shape = k % 2 ? [10 + Math.floor(random() * 20), 30 + Math.floor(random() * 40), 30 + Math.floor(random() * 40)] : [40 + Math.floor(random() * 80), 40 + Math.floor(random() * 80)];
+      const n = shape.reduce((a, b) => a * b, 1);
+      const spacing = shape.map(() => 0.3 + 3 * random());
+      cases.push({ shape, spacing, pred: blob(shape, n), target: blob(shape, n) });
+    }
+    const expected = scipyHausdorff95(cases);
+    cases.forEach((c, i) => expectClose(metrics.hausdorff95(c.pred, c.target, c.shape, { spacing: c.spacing }), expected[i], 1e-9, 0, `case ${i}`));
   });
 });
 
@@ -119,7 +148,7 @@ const badCalls: BadCall[] = [
   ['target length', () => metrics.hausdorff95(m4, new Uint8Array(5), [2, 2]), 'RangeError', 'Expected length 4 (the product of shape [2, 2]) for target but received length 5'],
   ['metric shape rank', () => metrics.hausdorff95(m4, m4, [4]), 'RangeError', 'Expected 2 or 3 entries ([H, W], [D, H, W], or [N, H, W] / [N, D, H, W] with dims) for shape but received 1 entries'],
   ['hd95 spacing length', () => metrics.hausdorff95(m4, m4, [2, 2], { spacing: [1] }), 'RangeError', 'Expected 2 entries (one per spatial dimension) for spacing but received 1 entries: [1]'],
-  ['hd95 spacing 0', () => metrics.hausdorff95(m4, m4, [2, 2], { spacing: [1, 0] }), 'RangeError', 'Expected a finite number > 0 for spacing[1] but received 0'],
+  ['hd95 spacing 0', () => metrics.hausdorff95(m4, m4, [2, 2], { spacing: [1, 0] }), 'RangeError', 'Expected a number in [1e-12, 1e12] for spacing[1] but received 0'],
   ['policy unknown', () => metrics.dice(m4, m4, [2, 2], { policy: 'medpy' as never }), 'RangeError', "Expected one of 'transunet', 'strict' for policy but received 'medpy'"],
   ['dims not a metric option', () => metrics.hausdorff95(m4, m4, [2, 2], { dims: 2 } as never), 'RangeError', "Expected one of policy, spacing for an option name of metrics.hausdorff95 but received 'dims'"],
   ['numClasses 0', () => metrics.confusionMatrix(l4, l4, 0), 'RangeError', 'Expected an integer in [1, 4096] for numClasses but received 0'],

@@ -136,8 +136,9 @@ void withLabels(const LabelView& view, const F& f) {
     case LabelType::UInt8: return f(static_cast<const uint8_t*>(view.data));
     case LabelType::UInt16: return f(static_cast<const uint16_t*>(view.data));
     case LabelType::Int32: return f(static_cast<const int32_t*>(view.data));
-    case LabelType::Int64: throw NativeTypeError("int64 labels reach the metrics only from libtorch");
+    case LabelType::Int64: break;  // not a TypedArray label type of the core addon
   }
+  throw NativeTypeError("labels are not a Uint8Array, Uint16Array or Int32Array");
 }
 
 void runVolumeMetrics(const LabelView& pred, const LabelView& target, const GridShape& grid, int64_t classes,

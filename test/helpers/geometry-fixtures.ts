@@ -107,3 +107,37 @@ export function scipyDistanceTransforms(cases: LiveEdtCase[]): number[][] {
   if (r.status !== 0) throw new Error(`python3 scipy failed: ${r.stderr}`);
   return (JSON.parse(r.stdout) as (number | null)[][]).map(numbersOf);
 }
+
+const LIVE_HD95 = `
+import json, sys
+import numpy as np
+from scipy.ndimage import binary_erosion, distance_transform_edt, generate_binary_structure
+def sd(a, b, spacing):
+    fp = generate_binary_structure(a.ndim, 1)
+    ab = a ^ binary_erosion(a, structure=fp, iterations=1)
+    bb = b ^ binary_erosion(b, structure=fp, iterations=1)
+    return distance_transform_edt(~bb, sampling=spacing)[ab]
+out = []
+for case in json.load(sys.stdin):
+    a = np.array([c == '1' for c in case['pred']], bool).reshape(case['shape'])
+    b = np.array([c == '1' for c in case['target']], bool).reshape(case['shape'])
+    out.append(float(np.percentile(np.hstack((sd(a, b, case['spacing']), sd(b, a, case['spacing']))), 95)))
+json.dump(out, sys.stdout)
+`;
+
+/** One mask pair for the live HD95 check (both non-empty). */
+export interface LiveHd95Case {
+  shape: number[];
+  spacing: number[];
+  pred: Uint8Array;
+  target: Uint8Array;
+}
+
+/** medpy's hd95 algorithm re-run with scipy now in python3, for each case. */
+export function scipyHausdorff95(cases: LiveHd95Case[]): number[] {
+  const bits = (m: Uint8Array) => Array.from(m, (v) => (v ? '1' : '0')).join('');
+  const input = JSON.stringify(cases.map((c) => ({ ...c, pred: bits(c.pred), target: bits(c.target) })));
+  const r = spawnSync(PYTHON, ['-c', LIVE_HD95], { input, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`python3 scipy failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as number[];
+}

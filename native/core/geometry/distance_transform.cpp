@@ -273,7 +273,7 @@ void distancePasses(const uint8_t* data, bool featureNonZero, int64_t maps, cons
     return;
   }
   std::vector<int32_t> steps(static_cast<size_t>(n));
-  std::vector<LineScratch> scratch = lineScratches(passes, cpuEngineThreads());
+  std::vector<LineScratch> scratch = lineScratches(passes, workersFor(passes.lineUnits(), n / passes.lineUnits()));
   for (int64_t m = 0; m < maps; ++m) passes.splitMap<kRoot>(data + m * n, steps.data(), scratch, out + m * n);
 }
 

@@ -25,15 +25,20 @@ struct GridShape {
   int64_t voxels() const { return depth * height * width; }
 };
 
+// Spacing bounds: squared spacings, and ratios of them across axes, stay far inside float64's
+// range in the envelope passes.
+inline constexpr double kMinSpacing = 1e-12;
+inline constexpr double kMaxSpacing = 1e12;
+
 // Throws GeometryArgumentError unless the extents are ≥ 1, spatialDims is 2 or 3 (depth 1 when 2)
-// and every used spacing is finite and > 0.
+// and every used spacing is in [kMinSpacing, kMaxSpacing].
 inline void checkGrid(const GridShape& grid) {
   if (grid.spatialDims != 2 && grid.spatialDims != 3) throw GeometryArgumentError("spatialDims must be 2 or 3");
   if (grid.depth < 1 || grid.height < 1 || grid.width < 1) throw GeometryArgumentError("extents must be ≥ 1");
   if (grid.spatialDims == 2 && grid.depth != 1) throw GeometryArgumentError("a 2-D grid has depth 1");
   for (int axis = 3 - grid.spatialDims; axis < 3; ++axis) {
     const double s = grid.spacing[axis];
-    if (!(s > 0.0) || s > 1e300) throw GeometryArgumentError("spacing must be finite and > 0");
+    if (!(s >= kMinSpacing && s <= kMaxSpacing)) throw GeometryArgumentError("spacing must be in [1e-12, 1e12]");
   }
 }
 
