@@ -95,8 +95,9 @@ export function distanceTransform(mask: unknown, shape: unknown, options?: unkno
 /**
  * {@link distanceTransform} on a libuv worker thread, for long batches: the same results and
  * errors, as a Promise (validation errors reject it). The mask is copied when the call starts,
- * so the caller may reuse it at once. An `out` array is written on the worker thread: read it
- * only after the promise settles, and give each pending call its own.
+ * so the caller may reuse it at once. An `out` array is written when the call completes (the
+ * worker fills its own copy): read it only after the promise settles, and give each pending call
+ * its own; transferring or detaching it meanwhile rejects the promise (code `'SEGLOSS_NATIVE'`).
  *
  * `signal`: an AbortSignal that is already aborted rejects with an `AbortError` (code
  * `'ABORT_ERR'`, the signal's reason as `cause`) and computes nothing; a started call runs to the end.
