@@ -12,9 +12,12 @@ export interface SpatialOptions {
    * entry before them is a batch of maps. Default: all entries (so `shape` has 2 or 3 entries).
    */
   readonly dims?: 2 | 3;
-  /** Physical step per spatial axis ([sH, sW] or [sD, sH, sW]), each finite and > 0. Default 1. */
+  /** Physical step per spatial axis ([sH, sW] or [sD, sH, sW]), each > 0 and ≤ 1e300. Default 1. */
   readonly spacing?: readonly number[];
 }
+
+/** The largest spacing the native grid accepts (native/core/geometry/grid.h). */
+const MAX_SPACING = 1e300;
 
 const SHAPE_FORMS = '[H, W], [D, H, W], or [N, H, W] / [N, D, H, W] with dims';
 
@@ -60,6 +63,7 @@ function checkSpacing(spacing: unknown, dims: 2 | 3): [number, number, number] {
   spacing.forEach((s: unknown, i) => {
     if (!is.number(s)) throw typeError('a positive number', `spacing[${i}]`, s);
     if (!(Number.isFinite(s) && s > 0)) throw rangeError('a finite number > 0', `spacing[${i}]`, s);
+    if (s > MAX_SPACING) throw rangeError(`a spacing ≤ ${MAX_SPACING} (squared distances must stay finite)`, `spacing[${i}]`, s);
   });
   return dims === 3 ? [spacing[0], spacing[1], spacing[2]] : [1, spacing[0], spacing[1]];
 }

@@ -203,6 +203,8 @@ const badCalls: BadCall[] = [
   ['spacing zero', () => distanceTransform(m6, [2, 3], { spacing: [1, 0] }), 'RangeError', 'Expected a finite number > 0 for spacing[1] but received 0'],
   ['spacing negative', () => distanceTransform(m6, [2, 3], { spacing: [-1, 1] }), 'RangeError', 'Expected a finite number > 0 for spacing[0] but received -1'],
   ['spacing NaN', () => distanceTransform(m6, [2, 3], { spacing: [Number.NaN, 1] }), 'RangeError', 'Expected a finite number > 0 for spacing[0] but received NaN'],
+  // Regression (issue 11): accepted here, then refused by the native grid check (code SEGLOSS_NATIVE).
+  ['spacing above 1e300', () => distanceTransform(m6, [2, 3], { spacing: [1, Number.MAX_VALUE] }), 'RangeError', 'Expected a spacing ≤ 1e300 (squared distances must stay finite) for spacing[1] but received 1.7976931348623157e+308'],
   ['spacing Infinity', () => distanceTransform(m6, [2, 3], { spacing: [1, Infinity] }), 'RangeError', 'Expected a finite number > 0 for spacing[1] but received Infinity'],
   ['float32 not boolean', () => distanceTransform(m6, [2, 3], { float32: 1 as never }), 'TypeError', 'Expected a boolean for float32 but received 1'],
   ['unknown option', () => distanceTransform(m6, [2, 3], { spacings: [1, 1] } as never), 'RangeError', "Expected one of dims, float32, out, spacing for an option name of distanceTransform but received 'spacings'"],
