@@ -63,7 +63,7 @@ function checkSpacing(spacing: unknown, dims: 2 | 3): [number, number, number] {
   spacing.forEach((s: unknown, i) => {
     if (!is.number(s)) throw typeError('a positive number', `spacing[${i}]`, s);
     if (!(Number.isFinite(s) && s > 0)) throw rangeError('a finite number > 0', `spacing[${i}]`, s);
-    if (s > MAX_SPACING) throw rangeError(`a spacing ≤ ${MAX_SPACING} (squared distances must stay finite)`, `spacing[${i}]`, s);
+    if (s > MAX_SPACING) throw rangeError('a spacing ≤ 1e300 (squared distances must stay finite)', `spacing[${i}]`, s);
   });
   return dims === 3 ? [spacing[0], spacing[1], spacing[2]] : [1, spacing[0], spacing[1]];
 }
