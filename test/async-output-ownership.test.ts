@@ -37,7 +37,7 @@ describe('async outputs', () => {
     const target = Uint8Array.from({ length: 2 * 99 }, (_, i) => (i * 5) % 3);
     const sync = computeLoss('tversky', { logits, target, shape }, { grad: true });
     const gradOut = new Float64Array(new SharedArrayBuffer(8 * logits.length));
-    const viaAsync = await computeLossAsync('tversky', { logits, target, shape }, { grad: true, gradOut });
+    const viaAsync = await computeLossAsync('tversky', { logits, target, shape }, { grad: true, gradOut: gradOut as unknown as typeof logits });
     expect(viaAsync.value).toBe(sync.value);
     expect(viaAsync.grad).toBe(gradOut);
     expect(Array.from(gradOut)).toEqual(Array.from(sync.grad));

@@ -114,7 +114,7 @@ describe('metrics.confusionMatrix / meanIoU vs numpy', () => {
 type BadCall = [string, () => unknown, 'TypeError' | 'RangeError', string];
 const m4 = new Uint8Array(4);
 const detached = <T extends Uint8Array | Uint16Array>(labels: T): T => {
-  structuredClone(labels.buffer, { transfer: [labels.buffer] });
+  structuredClone(labels.buffer, { transfer: [labels.buffer as ArrayBuffer] });
   return labels;
 };
 const l4 = new Int32Array([0, 1, 2, 3]);
