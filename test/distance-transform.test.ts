@@ -203,6 +203,8 @@ const badCalls: BadCall[] = [
   ['spacing zero', () => distanceTransform(m6, [2, 3], { spacing: [1, 0] }), 'RangeError', 'Expected a finite number > 0 for spacing[1] but received 0'],
   ['spacing negative', () => distanceTransform(m6, [2, 3], { spacing: [-1, 1] }), 'RangeError', 'Expected a finite number > 0 for spacing[0] but received -1'],
   ['spacing NaN', () => distanceTransform(m6, [2, 3], { spacing: [Number.NaN, 1] }), 'RangeError', 'Expected a finite number > 0 for spacing[0] but received NaN'],
+  // Regression (issue 11): an out over the mask's bytes gave wrong distances for batches (each map's result overwrote the next masks).
+  ['out overlapping the mask', () => { const b = new ArrayBuffer(48); return distanceTransform(new Uint8Array(b, 0, 6), [2, 3], { out: new Float64Array(b, 0, 6) }); }, 'RangeError', 'Expected an array that does not overlap the mask for out but received a view overlapping mask'],
   // Regression (issue 11): accepted here, then refused by the native grid check (code SEGLOSS_NATIVE).
   ['spacing above 1e300', () => distanceTransform(m6, [2, 3], { spacing: [1, Number.MAX_VALUE] }), 'RangeError', 'Expected a spacing ≤ 1e300 (squared distances must stay finite) for spacing[1] but received 1.7976931348623157e+308'],
   ['spacing Infinity', () => distanceTransform(m6, [2, 3], { spacing: [1, Infinity] }), 'RangeError', 'Expected a finite number > 0 for spacing[1] but received Infinity'],

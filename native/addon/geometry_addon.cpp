@@ -225,11 +225,20 @@ size_t labelElementSize(LabelType type) {
   return 1;
 }
 
+// Whether out's bytes share one with the mask's.
+bool overlapsMask(const ScalarView& out, const uint8_t* mask, int64_t elements) {
+  const auto o = reinterpret_cast<uintptr_t>(out.data), m = reinterpret_cast<uintptr_t>(mask);
+  const uintptr_t outBytes = static_cast<uintptr_t>(out.length) * (out.type == ScalarType::Float64 ? 8 : 4);
+  return elements > 0 && outBytes > 0 && o < m + static_cast<uintptr_t>(elements) && m < o + outBytes;
+}
+
 Napi::Value DistanceTransform(const Napi::CallbackInfo& info) {
   return guardNative(info.Env(), [&]() -> Napi::Value {
     const GridBatch batch = readGrid(info[1]);
     const uint8_t* mask = readMask(info[0], "mask", batch.elements());
-    runDistanceTransform(mask, batch, readOutput(info[2], "out", batch.elements()));
+    const ScalarView out = readOutput(info[2], "out", batch.elements());
+    if (overlapsMask(out, mask, batch.elements())) throw GeometryArgumentError("out may not overlap mask");
+    runDistanceTransform(mask, batch, out);
     return info.Env().Undefined();
   });
 }

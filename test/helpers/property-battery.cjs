@@ -611,6 +611,19 @@ const geometryMutations = fc.oneof(
       if (!(Number.isFinite(v) && v > 0 && v <= 1e300)) c.expect = { name: 'RangeError', ...invalid('', 'spacing') };
     },
   })),
+  fc.constant({
+    name: 'out overlapping the mask',
+    apply: (c) => {
+      if (!c.fn.startsWith('distanceTransform')) throw new Error('not applicable');
+      const T = c.options.float32 ? Float32Array : Float64Array;
+      const buffer = new ArrayBuffer(c.n * T.BYTES_PER_ELEMENT);
+      const mask = new Uint8Array(buffer, 0, c.n);
+      mask.set(c.mask);
+      c.mask = mask;
+      c.options = { ...c.options, out: new T(buffer, 0, c.n) };
+      c.expect = { name: 'RangeError', ...invalid('', 'does not overlap the mask for out') };
+    },
+  }),
   fc.constantFrom('wrong length', 'wrong type', 'detached', 'float32 disagrees').map((how) => ({
     name: `out ${how}`,
     apply: (c) => {
