@@ -86,7 +86,7 @@ function prepareLossCall(loss: unknown, input: unknown, options: unknown, extraN
 
 /**
  * `gradOut`: a caller-owned array for the gradient (same type and length as the logits, not
- * overlapping them), so that repeated calls allocate nothing. Needs `grad: true`.
+ * overlapping them nor the target), so that repeated calls allocate nothing. Needs `grad: true`.
  */
 function checkGradOut(value: unknown, input: CheckedInput, grad: boolean): LogitsArray | null {
   if (value === undefined) return null;
@@ -98,13 +98,16 @@ function checkGradOut(value: unknown, input: CheckedInput, grad: boolean): Logit
   if (value.length !== logits.length) {
     throw rangeErrorText(`a ${type} of length ${logits.length} (the logits' length)`, 'gradOut', `length ${value.length}`);
   }
-  const overlaps =
-    value.buffer === logits.buffer &&
-    value.byteOffset < logits.byteOffset + logits.byteLength &&
-    logits.byteOffset < value.byteOffset + value.byteLength;
-  if (overlaps) throw rangeErrorText('an array that does not overlap the logits', 'gradOut', 'a view overlapping logits');
+  // Overlapping the target would overwrite labels while the engine still reads them.
+  if (overlaps(value, logits)) throw rangeErrorText('an array that does not overlap the logits', 'gradOut', 'a view overlapping logits');
+  if (overlaps(value, input.target)) throw rangeErrorText('an array that does not overlap the target', 'gradOut', 'a view overlapping target');
   if (!grad) throw rangeErrorText('grad: true with gradOut (gradOut receives the gradient)', 'grad', 'false');
   return value;
+}
+
+/** Whether two views share a byte of one buffer. */
+function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 function newLike(logits: LogitsArray): LogitsArray {

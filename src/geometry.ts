@@ -14,8 +14,8 @@ export interface DistanceTransformOptions extends SpatialOptions {
   /** Return a Float32Array (computed in float64, rounded at the end). Default false: Float64Array. */
   readonly float32?: boolean;
   /**
-   * Write the result into this array (of the mask's length) and return it, instead of allocating
-   * one: reusing an output skips the page faults of fresh memory in loops. Its type decides the
+   * Write the result into this array (of the mask's length, not overlapping the mask) and return
+   * it, instead of allocating one: reusing an output skips the page faults of fresh memory in loops. Its type decides the
    * precision (`float32`, when also given, must agree). Default: a new array.
    */
   readonly out?: Float64Array | Float32Array;
@@ -42,15 +42,18 @@ function prepareDistanceTransform(mask: unknown, shape: unknown, options: unknow
   if (opts.float32 !== undefined && !is.bool(opts.float32)) throw typeError('a boolean', 'float32', opts.float32);
   const n = gridElements(grid);
   if (opts.out === undefined) return { mask: checked, grid, out: opts.float32 ? new Float32Array(n) : new Float64Array(n) };
-  return { mask: checked, grid, out: checkOut(opts.out, opts.float32, n) };
+  return { mask: checked, grid, out: checkOut(opts.out, opts.float32, n, checked) };
 }
 
-function checkOut(out: unknown, float32: unknown, n: number): Float64Array | Float32Array {
+function checkOut(out: unknown, float32: unknown, n: number, mask: Uint8Array): Float64Array | Float32Array {
   if (!(out instanceof Float64Array || out instanceof Float32Array)) throw typeError('a Float64Array or Float32Array', 'out', out);
   if (out.length !== n) throw rangeErrorText(`length ${n} (the mask's length)`, 'out', `length ${out.length}`);
   if (float32 !== undefined && float32 !== out instanceof Float32Array) {
     throw rangeErrorText(`a ${float32 ? 'Float32Array' : 'Float64Array'} (float32: ${String(float32)})`, 'out', describe(out));
   }
+  // Overlapping the mask, the distances of one map would overwrite the masks of the next.
+  const overlaps = out.buffer === mask.buffer && out.byteOffset < mask.byteOffset + mask.byteLength && mask.byteOffset < out.byteOffset + out.byteLength;
+  if (overlaps) throw rangeErrorText('an array that does not overlap the mask', 'out', 'a view overlapping mask');
   return out;
 }
 
@@ -95,8 +98,9 @@ export function distanceTransform(mask: unknown, shape: unknown, options?: unkno
 /**
  * {@link distanceTransform} on a libuv worker thread, for long batches: the same results and
  * errors, as a Promise (validation errors reject it). The mask is copied when the call starts,
- * so the caller may reuse it at once. An `out` array is written on the worker thread: read it
- * only after the promise settles, and give each pending call its own.
+ * so the caller may reuse it at once. An `out` array is written when the call completes (the
+ * worker fills its own copy): read it only after the promise settles, and give each pending call
+ * its own; transferring or detaching it meanwhile rejects the promise (code `'SEGLOSS_NATIVE'`).
  *
  * `signal`: an AbortSignal that is already aborted rejects with an `AbortError` (code
  * `'ABORT_ERR'`, the signal's reason as `cause`) and computes nothing; a started call runs to the end.

@@ -93,7 +93,12 @@ function checkLabelPair(pred: unknown, target: unknown): [LabelArray, LabelArray
   if (!isLabelArray(target)) throw typeError(LABEL_TYPES, 'target', target);
   if (pred.length !== target.length) throw rangeErrorText(`length ${pred.length} (the length of pred)`, 'target', `length ${target.length}`);
   if (pred.constructor === target.constructor) return [pred, target];
-  return [Int32Array.from(pred), Int32Array.from(target)];
+  return [asInt32(pred), asInt32(target)];
+}
+
+/** An Int32Array copy (empty for an empty array: a detached one cannot be iterated). */
+function asInt32(labels: LabelArray): Int32Array {
+  return labels.length === 0 ? new Int32Array(0) : Int32Array.from(labels);
 }
 
 function checkNumClasses(value: unknown, min: number): number {

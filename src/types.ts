@@ -65,8 +65,9 @@ export interface CommonLossOptions {
 /** Options of `computeLoss` / `computeLossAsync` about where results go. */
 export interface OutputOptions<T extends LogitsArray = LogitsArray> {
   /**
-   * Where to write the gradient instead of a new array: the logits' type and length, not
-   * overlapping the logits; needs `grad: true`. The result's `grad` is this array. Reusing one
+   * Where to write the gradient instead of a new array: the logits' type and length,
+   * overlapping neither the logits nor the target; needs `grad: true`. computeLossAsync writes it
+   * when the call completes (transferring or detaching it meanwhile rejects the promise). The result's `grad` is this array. Reusing one
    * array across calls (a training loop) saves an allocation and its page faults per call.
    */
   readonly gradOut?: T;

@@ -75,7 +75,13 @@ function describeObject(value: object): string {
     return `an array of length ${value.length}`;
   }
   if (ArrayBuffer.isView(value)) {
-    const length = 'length' in value ? (value as unknown as { length: number }).length : value.byteLength;
+    let length: number;
+    try {
+      length = 'length' in value ? (value as unknown as { length: number }).length : value.byteLength;
+    } catch {
+      // A DataView over a detached buffer throws from byteLength (a TypedArray reports length 0).
+      return `${value.constructor.name} over a detached ArrayBuffer`;
+    }
     return `${value.constructor.name} of length ${length}`;
   }
   const name = Object.getPrototypeOf(value)?.constructor?.name as string | undefined;

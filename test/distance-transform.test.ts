@@ -237,6 +237,8 @@ const badCalls: BadCall[] = [
   ['spacing NaN', () => distanceTransform(m6, [2, 3], { spacing: [Number.NaN, 1] }), 'RangeError', 'Expected a number in [1e-12, 1e12] for spacing[0] but received NaN'],
   ['spacing too small', () => distanceTransform(m6, [2, 3], { spacing: [1e-13, 1] }), 'RangeError', 'Expected a number in [1e-12, 1e12] for spacing[0] but received 1e-13'],
   ['spacing Infinity', () => distanceTransform(m6, [2, 3], { spacing: [1, Infinity] }), 'RangeError', 'Expected a number in [1e-12, 1e12] for spacing[1] but received Infinity'],
+  // Regression (issue 11): an out over the mask's bytes gave wrong distances for batches (each map's result overwrote the next masks).
+  ['out overlapping the mask', () => { const b = new ArrayBuffer(48); return distanceTransform(new Uint8Array(b, 0, 6), [2, 3], { out: new Float64Array(b, 0, 6) }); }, 'RangeError', 'Expected an array that does not overlap the mask for out but received a view overlapping mask'],
   ['float32 not boolean', () => distanceTransform(m6, [2, 3], { float32: 1 as never }), 'TypeError', 'Expected a boolean for float32 but received 1'],
   ['unknown option', () => distanceTransform(m6, [2, 3], { spacings: [1, 1] } as never), 'RangeError', "Expected one of dims, float32, out, spacing for an option name of distanceTransform but received 'spacings'"],
   ['out of the wrong type', () => distanceTransform(m6, [2, 3], { out: new Uint8Array(6) as never }), 'TypeError', 'Expected a Float64Array or Float32Array for out but received Uint8Array of length 6'],

@@ -16,8 +16,13 @@ const calls: [string, () => unknown, string, string][] = [
   ['short output', () => geometryAddon().distanceTransform(new Uint8Array(4), grid, new Float64Array(3)), 'RangeError', 'out length does not match'],
   ['mask of the wrong type', () => geometryAddon().distanceMap('boundary', new Int32Array(4) as never, grid, new Float64Array(4)), 'TypeError', 'mask is not a Uint8Array'],
   ['bad connectivity', () => geometryAddon().morphology('erode', new Uint8Array(4), grid, 3 as never, new Uint8Array(4)), 'RangeError', 'connectivity must be 1 or 2'],
+  ['EDT output overlapping the mask', () => { const b = new ArrayBuffer(32); return geometryAddon().distanceTransform(new Uint8Array(b, 0, 4), grid, new Float64Array(b, 0, 4)); }, 'RangeError', 'out may not overlap mask'],
   ['aliased morphology output', () => { const m = new Uint8Array(4); return geometryAddon().morphology('erode', m, grid, 1, m); }, 'RangeError', 'out may not alias mask'],
   ['label out of range', () => geometryAddon().confusionMatrix(new Int32Array([5]), new Int32Array([0]), 2, null, new Float64Array(4)), 'RangeError', 'a label is outside [0, classes)'],
+  // Regression (issue 11): classes² overflowed to 0 and an empty matrix was written out of bounds.
+  ['classes² overflowing int64', () => geometryAddon().confusionMatrix(new Int32Array([5]), new Int32Array([3]), 2 ** 32, null, new Float64Array(0)), 'RangeError', 'classes is not an integer in [1, 2^31)'],
+  ['fractional classes', () => geometryAddon().meanIoU(new Float64Array(4), 2.5, new Float64Array(2)), 'RangeError', 'classes is not an integer in [1, 2^31)'],
+  ['huge volume classes', () => geometryAddon().volumeMetrics(new Uint8Array(4), new Uint8Array(4), grid, 2 ** 62, 0, new Float64Array(0)), 'RangeError', 'classes is not an integer in [1, 2^31)'],
   ['mixed label types', () => geometryAddon().volumeMetrics(new Uint8Array(4), new Int32Array(4), grid, 3, 0, new Float64Array(4)), 'TypeError', 'pred and target have different label types'],
   ['bad policy', () => geometryAddon().caseMetrics(new Uint8Array(4), new Uint8Array(4), grid, 7 as never), 'RangeError', 'policy must be 0 or 1'],
 ];

@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { computeLoss, computeLossAsync } from '../src';
+import { checkLossCall } from '../src/compute';
+import { coreAddon } from '../src/native/core';
 
 const shape = [2, 3, 5, 7] as const;
 const logits = Float32Array.from({ length: 2 * 3 * 5 * 7 }, (_, i) => Math.sin(i * 1.3) * 4);
@@ -11,6 +13,8 @@ const objective = [
   { loss: 'dice' as const, weight: 0.5 },
   { loss: 'cross-entropy' as const, weight: 0.5 },
 ];
+
+const resolvedDice = () => checkLossCall('dice', { logits, target, shape }, {}, []).request;
 
 describe('gradOut', () => {
   it('receives the same gradient as a new array, and is the result', async () => {
@@ -35,14 +39,20 @@ describe('gradOut', () => {
     expect(Array.from(r.grad)).toEqual(Array.from(computeLoss('cross-entropy', { logits, target, shape }, { grad: true }).grad));
   });
 
-  const input = { logits, target, shape };
+  // The target as a view into a buffer that also holds a would-be gradOut.
+  const targetBuffer = new Uint8Array(new ArrayBuffer(4 * logits.length));
+  targetBuffer.set(target);
+  const input = { logits, target: targetBuffer.subarray(0, target.length), shape };
   it.each([
     [{ grad: true, gradOut: new Float64Array(logits.length) }, 'TypeError', "Expected a Float32Array (the logits' type) for gradOut but received Float64Array of length 210"],
     [{ grad: true, gradOut: [1, 2] }, 'TypeError', "Expected a Float32Array (the logits' type) for gradOut but received [1, 2]"],
     [{ grad: true, gradOut: new Float32Array(3) }, 'RangeError', "Expected a Float32Array of length 210 (the logits' length) for gradOut but received length 3"],
     [{ grad: true, gradOut: logits }, 'RangeError', 'Expected an array that does not overlap the logits for gradOut but received a view overlapping logits'],
+    // Regression (issue 11): a gradOut over the target's bytes overwrote labels the engine still read.
+    [{ grad: true, gradOut: new Float32Array(targetBuffer.buffer, 0, logits.length) }, 'RangeError', 'Expected an array that does not overlap the target for gradOut but received a view overlapping target'],
     [{ gradOut: new Float32Array(logits.length) }, 'RangeError', 'Expected grad: true with gradOut (gradOut receives the gradient) for grad but received false'],
   ])('%j → %s', (options, name, message) => {
+    const labelsBefore = Array.from(input.target);
     let error: (Error & { code?: string }) | undefined;
     try {
       computeLoss('dice', input, options as never);
@@ -52,5 +62,12 @@ describe('gradOut', () => {
     expect(error?.name).toBe(name);
     expect(error?.message).toBe(message);
     expect(error?.code).toBe('SEGLOSS_INVALID_ARGUMENT');
+    expect(Array.from(input.target)).toEqual(labelsBefore);
+  });
+
+  it('the native core also refuses a grad array overlapping the target (raw binding)', () => {
+    const call = () =>
+      coreAddon().computeLoss(logits, input.target, [2, 3, 35], resolvedDice(), new Float32Array(targetBuffer.buffer, 0, logits.length));
+    expect(call).toThrow(expect.objectContaining({ name: 'RangeError', code: 'SEGLOSS_NATIVE', message: 'grad overlaps the logits or the target' }));
   });
 });

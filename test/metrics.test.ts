@@ -142,6 +142,10 @@ describe('metrics.confusionMatrix / meanIoU vs numpy', () => {
 
 type BadCall = [string, () => unknown, 'TypeError' | 'RangeError', string];
 const m4 = new Uint8Array(4);
+const detached = <T extends Uint8Array | Uint16Array>(labels: T): T => {
+  structuredClone(labels.buffer, { transfer: [labels.buffer as ArrayBuffer] });
+  return labels;
+};
 const l4 = new Int32Array([0, 1, 2, 3]);
 const badCalls: BadCall[] = [
   ['pred not a Uint8Array', () => metrics.dice(new Int32Array(4) as never, m4, [2, 2]), 'TypeError', 'Expected a Uint8Array for pred but received Int32Array of length 4'],
@@ -161,6 +165,8 @@ const badCalls: BadCall[] = [
   ['ignoreIndex fractional', () => metrics.confusionMatrix(l4, l4, 4, { ignoreIndex: 0.5 }), 'RangeError', 'Expected an integer for ignoreIndex but received 0.5'],
   ['evaluateVolume numClasses 1', () => metrics.evaluateVolume(m4, m4, [2, 2], 1), 'RangeError', 'Expected an integer in [2, 4096] for numClasses but received 1'],
   ['evaluateVolume length', () => metrics.evaluateVolume(m4, m4, [2, 3], 3), 'RangeError', 'Expected length 6 (the product of shape [2, 3]) for pred but received length 4'],
+  // Regression (issue 11): detached label arrays of two types were copied with Int32Array.from, an engine TypeError.
+  ['detached labels of two types', () => metrics.evaluateVolume(detached(new Uint16Array(4)), detached(new Uint8Array(4)), [2, 2], 3), 'RangeError', 'Expected length 4 (the product of shape [2, 2]) for pred but received length 0'],
   ['matrix length', () => metrics.meanIoUFromConfusionMatrix(new Float64Array(3), 2), 'RangeError', 'Expected length 4 (numClasses²) for matrix but received length 3'],
   ['matrix negative', () => metrics.meanIoUFromConfusionMatrix(new Float64Array([1, -1, 0, 0]), 2), 'RangeError', 'Expected finite counts ≥ 0 for matrix but received -1 at index 1'],
 ];

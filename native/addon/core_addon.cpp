@@ -24,6 +24,7 @@
 #include "errors.h"
 #include "geometry_addon.h"
 #include "loss_request.h"
+#include "staged_output.h"
 #include "typed_arrays.h"
 
 namespace segloss::addon {
@@ -42,6 +43,24 @@ int64_t readDim(Napi::Array dims, uint32_t index) {
   return value.As<Napi::Number>().Int64Value();
 }
 
+// Bytes of a [count] array of the dtype / label type.
+size_t scalarBytes(ScalarType type, int64_t count) {
+  return static_cast<size_t>(count) * (type == ScalarType::Float64 ? sizeof(double) : sizeof(float));
+}
+size_t labelBytes(LabelType type, int64_t count) {
+  const size_t size = type == LabelType::UInt8    ? sizeof(uint8_t)
+                      : type == LabelType::UInt16 ? sizeof(uint16_t)
+                      : type == LabelType::Int64  ? sizeof(int64_t)
+                                                  : sizeof(int32_t);
+  return static_cast<size_t>(count) * size;
+}
+
+// Whether the byte ranges [a, a + aBytes) and [b, b + bBytes) share a byte.
+bool overlaps(const void* a, size_t aBytes, const void* b, size_t bBytes) {
+  const auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
+  return aBytes > 0 && bBytes > 0 && x < y + bBytes && y < x + aBytes;
+}
+
 LossCall readLossCall(const Napi::CallbackInfo& info) {
   if (info.Length() < 5) throw NativeTypeError("expected (logits, target, dims, request, grad)");
   if (!info[2].IsArray() || info[2].As<Napi::Array>().Length() != 3) throw NativeTypeError("dims is not [B, C, N]");
@@ -56,6 +75,10 @@ LossCall readLossCall(const Napi::CallbackInfo& info) {
     const ScalarView grad = readScalarArray(info[4], "grad");
     if (grad.type != logits.type || grad.length != logits.length) {
       throw LossArgumentError("grad does not have the logits' type and length");
+    }
+    if (overlaps(grad.data, scalarBytes(grad.type, grad.length), logits.data, scalarBytes(logits.type, logits.length)) ||
+        overlaps(grad.data, scalarBytes(grad.type, grad.length), target.data, labelBytes(target.type, target.length))) {
+      throw LossArgumentError("grad overlaps the logits or the target");
     }
     call.grad = grad.data;
   }
@@ -75,22 +98,11 @@ Napi::Value ComputeLoss(const Napi::CallbackInfo& info) {
   });
 }
 
-// Bytes of a [count] array of the dtype / label type.
-size_t scalarBytes(ScalarType type, int64_t count) {
-  return static_cast<size_t>(count) * (type == ScalarType::Float64 ? sizeof(double) : sizeof(float));
-}
-size_t labelBytes(LabelType type, int64_t count) {
-  const size_t size = type == LabelType::UInt8    ? sizeof(uint8_t)
-                      : type == LabelType::UInt16 ? sizeof(uint16_t)
-                      : type == LabelType::Int64  ? sizeof(int64_t)
-                                                  : sizeof(int32_t);
-  return static_cast<size_t>(count) * size;
-}
-
 // Runs one loss call on a libuv worker thread. The logits and target are copied when the call
 // starts (so the caller may reuse, modify or transfer them at once); the gradient is written into
-// the grad array TypeScript allocated for this call, kept alive by a reference. Execute() touches
-// only the baton, never Node-API.
+// a copy the worker owns and copied into the grad array on the main thread when it is done
+// (staged_output.h: the caller may detach or transfer a gradOut array meanwhile). Execute()
+// touches only the baton, never Node-API.
 class LossWorker : public Napi::AsyncWorker {
  public:
   LossWorker(Napi::Env env, LossCall call, Napi::Value grad)
@@ -102,7 +114,10 @@ class LossWorker : public Napi::AsyncWorker {
     target_.assign(target, target + labelBytes(t.labelType, t.batch * t.pixels));
     call_.tensors.logits = logits_.data();
     call_.tensors.target = target_.data();
-    if (call_.grad) grad_ = Napi::Persistent(grad.As<Napi::Object>());
+    if (call_.grad) {
+      grad_ = StagedOutput(grad, "grad");
+      call_.grad = grad_.data();
+    }
   }
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
@@ -115,6 +130,13 @@ class LossWorker : public Napi::AsyncWorker {
     }
   }
   void OnOK() override {
+    if (!failure_) {
+      try {
+        grad_.commit();
+      } catch (...) {
+        failure_ = captureFailure(std::current_exception());
+      }
+    }
     if (failure_) {
       deferred_.Reject(toJsError(Env(), *failure_).Value());
     } else {
@@ -128,7 +150,7 @@ class LossWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::vector<uint8_t> logits_;  // [B, C, N] copy of the logits' bytes
   std::vector<uint8_t> target_;  // [B, N] copy of the target's bytes
-  Napi::ObjectReference grad_;   // the grad array being written, alive until the worker is done
+  StagedOutput grad_;            // [B, C, N] the worker's gradient, copied into the grad array in OnOK
   double value_ = 0.0;
   std::optional<NativeFailure> failure_;
 };

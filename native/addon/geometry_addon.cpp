@@ -30,6 +30,7 @@
 #include "../core/geometry/morphology.h"
 #include "../core/geometry/segmentation_metrics.h"
 #include "errors.h"
+#include "staged_output.h"
 #include "typed_arrays.h"
 
 namespace segloss::addon {
@@ -115,6 +116,16 @@ int64_t readInteger(Napi::Value value, const char* name) {
   return value.As<Napi::Number>().Int64Value();
 }
 
+// A class count: an integer in [1, 2^31) (so classes² and 2·classes fit an int64).
+int64_t readClasses(Napi::Value value) {
+  if (!value.IsNumber()) throw NativeTypeError("classes is not a number");
+  const double classes = value.As<Napi::Number>().DoubleValue();
+  if (!(classes >= 1 && classes < 2147483648.0) || classes != std::floor(classes)) {
+    throw GeometryArgumentError("classes is not an integer in [1, 2^31)");
+  }
+  return static_cast<int64_t>(classes);
+}
+
 geometry::EmptyMaskPolicy readPolicy(Napi::Value value) {
   const int64_t policy = readInteger(value, "policy");
   if (policy != 0 && policy != 1) throw GeometryArgumentError("policy must be 0 or 1");
@@ -155,25 +166,31 @@ void runVolumeMetrics(const LabelView& pred, const LabelView& target, const Grid
   }
 }
 
-// Runs `job` on a libuv worker thread over buffers it owns, then resolves with undefined (the
-// outputs are TypedArrays kept alive by references). Execute() touches only the job, never Node-API.
+// Runs `job(out)` on a libuv worker thread over buffers it owns, then copies its output into the
+// caller's TypedArray and resolves with undefined. `out` is the worker's own copy of that array
+// (staged_output.h), never the caller's memory. Execute() touches only the job, never Node-API.
 class GeometryWorker : public Napi::AsyncWorker {
  public:
-  GeometryWorker(Napi::Env env, const char* name, std::function<void()> job, std::vector<Napi::Value> keepAlive)
-      : Napi::AsyncWorker(env, name), job_(std::move(job)), deferred_(env) {
-    for (Napi::Value& value : keepAlive) references_.push_back(Napi::Persistent(value.As<Napi::Object>()));
-  }
+  GeometryWorker(Napi::Env env, const char* name, std::function<void(void*)> job, Napi::Value out)
+      : Napi::AsyncWorker(env, name), job_(std::move(job)), deferred_(env), out_(out, "out") {}
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
  protected:
   void Execute() override {
     try {
-      job_();
+      job_(out_.data());
     } catch (...) {
       failure_ = captureFailure(std::current_exception());
     }
   }
   void OnOK() override {
+    if (!failure_) {
+      try {
+        out_.commit();
+      } catch (...) {
+        failure_ = captureFailure(std::current_exception());
+      }
+    }
     if (failure_) {
       deferred_.Reject(toJsError(Env(), *failure_).Value());
     } else {
@@ -183,14 +200,14 @@ class GeometryWorker : public Napi::AsyncWorker {
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 
  private:
-  std::function<void()> job_;
+  std::function<void(void*)> job_;
   Napi::Promise::Deferred deferred_;
-  std::vector<Napi::ObjectReference> references_;
+  StagedOutput out_;
   std::optional<NativeFailure> failure_;
 };
 
-Napi::Value queue(Napi::Env env, const char* name, std::function<void()> job, std::vector<Napi::Value> keepAlive) {
-  auto* worker = new GeometryWorker(env, name, std::move(job), std::move(keepAlive));
+Napi::Value queue(Napi::Env env, const char* name, std::function<void(void*)> job, Napi::Value out) {
+  auto* worker = new GeometryWorker(env, name, std::move(job), out);
   const Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -209,11 +226,20 @@ size_t labelElementSize(LabelType type) {
   return 1;
 }
 
+// Whether out's bytes share one with the mask's.
+bool overlapsMask(const ScalarView& out, const uint8_t* mask, int64_t elements) {
+  const auto o = reinterpret_cast<uintptr_t>(out.data), m = reinterpret_cast<uintptr_t>(mask);
+  const uintptr_t outBytes = static_cast<uintptr_t>(out.length) * (out.type == ScalarType::Float64 ? 8 : 4);
+  return elements > 0 && outBytes > 0 && o < m + static_cast<uintptr_t>(elements) && m < o + outBytes;
+}
+
 Napi::Value DistanceTransform(const Napi::CallbackInfo& info) {
   return guardNative(info.Env(), [&]() -> Napi::Value {
     const GridBatch batch = readGrid(info[1]);
     const uint8_t* mask = readMask(info[0], "mask", batch.elements());
-    runDistanceTransform(mask, batch, readOutput(info[2], "out", batch.elements()));
+    const ScalarView out = readOutput(info[2], "out", batch.elements());
+    if (overlapsMask(out, mask, batch.elements())) throw GeometryArgumentError("out may not overlap mask");
+    runDistanceTransform(mask, batch, out);
     return info.Env().Undefined();
   });
 }
@@ -224,8 +250,9 @@ Napi::Value DistanceTransformAsync(const Napi::CallbackInfo& info) {
     const uint8_t* mask = readMask(info[0], "mask", batch.elements());
     const ScalarView out = readOutput(info[2], "out", batch.elements());
     auto copy = copyBytes(mask, static_cast<size_t>(batch.elements()));
-    return queue(info.Env(), "segloss:distanceTransform", [copy, batch, out] { runDistanceTransform(copy->data(), batch, out); },
-                 {info[2]});
+    return queue(info.Env(), "segloss:distanceTransform", [copy, batch, out](void* staged) {
+      runDistanceTransform(copy->data(), batch, ScalarView{staged, out.length, out.type});
+    }, info[2]);
   });
 }
 
@@ -315,8 +342,7 @@ VolumeMetricsCall readVolumeMetricsCall(const Napi::CallbackInfo& info) {
   if (call.batch.maps != 1) throw GeometryArgumentError("volumeMetrics takes one volume");
   call.pred = readLabels(info[0], "pred", call.batch.elements());
   call.target = readLabels(info[1], "target", call.batch.elements());
-  call.classes = readInteger(info[3], "classes");
-  if (call.classes < 1) throw GeometryArgumentError("classes must be ≥ 1");
+  call.classes = readClasses(info[3]);
   call.policy = readPolicy(info[4]);
   call.out = readFloat64(info[5], "out", 2 * (call.classes - 1));
   return call;
@@ -336,11 +362,11 @@ Napi::Value VolumeMetricsAsync(const Napi::CallbackInfo& info) {
     const size_t bytes = static_cast<size_t>(c.batch.elements()) * labelElementSize(c.pred.type);
     auto pred = copyBytes(c.pred.data, bytes);
     auto target = copyBytes(c.target.data, static_cast<size_t>(c.batch.elements()) * labelElementSize(c.target.type));
-    return queue(info.Env(), "segloss:volumeMetrics", [c, pred, target]() mutable {
+    return queue(info.Env(), "segloss:volumeMetrics", [c, pred, target](void* staged) mutable {
       c.pred.data = pred->data();
       c.target.data = target->data();
-      runVolumeMetrics(c.pred, c.target, c.batch.grid, c.classes, c.policy, c.out);
-    }, {info[5]});
+      runVolumeMetrics(c.pred, c.target, c.batch.grid, c.classes, c.policy, static_cast<double*>(staged));
+    }, info[5]);
   });
 }
 
@@ -349,8 +375,7 @@ Napi::Value ConfusionMatrix(const Napi::CallbackInfo& info) {
     const LabelView pred = readLabelArray(info[0], "pred");
     const LabelView target = readLabels(info[1], "target", pred.length);
     if (pred.type != target.type) throw NativeTypeError("pred and target have different label types");
-    const int64_t classes = readInteger(info[2], "classes");
-    if (classes < 1) throw GeometryArgumentError("classes must be ≥ 1");
+    const int64_t classes = readClasses(info[2]);
     const bool hasIgnore = !info[3].IsNull() && !info[3].IsUndefined();
     const int64_t ignoreIndex = hasIgnore ? readInteger(info[3], "ignoreIndex") : 0;
     double* matrix = readFloat64(info[4], "matrix", classes * classes);
@@ -365,8 +390,7 @@ Napi::Value ConfusionMatrix(const Napi::CallbackInfo& info) {
 
 Napi::Value MeanIoU(const Napi::CallbackInfo& info) {
   return guardNative(info.Env(), [&]() -> Napi::Value {
-    const int64_t classes = readInteger(info[1], "classes");
-    if (classes < 1) throw GeometryArgumentError("classes must be ≥ 1");
+    const int64_t classes = readClasses(info[1]);
     const double* matrix = readFloat64(info[0], "matrix", classes * classes);
     double* perClass = readFloat64(info[2], "perClass", classes);
     return Napi::Number::New(info.Env(), geometry::meanIntersectionOverUnion(matrix, classes, perClass));
