@@ -2,6 +2,7 @@
  * The public loss calls: validate at the edge, resolve the options into the flat request, call
  * the core addon (synchronously, or on a libuv worker thread).
  */
+import { checkSignal, throwIfAborted, withCallerStack } from './abort';
 import { checkFiniteLogits, checkLabels, checkLossInput, type CheckedInput } from './input';
 import { coreAddon } from './native/core';
 import type { ResolvedLossRequest } from './native/resolved';
@@ -18,7 +19,7 @@ import type {
   LossResultWithGrad,
   LossTerm,
 } from './types';
-import { is, rangeErrorText, typeError } from './validate';
+import { rangeErrorText, typeError } from './validate';
 
 /** A loss call's arguments, checked, with the options resolved into the flat native request. */
 export interface CheckedLossCall {
@@ -198,29 +199,6 @@ export function computeLoss(loss: unknown, input: unknown, options?: unknown): L
   return toResult(value, call.grad);
 }
 
-/** An `AbortError` (name 'AbortError', code 'ABORT_ERR', the signal's reason as `cause`). */
-function abortError(signal: AbortSignal): Error {
-  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
-    name: 'AbortError',
-    code: 'ABORT_ERR',
-  });
-}
-
-function checkSignal(options: unknown): AbortSignal | undefined {
-  if (!is.object(options) || options.signal === undefined) return undefined;
-  const signal = options.signal;
-  if (!(signal instanceof AbortSignal)) throw typeError('an AbortSignal', 'signal', signal);
-  return signal;
-}
-
-/** Re-attaches the caller's stack (captured before the native call) to a native error. */
-function withCallerStack(error: unknown, callerStack: string | undefined): unknown {
-  if (error instanceof Error && callerStack) {
-    const frames = callerStack.split('\n').slice(1).join('\n');
-    error.stack = `${error.name}: ${error.message}\n${frames}`;
-  }
-  return error;
-}
 
 /**
  * {@link computeLoss} on a libuv worker thread: the same losses, options, results and errors,
@@ -265,13 +243,10 @@ export function computeLossAsync<T extends LogitsArray>(
 export async function computeLossAsync(loss: unknown, input: unknown, options?: unknown): Promise<LossResult> {
   const callerStack = new Error().stack;
   const call = prepareLossCall(loss, input, options, ['signal']);
-  const signal = checkSignal(options);
-  if (signal?.aborted) throw abortError(signal);
+  throwIfAborted(checkSignal(options));
   const { logits, target } = call.input;
-  try {
-    const value = await coreAddon().computeLossAsync(logits, target, dims(call.input), call.request, call.grad);
-    return toResult(value, call.grad);
-  } catch (error) {
-    throw withCallerStack(explainNativeFailure(error, call), callerStack);
-  }
+  const native = coreAddon()
+    .computeLossAsync(logits, target, dims(call.input), call.request, call.grad)
+    .catch((error: unknown) => Promise.reject(explainNativeFailure(error, call)));
+  return toResult(await withCallerStack(native, callerStack), call.grad);
 }
