@@ -16,6 +16,12 @@ type Kind = 'TypeError' | 'RangeError';
 type BadCase = [string, unknown[], Kind, string];
 
 /** The arguments of a call; `input` unless given (an explicit undefined stays undefined). */
+function detachedWeights(): Float32Array {
+  const weights = new Float32Array([1, 2, 3]);
+  structuredClone(weights.buffer, { transfer: [weights.buffer] });
+  return weights;
+}
+
 function call(loss: unknown, ...rest: unknown[]): unknown[] {
   return [loss, ...(rest.length === 0 ? [input] : rest)];
 }
@@ -169,6 +175,8 @@ const optionCases: BadCase[] = [
   ['grad a string', call('dice', input, { grad: 'yes' }), 'TypeError', "Expected a boolean for grad but received 'yes'"],
   ['gradScale Infinity', call('dice', input, { gradScale: Infinity }), 'RangeError', 'Expected a finite number for gradScale but received Infinity'],
   ['gradScale a bigint', call('dice', input, { gradScale: 2n }), 'TypeError', 'Expected a number for gradScale but received 2n'],
+  // Regression (issue 11): a detached Float32Array reached Array.from, an engine TypeError without a code.
+  ['classWeights detached', call('cross-entropy', input, { classWeights: detachedWeights() }), 'RangeError', 'Expected an array of K = 3 class weights (one per class) for classWeights but received 0 weights'],
   ['classWeights too short', call('cross-entropy', input, { classWeights: [1, 2] }), 'RangeError', 'Expected an array of K = 3 class weights (one per class) for classWeights but received 2 weights'],
   [
     'classWeights for C = 1 need K = 2',

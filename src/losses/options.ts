@@ -64,7 +64,8 @@ export function checkPerClassWeights(value: unknown, name: string, context: Opti
   if (!Array.isArray(value) && !isFloatArray) {
     throw typeError('an array of class weights (numbers)', name, value);
   }
-  const weights = Array.from(value as ArrayLike<unknown>);
+  // A detached Float32Array / Float64Array has length 0 and cannot be iterated.
+  const weights = (value as ArrayLike<unknown>).length === 0 ? [] : Array.from(value as ArrayLike<unknown>);
   if (weights.length !== context.classes) {
     throw rangeErrorText(`an array of K = ${context.classes} class weights (one per class)`, name, `${weights.length} weights`);
   }

@@ -878,7 +878,13 @@ async function main() {
       break;
     case 'torch':
       if (!segloss.torchAvailable()) {
-        console.log(JSON.stringify({ ...summary, skipped: 'the torch addon is not available' }));
+        let why = 'the torch addon is not available';
+        try {
+          segloss.torchInfo();
+        } catch (error) {
+          why = error.message;
+        }
+        console.log(JSON.stringify({ ...summary, skipped: why }));
         return;
       }
       property = torchProperty();
