@@ -16,6 +16,7 @@
 #include "../loss_family.h"
 #include "../option_fields.h"
 #include "../region_moments.h"
+#include "region_classes.h"
 
 namespace segloss {
 
@@ -67,31 +68,17 @@ struct DiceLoss : RegionMomentsLoss<DiceLoss> {
   // moments, dmoments: [B, K, kMomentCount]. Pools over the batch unless perImage. dmoments
   // arrives zeroed; only the moments this loss reads are written.
   SEGLOSS_HD double head(const double* moments, double* dmoments, int64_t batch, int classes) const {
-    const int first = options.includeBackground ? 0 : 1;
-    const int64_t groups = options.perImage ? batch : 1;
-    const int64_t perGroup = options.perImage ? 1 : batch;
-    const double weight = 1.0 / (static_cast<double>(groups) * (classes - first));
+    return meanClassTerms(*this, moments, dmoments, batch, classes, options.perImage, options.includeBackground);
+  }
+
+  // One (group, class): its term of the mean and d term / d moment.
+  SEGLOSS_HD double operator()(const PooledMoments& s, double* d) const {
     const int pMoment = options.squared ? kMomentP2 : kMomentP;
-    double value = 0.0;
-    for (int64_t grp = 0; grp < groups; ++grp) {
-      for (int c = first; c < classes; ++c) {
-        double I = 0.0, P = 0.0, G = 0.0;
-        for (int64_t b = grp * perGroup; b < (grp + 1) * perGroup; ++b) {
-          const double* s = moments + (b * classes + c) * kMomentCount;
-          I += s[kMomentPG];
-          P += s[pMoment];
-          G += s[kMomentG];
-        }
-        double dI = 0.0, dP = 0.0;
-        value += weight * classTerm(I, P, G, dI, dP);
-        for (int64_t b = grp * perGroup; b < (grp + 1) * perGroup; ++b) {
-          double* d = dmoments + (b * classes + c) * kMomentCount;
-          d[kMomentPG] = weight * dI;
-          d[pMoment] = weight * dP;
-        }
-      }
-    }
-    return value;
+    double dI = 0.0, dP = 0.0;
+    const double term = classTerm(s.m[kMomentPG], s.m[pMoment], s.m[kMomentG], dI, dP);
+    d[kMomentPG] = dI;
+    d[pMoment] = dP;
+    return term;
   }
 
   // One class's contribution ℓ(D) and its derivatives by I and P.
