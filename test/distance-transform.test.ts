@@ -17,6 +17,7 @@ import {
   type LiveEdtCase,
 } from './helpers/geometry-fixtures';
 import { expectClose, rng } from './helpers/numeric';
+import { thrownBy } from './helpers/errors';
 
 const fixture = loadGeometryFixture();
 const REL = 1e-9;
@@ -249,12 +250,7 @@ const badCalls: BadCall[] = [
 
 describe('distanceTransform argument errors', () => {
   it.each(badCalls)('%s', (_name, call, type, message) => {
-    let error: (Error & { code?: string }) | undefined;
-    try {
-      call();
-    } catch (e) {
-      error = e as Error & { code?: string };
-    }
+    const error = thrownBy(call);
     expect(error?.name).toBe(type);
     expect(error?.message).toBe(message);
     expect(error?.code).toBe('SEGLOSS_INVALID_ARGUMENT');

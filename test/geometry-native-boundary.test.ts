@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { geometryAddon, type NativeGrid } from '../src/native/geometry';
+import { thrownBy } from './helpers/errors';
 
 const grid: NativeGrid = { maps: 1, spatialDims: 2, depth: 1, height: 2, width: 2, spacing: [1, 1, 1] };
 const bad = (g: Partial<Record<keyof NativeGrid, unknown>>) => ({ ...grid, ...g }) as unknown as NativeGrid;
@@ -29,12 +30,7 @@ const calls: [string, () => unknown, string, string][] = [
 
 describe('geometry native boundary', () => {
   it.each(calls)('%s', (_name, call, type, message) => {
-    let error: (Error & { code?: string }) | undefined;
-    try {
-      call();
-    } catch (e) {
-      error = e as Error & { code?: string };
-    }
+    const error = thrownBy(call);
     expect(error?.name).toBe(type);
     expect(error?.message).toBe(message);
     expect(error?.code).toBe('SEGLOSS_NATIVE');

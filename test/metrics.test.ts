@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { metrics } from '../src/index';
 import { loadGeometryFixture, maskOf, numbersOf, scipyAvailable, scipyHausdorff95, type LiveHd95Case } from './helpers/geometry-fixtures';
 import { expectClose, rng } from './helpers/numeric';
+import { thrownBy } from './helpers/errors';
 
 const fixture = loadGeometryFixture();
 
@@ -173,12 +174,7 @@ const badCalls: BadCall[] = [
 
 describe('metrics argument errors', () => {
   it.each(badCalls)('%s', (_name, call, type, message) => {
-    let error: (Error & { code?: string }) | undefined;
-    try {
-      call();
-    } catch (e) {
-      error = e as Error & { code?: string };
-    }
+    const error = thrownBy(call);
     expect(error?.message).toBe(message);
     expect(error?.name).toBe(type);
     expect(error?.code).toBe('SEGLOSS_INVALID_ARGUMENT');
