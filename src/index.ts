@@ -32,6 +32,8 @@ export type {
   JaccardLossOptions,
   JaccardPreset,
   LogCoshDiceLossOptions,
+  LovaszClasses,
+  LovaszSoftmaxLossOptions,
   LogitsArray,
   LossInput,
   LossName,
@@ -45,6 +47,8 @@ export type {
   SensitivitySpecificityLossOptions,
   SensitivitySpecificityPreset,
   TargetArray,
+  TopKLossOptions,
+  TopKPreset,
   TverskyLossOptions,
 } from './types';
 export {

@@ -51,6 +51,29 @@ function gradcheck(c: GradCase): void {
   }
 }
 
+const topkCases: GradCase[] = [
+  { name: 'k 10 (default)', loss: 'topk', shape: [2, 4, 5, 5], options: {} },
+  { name: 'k 30, ignoreIndex', loss: 'topk', shape: [2, 3, 4, 5], options: { k: 30, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'preset nnunet, ignore in the base', loss: 'topk', shape: [2, 3, 4, 5], options: { preset: 'nnunet', k: 40, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'sigmoid per channel', loss: 'topk', shape: [2, 3, 4, 3], options: { activation: 'sigmoid', k: 25 } },
+  { name: "'none' with probabilities", loss: 'topk', shape: [2, 3, 4, 3], options: { activation: 'none', k: 25 }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'topk', shape: [2, 1, 5, 3], options: { k: 50 } },
+  { name: 'k 100, gradScale −2.5', loss: 'topk', shape: [3, 5, 7, 3], options: { k: 100, gradScale: -2.5 } },
+  { name: '5-D volume', loss: 'topk', shape: [2, 3, 2, 3, 4], options: { k: 20 } },
+];
+
+const lovaszCases: GradCase[] = [
+  { name: "classes 'present' (default)", loss: 'lovasz-softmax', shape: [2, 4, 5, 5], options: {} },
+  { name: "classes 'all', absent class", loss: 'lovasz-softmax', shape: [2, 4, 4, 5], options: { classes: 'all' }, absent: 2 },
+  { name: 'classes [1, 3], perImage', loss: 'lovasz-softmax', shape: [2, 4, 4, 5], options: { classes: [1, 3], perImage: true } },
+  { name: 'perImage, ignoreIndex', loss: 'lovasz-softmax', shape: [3, 3, 4, 5], options: { perImage: true, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'sigmoid per channel', loss: 'lovasz-softmax', shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: 'lovasz-softmax', shape: [2, 3, 4, 3], options: { activation: 'none' }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'lovasz-softmax', shape: [2, 1, 5, 3], options: {} },
+  { name: 'gradScale −2.5, odd shape', loss: 'lovasz-softmax', shape: [3, 5, 7, 3], options: { gradScale: -2.5 } },
+  { name: '5-D volume', loss: 'lovasz-softmax', shape: [2, 3, 2, 3, 4], options: {} },
+];
+
 const focalCases: GradCase[] = [
   { name: 'γ 2 (default)', loss: 'focal', shape: [2, 4, 3, 5], options: {} },
   { name: 'γ 0.5, α, ignoreIndex', loss: 'focal', shape: [2, 3, 4, 3], options: { gamma: 0.5, alpha: [0.25, 1, 2], ignoreIndex: 9 }, ignore: 9 },
@@ -213,6 +236,18 @@ const compoundCases: GradCase[] = [
     options: {},
   },
   {
+    name: 'dice + topk + lovasz + cross-entropy (special terms with the tile terms), ignore',
+    loss: [
+      { loss: 'dice', weight: 0.4, options: { perImage: true } },
+      { loss: 'topk', weight: 0.6, options: { k: 30 } },
+      { loss: 'lovasz-softmax', weight: 0.3, options: { perImage: true } },
+      { loss: 'cross-entropy', weight: 0.25 },
+    ],
+    shape: [2, 3, 4, 3],
+    options: { ignoreIndex: 7, gradScale: 0.5 },
+    ignore: 7,
+  },
+  {
     name: 'region losses sharing the moments, ignore',
     loss: [
       { loss: 'jaccard', weight: 0.4, options: { squared: true } },
@@ -231,6 +266,12 @@ const compoundCases: GradCase[] = [
 describe('finite differences (float64)', () => {
   describe('cross-entropy', () => {
     it.each(ceCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('topk', () => {
+    it.each(topkCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('lovasz-softmax', () => {
+    it.each(lovaszCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
   });
   describe('focal', () => {
     it.each(focalCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));

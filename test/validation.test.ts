@@ -36,7 +36,7 @@ function runAsync(args: unknown[]): Promise<unknown> {
 
 const DICE_OPTIONS = 'activation, grad, gradOut, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, smooth, squared';
 const CE_OPTIONS = 'activation, classWeights, grad, gradOut, gradScale, ignoreIndex, labelSmoothing';
-const LOSS_IDS = 'cross-entropy, focal, dice, log-cosh-dice, jaccard, tversky, focal-tversky, sensitivity-specificity';
+const LOSS_IDS = 'cross-entropy, topk, focal, dice, log-cosh-dice, jaccard, lovasz-softmax, tversky, focal-tversky, sensitivity-specificity';
 
 const lossCases: BadCase[] = [
   ['unknown loss id', call('dise'), 'RangeError', `Expected one of ${LOSS_IDS} for loss but received 'dise'`],
@@ -45,7 +45,7 @@ const lossCases: BadCase[] = [
   ['empty compound', call([]), 'RangeError', 'Expected at least one term { loss, weight?, options? } for loss but received []'],
   ['term not an object', call([5]), 'TypeError', 'Expected an object { loss, weight?, options? } for loss[0] but received 5'],
   ['unknown term key', call([{ loss: 'dice', wieght: 1 }]), 'RangeError', "Expected one of loss, options, weight for a key of loss[0] but received 'wieght'"],
-  ['unknown term loss', call([{ loss: 'dice' }, { loss: 'topk' }]), 'RangeError', `Expected one of ${LOSS_IDS} for loss[1].loss but received 'topk'`],
+  ['unknown term loss', call([{ loss: 'dice' }, { loss: 'top-k' }]), 'RangeError', `Expected one of ${LOSS_IDS} for loss[1].loss but received 'top-k'`],
   ['term weight NaN', call([{ loss: 'dice', weight: Number.NaN }]), 'RangeError', 'Expected a finite number for loss[0].weight but received NaN'],
   ['term weight string', call([{ loss: 'dice', weight: '1' }]), 'TypeError', "Expected a number for loss[0].weight but received '1'"],
   ['term options not an object', call([{ loss: 'dice', options: 3 }]), 'TypeError', 'Expected an object for loss[0].options but received 3'],
@@ -217,6 +217,28 @@ const focalCases: BadCase[] = [
   ['focal labelSmoothing (a CE option)', call('focal', input, { labelSmoothing: 0.1 }), 'RangeError', "Expected one of activation, alpha, gamma, grad, gradOut, gradScale, ignoreIndex, preset for an option name of focal but received 'labelSmoothing'"],
 ];
 
+// The options of the special losses (topk, lovasz-softmax).
+const specialCases: BadCase[] = [
+  ['topk k 0', call('topk', input, { k: 0 }), 'RangeError', 'Expected a percentage in (0, 100] for k but received 0'],
+  ['topk k above 100', call('topk', input, { k: 100.5 }), 'RangeError', 'Expected a percentage in (0, 100] for k but received 100.5'],
+  ['topk k negative', call('topk', input, { k: -10 }), 'RangeError', 'Expected a percentage in (0, 100] for k but received -10'],
+  ['topk k NaN', call('topk', input, { k: Number.NaN }), 'RangeError', 'Expected a percentage in (0, 100] for k but received NaN'],
+  ['topk k a string', call('topk', input, { k: '10' }), 'TypeError', "Expected a number for k but received '10'"],
+  ['topk unknown preset', call('topk', input, { preset: 'monai' }), 'RangeError', "Expected one of 'nnunet' (presets of topk) for preset but received 'monai'"],
+  ['topk gamma (a focal option)', call('topk', input, { gamma: 2 }), 'RangeError', "Expected one of activation, grad, gradOut, gradScale, ignoreIndex, k, preset for an option name of topk but received 'gamma'"],
+  ['lovasz classes an unknown string', call('lovasz-softmax', input, { classes: 'some' }), 'RangeError', "Expected 'present', 'all' or an array of class indices for classes but received 'some'"],
+  ['lovasz classes a number', call('lovasz-softmax', input, { classes: 1 }), 'TypeError', "Expected 'present', 'all' or an array of class indices for classes but received 1"],
+  ['lovasz classes empty', call('lovasz-softmax', input, { classes: [] }), 'RangeError', 'Expected at least one class index for classes but received []'],
+  ['lovasz classes entry out of range', call('lovasz-softmax', input, { classes: [0, 3] }), 'RangeError', 'Expected a class index in [0, 3) for classes[1] but received 3'],
+  ['lovasz classes entry not an integer', call('lovasz-softmax', input, { classes: [1.5] }), 'RangeError', 'Expected a class index in [0, 3) for classes[0] but received 1.5'],
+  ['lovasz classes entry a string', call('lovasz-softmax', input, { classes: ['1'] }), 'TypeError', "Expected a class index (an integer) for classes[0] but received '1'"],
+  ['lovasz classes repeated', call('lovasz-softmax', input, { classes: [2, 1, 2] }), 'RangeError', 'Expected a class index not listed before for classes[2] but received 2'],
+  ['lovasz perImage a number', call('lovasz-softmax', input, { perImage: 1 }), 'TypeError', 'Expected a boolean for perImage but received 1'],
+  ['lovasz has no preset', call('lovasz-softmax', input, { preset: 'berman' }), 'RangeError', "Expected no preset (lovasz-softmax has none) for preset but received 'berman'"],
+  ['lovasz smooth (a region option)', call('lovasz-softmax', input, { smooth: 1 }), 'RangeError', "Expected one of activation, classes, grad, gradOut, gradScale, ignoreIndex, perImage for an option name of lovasz-softmax but received 'smooth'"],
+  ['topk k in a term, named with its path', call([{ loss: 'dice' }, { loss: 'topk', options: { k: 0 } }]), 'RangeError', 'Expected a percentage in (0, 100] for loss[1].options.k but received 0'],
+];
+
 // The options of the region losses (jaccard, tversky, focal-tversky, sensitivity-specificity, log-cosh-dice).
 const regionOptionCases: BadCase[] = [
   ['jaccard smooth negative', call('jaccard', input, { smooth: -1 }), 'RangeError', 'Expected a finite number ≥ 0 for smooth but received -1'],
@@ -279,6 +301,7 @@ describe('bad arguments throw before native code runs', () => {
     ['options', optionCases],
     ['region options', regionOptionCases],
     ['focal options', focalCases],
+    ['special loss options', specialCases],
   ] as const) {
     describe(group, () => {
       it.each(cases)('%s', (_name, args, kind, message) => {
@@ -304,7 +327,7 @@ describe('bad arguments throw before native code runs', () => {
   it('computeLossAsync rejects with the same errors', async () => {
     // Top-level option-name lists differ (the async call also accepts `signal`): checked below.
     const topLevelNames = /for an option name of (?!loss\[)/;
-    const sharedCases = [...lossCases, ...inputCases, ...valueCases, ...optionCases, ...regionOptionCases, ...focalCases].filter(
+    const sharedCases = [...lossCases, ...inputCases, ...valueCases, ...optionCases, ...regionOptionCases, ...focalCases, ...specialCases].filter(
       ([, , , message]) => !topLevelNames.test(message),
     );
     expect(sharedCases.length).toBeGreaterThan(70);
@@ -325,7 +348,7 @@ describe('bad arguments throw before native code runs', () => {
   });
 
   it('lossOptionNames / lossPresetNames reject unknown ids', () => {
-    expect(thrown(() => lossOptionNames('topk' as never)).message).toBe(`Expected one of ${LOSS_IDS} for id but received 'topk'`);
+    expect(thrown(() => lossOptionNames('top-k' as never)).message).toBe(`Expected one of ${LOSS_IDS} for id but received 'top-k'`);
     expect(thrown(() => lossPresetNames(3 as never)).message).toBe(`Expected a loss id (one of ${LOSS_IDS}) for id but received 3`);
   });
 });

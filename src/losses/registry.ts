@@ -12,16 +12,20 @@ import { focalDefinition } from './focal';
 import { focalTverskyDefinition } from './focal-tversky';
 import { jaccardDefinition } from './jaccard';
 import { logCoshDiceDefinition } from './log-cosh-dice';
+import { lovaszSoftmaxDefinition } from './lovasz-softmax';
 import { sensitivitySpecificityDefinition } from './sensitivity-specificity';
+import { topkDefinition } from './topk';
 import { tverskyDefinition } from './tversky';
 import { is, quoteList, rangeError, typeError } from '../validate';
 
 export const lossDefinitions = [
   crossEntropyDefinition,
+  topkDefinition,
   focalDefinition,
   diceDefinition,
   logCoshDiceDefinition,
   jaccardDefinition,
+  lovaszSoftmaxDefinition,
   tverskyDefinition,
   focalTverskyDefinition,
   sensitivitySpecificityDefinition,
