@@ -57,7 +57,40 @@ def sensitivity_specificity(logits, target, r=0.05, smooth=1e-5):
     return (r * sens + (1 - r) * spec).mean()
 
 
+def topk(logits, target, k=10.0):
+    """nnU-Net TopKLoss: per-pixel cross-entropy, torch.topk of the int(numel·k/100) largest, mean."""
+    res = F.cross_entropy(logits, target, reduction="none")
+    res, _ = torch.topk(res.view(-1), int(res.numel() * k / 100), sorted=False)
+    return res.mean()
+
+
+def lovasz_softmax(logits, target):
+    """Berman's lovasz_softmax(softmax(z), classes='present'): pixels flattened to [P, C], then per
+    present class the errors sorted with torch.sort, the Lovász gradient of the sorted ground truth
+    from cumulative sums, and the dot product; mean over the classes."""
+    c = logits.shape[1]
+    probas = logits.softmax(1).permute(0, 2, 3, 1).reshape(-1, c)
+    labels = target.reshape(-1)
+    losses = []
+    for k in range(c):
+        fg = (labels == k).float()
+        if fg.sum() == 0:
+            continue
+        errors = (fg - probas[:, k]).abs()
+        errors_sorted, perm = torch.sort(errors, 0, descending=True)
+        fg_sorted = fg[perm]
+        gts = fg_sorted.sum()
+        intersection = gts - fg_sorted.cumsum(0)
+        union = gts + (1 - fg_sorted).cumsum(0)
+        jaccard = 1.0 - intersection / union
+        jaccard[1:] = jaccard[1:] - jaccard[:-1]
+        losses.append(torch.dot(errors_sorted, jaccard))
+    return torch.stack(losses).mean()
+
+
 OBJECTIVES = {
+    "topk": topk,
+    "lovasz-softmax": lovasz_softmax,
     "dice": dice,
     "cross-entropy": lambda z, t: F.cross_entropy(z, t),
     "dice+ce": lambda z, t: 0.5 * dice(z, t) + 0.5 * F.cross_entropy(z, t),

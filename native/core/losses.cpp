@@ -6,7 +6,8 @@
 //                        batch's activation and labels (special_batch.h)
 //   heads:               each region term: value and d value / d moments, folded with its weight
 //                        into one set of per-(image, class) gradient coefficients
-//   special terms:       each: value and weight · u = p · d value / d p into one [B, K, N] buffer
+//   special terms:       each: value and weight · d value / d p into one [B, K, N] buffer (or the
+//                        true class's u into one [B, N] buffer)
 //   pass 2 (Gradient, or ValuesAndGradient when there is only pixel-wise terms): d value / d logits
 #include "losses.h"
 
@@ -209,7 +210,7 @@ class CpuDriver {
     }
     for (const size_t k : terms.special) {
       std::visit([&](const auto& loss) {
-        if constexpr (isSpecialLoss<std::decay_t<decltype(loss)>>()) specialLogProb_ |= loss.needsLogProb();
+        if constexpr (isSpecialLoss<std::decay_t<decltype(loss)>>()) needs_ = needs_ | loss.needs();
       }, terms.functors[k]);
     }
   }
@@ -232,7 +233,8 @@ class CpuDriver {
       job_.gradScale = grad->scale;
       job_.accumulate = grad->accumulate;
       job_.coefficients = hasRegion ? coefficients_.data() : nullptr;
-      job_.specialU = hasSpecial ? specialU_.get() : nullptr;
+      job_.specialDprob = hasSpecial ? specialDprob_.get() : nullptr;
+      job_.specialTrueU = hasSpecial ? specialTrueU_.get() : nullptr;
       const bool twoPass = hasRegion || hasSpecial;
       const Sums gradSums = runPass(twoPass ? PassKind::Gradient : PassKind::ValuesAndGradient, 0);
       job_.checkInputs = false;
@@ -321,48 +323,56 @@ class CpuDriver {
     return value;
   }
 
-  // The [B, K, N] buffers of the special terms: the activation (and log p when a term asks) and
+  // The buffers of the special terms (those some term needs, special_batch.h): the activation and
   // labels the Statistics pass stores, and the summed u the Gradient pass reads.
   void allocateActivation() {
     const size_t element = job_.dtype == ScalarType::Float64 ? sizeof(double) : sizeof(float);
-    const size_t cells = size_t(job_.batch) * job_.classes * job_.pixels;
-    prob_.reset(new unsigned char[cells * element]);
-    if (specialLogProb_) {
-      logProb_.reset(new unsigned char[cells * element]);
-      job_.needLogProb = true;
-    }
-    labels_.assign(size_t(job_.batch) * job_.pixels, -1);
+    const size_t pixels = size_t(job_.batch) * job_.pixels;
+    const size_t cells = pixels * job_.classes;
+    if (needs_.prob) prob_.reset(new unsigned char[cells * element]);
+    if (needs_.logProb) logProb_.reset(new unsigned char[cells * element]);
+    if (needs_.trueLogProb) trueLogProb_.reset(new unsigned char[pixels * element]);
+    job_.needLogProb = job_.needLogProb || needs_.logProb || needs_.trueLogProb;
+    labels_.assign(pixels, -1);
     job_.probOut = prob_.get();
     job_.logProbOut = logProb_.get();
+    job_.trueLogProbOut = trueLogProb_.get();
     job_.labelOut = labels_.data();
   }
 
-  // Σ weight · special term value; with grad, Σ weight · u into specialU_ (zeroed first). No
-  // valid pixel: value 0 and u = 0.
+  // Σ weight · special term value; with grad, Σ weight · d value / d p into specialDprob_ and
+  // Σ weight · u_t into specialTrueU_ (zeroed first). No valid pixel: value 0 and zero gradients.
   template <typename T>
   double specialTerms(T, const Sums& sums, bool withGrad) {
-    job_.probOut = job_.logProbOut = nullptr;
+    job_.probOut = job_.logProbOut = job_.trueLogProbOut = nullptr;
     job_.labelOut = nullptr;
-    const size_t cells = size_t(job_.batch) * job_.classes * job_.pixels;
+    const size_t pixels = size_t(job_.batch) * job_.pixels;
+    SpecialGrad<T> grad;
     if (withGrad) {
-      specialU_.reset(new unsigned char[cells * sizeof(T)]);
-      std::fill_n(reinterpret_cast<T*>(specialU_.get()), cells, T(0));
+      specialTrueU_.reset(new unsigned char[pixels * sizeof(T)]);
+      grad.trueU = reinterpret_cast<T*>(specialTrueU_.get());
+      std::fill_n(grad.trueU, pixels, T(0));
+      if (needs_.dprob) {
+        specialDprob_.reset(new unsigned char[pixels * job_.classes * sizeof(T)]);
+        grad.dprob = reinterpret_cast<T*>(specialDprob_.get());
+        std::fill_n(grad.dprob, pixels * job_.classes, T(0));
+      }
     }
     if (sums.validPixels == 0) return 0.0;
     ActivatedBatch<T> in;
     in.prob = reinterpret_cast<const T*>(prob_.get());
-    in.logProb = specialLogProb_ ? reinterpret_cast<const T*>(logProb_.get()) : nullptr;
+    in.logProb = reinterpret_cast<const T*>(logProb_.get());
+    in.trueLogProb = reinterpret_cast<const T*>(trueLogProb_.get());
     in.label = labels_.data();
     in.batch = job_.batch;
     in.classes = job_.classes;
     in.pixels = job_.pixels;
     in.validPixels = sums.validPixels;
-    T* u = withGrad ? reinterpret_cast<T*>(specialU_.get()) : nullptr;
     double value = 0.0;
     for (const size_t k : terms_.special) {
       std::visit([&](const auto& loss) {
         if constexpr (isSpecialLoss<std::decay_t<decltype(loss)>>()) {
-          value += terms_.weights[k] * loss.run(in, u, terms_.weights[k]);
+          value += terms_.weights[k] * loss.run(in, grad, terms_.weights[k]);
         }
       }, terms_.functors[k]);
     }
@@ -385,11 +395,13 @@ class CpuDriver {
   std::vector<double> coefficients_;  // [B, K, kCoefficientCount]
   std::unique_ptr<unsigned char[]> scratch_;
   size_t scratchBytes_ = 0;
-  bool specialLogProb_ = false;               // some special term reads log p
-  std::unique_ptr<unsigned char[]> prob_;     // [B, K, N] dtype (special terms)
-  std::unique_ptr<unsigned char[]> logProb_;  // [B, K, N] dtype, when specialLogProb_
-  std::vector<int32_t> labels_;               // [B, N]
-  std::unique_ptr<unsigned char[]> specialU_;  // [B, K, N] dtype: Σ weight · u of the special terms
+  SpecialNeeds needs_;                            // the union over the special terms
+  std::unique_ptr<unsigned char[]> prob_;         // [B, K, N] dtype, when needs_.prob
+  std::unique_ptr<unsigned char[]> logProb_;      // [B, K, N] dtype, when needs_.logProb
+  std::unique_ptr<unsigned char[]> trueLogProb_;  // [B, N] dtype, when needs_.trueLogProb
+  std::vector<int32_t> labels_;                   // [B, N]
+  std::unique_ptr<unsigned char[]> specialDprob_;  // [B, K, N] dtype: Σ weight · d value / d p, when needs_.dprob
+  std::unique_ptr<unsigned char[]> specialTrueU_;  // [B, N] dtype: Σ weight · u of the true class
 };
 
 }  // namespace

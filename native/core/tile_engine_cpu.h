@@ -64,8 +64,10 @@ struct TileJob {
   // every pixel, and the Gradient pass adds the special terms' u.
   void* probOut = nullptr;          // Statistics: [B, K, N] dtype, p; or nullptr
   void* logProbOut = nullptr;       // Statistics: [B, K, N] dtype, log p (needs needLogProb); or nullptr
+  void* trueLogProbOut = nullptr;   // Statistics: [B, N] dtype, log p of the true class, 0 if ignored (needs needLogProb); or nullptr
   int32_t* labelOut = nullptr;      // Statistics: [B, N] class, −1 for ignored; or nullptr
-  const void* specialU = nullptr;   // Gradient: [B, K, N] dtype, u = p · d value / d p of the special terms; or nullptr
+  const void* specialDprob = nullptr;  // Gradient: [B, K, N] dtype, d value / d p of the special terms; or nullptr
+  const void* specialTrueU = nullptr;  // Gradient: [B, N] dtype, the special terms' u of the true class; or nullptr
 
   void* grad = nullptr;             // [B, C, N] dtype (Gradient passes)
   double gradScale = 1.0;

@@ -424,7 +424,7 @@ void regionTileGrad(const double* coefficients /* [K][4] */, const TileScratch<T
 // Which parts of u = p · d value / d p a tile has.
 struct GradParts {
   bool region;  // s.u holds the region (and special) terms' u
-  bool pixel;   // tau and TileJob::pixelSmoothing hold the pixel-wise terms'
+  bool pixel;   // tau (and TileJob::pixelSmoothing) hold the pixel-wise (and special true-class) terms'
 };
 
 // u_c of class c into dst: region u + [t = c] · tau − σ_c · valid.
@@ -534,6 +534,11 @@ void storeActivation(const TileJob& job, int64_t b, int64_t i0, int n, const Til
   const int64_t offset = b * classes * job.pixels + i0;
   if (job.probOut) storeRows(s.prob, classes, n, job.pixels, static_cast<T*>(job.probOut) + offset);
   if (job.logProbOut) storeRows(s.logProb, classes, n, job.pixels, static_cast<T*>(job.logProbOut) + offset);
+  if (job.trueLogProbOut) {
+    T* __restrict to = static_cast<T*>(job.trueLogProbOut) + b * job.pixels + i0;
+    for (int j = 0; j < n; ++j) to[j] = T(0);
+    for (int c = 0; c < classes; ++c) selectClass(s.logProb + c * S, s.label, c, n, to);
+  }
   if (job.labelOut) {
     int32_t* __restrict to = job.labelOut + b * job.pixels + i0;
     const int32_t* __restrict from = s.label;
@@ -541,19 +546,28 @@ void storeActivation(const TileJob& job, int64_t b, int64_t i0, int n, const Til
   }
 }
 
-// u_c += the special terms' stored u of the tile (= when no region term wrote s.u).
+// u_c += p_c · the special terms' stored d value / d p_c (= when no region term wrote s.u).
 template <typename T>
-void addSpecialU(const TileJob& job, int64_t b, int64_t i0, int n, TileScratch<T>& s, bool overwrite) {
-  const T* base = static_cast<const T*>(job.specialU) + b * job.classes * job.pixels + i0;
+void addSpecialDprob(const TileJob& job, int64_t b, int64_t i0, int n, TileScratch<T>& s, bool overwrite) {
+  const T* base = static_cast<const T*>(job.specialDprob) + b * job.classes * job.pixels + i0;
   for (int c = 0; c < job.classes; ++c) {
     const T* __restrict from = base + c * job.pixels;
+    const T* __restrict pc = s.prob + c * S;
     T* __restrict uc = s.u + c * S;
     if (overwrite) {
-      for (int j = 0; j < n; ++j) uc[j] = from[j];
+      for (int j = 0; j < n; ++j) uc[j] = pc[j] * from[j];
     } else {
-      for (int j = 0; j < n; ++j) uc[j] += from[j];
+      for (int j = 0; j < n; ++j) uc[j] += pc[j] * from[j];
     }
   }
+}
+
+// tau += the special terms' stored u of the true class (tau: the true-class coefficients, tile rows).
+template <typename T>
+void addSpecialTrueU(const TileJob& job, int64_t b, int64_t i0, int n, TileScratch<T>& s) {
+  const T* __restrict from = static_cast<const T*>(job.specialTrueU) + b * job.pixels + i0;
+  T* __restrict tau = s.tau;
+  for (int j = 0; j < n; ++j) tau[j] += from[j];
 }
 
 // ---- one unit -----------------------------------------------------------------------------------
@@ -581,12 +595,14 @@ void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& 
     accumulateTileMoments(job.moments, s, classes, padded, partials.moments + b * classes * kMomentCount);
     storeActivation(job, b, i0, n, s);
   }
-  const GradParts parts{job.coefficients != nullptr || job.specialU != nullptr, job.pixelTermCount > 0};
+  const GradParts parts{job.coefficients != nullptr || job.specialDprob != nullptr,
+                        job.pixelTermCount > 0 || job.specialTrueU != nullptr};
   if (gradient && job.coefficients) regionTileGrad(job.coefficients + b * classes * kCoefficientCount, s, classes, n);
-  if (gradient && job.specialU) addSpecialU(job, b, i0, n, s, job.coefficients == nullptr);
+  if (gradient && job.specialDprob) addSpecialDprob(job, b, i0, n, s, job.coefficients == nullptr);
   if (parts.pixel) {
     for (int j = 0; j < padded; ++j) s.tau[j] = T(0);
   }
+  if (gradient && job.specialTrueU) addSpecialTrueU(job, b, i0, n, s);
   for (int k = 0; k < job.pixelTermCount; ++k) {
     const double v = runPixelTerm(job, job.pixelTerms[k], z, s, padded, n, values, gradient);
     if (values) partials.pixelValues[k] += v;

@@ -9,14 +9,17 @@
 // code's intent). Special family (special_batch.h): one sort per (group, class).
 //   ∂loss_c / ∂p_i = ΔJ_{rank(i)} · (g_i ? −1 : +1)  (a subgradient where errors tie).
 // Sort: float32 errors are non-negative, so their bits order as integers: one 64-bit word per
-// pixel, (~bits << 32) | index, sorted by an LSD radix sort on the high word (3 passes of 11 bits,
-// a pass skipped when all its digits agree); float64 uses std::sort on (error, index).
+// pixel, (~bits << 32) | fg << 31 | offset, sorted by an LSD radix sort on the high word (3 passes
+// of 11 bits, a pass skipped when all its digits agree); the walk reads the error back from the
+// key and scatters ∂loss/∂p (SpecialGrad::dprob; the engine multiplies by p). float64 uses
+// std::stable_sort on (error, fg | offset). Offsets need B·K·N < 2^31 (checked by the driver).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "../loss_family.h"
@@ -48,7 +51,7 @@ struct LovaszSoftmaxOptions {
 namespace lovasz {
 
 // Sorts words (64-bit: key in the high half) by their high half, ascending; `spare` is scratch of
-// the same size. Stable LSD radix sort, 11-bit digits.
+// the same size. Stable LSD radix sort, 11-bit digits; a pass whose digits all agree is skipped.
 inline void radixSortHighWords(std::vector<uint64_t>& words, std::vector<uint64_t>& spare) {
   constexpr int kBits = 11;
   constexpr uint32_t kBuckets = 1u << kBits;
@@ -69,10 +72,16 @@ inline void radixSortHighWords(std::vector<uint64_t>& words, std::vector<uint64_
   }
 }
 
-// One sorted entry: the pixel's index within its group and whether it is of the class.
-struct Ranked {
-  uint32_t index;
-  bool fg;
+// A sorted entry's pixel: o = b · K · N + i (the offset of class 0's entry in [B, K, N]) in the low
+// 31 bits, whether the pixel is of the class in bit 31.
+inline constexpr uint64_t kOffsetMask = 0x7fffffffu;
+inline constexpr uint64_t kForegroundBit = 0x80000000u;
+
+// Per-worker scratch of one (group, class) sort.
+template <typename T>
+struct Scratch {
+  std::vector<uint64_t> words, spare;            // float: (~error bits << 32) | fg << 31 | o
+  std::vector<std::pair<T, uint64_t>> pairs;     // double: (error, fg << 31 | o)
 };
 
 }  // namespace lovasz
@@ -94,10 +103,13 @@ struct LovaszSoftmaxLoss {
     }
   }
 
-  bool needsLogProb() const { return false; }
+  SpecialNeeds needs() const { return SpecialNeeds{.prob = true, .dprob = true}; }
 
   template <typename T>
-  double run(const ActivatedBatch<T>& in, T* u, double factor) const {
+  double run(const ActivatedBatch<T>& in, const SpecialGrad<T>& grad, double factor) const {
+    if (in.batch * in.classes * in.pixels >= (int64_t(1) << 31)) {
+      throw std::length_error("lovasz-softmax: B·K·N must be below 2^31 (the sort packs pixel offsets in 31 bits)");
+    }
     const int64_t groups = options.perImage ? in.batch : 1;
     const int64_t perGroup = options.perImage ? 1 : in.batch;
     const int64_t listed = static_cast<int64_t>(classList.size());
@@ -112,14 +124,12 @@ struct LovaszSoftmaxLoss {
     const int64_t jobs = groups * listed;
     const int workers = static_cast<int>(std::min<int64_t>(jobs, workersFor(jobs, perGroup * in.pixels)));
     parallelRanges(jobs, workers, [&](int, int64_t begin, int64_t end) {
-      std::vector<uint64_t> words, spare;
-      std::vector<lovasz::Ranked> ranked;
+      lovasz::Scratch<T> scratch;
       for (int64_t job = begin; job < end; ++job) {
         const int64_t g = job / listed;
         if (counted[g] == 0 || (options.presentOnly && classPixels[job] == 0)) continue;
         const double weight = factor / (static_cast<double>(groups) * static_cast<double>(counted[g]));
-        losses[job] = classLoss(in, g * perGroup, perGroup, classList[job % listed], classPixels[job], u, weight, words,
-                                spare, ranked);
+        losses[job] = classLoss(in, g * perGroup, perGroup, classList[job % listed], classPixels[job], grad.dprob, weight, scratch);
       }
     });
     double value = 0.0;
@@ -149,68 +159,76 @@ struct LovaszSoftmaxLoss {
     }
   }
 
-  // loss_c of class c over images [b0, b0 + count); adds weight · p · ∂loss_c/∂p to u's class-c rows.
+  // loss_c of class c over images [b0, b0 + count); adds weight · ∂loss_c/∂p to dprob's class-c
+  // entries (dprob [B, K, N], or nullptr).
   template <typename T>
-  double classLoss(const ActivatedBatch<T>& in, int64_t b0, int64_t count, int c, int64_t classCount, T* u,
-                   double weight, std::vector<uint64_t>& words, std::vector<uint64_t>& spare,
-                   std::vector<lovasz::Ranked>& ranked) const {
-    sortErrors(in, b0, count, c, words, spare, ranked);
+  double classLoss(const ActivatedBatch<T>& in, int64_t b0, int64_t count, int c, int64_t classCount, T* dprob,
+                   double weight, lovasz::Scratch<T>& scratch) const {
     const double G = static_cast<double>(classCount);
     double F = 0.0, Bk = 0.0, previous = 0.0, loss = 0.0;
-    for (const lovasz::Ranked& r : ranked) {
-      const int64_t b = b0 + r.index / in.pixels, i = r.index % in.pixels;
-      const T p = in.probRow(b, c)[i];
-      const T e = std::fabs((r.fg ? T(1) : T(0)) - p);
-      (r.fg ? F : Bk) += 1.0;
+    T* dc = dprob ? dprob + int64_t(c) * in.pixels : nullptr;  // + o: the pixel's class-c entry
+    const auto step = [&](double e, uint64_t entry) {
+      const bool fg = (entry & lovasz::kForegroundBit) != 0;
+      F += fg ? 1.0 : 0.0;
+      Bk += fg ? 0.0 : 1.0;
       const double jaccard = 1.0 - (G - F) / (G + Bk);
       const double delta = jaccard - previous;
       previous = jaccard;
-      loss += static_cast<double>(e) * delta;
-      if (u) u[(b * in.classes + c) * in.pixels + i] += static_cast<T>(weight * delta * (r.fg ? -1.0 : 1.0)) * p;
+      loss += e * delta;
+      if (dc) dc[entry & lovasz::kOffsetMask] += static_cast<T>(fg ? -weight * delta : weight * delta);
+    };
+    if constexpr (sizeof(T) == sizeof(float)) {
+      gatherWords(in, b0, count, c, scratch.words);
+      lovasz::radixSortHighWords(scratch.words, scratch.spare);
+      for (const uint64_t w : scratch.words) {
+        const uint32_t bits = ~static_cast<uint32_t>(w >> 32);
+        float e;
+        std::memcpy(&e, &bits, sizeof e);
+        step(static_cast<double>(e), w);
+      }
+    } else {
+      gatherPairs(in, b0, count, c, scratch.pairs);
+      std::stable_sort(scratch.pairs.begin(), scratch.pairs.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+      for (const auto& [e, entry] : scratch.pairs) step(static_cast<double>(e), entry);
     }
     return loss;
   }
 
-  // ranked ← the valid pixels of images [b0, b0 + count), by decreasing error of class c.
+  // words ← one per valid pixel of images [b0, b0 + count): (~bits(e) << 32) | fg << 31 | o, with
+  // e = |g − p_c| ≥ 0 (whose bits order as the errors do).
   template <typename T>
-  void sortErrors(const ActivatedBatch<T>& in, int64_t b0, int64_t count, int c, std::vector<uint64_t>& words,
-                  std::vector<uint64_t>& spare, std::vector<lovasz::Ranked>& ranked) const {
-    ranked.clear();
-    if constexpr (sizeof(T) == sizeof(float)) {
-      words.clear();
-      for (int64_t b = b0; b < b0 + count; ++b) {
-        const int32_t* label = in.labelRow(b);
-        const T* p = in.probRow(b, c);
-        const uint32_t base = static_cast<uint32_t>((b - b0) * in.pixels);
-        for (int64_t i = 0; i < in.pixels; ++i) {
-          if (label[i] < 0) continue;
-          const float e = std::fabs((label[i] == c ? 1.0f : 0.0f) - static_cast<float>(p[i]));
-          uint32_t bits;
-          std::memcpy(&bits, &e, sizeof bits);
-          words.push_back((static_cast<uint64_t>(~bits) << 32) | (base + static_cast<uint32_t>(i)));
-        }
+  void gatherWords(const ActivatedBatch<T>& in, int64_t b0, int64_t count, int c, std::vector<uint64_t>& words) const {
+    words.resize(static_cast<size_t>(count * in.pixels));
+    size_t n = 0;
+    for (int64_t b = b0; b < b0 + count; ++b) {
+      const int32_t* __restrict label = in.labelRow(b);
+      const T* __restrict p = in.probRow(b, c);
+      const uint64_t base = static_cast<uint64_t>(b * in.classes * in.pixels);
+      for (int64_t i = 0; i < in.pixels; ++i) {
+        const bool fg = label[i] == c;
+        const float e = std::fabs((fg ? 1.0f : 0.0f) - static_cast<float>(p[i]));
+        uint32_t bits;
+        std::memcpy(&bits, &e, sizeof bits);
+        words[n] = (static_cast<uint64_t>(~bits) << 32) | (fg ? lovasz::kForegroundBit : 0u) | (base + static_cast<uint64_t>(i));
+        n += label[i] >= 0;
       }
-      lovasz::radixSortHighWords(words, spare);
-      ranked.reserve(words.size());
-      for (const uint64_t w : words) ranked.push_back(rankedAt(in, b0, static_cast<uint32_t>(w), c));
-    } else {
-      std::vector<std::pair<T, uint32_t>> pairs;
-      for (int64_t b = b0; b < b0 + count; ++b) {
-        const int32_t* label = in.labelRow(b);
-        const T* p = in.probRow(b, c);
-        for (int64_t i = 0; i < in.pixels; ++i) {
-          if (label[i] >= 0) pairs.emplace_back(std::fabs((label[i] == c ? T(1) : T(0)) - p[i]), static_cast<uint32_t>((b - b0) * in.pixels + i));
-        }
-      }
-      std::stable_sort(pairs.begin(), pairs.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
-      ranked.reserve(pairs.size());
-      for (const auto& pair : pairs) ranked.push_back(rankedAt(in, b0, pair.second, c));
     }
+    words.resize(n);
   }
 
   template <typename T>
-  static lovasz::Ranked rankedAt(const ActivatedBatch<T>& in, int64_t b0, uint32_t index, int c) {
-    return lovasz::Ranked{index, in.labelRow(b0 + index / in.pixels)[index % in.pixels] == c};
+  void gatherPairs(const ActivatedBatch<T>& in, int64_t b0, int64_t count, int c, std::vector<std::pair<T, uint64_t>>& pairs) const {
+    pairs.clear();
+    for (int64_t b = b0; b < b0 + count; ++b) {
+      const int32_t* label = in.labelRow(b);
+      const T* p = in.probRow(b, c);
+      const uint64_t base = static_cast<uint64_t>(b * in.classes * in.pixels);
+      for (int64_t i = 0; i < in.pixels; ++i) {
+        if (label[i] < 0) continue;
+        const bool fg = label[i] == c;
+        pairs.emplace_back(std::fabs((fg ? T(1) : T(0)) - p[i]), (fg ? lovasz::kForegroundBit : 0u) | (base + static_cast<uint64_t>(i)));
+      }
+    }
   }
 };
 
