@@ -88,8 +88,20 @@ def lovasz_softmax(logits, target):
     return torch.stack(losses).mean()
 
 
+def combo(logits, target, alpha=0.5, beta=0.5, smooth=1e-5):
+    """alpha * WCE_beta + (1 - alpha) * (1 - Dice), written as mlyg's combo_loss writes it (clip, log,
+    weighted one-hot cross-entropy terms, sums), extended to K classes as the spec defines WCE_beta."""
+    p, g, inter, pred, ground = sums(logits, target)
+    eps = 1e-7
+    pc = p.clamp(eps, 1 - eps)
+    wce = -(beta * g * pc.log() + (1 - beta) * (1 - g) * (1 - pc).log()).mean()
+    dice = ((2 * inter + smooth) / (pred + ground + smooth)).mean()
+    return alpha * wce + (1 - alpha) * (1 - dice)
+
+
 OBJECTIVES = {
     "topk": topk,
+    "combo": combo,
     "lovasz-softmax": lovasz_softmax,
     "dice": dice,
     "cross-entropy": lambda z, t: F.cross_entropy(z, t),

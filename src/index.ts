@@ -22,6 +22,7 @@ export type {
   AsyncLossOptions,
   OutputOptions,
   CommonLossOptions,
+  ComboLossOptions,
   CrossEntropyLossOptions,
   DiceLossOptions,
   DicePreset,

@@ -84,6 +84,7 @@ export interface AsyncLossOptions {
 
 import type { LossName, LossOptionsById } from './losses/registry';
 
+export type { ComboLossOptions } from './losses/combo';
 export type { CrossEntropyLossOptions } from './losses/cross-entropy';
 export type { DiceLossOptions, DicePreset } from './losses/dice';
 export type { FocalLossOptions, FocalPreset } from './losses/focal';

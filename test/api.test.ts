@@ -14,7 +14,7 @@ const target = Uint8Array.from(labels(random, 40, 3));
 
 describe('lossNames', () => {
   it('lists the losses in spec order, frozen', () => {
-    expect(lossNames).toEqual(['cross-entropy', 'topk', 'focal', 'dice', 'log-cosh-dice', 'jaccard', 'lovasz-softmax', 'tversky', 'focal-tversky', 'sensitivity-specificity']);
+    expect(lossNames).toEqual(['cross-entropy', 'topk', 'focal', 'dice', 'log-cosh-dice', 'jaccard', 'lovasz-softmax', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'combo']);
     expect(Object.isFrozen(lossNames)).toBe(true);
   });
   it('every listed id computes', () => {
@@ -37,6 +37,7 @@ describe('option introspection', () => {
     expect(lossPresetNames('focal')).toEqual(['monai']);
     expect(lossPresetNames('topk')).toEqual(['nnunet']);
     expect(lossPresetNames('lovasz-softmax')).toEqual([]);
+    expect(lossPresetNames('combo')).toEqual([]);
     expect(lossPresetNames('log-cosh-dice')).toEqual(['monai', 'smp', 'nnunet']);
     expect(lossPresetNames('jaccard')).toEqual(['monai']);
     expect(lossPresetNames('tversky')).toEqual([]);
@@ -51,6 +52,7 @@ describe('option introspection', () => {
     expect(lossOptionNames('tversky')).toEqual([...common, ...region, 'alpha', 'beta']);
     expect(lossOptionNames('focal-tversky')).toEqual([...common, ...region, 'alpha', 'beta', 'gamma', 'preset']);
     expect(lossOptionNames('sensitivity-specificity')).toEqual([...common, ...region, 'r', 'preset']);
+    expect(lossOptionNames('combo')).toEqual([...common, 'alpha', 'beta', ...region]);
   });
   it('region presets set defaults that explicit options override', () => {
     const input = { logits: logits64, target, shape };

@@ -41,6 +41,9 @@ const specs: [string, LossSpec, Record<string, unknown>][] = [
     [{ loss: 'jaccard', weight: 0.5 }, { loss: 'focal-tversky', weight: 0.3 }, { loss: 'sensitivity-specificity', weight: 0.2 }],
     {},
   ],
+  ['combo', 'combo', {}],
+  ['combo α 0.8 β 0.2 perImage no background', 'combo', { alpha: 0.8, beta: 0.2, perImage: true, includeBackground: false }],
+  ['combo sigmoid', 'combo', { activation: 'sigmoid', beta: 0.7 }],
   ['compound lovasz + topk + cross-entropy', [{ loss: 'lovasz-softmax', weight: 0.5 }, { loss: 'topk', weight: 0.3 }, { loss: 'cross-entropy', weight: 0.2 }], {}],
   ['compound dice + topk', [{ loss: 'dice', weight: 0.5 }, { loss: 'topk', weight: 0.5, options: { k: 20 } }], {}],
 ];

@@ -74,6 +74,17 @@ const lovaszCases: GradCase[] = [
   { name: '5-D volume', loss: 'lovasz-softmax', shape: [2, 3, 2, 3, 4], options: {} },
 ];
 
+const comboCases: GradCase[] = [
+  { name: 'α 0.5 β 0.5 (default)', loss: 'combo', shape: [2, 4, 5, 5], options: {} },
+  { name: 'α 0.8 β 0.2, ignoreIndex, perImage', loss: 'combo', shape: [2, 3, 4, 5], options: { alpha: 0.8, beta: 0.2, perImage: true, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'β 1, no background, smooth 0.5, absent class', loss: 'combo', shape: [2, 4, 4, 5], options: { beta: 1, includeBackground: false, smooth: 0.5 }, absent: 2 },
+  { name: 'sigmoid per channel', loss: 'combo', shape: [2, 3, 4, 3], options: { activation: 'sigmoid', beta: 0.3 } },
+  { name: "'none' with probabilities", loss: 'combo', shape: [2, 3, 4, 3], options: { activation: 'none', beta: 0.7 }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'combo', shape: [2, 1, 5, 3], options: { alpha: 0.3 } },
+  { name: 'gradScale −2.5, odd shape', loss: 'combo', shape: [3, 5, 7, 3], options: { gradScale: -2.5, beta: 0.6 } },
+  { name: '5-D volume', loss: 'combo', shape: [2, 3, 2, 3, 4], options: {} },
+];
+
 const focalCases: GradCase[] = [
   { name: 'γ 2 (default)', loss: 'focal', shape: [2, 4, 3, 5], options: {} },
   { name: 'γ 0.5, α, ignoreIndex', loss: 'focal', shape: [2, 3, 4, 3], options: { gamma: 0.5, alpha: [0.25, 1, 2], ignoreIndex: 9 }, ignore: 9 },
@@ -236,11 +247,12 @@ const compoundCases: GradCase[] = [
     options: {},
   },
   {
-    name: 'dice + topk + lovasz + cross-entropy (special terms with the tile terms), ignore',
+    name: 'dice + topk + lovasz + combo + cross-entropy (special terms with the tile terms), ignore',
     loss: [
       { loss: 'dice', weight: 0.4, options: { perImage: true } },
       { loss: 'topk', weight: 0.6, options: { k: 30 } },
       { loss: 'lovasz-softmax', weight: 0.3, options: { perImage: true } },
+      { loss: 'combo', weight: 0.2, options: { beta: 0.7 } },
       { loss: 'cross-entropy', weight: 0.25 },
     ],
     shape: [2, 3, 4, 3],
@@ -272,6 +284,9 @@ describe('finite differences (float64)', () => {
   });
   describe('lovasz-softmax', () => {
     it.each(lovaszCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('combo', () => {
+    it.each(comboCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
   });
   describe('focal', () => {
     it.each(focalCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));

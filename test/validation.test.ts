@@ -36,7 +36,7 @@ function runAsync(args: unknown[]): Promise<unknown> {
 
 const DICE_OPTIONS = 'activation, grad, gradOut, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, smooth, squared';
 const CE_OPTIONS = 'activation, classWeights, grad, gradOut, gradScale, ignoreIndex, labelSmoothing';
-const LOSS_IDS = 'cross-entropy, topk, focal, dice, log-cosh-dice, jaccard, lovasz-softmax, tversky, focal-tversky, sensitivity-specificity';
+const LOSS_IDS = 'cross-entropy, topk, focal, dice, log-cosh-dice, jaccard, lovasz-softmax, tversky, focal-tversky, sensitivity-specificity, combo';
 
 const lossCases: BadCase[] = [
   ['unknown loss id', call('dise'), 'RangeError', `Expected one of ${LOSS_IDS} for loss but received 'dise'`],
@@ -217,7 +217,7 @@ const focalCases: BadCase[] = [
   ['focal labelSmoothing (a CE option)', call('focal', input, { labelSmoothing: 0.1 }), 'RangeError', "Expected one of activation, alpha, gamma, grad, gradOut, gradScale, ignoreIndex, preset for an option name of focal but received 'labelSmoothing'"],
 ];
 
-// The options of the special losses (topk, lovasz-softmax).
+// The options of the special losses (topk, lovasz-softmax, combo).
 const specialCases: BadCase[] = [
   ['topk k 0', call('topk', input, { k: 0 }), 'RangeError', 'Expected a percentage in (0, 100] for k but received 0'],
   ['topk k above 100', call('topk', input, { k: 100.5 }), 'RangeError', 'Expected a percentage in (0, 100] for k but received 100.5'],
@@ -236,6 +236,14 @@ const specialCases: BadCase[] = [
   ['lovasz perImage a number', call('lovasz-softmax', input, { perImage: 1 }), 'TypeError', 'Expected a boolean for perImage but received 1'],
   ['lovasz has no preset', call('lovasz-softmax', input, { preset: 'berman' }), 'RangeError', "Expected no preset (lovasz-softmax has none) for preset but received 'berman'"],
   ['lovasz smooth (a region option)', call('lovasz-softmax', input, { smooth: 1 }), 'RangeError', "Expected one of activation, classes, grad, gradOut, gradScale, ignoreIndex, perImage for an option name of lovasz-softmax but received 'smooth'"],
+  ['combo alpha above 1', call('combo', input, { alpha: 1.5 }), 'RangeError', 'Expected a number in [0, 1] for alpha but received 1.5'],
+  ['combo alpha negative', call('combo', input, { alpha: -0.1 }), 'RangeError', 'Expected a number in [0, 1] for alpha but received -0.1'],
+  ['combo beta NaN', call('combo', input, { beta: Number.NaN }), 'RangeError', 'Expected a number in [0, 1] for beta but received NaN'],
+  ['combo beta a string', call('combo', input, { beta: '0.5' }), 'TypeError', "Expected a number for beta but received '0.5'"],
+  ['combo smooth negative', call('combo', input, { smooth: -1 }), 'RangeError', 'Expected a finite number ≥ 0 for smooth but received -1'],
+  ['combo perImage a string', call('combo', input, { perImage: 'no' }), 'TypeError', "Expected a boolean for perImage but received 'no'"],
+  ['combo has no preset', call('combo', input, { preset: 'mlyg' }), 'RangeError', "Expected no preset (combo has none) for preset but received 'mlyg'"],
+  ['combo gamma (not an option)', call('combo', input, { gamma: 1 }), 'RangeError', "Expected one of activation, alpha, beta, grad, gradOut, gradScale, ignoreIndex, includeBackground, perImage, smooth for an option name of combo but received 'gamma'"],
   ['topk k in a term, named with its path', call([{ loss: 'dice' }, { loss: 'topk', options: { k: 0 } }]), 'RangeError', 'Expected a percentage in (0, 100] for loss[1].options.k but received 0'],
 ];
 

@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "losses/combo.h"
 #include "losses/cross_entropy.h"
 #include "losses/dice.h"
 #include "losses/focal.h"
@@ -37,7 +38,7 @@ struct LossList {
 };
 
 using Losses = LossList<CrossEntropyLoss, TopKLoss, FocalLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, LovaszSoftmaxLoss, TverskyLoss, FocalTverskyLoss,
-                        SensitivitySpecificityLoss>;
+                        SensitivitySpecificityLoss, ComboLoss>;
 
 using LossOptions = Losses::Options;
 using LossFunctor = Losses::Functors;

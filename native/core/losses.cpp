@@ -234,6 +234,7 @@ class CpuDriver {
       job_.accumulate = grad->accumulate;
       job_.coefficients = hasRegion ? coefficients_.data() : nullptr;
       job_.specialDprob = hasSpecial ? specialDprob_.get() : nullptr;
+      job_.specialU = hasSpecial ? specialU_.get() : nullptr;
       job_.specialTrueU = hasSpecial ? specialTrueU_.get() : nullptr;
       const bool twoPass = hasRegion || hasSpecial;
       const Sums gradSums = runPass(twoPass ? PassKind::Gradient : PassKind::ValuesAndGradient, 0);
@@ -357,6 +358,11 @@ class CpuDriver {
         grad.dprob = reinterpret_cast<T*>(specialDprob_.get());
         std::fill_n(grad.dprob, pixels * job_.classes, T(0));
       }
+      if (needs_.u) {
+        specialU_.reset(new unsigned char[pixels * job_.classes * sizeof(T)]);
+        grad.u = reinterpret_cast<T*>(specialU_.get());
+        std::fill_n(grad.u, pixels * job_.classes, T(0));
+      }
     }
     if (sums.validPixels == 0) return 0.0;
     ActivatedBatch<T> in;
@@ -368,6 +374,8 @@ class CpuDriver {
     in.classes = job_.classes;
     in.pixels = job_.pixels;
     in.validPixels = sums.validPixels;
+    in.normalized = job_.activation == PixelActivationKind::Softmax || job_.activation == PixelActivationKind::BinarySigmoid ||
+                    job_.activation == PixelActivationKind::BinaryNone;
     double value = 0.0;
     for (const size_t k : terms_.special) {
       std::visit([&](const auto& loss) {
@@ -401,6 +409,7 @@ class CpuDriver {
   std::unique_ptr<unsigned char[]> trueLogProb_;  // [B, N] dtype, when needs_.trueLogProb
   std::vector<int32_t> labels_;                   // [B, N]
   std::unique_ptr<unsigned char[]> specialDprob_;  // [B, K, N] dtype: Σ weight · d value / d p, when needs_.dprob
+  std::unique_ptr<unsigned char[]> specialU_;      // [B, K, N] dtype: Σ weight · p · d value / d p, when needs_.u
   std::unique_ptr<unsigned char[]> specialTrueU_;  // [B, N] dtype: Σ weight · u of the true class
 };
 

@@ -11,8 +11,9 @@
 //   template <typename T>
 //   double run(const ActivatedBatch<T>& in, const SpecialGrad<T>& grad, double factor) const;
 //     // returns the value; with a gradient (grad.trueU != nullptr) adds factor · ∂value/∂p to
-//     // grad.dprob [B, K, N] (when needs().dprob) and/or factor · p_t · ∂value/∂p_t of the true
-//     // class to grad.trueU [B, N]
+//     // grad.dprob [B, K, N] (when needs().dprob), factor · p · ∂value/∂p to grad.u [B, K, N]
+//     // (when needs().u: for terms whose ∂value/∂p is unbounded where p saturates but whose
+//     // u is not), and/or factor · p_t · ∂value/∂p_t of the true class to grad.trueU [B, N]
 // run is called only when the batch has a valid pixel (else the value is 0 and u untouched).
 // Only the buffers some term of the objective needs are allocated (TopK: [B, N] ones only).
 #pragma once
@@ -26,16 +27,18 @@ struct SpecialNeeds {
   bool prob = false;         // ActivatedBatch::prob
   bool logProb = false;      // ActivatedBatch::logProb
   bool trueLogProb = false;  // ActivatedBatch::trueLogProb
-  bool dprob = false;        // SpecialGrad::dprob (else the term writes SpecialGrad::trueU only)
+  bool dprob = false;        // SpecialGrad::dprob
+  bool u = false;            // SpecialGrad::u (neither: the term writes SpecialGrad::trueU only)
 
   SpecialNeeds operator|(const SpecialNeeds& o) const {
-    return {prob || o.prob, logProb || o.logProb, trueLogProb || o.trueLogProb, dprob || o.dprob};
+    return {prob || o.prob, logProb || o.logProb, trueLogProb || o.trueLogProb, dprob || o.dprob, u || o.u};
   }
 };
 
 template <typename T>
 struct SpecialGrad {
   T* dprob = nullptr;  // [B, K, N] d value / d p, or nullptr (no gradient, or no term needs it)
+  T* u = nullptr;      // [B, K, N] u = p · d value / d p, or nullptr (no gradient, or no term needs it)
   T* trueU = nullptr;  // [B, N] u = p_t · d value / d p_t of the true class, or nullptr (no gradient)
 };
 
@@ -49,6 +52,7 @@ struct ActivatedBatch {
   int classes = 0;                 // K
   int64_t pixels = 0;              // N per image
   int64_t validPixels = 0;         // labels ≥ 0
+  bool normalized = true;          // Σ_c p_c = 1 at every pixel (softmax, and the C = 1 binary forms)
 
   const T* probRow(int64_t b, int c) const { return prob + (b * classes + c) * pixels; }
   const T* logProbRow(int64_t b, int c) const { return logProb + (b * classes + c) * pixels; }

@@ -67,6 +67,7 @@ struct TileJob {
   void* trueLogProbOut = nullptr;   // Statistics: [B, N] dtype, log p of the true class, 0 if ignored (needs needLogProb); or nullptr
   int32_t* labelOut = nullptr;      // Statistics: [B, N] class, −1 for ignored; or nullptr
   const void* specialDprob = nullptr;  // Gradient: [B, K, N] dtype, d value / d p of the special terms; or nullptr
+  const void* specialU = nullptr;      // Gradient: [B, K, N] dtype, u = p · d value / d p of the special terms; or nullptr
   const void* specialTrueU = nullptr;  // Gradient: [B, N] dtype, the special terms' u of the true class; or nullptr
 
   void* grad = nullptr;             // [B, C, N] dtype (Gradient passes)

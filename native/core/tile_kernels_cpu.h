@@ -562,6 +562,21 @@ void addSpecialDprob(const TileJob& job, int64_t b, int64_t i0, int n, TileScrat
   }
 }
 
+// u_c += the special terms' stored u_c (= when nothing wrote s.u before).
+template <typename T>
+void addSpecialU(const TileJob& job, int64_t b, int64_t i0, int n, TileScratch<T>& s, bool overwrite) {
+  const T* base = static_cast<const T*>(job.specialU) + b * job.classes * job.pixels + i0;
+  for (int c = 0; c < job.classes; ++c) {
+    const T* __restrict from = base + c * job.pixels;
+    T* __restrict uc = s.u + c * S;
+    if (overwrite) {
+      for (int j = 0; j < n; ++j) uc[j] = from[j];
+    } else {
+      for (int j = 0; j < n; ++j) uc[j] += from[j];
+    }
+  }
+}
+
 // tau += the special terms' stored u of the true class (tau: the true-class coefficients, tile rows).
 template <typename T>
 void addSpecialTrueU(const TileJob& job, int64_t b, int64_t i0, int n, TileScratch<T>& s) {
@@ -595,10 +610,11 @@ void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& 
     accumulateTileMoments(job.moments, s, classes, padded, partials.moments + b * classes * kMomentCount);
     storeActivation(job, b, i0, n, s);
   }
-  const GradParts parts{job.coefficients != nullptr || job.specialDprob != nullptr,
+  const GradParts parts{job.coefficients != nullptr || job.specialDprob != nullptr || job.specialU != nullptr,
                         job.pixelTermCount > 0 || job.specialTrueU != nullptr};
   if (gradient && job.coefficients) regionTileGrad(job.coefficients + b * classes * kCoefficientCount, s, classes, n);
   if (gradient && job.specialDprob) addSpecialDprob(job, b, i0, n, s, job.coefficients == nullptr);
+  if (gradient && job.specialU) addSpecialU(job, b, i0, n, s, job.coefficients == nullptr && job.specialDprob == nullptr);
   if (parts.pixel) {
     for (int j = 0; j < padded; ++j) s.tau[j] = T(0);
   }

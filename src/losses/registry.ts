@@ -5,6 +5,7 @@
  * this list (the native side has its own one list, native/core/loss_list.h).
  */
 import type { OptionContext } from './options';
+import { comboDefinition } from './combo';
 import { crossEntropyDefinition } from './cross-entropy';
 import type { LossDefinition } from './definition';
 import { diceDefinition } from './dice';
@@ -29,6 +30,7 @@ export const lossDefinitions = [
   tverskyDefinition,
   focalTverskyDefinition,
   sensitivitySpecificityDefinition,
+  comboDefinition,
 ] as const;
 
 type Definitions = (typeof lossDefinitions)[number];
