@@ -99,8 +99,22 @@ def combo(logits, target, alpha=0.5, beta=0.5, smooth=1e-5):
     return alpha * wce + (1 - alpha) * (1 - dice)
 
 
+def exp_log(logits, target, w_dice=0.8, w_ce=0.2, gamma=0.3, smooth=1.0):
+    """Wong's exponential logarithmic loss written as SegLossOdyssey writes its parts (softmax, one-hot
+    sums, clamp, log, pow; label-frequency weights from the target), in the spec's per-class form."""
+    p, g, inter, pred, ground = sums(logits, target)
+    dice = (2 * inter + smooth) / (pred + ground + smooth)
+    dice_part = torch.pow(-torch.log(torch.clamp(dice, 1e-6)), gamma).mean()
+    freq = g.sum((0, 2, 3))
+    weights = torch.sqrt(freq.sum() / freq.clamp(min=1))
+    logp = logits.log_softmax(1).gather(1, target.unsqueeze(1)).squeeze(1)
+    ce_part = (weights[target] * torch.pow(-logp, gamma)).mean()
+    return w_dice * dice_part + w_ce * ce_part
+
+
 OBJECTIVES = {
     "topk": topk,
+    "exp-log": exp_log,
     "combo": combo,
     "lovasz-softmax": lovasz_softmax,
     "dice": dice,

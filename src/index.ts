@@ -26,6 +26,8 @@ export type {
   CrossEntropyLossOptions,
   DiceLossOptions,
   DicePreset,
+  ExpLogLossOptions,
+  ExpLogPreset,
   FocalLossOptions,
   FocalPreset,
   FocalTverskyLossOptions,

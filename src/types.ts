@@ -87,6 +87,7 @@ import type { LossName, LossOptionsById } from './losses/registry';
 export type { ComboLossOptions } from './losses/combo';
 export type { CrossEntropyLossOptions } from './losses/cross-entropy';
 export type { DiceLossOptions, DicePreset } from './losses/dice';
+export type { ExpLogLossOptions, ExpLogPreset } from './losses/exp-log';
 export type { FocalLossOptions, FocalPreset } from './losses/focal';
 export type { FocalTverskyLossOptions, FocalTverskyPreset } from './losses/focal-tversky';
 export type { TopKLossOptions, TopKPreset } from './losses/topk';

@@ -44,6 +44,9 @@ const specs: [string, LossSpec, Record<string, unknown>][] = [
   ['combo', 'combo', {}],
   ['combo α 0.8 β 0.2 perImage no background', 'combo', { alpha: 0.8, beta: 0.2, perImage: true, includeBackground: false }],
   ['combo sigmoid', 'combo', { activation: 'sigmoid', beta: 0.7 }],
+  ['exp-log', 'exp-log', {}],
+  ['exp-log γ 1 perImage no background', 'exp-log', { gamma: 1, perImage: true, includeBackground: false }],
+  ['exp-log odyssey', 'exp-log', { preset: 'odyssey' }],
   ['compound lovasz + topk + cross-entropy', [{ loss: 'lovasz-softmax', weight: 0.5 }, { loss: 'topk', weight: 0.3 }, { loss: 'cross-entropy', weight: 0.2 }], {}],
   ['compound dice + topk', [{ loss: 'dice', weight: 0.5 }, { loss: 'topk', weight: 0.5, options: { k: 20 } }], {}],
 ];

@@ -85,6 +85,19 @@ const comboCases: GradCase[] = [
   { name: '5-D volume', loss: 'combo', shape: [2, 3, 2, 3, 4], options: {} },
 ];
 
+const expLogCases: GradCase[] = [
+  { name: 'γ 0.3 (default)', loss: 'exp-log', shape: [2, 4, 5, 5], options: {} },
+  { name: 'γ 0.5, ignoreIndex, perImage, wDice 0.6 wCe 0.4', loss: 'exp-log', shape: [2, 3, 4, 5], options: { gamma: 0.5, perImage: true, wDice: 0.6, wCe: 0.4, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'γ 2, no background, absent class', loss: 'exp-log', shape: [2, 4, 4, 5], options: { gamma: 2, includeBackground: false }, absent: 2 },
+  { name: 'preset odyssey', loss: 'exp-log', shape: [2, 3, 4, 5], options: { preset: 'odyssey' } },
+  { name: 'preset odyssey, batch, γ 0.7', loss: 'exp-log', shape: [2, 3, 4, 5], options: { preset: 'odyssey', perImage: false, gamma: 0.7 } },
+  { name: 'sigmoid per channel', loss: 'exp-log', shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: 'exp-log', shape: [2, 3, 4, 3], options: { activation: 'none' }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'exp-log', shape: [2, 1, 5, 3], options: {} },
+  { name: 'gradScale −2.5, odd shape', loss: 'exp-log', shape: [3, 5, 7, 3], options: { gradScale: -2.5 } },
+  { name: '5-D volume', loss: 'exp-log', shape: [2, 3, 2, 3, 4], options: {} },
+];
+
 const focalCases: GradCase[] = [
   { name: 'γ 2 (default)', loss: 'focal', shape: [2, 4, 3, 5], options: {} },
   { name: 'γ 0.5, α, ignoreIndex', loss: 'focal', shape: [2, 3, 4, 3], options: { gamma: 0.5, alpha: [0.25, 1, 2], ignoreIndex: 9 }, ignore: 9 },
@@ -247,12 +260,13 @@ const compoundCases: GradCase[] = [
     options: {},
   },
   {
-    name: 'dice + topk + lovasz + combo + cross-entropy (special terms with the tile terms), ignore',
+    name: 'dice + topk + lovasz + combo + exp-log + cross-entropy (special terms with the tile terms), ignore',
     loss: [
       { loss: 'dice', weight: 0.4, options: { perImage: true } },
       { loss: 'topk', weight: 0.6, options: { k: 30 } },
       { loss: 'lovasz-softmax', weight: 0.3, options: { perImage: true } },
       { loss: 'combo', weight: 0.2, options: { beta: 0.7 } },
+      { loss: 'exp-log', weight: 0.3, options: { gamma: 0.6 } },
       { loss: 'cross-entropy', weight: 0.25 },
     ],
     shape: [2, 3, 4, 3],
@@ -287,6 +301,9 @@ describe('finite differences (float64)', () => {
   });
   describe('combo', () => {
     it.each(comboCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('exp-log', () => {
+    it.each(expLogCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
   });
   describe('focal', () => {
     it.each(focalCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));

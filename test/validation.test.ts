@@ -36,7 +36,7 @@ function runAsync(args: unknown[]): Promise<unknown> {
 
 const DICE_OPTIONS = 'activation, grad, gradOut, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, smooth, squared';
 const CE_OPTIONS = 'activation, classWeights, grad, gradOut, gradScale, ignoreIndex, labelSmoothing';
-const LOSS_IDS = 'cross-entropy, topk, focal, dice, log-cosh-dice, jaccard, lovasz-softmax, tversky, focal-tversky, sensitivity-specificity, combo';
+const LOSS_IDS = 'cross-entropy, topk, focal, dice, log-cosh-dice, jaccard, lovasz-softmax, tversky, focal-tversky, sensitivity-specificity, combo, exp-log';
 
 const lossCases: BadCase[] = [
   ['unknown loss id', call('dise'), 'RangeError', `Expected one of ${LOSS_IDS} for loss but received 'dise'`],
@@ -217,7 +217,7 @@ const focalCases: BadCase[] = [
   ['focal labelSmoothing (a CE option)', call('focal', input, { labelSmoothing: 0.1 }), 'RangeError', "Expected one of activation, alpha, gamma, grad, gradOut, gradScale, ignoreIndex, preset for an option name of focal but received 'labelSmoothing'"],
 ];
 
-// The options of the special losses (topk, lovasz-softmax, combo).
+// The options of the special losses (topk, lovasz-softmax, combo, exp-log).
 const specialCases: BadCase[] = [
   ['topk k 0', call('topk', input, { k: 0 }), 'RangeError', 'Expected a percentage in (0, 100] for k but received 0'],
   ['topk k above 100', call('topk', input, { k: 100.5 }), 'RangeError', 'Expected a percentage in (0, 100] for k but received 100.5'],
@@ -244,6 +244,13 @@ const specialCases: BadCase[] = [
   ['combo perImage a string', call('combo', input, { perImage: 'no' }), 'TypeError', "Expected a boolean for perImage but received 'no'"],
   ['combo has no preset', call('combo', input, { preset: 'mlyg' }), 'RangeError', "Expected no preset (combo has none) for preset but received 'mlyg'"],
   ['combo gamma (not an option)', call('combo', input, { gamma: 1 }), 'RangeError', "Expected one of activation, alpha, beta, grad, gradOut, gradScale, ignoreIndex, includeBackground, perImage, smooth for an option name of combo but received 'gamma'"],
+  ['exp-log gamma 0', call('exp-log', input, { gamma: 0 }), 'RangeError', 'Expected a finite number > 0 for gamma but received 0'],
+  ['exp-log gamma negative', call('exp-log', input, { gamma: -0.3 }), 'RangeError', 'Expected a finite number > 0 for gamma but received -0.3'],
+  ['exp-log wDice Infinity', call('exp-log', input, { wDice: Infinity }), 'RangeError', 'Expected a finite number for wDice but received Infinity'],
+  ['exp-log wCe a string', call('exp-log', input, { wCe: '0.2' }), 'TypeError', "Expected a number for wCe but received '0.2'"],
+  ['exp-log smooth negative', call('exp-log', input, { smooth: -1 }), 'RangeError', 'Expected a finite number ≥ 0 for smooth but received -1'],
+  ['exp-log unknown preset', call('exp-log', input, { preset: 'wong' }), 'RangeError', "Expected one of 'odyssey' (presets of exp-log) for preset but received 'wong'"],
+  ['exp-log alpha (not an option)', call('exp-log', input, { alpha: 1 }), 'RangeError', "Expected one of activation, gamma, grad, gradOut, gradScale, ignoreIndex, includeBackground, perImage, preset, smooth, wCe, wDice for an option name of exp-log but received 'alpha'"],
   ['topk k in a term, named with its path', call([{ loss: 'dice' }, { loss: 'topk', options: { k: 0 } }]), 'RangeError', 'Expected a percentage in (0, 100] for loss[1].options.k but received 0'],
 ];
 

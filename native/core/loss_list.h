@@ -13,6 +13,7 @@
 #include "losses/combo.h"
 #include "losses/cross_entropy.h"
 #include "losses/dice.h"
+#include "losses/exp_log.h"
 #include "losses/focal.h"
 #include "losses/focal_tversky.h"
 #include "losses/jaccard.h"
@@ -38,7 +39,7 @@ struct LossList {
 };
 
 using Losses = LossList<CrossEntropyLoss, TopKLoss, FocalLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, LovaszSoftmaxLoss, TverskyLoss, FocalTverskyLoss,
-                        SensitivitySpecificityLoss, ComboLoss>;
+                        SensitivitySpecificityLoss, ComboLoss, ExpLogLoss>;
 
 using LossOptions = Losses::Options;
 using LossFunctor = Losses::Functors;

@@ -9,6 +9,7 @@ import { comboDefinition } from './combo';
 import { crossEntropyDefinition } from './cross-entropy';
 import type { LossDefinition } from './definition';
 import { diceDefinition } from './dice';
+import { expLogDefinition } from './exp-log';
 import { focalDefinition } from './focal';
 import { focalTverskyDefinition } from './focal-tversky';
 import { jaccardDefinition } from './jaccard';
@@ -31,6 +32,7 @@ export const lossDefinitions = [
   focalTverskyDefinition,
   sensitivitySpecificityDefinition,
   comboDefinition,
+  expLogDefinition,
 ] as const;
 
 type Definitions = (typeof lossDefinitions)[number];
