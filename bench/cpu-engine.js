@@ -15,7 +15,7 @@
 // Median of --iterations runs after 2 warm-up runs each.
 //
 //   node bench/cpu-engine.js [--shapes=8x9x224x224,4x19x512x512] [--threads=1,2] [--iterations=9] [--all] [--only=a,b] [--out=FILE]
-//   (--all: also topk, lovasz-softmax, focal, the region losses, combo and exp-log, against PyTorch eager written as their
+//   (--all: also topk, lovasz-softmax, focal, the region losses, combo, exp-log and unified-focal, against PyTorch eager written as their
 //   references write them; --only: just the named objectives of that set)
 //
 // Needs `npm run build` and `npm run build:prebuild`, g++ with OpenMP, and .venv (npm run setup:libtorch).
@@ -47,6 +47,7 @@ const MORE_OBJECTIVES = {
   'sensitivity-specificity': 'sensitivity-specificity',
   combo: 'combo',
   'exp-log': 'exp-log',
+  'unified-focal': 'unified-focal',
 };
 let OBJECTIVES = CORE_OBJECTIVES;
 

@@ -112,8 +112,27 @@ def exp_log(logits, target, w_dice=0.8, w_ce=0.2, gamma=0.3, smooth=1.0):
     return w_dice * dice_part + w_ce * ce_part
 
 
+def unified_focal(logits, target, lam=0.5, delta=0.6, gamma=0.5, eps=1e-7):
+    """The asymmetric unified focal loss written as MONAI's AsymmetricUnifiedFocalLoss writes it
+    (clamp, one-hot cross-entropy terms, per-image TP / FN / FP sums), for K classes."""
+    p = logits.softmax(1)
+    g = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).to(p.dtype)
+    pc = torch.clamp(p, eps, 1 - eps)
+    ce = -g * torch.log(pc)
+    back = (1 - delta) * torch.pow(1 - pc[:, 0], gamma) * ce[:, 0]
+    fore = delta * ce[:, 1:].sum(1)
+    focal = (back + fore).mean()
+    tp = (g * pc).sum((2, 3))
+    fn = (g * (1 - pc)).sum((2, 3))
+    fp = ((1 - g) * pc).sum((2, 3))
+    ti = (tp + eps) / (tp + delta * fn + (1 - delta) * fp + eps)
+    tversky = torch.cat([1 - ti[:, :1], (1 - ti[:, 1:]) * torch.pow(1 - ti[:, 1:], -gamma)], 1).mean()
+    return lam * focal + (1 - lam) * tversky
+
+
 OBJECTIVES = {
     "topk": topk,
+    "unified-focal": unified_focal,
     "exp-log": exp_log,
     "combo": combo,
     "lovasz-softmax": lovasz_softmax,

@@ -53,6 +53,8 @@ export type {
   TopKLossOptions,
   TopKPreset,
   TverskyLossOptions,
+  UnifiedFocalLossOptions,
+  UnifiedFocalPreset,
 } from './types';
 export {
   computeLossTorch,

@@ -96,6 +96,7 @@ export type { LogCoshDiceLossOptions } from './losses/log-cosh-dice';
 export type { LovaszClasses, LovaszSoftmaxLossOptions } from './losses/lovasz-softmax';
 export type { SensitivitySpecificityLossOptions, SensitivitySpecificityPreset } from './losses/sensitivity-specificity';
 export type { TverskyLossOptions } from './losses/tversky';
+export type { UnifiedFocalLossOptions, UnifiedFocalPreset } from './losses/unified-focal';
 export type { LossName, LossOptionsById } from './losses/registry';
 
 /** Options of a single loss `L` in a call: its own plus the common ones. */

@@ -14,7 +14,7 @@ const target = Uint8Array.from(labels(random, 40, 3));
 
 describe('lossNames', () => {
   it('lists the losses in spec order, frozen', () => {
-    expect(lossNames).toEqual(['cross-entropy', 'topk', 'focal', 'dice', 'log-cosh-dice', 'jaccard', 'lovasz-softmax', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'combo', 'exp-log']);
+    expect(lossNames).toEqual(['cross-entropy', 'topk', 'focal', 'dice', 'log-cosh-dice', 'jaccard', 'lovasz-softmax', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'combo', 'exp-log', 'unified-focal']);
     expect(Object.isFrozen(lossNames)).toBe(true);
   });
   it('every listed id computes', () => {
@@ -39,6 +39,7 @@ describe('option introspection', () => {
     expect(lossPresetNames('lovasz-softmax')).toEqual([]);
     expect(lossPresetNames('combo')).toEqual([]);
     expect(lossPresetNames('exp-log')).toEqual(['odyssey']);
+    expect(lossPresetNames('unified-focal')).toEqual(['monai']);
     expect(lossPresetNames('log-cosh-dice')).toEqual(['monai', 'smp', 'nnunet']);
     expect(lossPresetNames('jaccard')).toEqual(['monai']);
     expect(lossPresetNames('tversky')).toEqual([]);
@@ -55,6 +56,7 @@ describe('option introspection', () => {
     expect(lossOptionNames('sensitivity-specificity')).toEqual([...common, ...region, 'r', 'preset']);
     expect(lossOptionNames('combo')).toEqual([...common, 'alpha', 'beta', ...region]);
     expect(lossOptionNames('exp-log')).toEqual([...common, 'wDice', 'wCe', 'gamma', ...region, 'preset']);
+    expect(lossOptionNames('unified-focal')).toEqual([...common, 'lambda', 'delta', 'gamma', 'preset']);
   });
   it('region presets set defaults that explicit options override', () => {
     const input = { logits: logits64, target, shape };

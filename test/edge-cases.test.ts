@@ -47,6 +47,8 @@ const specs: [string, LossSpec, Record<string, unknown>][] = [
   ['exp-log', 'exp-log', {}],
   ['exp-log γ 1 perImage no background', 'exp-log', { gamma: 1, perImage: true, includeBackground: false }],
   ['exp-log odyssey', 'exp-log', { preset: 'odyssey' }],
+  ['unified-focal', 'unified-focal', {}],
+  ['unified-focal monai γ 0.2 λ 0.8', 'unified-focal', { preset: 'monai', gamma: 0.2, lambda: 0.8 }],
   ['compound lovasz + topk + cross-entropy', [{ loss: 'lovasz-softmax', weight: 0.5 }, { loss: 'topk', weight: 0.3 }, { loss: 'cross-entropy', weight: 0.2 }], {}],
   ['compound dice + topk', [{ loss: 'dice', weight: 0.5 }, { loss: 'topk', weight: 0.5, options: { k: 20 } }], {}],
 ];

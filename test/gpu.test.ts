@@ -217,6 +217,7 @@ const cases: Case[] = [
   { name: 'lovasz-softmax, perImage, ignore', loss: 'lovasz-softmax', options: { perImage: true, ignoreIndex: 255 }, input: { shape: [2, 3, 17, 13], ignore: ignore255 } },
   { name: 'combo, α 0.7, ignore', loss: 'combo', options: { alpha: 0.7, ignoreIndex: 255 }, input: { shape: [2, 3, 17, 13], ignore: ignore255 } },
   { name: 'exp-log, preset odyssey', loss: 'exp-log', options: { preset: 'odyssey' }, input: { shape: [2, 3, 17, 13] } },
+  { name: 'unified-focal, ignore', loss: 'unified-focal', options: { ignoreIndex: 255 }, input: { shape: [2, 3, 17, 13], ignore: ignore255 } },
   // the other region heads
   { name: 'log-cosh-dice, perImage, ignore', loss: 'log-cosh-dice', options: { perImage: true, ignoreIndex: 255 }, input: { shape: [2, 3, 9, 9], ignore: ignore255 } },
   { name: 'jaccard, preset monai, squared', loss: 'jaccard', options: { preset: 'monai', squared: true }, input: { shape: [2, 4, 12, 10] } },

@@ -98,6 +98,18 @@ const expLogCases: GradCase[] = [
   { name: '5-D volume', loss: 'exp-log', shape: [2, 3, 2, 3, 4], options: {} },
 ];
 
+const unifiedFocalCases: GradCase[] = [
+  { name: 'λ 0.5 δ 0.6 γ 0.5 (default)', loss: 'unified-focal', shape: [2, 4, 5, 5], options: {} },
+  { name: 'λ 0.3 δ 0.8 γ 0.25, ignoreIndex', loss: 'unified-focal', shape: [2, 3, 4, 5], options: { lambda: 0.3, delta: 0.8, gamma: 0.25, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'preset monai, absent class', loss: 'unified-focal', shape: [2, 4, 4, 5], options: { preset: 'monai' }, absent: 2 },
+  { name: 'γ 0 and γ 1 ends: γ 1', loss: 'unified-focal', shape: [2, 3, 4, 3], options: { gamma: 1 } },
+  { name: 'sigmoid per channel', loss: 'unified-focal', shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: 'unified-focal', shape: [2, 3, 4, 3], options: { activation: 'none' }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'unified-focal', shape: [2, 1, 5, 3], options: {} },
+  { name: 'gradScale −2.5, odd shape', loss: 'unified-focal', shape: [3, 5, 7, 3], options: { gradScale: -2.5 } },
+  { name: '5-D volume', loss: 'unified-focal', shape: [2, 3, 2, 3, 4], options: {} },
+];
+
 const focalCases: GradCase[] = [
   { name: 'γ 2 (default)', loss: 'focal', shape: [2, 4, 3, 5], options: {} },
   { name: 'γ 0.5, α, ignoreIndex', loss: 'focal', shape: [2, 3, 4, 3], options: { gamma: 0.5, alpha: [0.25, 1, 2], ignoreIndex: 9 }, ignore: 9 },
@@ -260,13 +272,14 @@ const compoundCases: GradCase[] = [
     options: {},
   },
   {
-    name: 'dice + topk + lovasz + combo + exp-log + cross-entropy (special terms with the tile terms), ignore',
+    name: 'dice + topk + lovasz + combo + exp-log + unified-focal + cross-entropy (special terms with the tile terms), ignore',
     loss: [
       { loss: 'dice', weight: 0.4, options: { perImage: true } },
       { loss: 'topk', weight: 0.6, options: { k: 30 } },
       { loss: 'lovasz-softmax', weight: 0.3, options: { perImage: true } },
       { loss: 'combo', weight: 0.2, options: { beta: 0.7 } },
       { loss: 'exp-log', weight: 0.3, options: { gamma: 0.6 } },
+      { loss: 'unified-focal', weight: 0.4 },
       { loss: 'cross-entropy', weight: 0.25 },
     ],
     shape: [2, 3, 4, 3],
@@ -304,6 +317,9 @@ describe('finite differences (float64)', () => {
   });
   describe('exp-log', () => {
     it.each(expLogCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('unified-focal', () => {
+    it.each(unifiedFocalCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
   });
   describe('focal', () => {
     it.each(focalCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));

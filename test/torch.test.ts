@@ -113,6 +113,8 @@ const cases: Case[] = [
   ['combo, perImage, volume', 'combo', { perImage: true }, [2, 3, 2, 4, 5], 'int32'],
   ['exp-log, γ 0.5, ignore', 'exp-log', { gamma: 0.5, ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 4 }],
   ['exp-log, preset odyssey, volume', 'exp-log', { preset: 'odyssey' }, [2, 3, 2, 4, 5], 'int32'],
+  ['unified-focal, ignore', 'unified-focal', { ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 4 }],
+  ['unified-focal, preset monai, volume', 'unified-focal', { preset: 'monai' }, [2, 3, 2, 4, 5], 'int32'],
   ['focal, γ 0.5 α, ignore', 'focal', { gamma: 0.5, alpha: [0.25, 1, 2], ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 4 }],
   ['focal, preset monai, volume', 'focal', { preset: 'monai' }, [2, 3, 2, 4, 5], 'int32'],
   ['log-cosh-dice, perImage', 'log-cosh-dice', { perImage: true }, [2, 3, 4, 5], 'uint8'],

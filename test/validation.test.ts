@@ -36,7 +36,7 @@ function runAsync(args: unknown[]): Promise<unknown> {
 
 const DICE_OPTIONS = 'activation, grad, gradOut, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, smooth, squared';
 const CE_OPTIONS = 'activation, classWeights, grad, gradOut, gradScale, ignoreIndex, labelSmoothing';
-const LOSS_IDS = 'cross-entropy, topk, focal, dice, log-cosh-dice, jaccard, lovasz-softmax, tversky, focal-tversky, sensitivity-specificity, combo, exp-log';
+const LOSS_IDS = 'cross-entropy, topk, focal, dice, log-cosh-dice, jaccard, lovasz-softmax, tversky, focal-tversky, sensitivity-specificity, combo, exp-log, unified-focal';
 
 const lossCases: BadCase[] = [
   ['unknown loss id', call('dise'), 'RangeError', `Expected one of ${LOSS_IDS} for loss but received 'dise'`],
@@ -217,7 +217,7 @@ const focalCases: BadCase[] = [
   ['focal labelSmoothing (a CE option)', call('focal', input, { labelSmoothing: 0.1 }), 'RangeError', "Expected one of activation, alpha, gamma, grad, gradOut, gradScale, ignoreIndex, preset for an option name of focal but received 'labelSmoothing'"],
 ];
 
-// The options of the special losses (topk, lovasz-softmax, combo, exp-log).
+// The options of the special losses (topk, lovasz-softmax, combo, exp-log, unified-focal).
 const specialCases: BadCase[] = [
   ['topk k 0', call('topk', input, { k: 0 }), 'RangeError', 'Expected a percentage in (0, 100] for k but received 0'],
   ['topk k above 100', call('topk', input, { k: 100.5 }), 'RangeError', 'Expected a percentage in (0, 100] for k but received 100.5'],
@@ -251,6 +251,12 @@ const specialCases: BadCase[] = [
   ['exp-log smooth negative', call('exp-log', input, { smooth: -1 }), 'RangeError', 'Expected a finite number ≥ 0 for smooth but received -1'],
   ['exp-log unknown preset', call('exp-log', input, { preset: 'wong' }), 'RangeError', "Expected one of 'odyssey' (presets of exp-log) for preset but received 'wong'"],
   ['exp-log alpha (not an option)', call('exp-log', input, { alpha: 1 }), 'RangeError', "Expected one of activation, gamma, grad, gradOut, gradScale, ignoreIndex, includeBackground, perImage, preset, smooth, wCe, wDice for an option name of exp-log but received 'alpha'"],
+  ['unified-focal lambda above 1', call('unified-focal', input, { lambda: 2 }), 'RangeError', 'Expected a number in [0, 1] for lambda but received 2'],
+  ['unified-focal delta negative', call('unified-focal', input, { delta: -0.6 }), 'RangeError', 'Expected a number in [0, 1] for delta but received -0.6'],
+  ['unified-focal gamma above 1', call('unified-focal', input, { gamma: 1.5 }), 'RangeError', 'Expected a number in [0, 1] for gamma but received 1.5'],
+  ['unified-focal gamma a string', call('unified-focal', input, { gamma: '0.5' }), 'TypeError', "Expected a number for gamma but received '0.5'"],
+  ['unified-focal unknown preset', call('unified-focal', input, { preset: 'mlyg' }), 'RangeError', "Expected one of 'monai' (presets of unified-focal) for preset but received 'mlyg'"],
+  ['unified-focal perImage (not an option)', call('unified-focal', input, { perImage: true }), 'RangeError', "Expected one of activation, delta, gamma, grad, gradOut, gradScale, ignoreIndex, lambda, preset for an option name of unified-focal but received 'perImage'"],
   ['topk k in a term, named with its path', call([{ loss: 'dice' }, { loss: 'topk', options: { k: 0 } }]), 'RangeError', 'Expected a percentage in (0, 100] for loss[1].options.k but received 0'],
 ];
 

@@ -22,6 +22,7 @@
 #include "losses/sensitivity_specificity.h"
 #include "losses/topk.h"
 #include "losses/tversky.h"
+#include "losses/unified_focal.h"
 
 namespace segloss {
 
@@ -39,7 +40,7 @@ struct LossList {
 };
 
 using Losses = LossList<CrossEntropyLoss, TopKLoss, FocalLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, LovaszSoftmaxLoss, TverskyLoss, FocalTverskyLoss,
-                        SensitivitySpecificityLoss, ComboLoss, ExpLogLoss>;
+                        SensitivitySpecificityLoss, ComboLoss, ExpLogLoss, UnifiedFocalLoss>;
 
 using LossOptions = Losses::Options;
 using LossFunctor = Losses::Functors;

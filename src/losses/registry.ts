@@ -18,6 +18,7 @@ import { lovaszSoftmaxDefinition } from './lovasz-softmax';
 import { sensitivitySpecificityDefinition } from './sensitivity-specificity';
 import { topkDefinition } from './topk';
 import { tverskyDefinition } from './tversky';
+import { unifiedFocalDefinition } from './unified-focal';
 import { is, quoteList, rangeError, typeError } from '../validate';
 
 export const lossDefinitions = [
@@ -33,6 +34,7 @@ export const lossDefinitions = [
   sensitivitySpecificityDefinition,
   comboDefinition,
   expLogDefinition,
+  unifiedFocalDefinition,
 ] as const;
 
 type Definitions = (typeof lossDefinitions)[number];
@@ -51,8 +53,9 @@ type OwnFieldsOf<D> = D extends LossDefinition<infer Id, unknown, infer Own> ? {
 
 /**
  * The ids `computeLoss` accepts, in the order of the spec; frozen. Now
- * `['cross-entropy', 'dice', 'log-cosh-dice', 'jaccard', 'tversky', 'focal-tversky',
- * 'sensitivity-specificity']`; it grows to the 25 losses of docs/losses.md.
+ * `['cross-entropy', 'topk', 'focal', 'dice', 'log-cosh-dice', 'jaccard', 'lovasz-softmax', 'tversky',
+ * 'focal-tversky', 'sensitivity-specificity', 'combo', 'exp-log', 'unified-focal']` (and those the
+ * other lists add); it grows to the 25 losses of docs/losses.md.
  *
  * @example
  * ```ts
