@@ -57,7 +57,85 @@ def sensitivity_specificity(logits, target, r=0.05, smooth=1e-5):
     return (r * sens + (1 - r) * spec).mean()
 
 
+def topk(logits, target, k=10.0):
+    """nnU-Net TopKLoss: per-pixel cross-entropy, torch.topk of the int(numel·k/100) largest, mean."""
+    res = F.cross_entropy(logits, target, reduction="none")
+    res, _ = torch.topk(res.view(-1), int(res.numel() * k / 100), sorted=False)
+    return res.mean()
+
+
+def lovasz_softmax(logits, target):
+    """Berman's lovasz_softmax(softmax(z), classes='present'): pixels flattened to [P, C], then per
+    present class the errors sorted with torch.sort, the Lovász gradient of the sorted ground truth
+    from cumulative sums, and the dot product; mean over the classes."""
+    c = logits.shape[1]
+    probas = logits.softmax(1).permute(0, 2, 3, 1).reshape(-1, c)
+    labels = target.reshape(-1)
+    losses = []
+    for k in range(c):
+        fg = (labels == k).float()
+        if fg.sum() == 0:
+            continue
+        errors = (fg - probas[:, k]).abs()
+        errors_sorted, perm = torch.sort(errors, 0, descending=True)
+        fg_sorted = fg[perm]
+        gts = fg_sorted.sum()
+        intersection = gts - fg_sorted.cumsum(0)
+        union = gts + (1 - fg_sorted).cumsum(0)
+        jaccard = 1.0 - intersection / union
+        jaccard[1:] = jaccard[1:] - jaccard[:-1]
+        losses.append(torch.dot(errors_sorted, jaccard))
+    return torch.stack(losses).mean()
+
+
+def combo(logits, target, alpha=0.5, beta=0.5, smooth=1e-5):
+    """alpha * WCE_beta + (1 - alpha) * (1 - Dice), written as mlyg's combo_loss writes it (clip, log,
+    weighted one-hot cross-entropy terms, sums), extended to K classes as the spec defines WCE_beta."""
+    p, g, inter, pred, ground = sums(logits, target)
+    eps = 1e-7
+    pc = p.clamp(eps, 1 - eps)
+    wce = -(beta * g * pc.log() + (1 - beta) * (1 - g) * (1 - pc).log()).mean()
+    dice = ((2 * inter + smooth) / (pred + ground + smooth)).mean()
+    return alpha * wce + (1 - alpha) * (1 - dice)
+
+
+def exp_log(logits, target, w_dice=0.8, w_ce=0.2, gamma=0.3, smooth=1.0):
+    """Wong's exponential logarithmic loss written as SegLossOdyssey writes its parts (softmax, one-hot
+    sums, clamp, log, pow; label-frequency weights from the target), in the spec's per-class form."""
+    p, g, inter, pred, ground = sums(logits, target)
+    dice = (2 * inter + smooth) / (pred + ground + smooth)
+    dice_part = torch.pow(-torch.log(torch.clamp(dice, 1e-6)), gamma).mean()
+    freq = g.sum((0, 2, 3))
+    weights = torch.sqrt(freq.sum() / freq.clamp(min=1))
+    logp = logits.log_softmax(1).gather(1, target.unsqueeze(1)).squeeze(1)
+    ce_part = (weights[target] * torch.pow(-logp, gamma)).mean()
+    return w_dice * dice_part + w_ce * ce_part
+
+
+def unified_focal(logits, target, lam=0.5, delta=0.6, gamma=0.5, eps=1e-7):
+    """The asymmetric unified focal loss written as MONAI's AsymmetricUnifiedFocalLoss writes it
+    (clamp, one-hot cross-entropy terms, per-image TP / FN / FP sums), for K classes."""
+    p = logits.softmax(1)
+    g = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).to(p.dtype)
+    pc = torch.clamp(p, eps, 1 - eps)
+    ce = -g * torch.log(pc)
+    back = (1 - delta) * torch.pow(1 - pc[:, 0], gamma) * ce[:, 0]
+    fore = delta * ce[:, 1:].sum(1)
+    focal = (back + fore).mean()
+    tp = (g * pc).sum((2, 3))
+    fn = (g * (1 - pc)).sum((2, 3))
+    fp = ((1 - g) * pc).sum((2, 3))
+    ti = (tp + eps) / (tp + delta * fn + (1 - delta) * fp + eps)
+    tversky = torch.cat([1 - ti[:, :1], (1 - ti[:, 1:]) * torch.pow(1 - ti[:, 1:], -gamma)], 1).mean()
+    return lam * focal + (1 - lam) * tversky
+
+
 OBJECTIVES = {
+    "topk": topk,
+    "unified-focal": unified_focal,
+    "exp-log": exp_log,
+    "combo": combo,
+    "lovasz-softmax": lovasz_softmax,
     "dice": dice,
     "cross-entropy": lambda z, t: F.cross_entropy(z, t),
     "dice+ce": lambda z, t: 0.5 * dice(z, t) + 0.5 * F.cross_entropy(z, t),

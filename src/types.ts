@@ -84,14 +84,19 @@ export interface AsyncLossOptions {
 
 import type { LossName, LossOptionsById } from './losses/registry';
 
+export type { ComboLossOptions } from './losses/combo';
 export type { CrossEntropyLossOptions } from './losses/cross-entropy';
 export type { DiceLossOptions, DicePreset } from './losses/dice';
+export type { ExpLogLossOptions, ExpLogPreset } from './losses/exp-log';
 export type { FocalLossOptions, FocalPreset } from './losses/focal';
 export type { FocalTverskyLossOptions, FocalTverskyPreset } from './losses/focal-tversky';
+export type { TopKLossOptions, TopKPreset } from './losses/topk';
 export type { JaccardLossOptions, JaccardPreset } from './losses/jaccard';
 export type { LogCoshDiceLossOptions } from './losses/log-cosh-dice';
+export type { LovaszClasses, LovaszSoftmaxLossOptions } from './losses/lovasz-softmax';
 export type { SensitivitySpecificityLossOptions, SensitivitySpecificityPreset } from './losses/sensitivity-specificity';
 export type { TverskyLossOptions } from './losses/tversky';
+export type { UnifiedFocalLossOptions, UnifiedFocalPreset } from './losses/unified-focal';
 export type { LossName, LossOptionsById } from './losses/registry';
 
 /** Options of a single loss `L` in a call: its own plus the common ones. */

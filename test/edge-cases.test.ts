@@ -10,6 +10,11 @@ import { referenceCrossEntropy, referenceDice } from './helpers/reference';
 const specs: [string, LossSpec, Record<string, unknown>][] = [
   ['cross-entropy', 'cross-entropy', {}],
   ['cross-entropy, weights + smoothing', 'cross-entropy', { classWeights: [1, 2, 3], labelSmoothing: 0.1 }],
+  ['topk', 'topk', {}],
+  ['topk k 30 nnunet', 'topk', { k: 30, preset: 'nnunet' }],
+  ['lovasz-softmax', 'lovasz-softmax', {}],
+  ['lovasz-softmax all classes perImage', 'lovasz-softmax', { classes: 'all', perImage: true }],
+  ['lovasz-softmax classes [0, 2]', 'lovasz-softmax', { classes: [0, 2] }],
   ['focal', 'focal', {}],
   ['focal γ 0.5 α monai', 'focal', { gamma: 0.5, alpha: [0.25, 1, 1], preset: 'monai' }],
   ['dice', 'dice', {}],
@@ -36,6 +41,16 @@ const specs: [string, LossSpec, Record<string, unknown>][] = [
     [{ loss: 'jaccard', weight: 0.5 }, { loss: 'focal-tversky', weight: 0.3 }, { loss: 'sensitivity-specificity', weight: 0.2 }],
     {},
   ],
+  ['combo', 'combo', {}],
+  ['combo α 0.8 β 0.2 perImage no background', 'combo', { alpha: 0.8, beta: 0.2, perImage: true, includeBackground: false }],
+  ['combo sigmoid', 'combo', { activation: 'sigmoid', beta: 0.7 }],
+  ['exp-log', 'exp-log', {}],
+  ['exp-log γ 1 perImage no background', 'exp-log', { gamma: 1, perImage: true, includeBackground: false }],
+  ['exp-log odyssey', 'exp-log', { preset: 'odyssey' }],
+  ['unified-focal', 'unified-focal', {}],
+  ['unified-focal monai γ 0.2 λ 0.8', 'unified-focal', { preset: 'monai', gamma: 0.2, lambda: 0.8 }],
+  ['compound lovasz + topk + cross-entropy', [{ loss: 'lovasz-softmax', weight: 0.5 }, { loss: 'topk', weight: 0.3 }, { loss: 'cross-entropy', weight: 0.2 }], {}],
+  ['compound dice + topk', [{ loss: 'dice', weight: 0.5 }, { loss: 'topk', weight: 0.5, options: { k: 20 } }], {}],
 ];
 
 function randomInput(seed: number, shape: LossShape, float64: boolean): { logits: LogitsArray; target: Uint8Array } {

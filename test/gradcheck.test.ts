@@ -51,6 +51,65 @@ function gradcheck(c: GradCase): void {
   }
 }
 
+const topkCases: GradCase[] = [
+  { name: 'k 10 (default)', loss: 'topk', shape: [2, 4, 5, 5], options: {} },
+  { name: 'k 30, ignoreIndex', loss: 'topk', shape: [2, 3, 4, 5], options: { k: 30, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'preset nnunet, ignore in the base', loss: 'topk', shape: [2, 3, 4, 5], options: { preset: 'nnunet', k: 40, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'sigmoid per channel', loss: 'topk', shape: [2, 3, 4, 3], options: { activation: 'sigmoid', k: 25 } },
+  { name: "'none' with probabilities", loss: 'topk', shape: [2, 3, 4, 3], options: { activation: 'none', k: 25 }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'topk', shape: [2, 1, 5, 3], options: { k: 50 } },
+  { name: 'k 100, gradScale −2.5', loss: 'topk', shape: [3, 5, 7, 3], options: { k: 100, gradScale: -2.5 } },
+  { name: '5-D volume', loss: 'topk', shape: [2, 3, 2, 3, 4], options: { k: 20 } },
+];
+
+const lovaszCases: GradCase[] = [
+  { name: "classes 'present' (default)", loss: 'lovasz-softmax', shape: [2, 4, 5, 5], options: {} },
+  { name: "classes 'all', absent class", loss: 'lovasz-softmax', shape: [2, 4, 4, 5], options: { classes: 'all' }, absent: 2 },
+  { name: 'classes [1, 3], perImage', loss: 'lovasz-softmax', shape: [2, 4, 4, 5], options: { classes: [1, 3], perImage: true } },
+  { name: 'perImage, ignoreIndex', loss: 'lovasz-softmax', shape: [3, 3, 4, 5], options: { perImage: true, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'sigmoid per channel', loss: 'lovasz-softmax', shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: 'lovasz-softmax', shape: [2, 3, 4, 3], options: { activation: 'none' }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'lovasz-softmax', shape: [2, 1, 5, 3], options: {} },
+  { name: 'gradScale −2.5, odd shape', loss: 'lovasz-softmax', shape: [3, 5, 7, 3], options: { gradScale: -2.5 } },
+  { name: '5-D volume', loss: 'lovasz-softmax', shape: [2, 3, 2, 3, 4], options: {} },
+];
+
+const comboCases: GradCase[] = [
+  { name: 'α 0.5 β 0.5 (default)', loss: 'combo', shape: [2, 4, 5, 5], options: {} },
+  { name: 'α 0.8 β 0.2, ignoreIndex, perImage', loss: 'combo', shape: [2, 3, 4, 5], options: { alpha: 0.8, beta: 0.2, perImage: true, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'β 1, no background, smooth 0.5, absent class', loss: 'combo', shape: [2, 4, 4, 5], options: { beta: 1, includeBackground: false, smooth: 0.5 }, absent: 2 },
+  { name: 'sigmoid per channel', loss: 'combo', shape: [2, 3, 4, 3], options: { activation: 'sigmoid', beta: 0.3 } },
+  { name: "'none' with probabilities", loss: 'combo', shape: [2, 3, 4, 3], options: { activation: 'none', beta: 0.7 }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'combo', shape: [2, 1, 5, 3], options: { alpha: 0.3 } },
+  { name: 'gradScale −2.5, odd shape', loss: 'combo', shape: [3, 5, 7, 3], options: { gradScale: -2.5, beta: 0.6 } },
+  { name: '5-D volume', loss: 'combo', shape: [2, 3, 2, 3, 4], options: {} },
+];
+
+const expLogCases: GradCase[] = [
+  { name: 'γ 0.3 (default)', loss: 'exp-log', shape: [2, 4, 5, 5], options: {} },
+  { name: 'γ 0.5, ignoreIndex, perImage, wDice 0.6 wCe 0.4', loss: 'exp-log', shape: [2, 3, 4, 5], options: { gamma: 0.5, perImage: true, wDice: 0.6, wCe: 0.4, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'γ 2, no background, absent class', loss: 'exp-log', shape: [2, 4, 4, 5], options: { gamma: 2, includeBackground: false }, absent: 2 },
+  { name: 'preset odyssey', loss: 'exp-log', shape: [2, 3, 4, 5], options: { preset: 'odyssey' } },
+  { name: 'preset odyssey, batch, γ 0.7', loss: 'exp-log', shape: [2, 3, 4, 5], options: { preset: 'odyssey', perImage: false, gamma: 0.7 } },
+  { name: 'sigmoid per channel', loss: 'exp-log', shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: 'exp-log', shape: [2, 3, 4, 3], options: { activation: 'none' }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'exp-log', shape: [2, 1, 5, 3], options: {} },
+  { name: 'gradScale −2.5, odd shape', loss: 'exp-log', shape: [3, 5, 7, 3], options: { gradScale: -2.5 } },
+  { name: '5-D volume', loss: 'exp-log', shape: [2, 3, 2, 3, 4], options: {} },
+];
+
+const unifiedFocalCases: GradCase[] = [
+  { name: 'λ 0.5 δ 0.6 γ 0.5 (default)', loss: 'unified-focal', shape: [2, 4, 5, 5], options: {} },
+  { name: 'λ 0.3 δ 0.8 γ 0.25, ignoreIndex', loss: 'unified-focal', shape: [2, 3, 4, 5], options: { lambda: 0.3, delta: 0.8, gamma: 0.25, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'preset monai, absent class', loss: 'unified-focal', shape: [2, 4, 4, 5], options: { preset: 'monai' }, absent: 2 },
+  { name: 'γ 0 and γ 1 ends: γ 1', loss: 'unified-focal', shape: [2, 3, 4, 3], options: { gamma: 1 } },
+  { name: 'sigmoid per channel', loss: 'unified-focal', shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: 'unified-focal', shape: [2, 3, 4, 3], options: { activation: 'none' }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'unified-focal', shape: [2, 1, 5, 3], options: {} },
+  { name: 'gradScale −2.5, odd shape', loss: 'unified-focal', shape: [3, 5, 7, 3], options: { gradScale: -2.5 } },
+  { name: '5-D volume', loss: 'unified-focal', shape: [2, 3, 2, 3, 4], options: {} },
+];
+
 const focalCases: GradCase[] = [
   { name: 'γ 2 (default)', loss: 'focal', shape: [2, 4, 3, 5], options: {} },
   { name: 'γ 0.5, α, ignoreIndex', loss: 'focal', shape: [2, 3, 4, 3], options: { gamma: 0.5, alpha: [0.25, 1, 2], ignoreIndex: 9 }, ignore: 9 },
@@ -213,6 +272,21 @@ const compoundCases: GradCase[] = [
     options: {},
   },
   {
+    name: 'dice + topk + lovasz + combo + exp-log + unified-focal + cross-entropy (special terms with the tile terms), ignore',
+    loss: [
+      { loss: 'dice', weight: 0.4, options: { perImage: true } },
+      { loss: 'topk', weight: 0.6, options: { k: 30 } },
+      { loss: 'lovasz-softmax', weight: 0.3, options: { perImage: true } },
+      { loss: 'combo', weight: 0.2, options: { beta: 0.7 } },
+      { loss: 'exp-log', weight: 0.3, options: { gamma: 0.6 } },
+      { loss: 'unified-focal', weight: 0.4 },
+      { loss: 'cross-entropy', weight: 0.25 },
+    ],
+    shape: [2, 3, 4, 3],
+    options: { ignoreIndex: 7, gradScale: 0.5 },
+    ignore: 7,
+  },
+  {
     name: 'region losses sharing the moments, ignore',
     loss: [
       { loss: 'jaccard', weight: 0.4, options: { squared: true } },
@@ -231,6 +305,21 @@ const compoundCases: GradCase[] = [
 describe('finite differences (float64)', () => {
   describe('cross-entropy', () => {
     it.each(ceCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('topk', () => {
+    it.each(topkCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('lovasz-softmax', () => {
+    it.each(lovaszCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('combo', () => {
+    it.each(comboCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('exp-log', () => {
+    it.each(expLogCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('unified-focal', () => {
+    it.each(unifiedFocalCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
   });
   describe('focal', () => {
     it.each(focalCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));

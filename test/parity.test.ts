@@ -1,5 +1,5 @@
 // Values and gradients against the reference implementations named in ../shared/spec/LOSSES.md
-// (torch F.cross_entropy; MONAI DiceLoss, DiceLoss(jaccard=True), TverskyLoss; smp DiceLoss; nnU-Net
+// (torch F.cross_entropy; nnU-Net TopKLoss; Berman lovasz_softmax; mlyg combo_loss and the combo formula; SegLossOdyssey ExpLog_loss and the exp-log formula; MONAI AsymmetricUnifiedFocalLoss and the unified-focal formula; MONAI DiceLoss, DiceLoss(jaccard=True), TverskyLoss; smp DiceLoss; nnU-Net
 // MemoryEfficientSoftDiceLoss; SegLossOdyssey FocalTversky_loss, SSLoss), on
 // every case of the generated fixtures in test/fixtures. Tolerances: 1e-5 relative for float32
 // (and for float64 cases whose reference rounds through float32), 1e-10 for float64; gradients
@@ -16,7 +16,7 @@ describe('parity fixtures', () => {
   it('are present (cross-entropy, dice and the region losses)', () => {
     expect(files.length).toBeGreaterThan(0);
     const losses = new Set(files.flatMap((f) => f.cases.map((c) => c.loss)));
-    expect([...losses].sort()).toEqual(['cross-entropy', 'dice', 'focal', 'focal-tversky', 'jaccard', 'sensitivity-specificity', 'tversky']);
+    expect([...losses].sort()).toEqual(['combo', 'cross-entropy', 'dice', 'exp-log', 'focal', 'focal-tversky', 'jaccard', 'lovasz-softmax', 'sensitivity-specificity', 'topk', 'tversky', 'unified-focal']);
   });
 });
 

@@ -10,6 +10,10 @@ enum class LossFamily : int {
   // Per-(image, class) moments of p and the one-hot g (region_moments.h) → a scalar head → the
   // per-pixel gradient, which is linear in those moments' derivatives.
   Region,
+  // The value depends on the whole batch of probabilities at once (a selection, a sort): the
+  // engine's first pass writes every pixel's activation (special_batch.h), the loss computes its
+  // value and u = p · d value / d p from them, and the gradient pass applies the Jacobian.
+  Special,
 };
 
 }  // namespace segloss

@@ -1,5 +1,5 @@
 // THE list of losses, in the spec's order. Adding a loss: its functor header in losses/ (options
-// struct with fields(), functor with kId, kFamily and its pixel or region interface), one
+// struct with fields(), functor with kId, kFamily and its pixel, region or special interface), one
 // #include and one entry in `Losses` below, and its TypeScript file + registry line (src/losses).
 // Everything else — the options variant, the functor variant, the generic Node-API reader, the
 // engines' dispatch — is derived from this list.
@@ -10,14 +10,19 @@
 #include <type_traits>
 #include <variant>
 
+#include "losses/combo.h"
 #include "losses/cross_entropy.h"
 #include "losses/dice.h"
+#include "losses/exp_log.h"
 #include "losses/focal.h"
 #include "losses/focal_tversky.h"
 #include "losses/jaccard.h"
 #include "losses/log_cosh_dice.h"
+#include "losses/lovasz_softmax.h"
 #include "losses/sensitivity_specificity.h"
+#include "losses/topk.h"
 #include "losses/tversky.h"
+#include "losses/unified_focal.h"
 
 namespace segloss {
 
@@ -34,8 +39,8 @@ struct LossList {
   }
 };
 
-using Losses = LossList<CrossEntropyLoss, FocalLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, TverskyLoss, FocalTverskyLoss,
-                        SensitivitySpecificityLoss>;
+using Losses = LossList<CrossEntropyLoss, TopKLoss, FocalLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, LovaszSoftmaxLoss, TverskyLoss, FocalTverskyLoss,
+                        SensitivitySpecificityLoss, ComboLoss, ExpLogLoss, UnifiedFocalLoss>;
 
 using LossOptions = Losses::Options;
 using LossFunctor = Losses::Functors;
@@ -76,6 +81,16 @@ inline bool defaultOptionsFor(std::string_view id, LossOptions& out) {
 template <class Loss>
 constexpr bool isRegionLoss() {
   return Loss::kFamily == LossFamily::Region;
+}
+
+template <class Loss>
+constexpr bool isPixelLoss() {
+  return Loss::kFamily == LossFamily::Pixel;
+}
+
+template <class Loss>
+constexpr bool isSpecialLoss() {
+  return Loss::kFamily == LossFamily::Special;
 }
 
 }  // namespace segloss

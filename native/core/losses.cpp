@@ -1,11 +1,14 @@
 // The CPU entry points of the core (losses.h): checks, the loss functors, the instruction-set-
 // neutral driver of the tile kernels (tile_engine_cpu.h) and the region heads.
 //
-//   pass 1 (Statistics): region moments [B, K, 5] + pixel-wise value sums   (when any region term,
-//                        or no gradient is wanted)
+//   pass 1 (Statistics): region moments [B, K, 5] + pixel-wise value sums   (when any region or
+//                        special term, or no gradient is wanted); with a special term, also the
+//                        batch's activation and labels (special_batch.h)
 //   heads:               each region term: value and d value / d moments, folded with its weight
 //                        into one set of per-(image, class) gradient coefficients
-//   pass 2 (Gradient, or ValuesAndGradient when there is no region term): d value / d logits
+//   special terms:       each: value and weight · d value / d p into one [B, K, N] buffer (or the
+//                        true class's u into one [B, N] buffer)
+//   pass 2 (Gradient, or ValuesAndGradient when there is only pixel-wise terms): d value / d logits
 #include "losses.h"
 
 #include <algorithm>
@@ -18,6 +21,7 @@
 #include "cpu_isa.h"
 #include "dispatch.h"
 #include "parallel_cpu.h"
+#include "special_batch.h"
 #include "tile_engine_cpu.h"
 
 namespace segloss {
@@ -104,7 +108,7 @@ TileKernel tileKernel() {
 struct EngineTerms {
   std::vector<LossFunctor> functors;  // one per term, in order
   std::vector<double> weights;
-  std::vector<size_t> pixel, region;  // indices into functors
+  std::vector<size_t> pixel, region, special;  // indices into functors
 };
 
 EngineTerms engineTerms(const std::vector<WeightedLossOptions>& terms, int classes) {
@@ -113,9 +117,12 @@ EngineTerms engineTerms(const std::vector<WeightedLossOptions>& terms, int class
     checkLossOptions(term.options, classes);
     out.functors.push_back(makeLossFunctor(term.options, hostContext(classes)));
     out.weights.push_back(term.weight);
-    const bool region = std::visit([](const auto& loss) { return isRegionLoss<std::decay_t<decltype(loss)>>(); },
-                                   out.functors.back());
-    (region ? out.region : out.pixel).push_back(out.functors.size() - 1);
+    const LossFamily family = std::visit([](const auto& loss) { return std::decay_t<decltype(loss)>::kFamily; },
+                                         out.functors.back());
+    const size_t index = out.functors.size() - 1;
+    if (family == LossFamily::Region) out.region.push_back(index);
+    else if (family == LossFamily::Special) out.special.push_back(index);
+    else out.pixel.push_back(index);
   }
   return out;
 }
@@ -149,7 +156,7 @@ PixelTermRef pixelTermRef(const LossFunctor& functor, double weight, const LossT
   ref.lossIndex = static_cast<int>(functor.index());
   std::visit([&](const auto& loss) {
     using Loss = std::decay_t<decltype(loss)>;
-    if constexpr (!isRegionLoss<Loss>()) {
+    if constexpr (isPixelLoss<Loss>()) {
       ref.functor = &loss;
       ref.classWeights = loss.weights.classWeights;
       ref.classFactors = loss.weights.classFactors;
@@ -201,26 +208,38 @@ class CpuDriver {
         if constexpr (isRegionLoss<std::decay_t<decltype(loss)>>()) job_.moments |= loss.moments();
       }, terms.functors[k]);
     }
+    for (const size_t k : terms.special) {
+      std::visit([&](const auto& loss) {
+        if constexpr (isSpecialLoss<std::decay_t<decltype(loss)>>()) needs_ = needs_ | loss.needs();
+      }, terms.functors[k]);
+    }
   }
 
   double run(const LossGradient* grad) {
     const bool hasRegion = !terms_.region.empty();
+    const bool hasSpecial = !terms_.special.empty();
     const size_t momentsSize = size_t(job_.batch) * job_.classes * kMomentCount;
     Sums sums;
     job_.checkInputs = true;  // the first pass checks labels and logits
-    if (hasRegion || !grad) {
+    if (hasSpecial) allocateActivation();
+    if (hasRegion || hasSpecial || !grad) {
       sums = runPass(PassKind::Statistics, momentsSize);
       job_.checkInputs = false;
     }
     double value = hasRegion ? regionHeads(sums) : 0.0;
+    if (hasSpecial) value += dispatchScalar(job_.dtype, [&](auto scalar) { return specialTerms(scalar, sums, grad != nullptr); });
     if (grad) {
       job_.grad = grad->data;
       job_.gradScale = grad->scale;
       job_.accumulate = grad->accumulate;
       job_.coefficients = hasRegion ? coefficients_.data() : nullptr;
-      const Sums gradSums = runPass(hasRegion ? PassKind::Gradient : PassKind::ValuesAndGradient, 0);
+      job_.specialDprob = hasSpecial ? specialDprob_.get() : nullptr;
+      job_.specialU = hasSpecial ? specialU_.get() : nullptr;
+      job_.specialTrueU = hasSpecial ? specialTrueU_.get() : nullptr;
+      const bool twoPass = hasRegion || hasSpecial;
+      const Sums gradSums = runPass(twoPass ? PassKind::Gradient : PassKind::ValuesAndGradient, 0);
       job_.checkInputs = false;
-      if (!hasRegion) sums = gradSums;
+      if (!twoPass) sums = gradSums;
     }
     for (size_t k = 0; k < pixelRefs_.size(); ++k) value += pixelNormalizerFactor_[k] * sums.pixelValues[k];
     return value;
@@ -305,6 +324,69 @@ class CpuDriver {
     return value;
   }
 
+  // The buffers of the special terms (those some term needs, special_batch.h): the activation and
+  // labels the Statistics pass stores, and the summed u the Gradient pass reads.
+  void allocateActivation() {
+    const size_t element = job_.dtype == ScalarType::Float64 ? sizeof(double) : sizeof(float);
+    const size_t pixels = size_t(job_.batch) * job_.pixels;
+    const size_t cells = pixels * job_.classes;
+    if (needs_.prob) prob_.reset(new unsigned char[cells * element]);
+    if (needs_.logProb) logProb_.reset(new unsigned char[cells * element]);
+    if (needs_.trueLogProb) trueLogProb_.reset(new unsigned char[pixels * element]);
+    job_.needLogProb = job_.needLogProb || needs_.logProb || needs_.trueLogProb;
+    labels_.assign(pixels, -1);
+    job_.probOut = prob_.get();
+    job_.logProbOut = logProb_.get();
+    job_.trueLogProbOut = trueLogProb_.get();
+    job_.labelOut = labels_.data();
+  }
+
+  // Σ weight · special term value; with grad, Σ weight · d value / d p into specialDprob_ and
+  // Σ weight · u_t into specialTrueU_ (zeroed first). No valid pixel: value 0 and zero gradients.
+  template <typename T>
+  double specialTerms(T, const Sums& sums, bool withGrad) {
+    job_.probOut = job_.logProbOut = job_.trueLogProbOut = nullptr;
+    job_.labelOut = nullptr;
+    const size_t pixels = size_t(job_.batch) * job_.pixels;
+    SpecialGrad<T> grad;
+    if (withGrad) {
+      specialTrueU_.reset(new unsigned char[pixels * sizeof(T)]);
+      grad.trueU = reinterpret_cast<T*>(specialTrueU_.get());
+      std::fill_n(grad.trueU, pixels, T(0));
+      if (needs_.dprob) {
+        specialDprob_.reset(new unsigned char[pixels * job_.classes * sizeof(T)]);
+        grad.dprob = reinterpret_cast<T*>(specialDprob_.get());
+        std::fill_n(grad.dprob, pixels * job_.classes, T(0));
+      }
+      if (needs_.u) {
+        specialU_.reset(new unsigned char[pixels * job_.classes * sizeof(T)]);
+        grad.u = reinterpret_cast<T*>(specialU_.get());
+        std::fill_n(grad.u, pixels * job_.classes, T(0));
+      }
+    }
+    if (sums.validPixels == 0) return 0.0;
+    ActivatedBatch<T> in;
+    in.prob = reinterpret_cast<const T*>(prob_.get());
+    in.logProb = reinterpret_cast<const T*>(logProb_.get());
+    in.trueLogProb = reinterpret_cast<const T*>(trueLogProb_.get());
+    in.label = labels_.data();
+    in.batch = job_.batch;
+    in.classes = job_.classes;
+    in.pixels = job_.pixels;
+    in.validPixels = sums.validPixels;
+    in.normalized = job_.activation == PixelActivationKind::Softmax || job_.activation == PixelActivationKind::BinarySigmoid ||
+                    job_.activation == PixelActivationKind::BinaryNone;
+    double value = 0.0;
+    for (const size_t k : terms_.special) {
+      std::visit([&](const auto& loss) {
+        if constexpr (isSpecialLoss<std::decay_t<decltype(loss)>>()) {
+          value += terms_.weights[k] * loss.run(in, grad, terms_.weights[k]);
+        }
+      }, terms_.functors[k]);
+    }
+    return value;
+  }
+
   void ensureScratch(size_t bytes) {
     if (bytes + 64 > scratchBytes_) {
       scratch_.reset(new unsigned char[bytes + 64]);
@@ -321,6 +403,14 @@ class CpuDriver {
   std::vector<double> coefficients_;  // [B, K, kCoefficientCount]
   std::unique_ptr<unsigned char[]> scratch_;
   size_t scratchBytes_ = 0;
+  SpecialNeeds needs_;                            // the union over the special terms
+  std::unique_ptr<unsigned char[]> prob_;         // [B, K, N] dtype, when needs_.prob
+  std::unique_ptr<unsigned char[]> logProb_;      // [B, K, N] dtype, when needs_.logProb
+  std::unique_ptr<unsigned char[]> trueLogProb_;  // [B, N] dtype, when needs_.trueLogProb
+  std::vector<int32_t> labels_;                   // [B, N]
+  std::unique_ptr<unsigned char[]> specialDprob_;  // [B, K, N] dtype: Σ weight · d value / d p, when needs_.dprob
+  std::unique_ptr<unsigned char[]> specialU_;      // [B, K, N] dtype: Σ weight · p · d value / d p, when needs_.u
+  std::unique_ptr<unsigned char[]> specialTrueU_;  // [B, N] dtype: Σ weight · u of the true class
 };
 
 }  // namespace

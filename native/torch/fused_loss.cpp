@@ -224,6 +224,32 @@ class LabelCache {
   std::vector<std::pair<std::optional<int64_t>, EngineLabels>> entries_;
 };
 
+// Whether a term's loss has no CUDA engine (LossFamily::Special: Lovász's sort, TopK's selection).
+bool hasNoCudaEngine(const LossOptions& options, int classes) {
+  return std::visit([](const auto& loss) { return std::decay_t<decltype(loss)>::kFamily == LossFamily::Special; },
+                    makeLossFunctor(options, hostContext(classes)));
+}
+
+// A group on a non-CPU device that holds a loss without a CUDA engine runs on the CPU engine: the
+// logits and labels are copied to the host, the gradient back (written, or added when
+// `accumulate`), and the value into the device double `value`.
+void runGroupOnHost(LossTensors tensors, const std::vector<WeightedLossOptions>& group, const at::Tensor& logits,
+                    const at::Tensor& labels, at::Tensor& grad, bool accumulate, double* value) {
+  const at::Tensor hostLogits = logits.cpu();
+  const at::Tensor hostLabels = labels.cpu();
+  tensors.logits = hostLogits.data_ptr();
+  tensors.target = hostLabels.data_ptr();
+  at::Tensor hostGrad = grad.defined() ? at::empty_like(hostLogits) : at::Tensor();
+  const LossGradient hostTarget{hostGrad.defined() ? hostGrad.data_ptr() : nullptr, 1.0, false};
+  const double total = computeLossCpu(tensors, group, hostGrad.defined() ? &hostTarget : nullptr);
+  if (grad.defined()) {
+    if (accumulate) grad.add_(hostGrad.to(grad.device()));
+    else grad.copy_(hostGrad);
+  }
+  const auto onDevice = at::TensorOptions().dtype(at::kDouble).device(logits.device());
+  at::from_blob(value, {1}, onDevice).fill_(total);
+}
+
 // Terms [first, last) share the activation and the ignore index: one engine call, its weighted
 // value into *value, its weighted gradient written into grad (added when `accumulate`).
 void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last, const at::Tensor& logits,
@@ -233,9 +259,11 @@ void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last,
   const EngineLabels target = labels.get(terms[first].ignoreIndex);
 
   std::vector<WeightedLossOptions> group;
+  bool cpuOnly = false;
   for (size_t t = first; t < last; ++t) {
     checkLossOptions(terms[t].options, static_cast<int>(classes));
     group.push_back(WeightedLossOptions{terms[t].options, terms[t].weight});
+    cpuOnly = cpuOnly || hasNoCudaEngine(terms[t].options, static_cast<int>(classes));
   }
 
   LossTensors tensors;
@@ -250,6 +278,10 @@ void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last,
   tensors.hasIgnore = target.hasIgnore;
   tensors.ignoreIndex = target.ignoreIndex;
 
+  if (cpuOnly && !logits.device().is_cpu()) {
+    runGroupOnHost(tensors, group, logits, target.tensor, grad, accumulate, value);
+    return;
+  }
   const LossGradient groupGrad{grad.defined() ? grad.data_ptr() : nullptr, 1.0, accumulate};
   runEngine(logits.device(), tensors, group, grad.defined() ? &groupGrad : nullptr, value);
 }
