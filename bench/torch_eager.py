@@ -57,6 +57,25 @@ def sensitivity_specificity(logits, target, r=0.05, smooth=1e-5):
     return (r * sens + (1 - r) * spec).mean()
 
 
+def generalized_wasserstein_dice(logits, target):
+    """Fidon's GeneralizedWassersteinDiceLoss (default weighting) with M = 1 − I, written as the
+    reference computes it: M expanded to [B, C, C, N] and gathered by the label, W = Σ_c M[t, c] p_c,
+    α expanded and gathered, per-image sums, mean over images."""
+    b, c = logits.shape[:2]
+    eps = 2.220446049250313e-16
+    p = F.softmax(logits.view(b, c, -1), dim=1)  # [B, C, N]
+    t = target.view(b, -1)  # [B, N]
+    m = (1 - torch.eye(c, dtype=torch.float64))[None, :, :, None].expand(b, c, c, p.shape[2])
+    rows = torch.gather(m, 1, t[:, None, None, :].expand(b, 1, c, t.shape[1])).squeeze(1)  # [B, C, N]
+    w = (rows * p).sum(1)  # [B, N]
+    alpha = torch.ones(b, c)
+    alpha[:, 0] = 0
+    alpha_t = torch.gather(alpha[:, :, None].expand(b, c, t.shape[1]), 1, t[:, None, :]).squeeze(1)
+    tp = (alpha_t * (1 - w)).sum(1)
+    den = 2 * tp + w.sum(1)
+    return (1 - (2 * tp + eps) / (den + eps)).mean()
+
+
 OBJECTIVES = {
     "dice": dice,
     "cross-entropy": lambda z, t: F.cross_entropy(z, t),
@@ -67,6 +86,7 @@ OBJECTIVES = {
     "tversky": lambda z, t: 1 - tversky_index(z, t).mean(),
     "focal-tversky": lambda z, t: ((1 - tversky_index(z, t)) ** 0.75).mean(),
     "sensitivity-specificity": sensitivity_specificity,
+    "generalized-wasserstein-dice": generalized_wasserstein_dice,
 }
 
 

@@ -133,6 +133,9 @@ function toResult<T extends LogitsArray>(value: number, grad: LogitsArray | null
  *   `perImage` (false), `includeBackground` (true), `smooth` (1e-5), `squared` (false), `logLoss`
  *   (false), `preset` (`'monai'` | `'smp'` | `'nnunet'`, see {@link DiceLossOptions.preset}).
  * - `'log-cosh-dice'` — log(cosh(L_dice)) (Jadon 2020), L_dice as `'dice'` with its options.
+ * - `'generalized-wasserstein-dice'` — per image 1 − (2TP + ε)/(D + ε) with W_i = Σ_c M[t_i, c] p_ic
+ *   (Fidon et al. 2017), mean over images; options `distanceMatrix` (K×K, scaled to max 1; default
+ *   1 − I), `weighting` (`'default'` | `'gdl'`).
  * - `'jaccard'` — 1 − mean_c (I_c + s)/(P_c + G_c − I_c + s); `perImage`, `includeBackground`,
  *   `smooth`, `squared`, `preset` `'monai'`.
  * - `'tversky'` — 1 − mean_c (I_c + s)/(I_c + α FP_c + β FN_c + s) (Salehi et al. 2017); the region

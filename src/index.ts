@@ -29,6 +29,7 @@ export type {
   FocalPreset,
   FocalTverskyLossOptions,
   FocalTverskyPreset,
+  GeneralizedWassersteinDiceLossOptions,
   JaccardLossOptions,
   JaccardPreset,
   LogCoshDiceLossOptions,
@@ -46,6 +47,7 @@ export type {
   SensitivitySpecificityPreset,
   TargetArray,
   TverskyLossOptions,
+  WassersteinWeighting,
 } from './types';
 export {
   computeLossTorch,

@@ -21,6 +21,17 @@ const specs: [string, LossSpec, Record<string, unknown>][] = [
   ['compound', [{ loss: 'dice', weight: 0.5 }, { loss: 'cross-entropy', weight: 0.5 }], {}],
   ['log-cosh-dice', 'log-cosh-dice', {}],
   ['log-cosh-dice perImage logLoss', 'log-cosh-dice', { perImage: true, logLoss: true }],
+  ['generalized-wasserstein-dice', 'generalized-wasserstein-dice', {}],
+  [
+    'generalized-wasserstein-dice gdl, distance matrix',
+    'generalized-wasserstein-dice',
+    { weighting: 'gdl', distanceMatrix: [[0, 1, 0.5], [1, 0, 0.8], [0.5, 0.8, 0]] },
+  ],
+  [
+    'compound with generalized-wasserstein-dice',
+    [{ loss: 'generalized-wasserstein-dice', weight: 0.5 }, { loss: 'dice', weight: 0.3 }, { loss: 'cross-entropy', weight: 0.2 }],
+    {},
+  ],
   ['jaccard', 'jaccard', {}],
   ['jaccard monai squared', 'jaccard', { preset: 'monai', squared: true }],
   ['tversky', 'tversky', {}],

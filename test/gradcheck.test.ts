@@ -1,5 +1,5 @@
 // Float64 central finite differences of the value against the returned gradient, for every option
-// and preset of cross-entropy, Dice and the region losses, every activation (incl. C = 1 and 'none' with probabilities), odd and
+// and preset of cross-entropy, Dice and the region losses (generalized-wasserstein-dice included), every activation (incl. C = 1 and 'none' with probabilities), odd and
 // 5-D shapes, an upstream gradient ≠ 1 and a compound loss.
 import { describe, expect, it } from 'vitest';
 
@@ -127,7 +127,29 @@ function regionCases(loss: string, variants: [string, Record<string, unknown>][]
   ];
 }
 
+const brats = [
+  [0, 1, 1, 1],
+  [1, 0, 0.6, 0.5],
+  [1, 0.6, 0, 0.7],
+  [1, 0.5, 0.7, 0],
+];
+const gwdl = 'generalized-wasserstein-dice' as const;
+const wassersteinCases: GradCase[] = [
+  { name: 'default (M = 1 − I)', loss: gwdl, shape: [2, 3, 4, 3], options: {} },
+  { name: 'distance matrix', loss: gwdl, shape: [2, 4, 3, 3], options: { distanceMatrix: brats } },
+  { name: 'gdl weighting, distance matrix ×2', loss: gwdl, shape: [2, 4, 3, 3], options: { weighting: 'gdl', distanceMatrix: brats.map((r) => r.map((v) => 2 * v)) } },
+  { name: 'ignoreIndex, gdl', loss: gwdl, shape: [2, 3, 4, 3], options: { ignoreIndex: 9, weighting: 'gdl' }, ignore: 9 },
+  { name: 'absent class', loss: gwdl, shape: [2, 4, 3, 3], options: { distanceMatrix: new Float64Array(brats.flat()) }, absent: 3 },
+  { name: 'sigmoid per channel', loss: gwdl, shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: gwdl, shape: [2, 3, 4, 3], options: { activation: 'none', weighting: 'gdl' }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: gwdl, shape: [2, 1, 4, 5], options: {} },
+  { name: 'odd shape, gradScale −1.7', loss: gwdl, shape: [3, 5, 7, 3], options: { gradScale: -1.7 } },
+  { name: '5-D volume', loss: gwdl, shape: [2, 3, 2, 3, 4], options: { weighting: 'gdl' } },
+  { name: '200 pixels per image (several tiles)', loss: gwdl, shape: [2, 3, 10, 20], options: { distanceMatrix: [[0, 1, 0.5], [1, 0, 0.8], [0.5, 0.8, 0]] } },
+];
+
 const regionLossCases: [string, GradCase[]][] = [
+  [gwdl, wassersteinCases],
   [
     'log-cosh-dice',
     regionCases('log-cosh-dice', [
@@ -221,6 +243,7 @@ const compoundCases: GradCase[] = [
       { loss: 'sensitivity-specificity', weight: 0.5 },
       { loss: 'log-cosh-dice', weight: -0.1 },
       { loss: 'cross-entropy', weight: 0.25 },
+      { loss: 'generalized-wasserstein-dice', weight: 0.35, options: { weighting: 'gdl' } },
     ],
     shape: [2, 3, 4, 3],
     options: { ignoreIndex: 7 },

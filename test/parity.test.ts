@@ -1,6 +1,7 @@
 // Values and gradients against the reference implementations named in ../shared/spec/LOSSES.md
 // (torch F.cross_entropy; MONAI DiceLoss, DiceLoss(jaccard=True), TverskyLoss; smp DiceLoss; nnU-Net
-// MemoryEfficientSoftDiceLoss; SegLossOdyssey FocalTversky_loss, SSLoss), on
+// MemoryEfficientSoftDiceLoss; SegLossOdyssey FocalTversky_loss, SSLoss; LucasFidon
+// GeneralizedWassersteinDiceLoss), on
 // every case of the generated fixtures in test/fixtures. Tolerances: 1e-5 relative for float32
 // (and for float64 cases whose reference rounds through float32), 1e-10 for float64; gradients
 // element-wise with an absolute floor scaled to max |grad| (test/fixtures/README.md).
@@ -16,7 +17,16 @@ describe('parity fixtures', () => {
   it('are present (cross-entropy, dice and the region losses)', () => {
     expect(files.length).toBeGreaterThan(0);
     const losses = new Set(files.flatMap((f) => f.cases.map((c) => c.loss)));
-    expect([...losses].sort()).toEqual(['cross-entropy', 'dice', 'focal', 'focal-tversky', 'jaccard', 'sensitivity-specificity', 'tversky']);
+    expect([...losses].sort()).toEqual([
+      'cross-entropy',
+      'dice',
+      'focal',
+      'focal-tversky',
+      'generalized-wasserstein-dice',
+      'jaccard',
+      'sensitivity-specificity',
+      'tversky',
+    ]);
   });
 });
 

@@ -114,6 +114,9 @@ const cases: Case[] = [
   ['focal-tversky, preset odyssey', 'focal-tversky', { preset: 'odyssey' }, [2, 3, 4, 4], 'uint16'],
   ['sensitivity-specificity, ignore', 'sensitivity-specificity', { ignoreIndex: 255 }, [2, 3, 4, 5], 'uint8', { index: 255, every: 4 }],
   ['sensitivity-specificity, preset odyssey, C = 1 sigmoid', 'sensitivity-specificity', { preset: 'odyssey' }, [2, 1, 5, 5], 'uint8'],
+  ['generalized-wasserstein-dice, gdl, distance matrix, ignore', 'generalized-wasserstein-dice',
+    { weighting: 'gdl', distanceMatrix: [[0, 1, 0.5], [1, 0, 0.8], [0.5, 0.8, 0]], ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 4 }],
+  ['generalized-wasserstein-dice, volume [B, C, D, H, W]', 'generalized-wasserstein-dice', {}, [2, 3, 2, 4, 5], 'int32'],
   ['0.5·dice + 0.5·cross-entropy', surveyObjective, {}, [2, 3, 6, 5], 'uint8'],
   ['compound with ignore and term options', [
     { loss: 'dice', weight: 0.7, options: { perImage: true } },

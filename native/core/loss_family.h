@@ -10,6 +10,10 @@ enum class LossFamily : int {
   // Per-(image, class) moments of p and the one-hot g (region_moments.h) → a scalar head → the
   // per-pixel gradient, which is linear in those moments' derivatives.
   Region,
+  // Region moments plus the per-image confusion moments C[a][c] = Σ_{t_i = a} p_ic
+  // (confusion_moments.h): the per-pixel gradient is a row of a K×K table chosen by the label.
+  // CPU engine only (the torch op runs these terms on the CPU for CUDA tensors).
+  Confusion,
 };
 
 }  // namespace segloss

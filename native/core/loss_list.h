@@ -14,6 +14,7 @@
 #include "losses/dice.h"
 #include "losses/focal.h"
 #include "losses/focal_tversky.h"
+#include "losses/generalized_wasserstein_dice.h"
 #include "losses/jaccard.h"
 #include "losses/log_cosh_dice.h"
 #include "losses/sensitivity_specificity.h"
@@ -34,8 +35,8 @@ struct LossList {
   }
 };
 
-using Losses = LossList<CrossEntropyLoss, FocalLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, TverskyLoss, FocalTverskyLoss,
-                        SensitivitySpecificityLoss>;
+using Losses = LossList<CrossEntropyLoss, FocalLoss, DiceLoss, LogCoshDiceLoss, GeneralizedWassersteinDiceLoss, JaccardLoss,
+                        TverskyLoss, FocalTverskyLoss, SensitivitySpecificityLoss>;
 
 using LossOptions = Losses::Options;
 using LossFunctor = Losses::Functors;
@@ -73,9 +74,25 @@ inline bool defaultOptionsFor(std::string_view id, LossOptions& out) {
   return found;
 }
 
+// Region and Confusion losses: statistics pass, head, gradient pass (not pixel-wise).
 template <class Loss>
 constexpr bool isRegionLoss() {
-  return Loss::kFamily == LossFamily::Region;
+  return Loss::kFamily == LossFamily::Region || Loss::kFamily == LossFamily::Confusion;
+}
+
+// Losses whose head also reads the confusion moments (confusion_moments.h).
+template <class Loss>
+constexpr bool usesConfusion() {
+  return Loss::kFamily == LossFamily::Confusion;
+}
+
+// Whether a loss runs on the CPU engine only (the torch op moves CUDA inputs of such terms to the CPU).
+inline bool cpuOnlyLoss(const LossOptions& options) {
+  bool cpuOnly = false;
+  Losses::forEach([&]<class Loss>() {
+    if (std::holds_alternative<typename Loss::Options>(options)) cpuOnly = usesConfusion<Loss>();
+  });
+  return cpuOnly;
 }
 
 }  // namespace segloss

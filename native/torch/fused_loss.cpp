@@ -205,6 +205,9 @@ class LabelCache {
  public:
   LabelCache(const at::Tensor& labels, int64_t classes) : labels_(labels), classes_(classes) {}
 
+  const at::Tensor& labels() const { return labels_; }
+  int64_t classes() const { return classes_; }
+
   EngineLabels get(std::optional<int64_t> ignoreIndex) {
     for (const auto& [ignore, engine] : entries_) {
       if (ignore == ignoreIndex) return engine;
@@ -224,10 +227,43 @@ class LabelCache {
   std::vector<std::pair<std::optional<int64_t>, EngineLabels>> entries_;
 };
 
+void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last, const at::Tensor& logits,
+                  LabelCache& labels, at::Tensor& grad, bool accumulate, double* value);
+
+// Whether terms [first, last) on this device need the CPU engine (a term of a CPU-only family,
+// loss_list.h cpuOnlyLoss, on a non-CPU device).
+bool needsCpuEngine(const std::vector<LossTerm>& terms, size_t first, size_t last, const at::Device& device) {
+  if (device.is_cpu()) return false;
+  for (size_t t = first; t < last; ++t) {
+    if (cpuOnlyLoss(terms[t].options)) return true;
+  }
+  return false;
+}
+
+// runTermGroup on host copies of the logits and labels; the value goes to the device double
+// *value, the gradient is copied (or added) back into the device gradient.
+void runTermGroupOnCpu(const std::vector<LossTerm>& terms, size_t first, size_t last, const at::Tensor& logits,
+                       LabelCache& labels, at::Tensor& grad, bool accumulate, double* value) {
+  const at::Tensor hostLogits = logits.cpu();
+  LabelCache hostLabels(labels.labels().cpu(), labels.classes());
+  at::Tensor hostGrad = grad.defined() ? at::empty_like(hostLogits) : at::Tensor();
+  double hostValue = 0.0;
+  runTermGroup(terms, first, last, hostLogits, hostLabels, hostGrad, false, &hostValue);
+  if (grad.defined()) {
+    if (accumulate) grad.add_(hostGrad.to(grad.device()));
+    else grad.copy_(hostGrad);
+  }
+  at::from_blob(value, {1}, at::TensorOptions().dtype(at::kDouble).device(logits.device())).fill_(hostValue);
+}
+
 // Terms [first, last) share the activation and the ignore index: one engine call, its weighted
 // value into *value, its weighted gradient written into grad (added when `accumulate`).
 void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last, const at::Tensor& logits,
                   LabelCache& labels, at::Tensor& grad, bool accumulate, double* value) {
+  if (needsCpuEngine(terms, first, last, logits.device())) {
+    runTermGroupOnCpu(terms, first, last, logits, labels, grad, accumulate, value);
+    return;
+  }
   const int64_t classes = probabilityClasses(logits.size(1));
   resolveActivation(terms[first].activation, logits.size(1));  // throws for softmax with C = 1
   const EngineLabels target = labels.get(terms[first].ignoreIndex);

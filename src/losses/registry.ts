@@ -10,6 +10,7 @@ import type { LossDefinition } from './definition';
 import { diceDefinition } from './dice';
 import { focalDefinition } from './focal';
 import { focalTverskyDefinition } from './focal-tversky';
+import { generalizedWassersteinDiceDefinition } from './generalized-wasserstein-dice';
 import { jaccardDefinition } from './jaccard';
 import { logCoshDiceDefinition } from './log-cosh-dice';
 import { sensitivitySpecificityDefinition } from './sensitivity-specificity';
@@ -21,6 +22,7 @@ export const lossDefinitions = [
   focalDefinition,
   diceDefinition,
   logCoshDiceDefinition,
+  generalizedWassersteinDiceDefinition,
   jaccardDefinition,
   tverskyDefinition,
   focalTverskyDefinition,
@@ -43,8 +45,8 @@ type OwnFieldsOf<D> = D extends LossDefinition<infer Id, unknown, infer Own> ? {
 
 /**
  * The ids `computeLoss` accepts, in the order of the spec; frozen. Now
- * `['cross-entropy', 'dice', 'log-cosh-dice', 'jaccard', 'tversky', 'focal-tversky',
- * 'sensitivity-specificity']`; it grows to the 25 losses of docs/losses.md.
+ * `['cross-entropy', 'focal', 'dice', 'log-cosh-dice', 'generalized-wasserstein-dice', 'jaccard',
+ * 'tversky', 'focal-tversky', 'sensitivity-specificity']`; it grows to the 25 losses of docs/losses.md.
  *
  * @example
  * ```ts
