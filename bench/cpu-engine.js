@@ -44,6 +44,7 @@ const MORE_OBJECTIVES = {
   'focal-tversky': 'focal-tversky',
   'sensitivity-specificity': 'sensitivity-specificity',
   'generalized-wasserstein-dice': 'generalized-wasserstein-dice',
+  'robust-t': 'robust-t',
 };
 let OBJECTIVES = CORE_OBJECTIVES;
 

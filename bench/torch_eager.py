@@ -76,6 +76,32 @@ def generalized_wasserstein_dice(logits, target):
     return (1 - (2 * tp + eps) / (den + eps)).mean()
 
 
+def robust_t(logits, target, theta=1.0):
+    """Digital-Dermatology TLoss on each foreground class, written as the reference computes it
+    (its D, λ grid and ε as tensors, ν = exp(θ) + ε, the six terms), θ a learned parameter; mean over
+    the foreground classes."""
+    b, c, h, w = logits.shape
+    nu = torch.tensor(theta, requires_grad=True)
+    eps = torch.tensor(1e-8)
+    d = torch.tensor(float(h * w))
+    lambdas = torch.ones(h, w)
+    p = logits.softmax(1)
+    g = F.one_hot(target, c).permute(0, 3, 1, 2).to(p.dtype)
+    total = 0
+    for k in range(1, c):
+        delta = p[:, k] - g[:, k]
+        nu_eps = torch.exp(nu) + eps
+        first = -torch.lgamma((nu_eps + d) / 2)
+        second = torch.lgamma(nu_eps / 2)
+        third = -0.5 * torch.sum(lambdas + eps)
+        fourth = (d / 2) * torch.log(torch.tensor(3.141592653589793))
+        fifth = (d / 2) * (nu + eps)
+        numerator = torch.sum(delta.pow(2) * torch.exp(lambdas + eps), dim=(1, 2))
+        sixth = ((nu_eps + d) / 2) * torch.log(1 + numerator / nu_eps)
+        total = total + (first + second + third + fourth + fifth + sixth).mean()
+    return total / (c - 1)
+
+
 OBJECTIVES = {
     "dice": dice,
     "cross-entropy": lambda z, t: F.cross_entropy(z, t),
@@ -87,6 +113,7 @@ OBJECTIVES = {
     "focal-tversky": lambda z, t: ((1 - tversky_index(z, t)) ** 0.75).mean(),
     "sensitivity-specificity": sensitivity_specificity,
     "generalized-wasserstein-dice": generalized_wasserstein_dice,
+    "robust-t": robust_t,
 }
 
 

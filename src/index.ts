@@ -43,6 +43,7 @@ export type {
   LossShape,
   LossSpec,
   LossTerm,
+  RobustTLossOptions,
   SensitivitySpecificityLossOptions,
   SensitivitySpecificityPreset,
   TargetArray,

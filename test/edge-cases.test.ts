@@ -22,6 +22,9 @@ const specs: [string, LossSpec, Record<string, unknown>][] = [
   ['log-cosh-dice', 'log-cosh-dice', {}],
   ['log-cosh-dice perImage logLoss', 'log-cosh-dice', { perImage: true, logLoss: true }],
   ['generalized-wasserstein-dice', 'generalized-wasserstein-dice', {}],
+  ['robust-t', 'robust-t', {}],
+  ['robust-t θ −2', 'robust-t', { nuParameter: -2 }],
+  ['compound with robust-t', [{ loss: 'robust-t', weight: 0.1 }, { loss: 'dice', weight: 0.9 }], {}],
   [
     'generalized-wasserstein-dice gdl, distance matrix',
     'generalized-wasserstein-dice',

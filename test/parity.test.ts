@@ -1,7 +1,7 @@
 // Values and gradients against the reference implementations named in ../shared/spec/LOSSES.md
 // (torch F.cross_entropy; MONAI DiceLoss, DiceLoss(jaccard=True), TverskyLoss; smp DiceLoss; nnU-Net
 // MemoryEfficientSoftDiceLoss; SegLossOdyssey FocalTversky_loss, SSLoss; LucasFidon
-// GeneralizedWassersteinDiceLoss), on
+// GeneralizedWassersteinDiceLoss; Digital-Dermatology TLoss, with d value / d θ), on
 // every case of the generated fixtures in test/fixtures. Tolerances: 1e-5 relative for float32
 // (and for float64 cases whose reference rounds through float32), 1e-10 for float64; gradients
 // element-wise with an absolute floor scaled to max |grad| (test/fixtures/README.md).
@@ -24,6 +24,7 @@ describe('parity fixtures', () => {
       'focal-tversky',
       'generalized-wasserstein-dice',
       'jaccard',
+      'robust-t',
       'sensitivity-specificity',
       'tversky',
     ]);
@@ -39,6 +40,9 @@ for (const file of files) {
       expectClose(result.value, c.value, rel, rel * 1e-2);
       expect(result.grad).toBeInstanceOf(c.dtype === 'float64' ? Float64Array : Float32Array);
       expectArrayClose(result.grad, c.grad, rel);
+      // d/dθ sums terms of size D/2 (D the pixels of an image) that cancel: the absolute tolerance scales with D/2.
+      const halfD = c.shape.slice(2).reduce((a, b) => a * b, 1) / 2;
+      if (c.gradNuParameter !== undefined) expectClose(result.gradNuParameter ?? Number.NaN, c.gradNuParameter, rel, rel * halfD, 'gradNuParameter');
     });
   });
 }

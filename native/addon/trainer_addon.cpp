@@ -332,6 +332,7 @@ Napi::Object eventObject(Napi::Env env, const TrainerEvent& event) {
     o.Set("terms", numbers(env, step->terms));
     o.Set("lr", step->lr);
     o.Set("imagesPerSecond", step->imagesPerSecond);
+    if (step->nuParameter) o.Set("nuParameter", *step->nuParameter);
   } else if (const auto* epoch = std::get_if<trainer::EpochEvent>(&event)) {
     o.Set("type", "epoch");
     o.Set("epoch", static_cast<double>(epoch->epoch));

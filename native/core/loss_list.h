@@ -17,6 +17,7 @@
 #include "losses/generalized_wasserstein_dice.h"
 #include "losses/jaccard.h"
 #include "losses/log_cosh_dice.h"
+#include "losses/robust_t.h"
 #include "losses/sensitivity_specificity.h"
 #include "losses/tversky.h"
 
@@ -36,7 +37,7 @@ struct LossList {
 };
 
 using Losses = LossList<CrossEntropyLoss, FocalLoss, DiceLoss, LogCoshDiceLoss, GeneralizedWassersteinDiceLoss, JaccardLoss,
-                        TverskyLoss, FocalTverskyLoss, SensitivitySpecificityLoss>;
+                        TverskyLoss, FocalTverskyLoss, SensitivitySpecificityLoss, RobustTLoss>;
 
 using LossOptions = Losses::Options;
 using LossFunctor = Losses::Functors;
@@ -86,13 +87,31 @@ constexpr bool usesConfusion() {
   return Loss::kFamily == LossFamily::Confusion;
 }
 
-// Whether a loss runs on the CPU engine only (the torch op moves CUDA inputs of such terms to the CPU).
+// Losses with learned state (robust-t's θ): Loss::kLearnedState, and a head companion
+// `double stateGradient(const double* moments, int64_t batch, int classes) const` (d value / d state).
+template <class Loss>
+constexpr bool hasLearnedState() {
+  if constexpr (requires { Loss::kLearnedState; }) return Loss::kLearnedState;
+  return false;
+}
+
+// Whether a loss runs on the CPU engine only (the torch op moves CUDA inputs of such terms to the
+// CPU): the Confusion family, and learned state (whose gradient only the CPU driver returns).
 inline bool cpuOnlyLoss(const LossOptions& options) {
   bool cpuOnly = false;
   Losses::forEach([&]<class Loss>() {
-    if (std::holds_alternative<typename Loss::Options>(options)) cpuOnly = usesConfusion<Loss>();
+    if (std::holds_alternative<typename Loss::Options>(options)) cpuOnly = usesConfusion<Loss>() || hasLearnedState<Loss>();
   });
   return cpuOnly;
+}
+
+// Whether a loss has learned state (see hasLearnedState).
+inline bool learnedStateLoss(const LossOptions& options) {
+  bool learned = false;
+  Losses::forEach([&]<class Loss>() {
+    if (std::holds_alternative<typename Loss::Options>(options)) learned = hasLearnedState<Loss>();
+  });
+  return learned;
 }
 
 }  // namespace segloss

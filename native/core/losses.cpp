@@ -218,6 +218,7 @@ class CpuDriver {
       job_.checkInputs = false;
     }
     double value = hasRegion ? regionHeads(sums) : 0.0;
+    if (grad && grad->stateGrad && hasRegion && sums.validPixels > 0) *grad->stateGrad += grad->scale * stateGradients(sums);
     if (grad) {
       job_.grad = grad->data;
       job_.gradScale = grad->scale;
@@ -324,6 +325,19 @@ class CpuDriver {
       }
     }
     return value;
+  }
+
+  // Σ weight · d term / d state over the region terms with learned state.
+  double stateGradients(const Sums& sums) const {
+    double total = 0.0;
+    for (const size_t k : terms_.region) {
+      std::visit([&](const auto& loss) {
+        if constexpr (hasLearnedState<std::decay_t<decltype(loss)>>()) {
+          total += terms_.weights[k] * loss.stateGradient(sums.moments.data(), job_.batch, job_.classes);
+        }
+      }, terms_.functors[k]);
+    }
+    return total;
   }
 
   void ensureScratch(size_t bytes) {

@@ -104,6 +104,7 @@ export type NativeEvent =
       readonly terms: number[];
       readonly lr: number;
       readonly imagesPerSecond: number;
+      readonly nuParameter?: number;
     }
   | { readonly type: 'epoch'; readonly epoch: number; readonly loss: number; readonly metrics: NativeEvaluation | null }
   | { readonly type: 'checkpoint'; readonly path: string };

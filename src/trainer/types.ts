@@ -200,6 +200,12 @@ export interface StepEvent {
   /** The learning rate of this step. */
   readonly lr: number;
   readonly imagesPerSecond: number;
+  /**
+   * robust-t's learned θ (`nuParameter`) after this step, when the objective has robust-t terms:
+   * the trainer optimises it in its own parameter group (the optimizer and schedule of the model,
+   * weight decay 0) and checkpoints it with its optimizer state.
+   */
+  readonly nuParameter?: number;
 }
 
 /** After each epoch: its mean loss over images, and the validation metrics (null without validation). */
