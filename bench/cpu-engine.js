@@ -45,6 +45,7 @@ const MORE_OBJECTIVES = {
   'sensitivity-specificity': 'sensitivity-specificity',
   'generalized-wasserstein-dice': 'generalized-wasserstein-dice',
   'robust-t': 'robust-t',
+  rmi: 'rmi',
 };
 let OBJECTIVES = CORE_OBJECTIVES;
 

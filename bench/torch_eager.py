@@ -102,6 +102,37 @@ def robust_t(logits, target, theta=1.0):
     return total / (c - 1)
 
 
+def rmi(logits, target, radius=3, pool=2, lam=0.5):
+    """ZJULearning/RMI RMILoss.forward_sigmoid (avg pool 2/2, radius 3, λ 0.5), written as the
+    reference computes it: sigmoid BCE, avg_pool2d of p + 1e-6 and the one-hot, the R² shifted
+    slices stacked, float64, covariances by matmul, torch.inverse, Cholesky log-det."""
+    n, c, h, w = logits.shape
+    g = F.one_hot(target, c).float()
+    bce = F.binary_cross_entropy_with_logits(logits.permute(0, 2, 3, 1).reshape(-1, c), g.view(-1, c), reduction="sum")
+    bce = bce / (target.numel() + 1.0)
+    probs = logits.sigmoid() + 1e-6
+    labels = g.permute(0, 3, 1, 2)
+    labels = F.avg_pool2d(labels, kernel_size=pool, stride=pool, padding=pool // 2)
+    probs = F.avg_pool2d(probs, kernel_size=pool, stride=pool, padding=pool // 2)
+    nh, nw = labels.shape[2] - (radius - 1), labels.shape[3] - (radius - 1)
+    la = torch.stack([labels[:, :, y:y + nh, x:x + nw] for y in range(radius) for x in range(radius)], 2)
+    pr = torch.stack([probs[:, :, y:y + nh, x:x + nw] for y in range(radius) for x in range(radius)], 2)
+    d = radius * radius
+    la = la.reshape(n, c, d, -1).double()
+    pr = pr.reshape(n, c, d, -1).double()
+    eye = torch.eye(d, dtype=torch.float64)[None, None]
+    la = la - la.mean(3, keepdim=True)
+    pr = pr - pr.mean(3, keepdim=True)
+    la_cov = la @ la.transpose(2, 3)
+    pr_cov_inv = torch.inverse(pr @ pr.transpose(2, 3) + eye * 5e-4)
+    la_pr = la @ pr.transpose(2, 3)
+    var = la_cov - la_pr @ pr_cov_inv @ la_pr.transpose(-2, -1)
+    chol = torch.linalg.cholesky(var + eye * 5e-4)
+    rmi_now = 0.5 * 2.0 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1) + 1e-8).sum(-1)
+    rmi_loss = (rmi_now.view(-1, c).mean(0).float() / d).sum()
+    return lam * bce + (1 - lam) * rmi_loss
+
+
 OBJECTIVES = {
     "dice": dice,
     "cross-entropy": lambda z, t: F.cross_entropy(z, t),
@@ -114,6 +145,7 @@ OBJECTIVES = {
     "sensitivity-specificity": sensitivity_specificity,
     "generalized-wasserstein-dice": generalized_wasserstein_dice,
     "robust-t": robust_t,
+    "rmi": rmi,
 }
 
 

@@ -139,6 +139,9 @@ function toResult<T extends LogitsArray>(value: number, grad: LogitsArray | null
  * - `'generalized-wasserstein-dice'` — per image 1 − (2TP + ε)/(D + ε) with W_i = Σ_c M[t_i, c] p_ic
  *   (Fidon et al. 2017), mean over images; options `distanceMatrix` (K×K, scaled to max 1; default
  *   1 − I), `weighting` (`'default'` | `'gdl'`).
+ * - `'rmi'` — region mutual information (Zhao et al. 2019; ZJULearning RMILoss.forward_sigmoid):
+ *   λ·BCE + (1 − λ)·RMI lower bound over pooled R×R neighbourhoods; options `radius` (3), `poolMode`
+ *   (`'avg'` | `'max'`), `poolSize` (2), `poolStride` (2), `lambda` (0.5); sigmoid only; 3-D per slice.
  * - `'robust-t'` — Student-t negative log-likelihood of p − g per image and foreground class
  *   (Gonzalez-Jimenez et al. 2023), mean over images and classes; option `nuParameter` (the
  *   learned θ, ν = e^θ + 1e-8; default 1). With `grad: true` the result also has `gradNuParameter`.

@@ -43,6 +43,8 @@ export type {
   LossShape,
   LossSpec,
   LossTerm,
+  RmiLossOptions,
+  RmiPoolMode,
   RobustTLossOptions,
   SensitivitySpecificityLossOptions,
   SensitivitySpecificityPreset,

@@ -97,6 +97,7 @@ export type { FocalTverskyLossOptions, FocalTverskyPreset } from './losses/focal
 export type { GeneralizedWassersteinDiceLossOptions, WassersteinWeighting } from './losses/generalized-wasserstein-dice';
 export type { JaccardLossOptions, JaccardPreset } from './losses/jaccard';
 export type { LogCoshDiceLossOptions } from './losses/log-cosh-dice';
+export type { RmiLossOptions, RmiPoolMode } from './losses/rmi';
 export type { RobustTLossOptions } from './losses/robust-t';
 export type { SensitivitySpecificityLossOptions, SensitivitySpecificityPreset } from './losses/sensitivity-specificity';
 export type { TverskyLossOptions } from './losses/tversky';

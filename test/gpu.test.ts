@@ -226,6 +226,8 @@ const cases: Case[] = [
     options: { weighting: 'gdl', ignoreIndex: 255 },
     input: { shape: [2, 3, 17, 13], ignore: ignore255 },
   },
+  { name: 'rmi (CPU engine for CUDA tensors), ignore', loss: 'rmi', options: { ignoreIndex: 255 }, input: { shape: [2, 3, 16, 14], ignore: ignore255 } },
+  { name: 'robust-t (CPU engine for CUDA tensors)', loss: 'robust-t', options: { nuParameter: 0.3 }, input: { shape: [2, 3, 9, 9] } },
   {
     name: 'generalized-wasserstein-dice in a compound with CUDA terms',
     loss: [{ loss: 'dice', weight: 0.5 }, { loss: 'generalized-wasserstein-dice', weight: 0.5 }],

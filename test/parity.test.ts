@@ -1,7 +1,7 @@
 // Values and gradients against the reference implementations named in ../shared/spec/LOSSES.md
 // (torch F.cross_entropy; MONAI DiceLoss, DiceLoss(jaccard=True), TverskyLoss; smp DiceLoss; nnU-Net
 // MemoryEfficientSoftDiceLoss; SegLossOdyssey FocalTversky_loss, SSLoss; LucasFidon
-// GeneralizedWassersteinDiceLoss; Digital-Dermatology TLoss, with d value / d θ), on
+// GeneralizedWassersteinDiceLoss; Digital-Dermatology TLoss, with d value / d θ; ZJULearning RMILoss), on
 // every case of the generated fixtures in test/fixtures. Tolerances: 1e-5 relative for float32
 // (and for float64 cases whose reference rounds through float32), 1e-10 for float64; gradients
 // element-wise with an absolute floor scaled to max |grad| (test/fixtures/README.md).
@@ -24,6 +24,7 @@ describe('parity fixtures', () => {
       'focal-tversky',
       'generalized-wasserstein-dice',
       'jaccard',
+      'rmi',
       'robust-t',
       'sensitivity-specificity',
       'tversky',

@@ -119,6 +119,8 @@ const cases: Case[] = [
   ['generalized-wasserstein-dice, volume [B, C, D, H, W]', 'generalized-wasserstein-dice', {}, [2, 3, 2, 4, 5], 'int32'],
   ['robust-t, θ 0.3, ignore', 'robust-t', { nuParameter: 0.3, ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 4 }],
   ['robust-t, C = 1 sigmoid, volume', 'robust-t', {}, [2, 1, 2, 4, 5], 'uint8'],
+  ['rmi, ignore', 'rmi', { ignoreIndex: 255 }, [2, 3, 8, 9], 'uint8', { index: 255, every: 4 }],
+  ['rmi, max pool 3/3, volume (per slice)', 'rmi', { poolMode: 'max', poolSize: 3, poolStride: 3 }, [2, 2, 2, 9, 10], 'int32'],
   ['0.5·dice + 0.5·cross-entropy', surveyObjective, {}, [2, 3, 6, 5], 'uint8'],
   ['compound with ignore and term options', [
     { loss: 'dice', weight: 0.7, options: { perImage: true } },

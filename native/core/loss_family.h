@@ -14,6 +14,9 @@ enum class LossFamily : int {
   // (confusion_moments.h): the per-pixel gradient is a row of a K×K table chosen by the label.
   // CPU engine only (the torch op runs these terms on the CPU for CUDA tensors).
   Confusion,
+  // Whole image planes at once (rmi: pooling, R×R neighbourhoods, per-plane covariances and a
+  // Cholesky factorisation): the functor's runCpu does the work; CPU engine only.
+  Planar,
 };
 
 }  // namespace segloss

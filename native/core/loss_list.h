@@ -17,6 +17,7 @@
 #include "losses/generalized_wasserstein_dice.h"
 #include "losses/jaccard.h"
 #include "losses/log_cosh_dice.h"
+#include "losses/rmi.h"
 #include "losses/robust_t.h"
 #include "losses/sensitivity_specificity.h"
 #include "losses/tversky.h"
@@ -37,7 +38,7 @@ struct LossList {
 };
 
 using Losses = LossList<CrossEntropyLoss, FocalLoss, DiceLoss, LogCoshDiceLoss, GeneralizedWassersteinDiceLoss, JaccardLoss,
-                        TverskyLoss, FocalTverskyLoss, SensitivitySpecificityLoss, RobustTLoss>;
+                        TverskyLoss, FocalTverskyLoss, SensitivitySpecificityLoss, RmiLoss, RobustTLoss>;
 
 using LossOptions = Losses::Options;
 using LossFunctor = Losses::Functors;
@@ -81,6 +82,18 @@ constexpr bool isRegionLoss() {
   return Loss::kFamily == LossFamily::Region || Loss::kFamily == LossFamily::Confusion;
 }
 
+// Pixel-wise losses (the tile engine's true-class terms).
+template <class Loss>
+constexpr bool isPixelLoss() {
+  return Loss::kFamily == LossFamily::Pixel;
+}
+
+// Losses that run on whole image planes (LossFamily::Planar: their runCpu does the work).
+template <class Loss>
+constexpr bool isPlanarLoss() {
+  return Loss::kFamily == LossFamily::Planar;
+}
+
 // Losses whose head also reads the confusion moments (confusion_moments.h).
 template <class Loss>
 constexpr bool usesConfusion() {
@@ -100,7 +113,7 @@ constexpr bool hasLearnedState() {
 inline bool cpuOnlyLoss(const LossOptions& options) {
   bool cpuOnly = false;
   Losses::forEach([&]<class Loss>() {
-    if (std::holds_alternative<typename Loss::Options>(options)) cpuOnly = usesConfusion<Loss>() || hasLearnedState<Loss>();
+    if (std::holds_alternative<typename Loss::Options>(options)) cpuOnly = usesConfusion<Loss>() || hasLearnedState<Loss>() || isPlanarLoss<Loss>();
   });
   return cpuOnly;
 }

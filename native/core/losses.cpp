@@ -106,7 +106,7 @@ TileKernel tileKernel() {
 struct EngineTerms {
   std::vector<LossFunctor> functors;  // one per term, in order
   std::vector<double> weights;
-  std::vector<size_t> pixel, region;  // indices into functors
+  std::vector<size_t> pixel, region, planar;  // indices into functors
 };
 
 EngineTerms engineTerms(const std::vector<WeightedLossOptions>& terms, int classes) {
@@ -115,9 +115,12 @@ EngineTerms engineTerms(const std::vector<WeightedLossOptions>& terms, int class
     checkLossOptions(term.options, classes);
     out.functors.push_back(makeLossFunctor(term.options, hostContext(classes)));
     out.weights.push_back(term.weight);
-    const bool region = std::visit([](const auto& loss) { return isRegionLoss<std::decay_t<decltype(loss)>>(); },
-                                   out.functors.back());
-    (region ? out.region : out.pixel).push_back(out.functors.size() - 1);
+    const LossFamily family = std::visit([](const auto& loss) { return std::decay_t<decltype(loss)>::kFamily; },
+                                         out.functors.back());
+    const size_t index = out.functors.size() - 1;
+    if (family == LossFamily::Planar) out.planar.push_back(index);
+    else if (family == LossFamily::Pixel) out.pixel.push_back(index);
+    else out.region.push_back(index);
   }
   return out;
 }
@@ -151,7 +154,7 @@ PixelTermRef pixelTermRef(const LossFunctor& functor, double weight, const LossT
   ref.lossIndex = static_cast<int>(functor.index());
   std::visit([&](const auto& loss) {
     using Loss = std::decay_t<decltype(loss)>;
-    if constexpr (!isRegionLoss<Loss>()) {
+    if constexpr (isPixelLoss<Loss>()) {
       ref.functor = &loss;
       ref.classWeights = loss.weights.classWeights;
       ref.classFactors = loss.weights.classFactors;
@@ -366,9 +369,26 @@ double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLoss
   checkShape(tensors);
   if (terms.empty()) throw LossArgumentError("no loss term");
   resolveActivation(tensors.activation, tensors.channels);
-  const EngineTerms engine = engineTerms(terms, probabilityClasses(tensors.channels));
-  CpuDriver driver(tensors, engine);
-  return driver.run(grad);
+  EngineTerms engine = engineTerms(terms, probabilityClasses(tensors.channels));
+  double value = 0.0;
+  bool accumulate = grad && grad->accumulate;
+  if (!engine.pixel.empty() || !engine.region.empty()) {
+    CpuDriver driver(tensors, engine);
+    value = driver.run(grad);
+    accumulate = true;
+  }
+  // Planar terms (rmi) after the tile engine, each adding its weighted gradient.
+  for (const size_t k : engine.planar) {
+    LossGradient termGrad;
+    if (grad) termGrad = LossGradient{grad->data, grad->scale * engine.weights[k], accumulate, grad->stateGrad};
+    std::visit([&](const auto& loss) {
+      if constexpr (isPlanarLoss<std::decay_t<decltype(loss)>>()) {
+        value += engine.weights[k] * loss.runCpu(tensors, grad ? &termGrad : nullptr);
+      }
+    }, engine.functors[k]);
+    accumulate = true;
+  }
+  return value;
 }
 
 double computeLossCpu(const LossTensors& tensors, const LossOptions& options, const LossGradient* grad) {

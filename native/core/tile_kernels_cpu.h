@@ -438,7 +438,7 @@ double runPixelTerm(const TileJob& job, const PixelTermRef& term, const T* z, co
   double value = 0.0;
   int index = 0;
   Losses::forEach([&]<class Loss>() {
-    if constexpr (!isRegionLoss<Loss>()) {
+    if constexpr (isPixelLoss<Loss>()) {
       if (term.lossIndex == index) {
         value = pixelTermTile(*static_cast<const Loss*>(term.functor), job, term, z, s, n, real, values, gradient);
       }

@@ -230,6 +230,16 @@ class LabelCache {
 void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last, const at::Tensor& logits,
                   LabelCache& labels, at::Tensor& grad, bool accumulate, double* value, double* stateGrad);
 
+// rmi works on image planes: a term whose plane size is unset (0, from a request resolved without
+// the input's shape, e.g. a trainer objective) gets the logits' last two dimensions.
+LossOptions withPlaneSize(LossOptions options, const at::Tensor& logits /* [B, C, ..., H, W] */) {
+  if (auto* rmi = std::get_if<RmiOptions>(&options); rmi && (rmi->height == 0 || rmi->width == 0) && logits.dim() >= 4) {
+    rmi->height = static_cast<int>(logits.size(-2));
+    rmi->width = static_cast<int>(logits.size(-1));
+  }
+  return options;
+}
+
 // Whether terms [first, last) on this device need the CPU engine (a term of a CPU-only family,
 // loss_list.h cpuOnlyLoss, on a non-CPU device).
 bool needsCpuEngine(const std::vector<LossTerm>& terms, size_t first, size_t last, const at::Device& device) {
@@ -272,7 +282,7 @@ void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last,
   std::vector<WeightedLossOptions> group;
   for (size_t t = first; t < last; ++t) {
     checkLossOptions(terms[t].options, static_cast<int>(classes));
-    group.push_back(WeightedLossOptions{terms[t].options, terms[t].weight});
+    group.push_back(WeightedLossOptions{withPlaneSize(terms[t].options, logits), terms[t].weight});
   }
 
   LossTensors tensors;

@@ -13,6 +13,7 @@ import { focalTverskyDefinition } from './focal-tversky';
 import { generalizedWassersteinDiceDefinition } from './generalized-wasserstein-dice';
 import { jaccardDefinition } from './jaccard';
 import { logCoshDiceDefinition } from './log-cosh-dice';
+import { rmiDefinition } from './rmi';
 import { robustTDefinition } from './robust-t';
 import { sensitivitySpecificityDefinition } from './sensitivity-specificity';
 import { tverskyDefinition } from './tversky';
@@ -28,6 +29,7 @@ export const lossDefinitions = [
   tverskyDefinition,
   focalTverskyDefinition,
   sensitivitySpecificityDefinition,
+  rmiDefinition,
   robustTDefinition,
 ] as const;
 
@@ -48,7 +50,7 @@ type OwnFieldsOf<D> = D extends LossDefinition<infer Id, unknown, infer Own> ? {
 /**
  * The ids `computeLoss` accepts, in the order of the spec; frozen. Now
  * `['cross-entropy', 'focal', 'dice', 'log-cosh-dice', 'generalized-wasserstein-dice', 'jaccard',
- * 'tversky', 'focal-tversky', 'sensitivity-specificity', 'robust-t']`; it grows to the 25 losses of docs/losses.md.
+ * 'tversky', 'focal-tversky', 'sensitivity-specificity', 'rmi', 'robust-t']`; it grows to the 25 losses of docs/losses.md.
  *
  * @example
  * ```ts
