@@ -341,6 +341,7 @@ Napi::Object eventObject(Napi::Env env, const TrainerEvent& event) {
     o.Set("lr", step->lr);
     o.Set("imagesPerSecond", step->imagesPerSecond);
     if (step->skipped) o.Set("skipped", true);
+    if (step->nuParameter) o.Set("nuParameter", *step->nuParameter);
   } else if (const auto* epoch = std::get_if<trainer::EpochEvent>(&event)) {
     o.Set("type", "epoch");
     o.Set("epoch", static_cast<double>(epoch->epoch));

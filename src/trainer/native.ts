@@ -110,6 +110,7 @@ export type NativeEvent =
       readonly lr: number;
       readonly imagesPerSecond: number;
       readonly skipped?: boolean;
+      readonly nuParameter?: number;
     }
   | { readonly type: 'epoch'; readonly epoch: number; readonly loss: number; readonly metrics: NativeEvaluation | null }
   | { readonly type: 'checkpoint'; readonly path: string };

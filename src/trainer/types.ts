@@ -205,6 +205,12 @@ export interface StepEvent {
   readonly imagesPerSecond: number;
   /** `true` when `nonFinite: 'skip'` dropped this step's update (its loss or terms are not finite). */
   readonly skipped?: boolean;
+  /**
+   * robust-t's learned θ (`nuParameter`) after this step, when the objective has robust-t terms:
+   * the trainer optimises it in its own parameter group (the optimizer and schedule of the model,
+   * weight decay 0) and checkpoints it with its optimizer state.
+   */
+  readonly nuParameter?: number;
 }
 
 /** After each epoch: its mean loss over images, and the validation metrics (null without validation). */

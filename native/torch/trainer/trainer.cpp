@@ -32,9 +32,15 @@ std::vector<torch_ops::Objective> unitObjectives(const torch_ops::Objective& obj
   std::vector<torch_ops::Objective> units;
   for (LossTerm term : objective.terms) {
     term.weight = 1.0;
-    units.push_back(torch_ops::Objective{{term}});
+    units.push_back(torch_ops::Objective{{term}, at::Tensor()});
   }
   return units;
+}
+
+// The model's optimizer options with weight decay 0 (the learned loss state's parameter group).
+OptimizerOptions withoutWeightDecay(OptimizerOptions options) {
+  std::visit([](auto& o) { o.weightDecay = 0.0; }, options);
+  return options;
 }
 
 std::optional<int64_t> ignoreIndexOf(const torch_ops::Objective& objective) {
@@ -82,6 +88,31 @@ Trainer::Trainer(TrainerConfig config)
   unitTerms_ = unitObjectives(config_.objective);
   optimizer_ = std::make_unique<Optimizer>(config_.optimizer, model_.module->parameters());
   lastLr_ = optimizer_->baseLr();
+  initLossState();
+}
+
+void Trainer::initLossState() {
+  std::optional<double> theta;
+  for (const LossTerm& term : config_.objective.terms) {
+    const auto* robust = std::get_if<RobustTOptions>(&term.options);
+    if (!robust) continue;
+    if (theta && *theta != robust->nuParameter) {
+      throw std::invalid_argument("the robust-t terms of an objective share one learned nuParameter (θ); they differ");
+    }
+    theta = robust->nuParameter;
+  }
+  if (!theta) return;
+  nuParameter_ = at::scalar_tensor(*theta, at::kDouble).requires_grad_(true);
+  config_.objective.nuParameter = nuParameter_;
+  for (torch_ops::Objective& unit : unitTerms_) {
+    if (std::holds_alternative<RobustTOptions>(unit.terms.front().options)) unit.nuParameter = nuParameter_;
+  }
+  stateOptimizer_ = std::make_unique<Optimizer>(withoutWeightDecay(config_.optimizer), std::vector<at::Tensor>{nuParameter_});
+}
+
+std::optional<double> Trainer::nuParameterValue() const {
+  if (!nuParameter_.defined()) return std::nullopt;
+  return nuParameter_.item<double>();
 }
 
 bool Trainer::gradientsFinite() const {
@@ -89,6 +120,7 @@ bool Trainer::gradientsFinite() const {
   for (const at::Tensor& p : model_.module->parameters()) {
     if (p.grad().defined()) grads.push_back(p.grad());
   }
+  if (nuParameter_.defined() && nuParameter_.grad().defined() && !nuParameter_.grad().isfinite().all().item<bool>()) return false;
   if (grads.empty()) return true;
   // The largest magnitude of each gradient (NaN propagates; no overflow, unlike a 2-norm).
   return at::stack(at::_foreach_norm(grads, std::numeric_limits<double>::infinity())).isfinite().all().item<bool>();
@@ -97,6 +129,7 @@ bool Trainer::gradientsFinite() const {
 Trainer::StepResult Trainer::trainStep(const at::Tensor& images /* [B, Cin, H, W] */,
                                        const at::Tensor& masks /* [B, H, W] */, double lr) {
   optimizer_->zeroGrad();
+  if (stateOptimizer_) stateOptimizer_->zeroGrad();
   const at::Tensor logits = forwardLogits(images);  // [B, K, H, W] float32
   StepResult result;
   result.loss = std::numeric_limits<double>::quiet_NaN();
@@ -118,10 +151,12 @@ Trainer::StepResult Trainer::trainStep(const at::Tensor& images /* [B, Cin, H, W
   total.backward();
   if (!gradientsFinite()) {
     optimizer_->zeroGrad();
+    if (stateOptimizer_) stateOptimizer_->zeroGrad();
     result.nonFinite = "the gradient";
     return result;
   }
   optimizer_->step(lr);
+  if (stateOptimizer_) stateOptimizer_->step(lr);
   result.loss = total.item<double>();
   return result;
 }
@@ -216,7 +251,7 @@ FitSummary Trainer::fit(const Dataset& train, const Dataset* validation, const F
       ++step_;
       summary.loss = result.loss;
       sink(StepEvent{epoch_, step_ - 1, result.loss, result.terms, lr,
-                     seconds > 0 ? static_cast<double>(last - first) / seconds : 0.0, skipped});
+                     seconds > 0 ? static_cast<double>(last - first) / seconds : 0.0, skipped, nuParameterValue()});
       if (policy.everySteps > 0 && step_ % policy.everySteps == 0 && !policy.path.empty()) {
         writeCheckpoint(policy.path, sink);
       }
@@ -319,6 +354,12 @@ c10::IValue Trainer::checkpointValue() const {
   checkpoint.insert("epoch_loss_sum", epochLossSum_);
   checkpoint.insert("epoch_images", epochImages_);
   checkpoint.insert("config", config_.record.isNone() ? c10::IValue(stringDict()) : config_.record);
+  if (nuParameter_.defined()) {
+    c10::impl::GenericDict lossState = stringDict();
+    lossState.insert("nu_parameter", nuParameter_.detach().clone());
+    lossState.insert("optimizer", stateOptimizer_->stateDict(lastLr_));
+    checkpoint.insert("loss_state", lossState);
+  }
   return checkpoint;
 }
 
@@ -343,6 +384,12 @@ void Trainer::restore(const c10::IValue& value) {
   epochLossSum_ = entry(checkpoint, "epoch_loss_sum").toDouble();
   epochImages_ = entry(checkpoint, "epoch_images").toInt();
   lastLr_ = entry(scheduler, "last_lr").toDouble();
+  if (nuParameter_.defined()) {
+    const c10::impl::GenericDict lossState = entry(checkpoint, "loss_state").toGenericDict();
+    const at::NoGradGuard noGrad;
+    nuParameter_.copy_(entry(lossState, "nu_parameter").toTensor().to(at::kDouble).reshape({}));
+    stateOptimizer_->loadStateDict(entry(lossState, "optimizer"));
+  }
 }
 
 void Trainer::loadWeights(const c10::IValue& value) {

@@ -98,6 +98,7 @@ struct StepEvent {
   double lr = 0.0;            // the learning rate of this step
   double imagesPerSecond = 0.0;
   bool skipped = false;       // NonFinitePolicy::Skip dropped this step's update
+  std::optional<double> nuParameter;  // robust-t's learned θ after this step (objectives with robust-t)
 };
 
 /// After each epoch: the mean step loss over its images, and the validation metrics if any.
@@ -173,6 +174,8 @@ class Trainer {
   at::Tensor forwardLogits(const at::Tensor& images /* [B, Cin, H, W] */);
   int64_t scheduleHorizon(const FitOptions& options, int64_t stepsPerEpoch) const;
   void writeCheckpoint(const std::string& path, const EventSink& sink) const;
+  void initLossState();
+  std::optional<double> nuParameterValue() const;
   c10::IValue checkpointValue() const;
 
   TrainerConfig config_;
@@ -181,6 +184,11 @@ class Trainer {
   models::SegmentationModel model_;
   std::vector<torch_ops::Objective> unitTerms_;  // each term alone with weight 1
   std::unique_ptr<Optimizer> optimizer_;
+  // Learned loss state: robust-t's θ ([] float64, CPU, requires grad; undefined without a robust-t
+  // term), shared by the objective's robust-t terms and optimised in its own parameter group: the
+  // model's optimizer and schedule, weight decay 0. Checkpointed as 'loss_state'.
+  at::Tensor nuParameter_;
+  std::unique_ptr<Optimizer> stateOptimizer_;
   int64_t parameterCount_ = 0;
   int64_t epoch_ = 0;        // epochs completed
   int64_t step_ = 0;         // steps completed
