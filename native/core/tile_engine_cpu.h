@@ -61,9 +61,15 @@ struct TileJob {
   double pixelSmoothingSum = 0.0;          // Σ_c pixelSmoothing[c]
   MomentMask moments = 0;           // Statistics: the moments to accumulate ([B, K, kMomentCount])
   const double* coefficients = nullptr;  // Gradient: [B, K, kCoefficientCount], or nullptr (no region term)
-//   Statistics:        region moments per (image, class) and the pixel-wise terms' value sums
-//   Gradient:          d value / d logits (region terms through moment coefficients; pixel terms;
-//                      special terms through their stored u)
+  // Special terms (special_batch.h): the Statistics pass stores the activation and the labels of
+  // every pixel, and the Gradient pass adds the special terms' u.
+  void* probOut = nullptr;          // Statistics: [B, K, N] dtype, p; or nullptr
+  void* logProbOut = nullptr;       // Statistics: [B, K, N] dtype, log p (needs needLogProb); or nullptr
+  void* trueLogProbOut = nullptr;   // Statistics: [B, N] dtype, log p of the true class, 0 if ignored (needs needLogProb); or nullptr
+  int32_t* labelOut = nullptr;      // Statistics: [B, N] class, −1 for ignored; or nullptr
+  const void* specialDprob = nullptr;  // Gradient: [B, K, N] dtype, d value / d p of the special terms; or nullptr
+  const void* specialU = nullptr;      // Gradient: [B, K, N] dtype, u = p · d value / d p of the special terms; or nullptr
+  const void* specialTrueU = nullptr;  // Gradient: [B, N] dtype, the special terms' u of the true class; or nullptr
   bool confusion = false;           // Statistics: accumulate the confusion moments [B, K, K] (confusion_moments.h)
   const double* confusionRows = nullptr;  // Gradient: [B, K, K] d value / d C[a][c] added to the pixels of class a
                                           // (with coefficients set), or nullptr (no Confusion term)
