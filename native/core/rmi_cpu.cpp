@@ -160,16 +160,23 @@ std::vector<int> neighbourOffsets(const PlaneShape& s) {
   return offsets;
 }
 
+constexpr int kLanes = 8;  // independent partial sums: the row loops vectorise without reassociation
+
 // Σ over the neighbourhood origins of a[m + oa] · b[m + ob].
 double shiftedDot(const double* a, int oa, const double* b, int ob, const PlaneShape& s) {
-  double total = 0.0;
+  double lanes[kLanes] = {};
+  double tail = 0.0;
+  const int body = s.mw / kLanes * kLanes;
   for (int y = 0; y < s.mh; ++y) {
     const double* __restrict ra = a + oa + y * s.pw;
     const double* __restrict rb = b + ob + y * s.pw;
-    double row = 0.0;
-    for (int x = 0; x < s.mw; ++x) row += ra[x] * rb[x];
-    total += row;
+    for (int x0 = 0; x0 < body; x0 += kLanes) {
+      for (int l = 0; l < kLanes; ++l) lanes[l] += ra[x0 + l] * rb[x0 + l];
+    }
+    for (int x = body; x < s.mw; ++x) tail += ra[x] * rb[x];
   }
+  double total = tail;
+  for (int l = 0; l < kLanes; ++l) total += lanes[l];
   return total;
 }
 
