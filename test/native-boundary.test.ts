@@ -66,7 +66,7 @@ describe('core addon invariants', () => {
     ['request not an object', raw(logits, target, dims, 'dice', null), 'TypeError', 'request is not an object'],
     ['request without terms', raw(logits, target, dims, {}, null), 'TypeError', "resolved loss term lacks 'terms'"],
     ['empty terms', raw(logits, target, dims, { terms: [], gradScale: 1 }, null), 'RangeError', "resolved 'terms' is empty"],
-    ['unknown id', raw(logits, target, dims, { ...dice, terms: [{ ...dice.terms[0], id: 'topk' }] }, null), 'RangeError', "resolved loss id 'topk' is unknown to the native core"],
+    ['unknown id', raw(logits, target, dims, { ...dice, terms: [{ ...dice.terms[0], id: 'top-k' }] }, null), 'RangeError', "resolved loss id 'top-k' is unknown to the native core"],
     ['missing field', raw(logits, target, dims, { ...dice, terms: [{ ...dice.terms[0], smooth: undefined }] }, null), 'TypeError', "resolved field 'smooth' is not a number"],
     ['NaN weight', raw(logits, target, dims, { ...dice, terms: [{ ...dice.terms[0], weight: Number.NaN }] }, null), 'RangeError', "resolved field 'weight' is not finite"],
     ['bad activation', raw(logits, target, dims, { ...dice, terms: [{ ...dice.terms[0], activation: 'relu' }] }, null), 'RangeError', "resolved activation 'relu' is unknown"],
