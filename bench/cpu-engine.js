@@ -15,8 +15,9 @@
 // Median of --iterations runs after 2 warm-up runs each.
 //
 //   node bench/cpu-engine.js [--shapes=8x9x224x224,4x19x512x512] [--threads=1,2] [--iterations=9] [--all] [--only=a,b] [--out=FILE]
-//   (--all: also topk, lovasz-softmax, focal, the region losses, combo, exp-log and unified-focal, against PyTorch eager written as their
-//   references write them; --only: just the named objectives of that set)
+//   (--all: also topk, lovasz-softmax, focal, the region losses, generalized-wasserstein-dice, rmi, robust-t,
+//   combo, exp-log and unified-focal, against PyTorch eager written as their references write them;
+//   --only: just the named objectives of either list)
 //
 // Needs `npm run build` and `npm run build:prebuild`, g++ with OpenMP, and .venv (npm run setup:libtorch).
 // Writes bench/results/cpu-engine-<date>.json.
@@ -48,11 +49,14 @@ const MORE_OBJECTIVES = {
   combo: 'combo',
   'exp-log': 'exp-log',
   'unified-focal': 'unified-focal',
+  'generalized-wasserstein-dice': 'generalized-wasserstein-dice',
+  'robust-t': 'robust-t',
+  rmi: 'rmi',
 };
 let OBJECTIVES = CORE_OBJECTIVES;
 
 function parseArgs(argv) {
-  const options = { shapes: [[8, 9, 224, 224], [4, 19, 512, 512]], threads: [1, 2], iterations: 9, out: null, all: false };
+  const options = { shapes: [[8, 9, 224, 224], [4, 19, 512, 512]], threads: [1, 2], iterations: 9, out: null, all: false, only: null };
   for (const arg of argv) {
     const [key, value] = arg.replace(/^--/, '').split('=');
     if (key === 'shapes') options.shapes = value.split(',').map((s) => s.split('x').map(Number));
@@ -199,11 +203,13 @@ function markdown(rows) {
 
 function main() {
   const options = parseArgs(process.argv.slice(2));
-  if (options.all || options.only) OBJECTIVES = { ...CORE_OBJECTIVES, ...MORE_OBJECTIVES };
+  if (options.all) OBJECTIVES = { ...CORE_OBJECTIVES, ...MORE_OBJECTIVES };
   if (options.only) {
-    const unknown = options.only.filter((name) => !(name in OBJECTIVES));
-    if (unknown.length > 0) throw new Error(`--only: unknown objective(s) ${unknown.join(', ')}`);
-    OBJECTIVES = Object.fromEntries(options.only.map((name) => [name, OBJECTIVES[name]]));
+    const known = { ...CORE_OBJECTIVES, ...MORE_OBJECTIVES };
+    OBJECTIVES = Object.fromEntries(options.only.map((name) => {
+      if (!(name in known)) throw new Error(`unknown objective ${name} (one of ${Object.keys(known).join(', ')})`);
+      return [name, known[name]];
+    }));
   }
   const plain = buildPlainLoop();
   const dir = prebuiltPackage();

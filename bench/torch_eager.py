@@ -130,6 +130,82 @@ def unified_focal(logits, target, lam=0.5, delta=0.6, gamma=0.5, eps=1e-7):
     return lam * focal + (1 - lam) * tversky
 
 
+def generalized_wasserstein_dice(logits, target):
+    """Fidon's GeneralizedWassersteinDiceLoss (default weighting) with M = 1 − I, written as the
+    reference computes it: M expanded to [B, C, C, N] and gathered by the label, W = Σ_c M[t, c] p_c,
+    α expanded and gathered, per-image sums, mean over images."""
+    b, c = logits.shape[:2]
+    eps = 2.220446049250313e-16
+    p = F.softmax(logits.view(b, c, -1), dim=1)  # [B, C, N]
+    t = target.view(b, -1)  # [B, N]
+    m = (1 - torch.eye(c, dtype=torch.float64))[None, :, :, None].expand(b, c, c, p.shape[2])
+    rows = torch.gather(m, 1, t[:, None, None, :].expand(b, 1, c, t.shape[1])).squeeze(1)  # [B, C, N]
+    w = (rows * p).sum(1)  # [B, N]
+    alpha = torch.ones(b, c)
+    alpha[:, 0] = 0
+    alpha_t = torch.gather(alpha[:, :, None].expand(b, c, t.shape[1]), 1, t[:, None, :]).squeeze(1)
+    tp = (alpha_t * (1 - w)).sum(1)
+    den = 2 * tp + w.sum(1)
+    return (1 - (2 * tp + eps) / (den + eps)).mean()
+
+
+def robust_t(logits, target, theta=1.0):
+    """Digital-Dermatology TLoss on each foreground class, written as the reference computes it
+    (its D, λ grid and ε as tensors, ν = exp(θ) + ε, the six terms), θ a learned parameter; mean over
+    the foreground classes."""
+    b, c, h, w = logits.shape
+    nu = torch.tensor(theta, requires_grad=True)
+    eps = torch.tensor(1e-8)
+    d = torch.tensor(float(h * w))
+    lambdas = torch.ones(h, w)
+    p = logits.softmax(1)
+    g = F.one_hot(target, c).permute(0, 3, 1, 2).to(p.dtype)
+    total = 0
+    for k in range(1, c):
+        delta = p[:, k] - g[:, k]
+        nu_eps = torch.exp(nu) + eps
+        first = -torch.lgamma((nu_eps + d) / 2)
+        second = torch.lgamma(nu_eps / 2)
+        third = -0.5 * torch.sum(lambdas + eps)
+        fourth = (d / 2) * torch.log(torch.tensor(3.141592653589793))
+        fifth = (d / 2) * (nu + eps)
+        numerator = torch.sum(delta.pow(2) * torch.exp(lambdas + eps), dim=(1, 2))
+        sixth = ((nu_eps + d) / 2) * torch.log(1 + numerator / nu_eps)
+        total = total + (first + second + third + fourth + fifth + sixth).mean()
+    return total / (c - 1)
+
+
+def rmi(logits, target, radius=3, pool=2, lam=0.5):
+    """ZJULearning/RMI RMILoss.forward_sigmoid (avg pool 2/2, radius 3, λ 0.5), written as the
+    reference computes it: sigmoid BCE, avg_pool2d of p + 1e-6 and the one-hot, the R² shifted
+    slices stacked, float64, covariances by matmul, torch.inverse, Cholesky log-det."""
+    n, c, h, w = logits.shape
+    g = F.one_hot(target, c).float()
+    bce = F.binary_cross_entropy_with_logits(logits.permute(0, 2, 3, 1).reshape(-1, c), g.view(-1, c), reduction="sum")
+    bce = bce / (target.numel() + 1.0)
+    probs = logits.sigmoid() + 1e-6
+    labels = g.permute(0, 3, 1, 2)
+    labels = F.avg_pool2d(labels, kernel_size=pool, stride=pool, padding=pool // 2)
+    probs = F.avg_pool2d(probs, kernel_size=pool, stride=pool, padding=pool // 2)
+    nh, nw = labels.shape[2] - (radius - 1), labels.shape[3] - (radius - 1)
+    la = torch.stack([labels[:, :, y:y + nh, x:x + nw] for y in range(radius) for x in range(radius)], 2)
+    pr = torch.stack([probs[:, :, y:y + nh, x:x + nw] for y in range(radius) for x in range(radius)], 2)
+    d = radius * radius
+    la = la.reshape(n, c, d, -1).double()
+    pr = pr.reshape(n, c, d, -1).double()
+    eye = torch.eye(d, dtype=torch.float64)[None, None]
+    la = la - la.mean(3, keepdim=True)
+    pr = pr - pr.mean(3, keepdim=True)
+    la_cov = la @ la.transpose(2, 3)
+    pr_cov_inv = torch.inverse(pr @ pr.transpose(2, 3) + eye * 5e-4)
+    la_pr = la @ pr.transpose(2, 3)
+    var = la_cov - la_pr @ pr_cov_inv @ la_pr.transpose(-2, -1)
+    chol = torch.linalg.cholesky(var + eye * 5e-4)
+    rmi_now = 0.5 * 2.0 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1) + 1e-8).sum(-1)
+    rmi_loss = (rmi_now.view(-1, c).mean(0).float() / d).sum()
+    return lam * bce + (1 - lam) * rmi_loss
+
+
 OBJECTIVES = {
     "topk": topk,
     "unified-focal": unified_focal,
@@ -145,6 +221,9 @@ OBJECTIVES = {
     "tversky": lambda z, t: 1 - tversky_index(z, t).mean(),
     "focal-tversky": lambda z, t: ((1 - tversky_index(z, t)) ** 0.75).mean(),
     "sensitivity-specificity": sensitivity_specificity,
+    "generalized-wasserstein-dice": generalized_wasserstein_dice,
+    "robust-t": robust_t,
+    "rmi": rmi,
 }
 
 

@@ -32,6 +32,7 @@ export type {
   FocalPreset,
   FocalTverskyLossOptions,
   FocalTverskyPreset,
+  GeneralizedWassersteinDiceLossOptions,
   JaccardLossOptions,
   JaccardPreset,
   LogCoshDiceLossOptions,
@@ -47,6 +48,9 @@ export type {
   LossShape,
   LossSpec,
   LossTerm,
+  RmiLossOptions,
+  RmiPoolMode,
+  RobustTLossOptions,
   SensitivitySpecificityLossOptions,
   SensitivitySpecificityPreset,
   TargetArray,
@@ -55,6 +59,7 @@ export type {
   TverskyLossOptions,
   UnifiedFocalLossOptions,
   UnifiedFocalPreset,
+  WassersteinWeighting,
 } from './types';
 export {
   computeLossTorch,

@@ -1,10 +1,10 @@
 // Float64 central finite differences of the value against the returned gradient, for every option
-// and preset of cross-entropy, Dice and the region losses, every activation (incl. C = 1 and 'none' with probabilities), odd and
+// and preset of cross-entropy, Dice and the region losses (generalized-wasserstein-dice included), every activation (incl. C = 1 and 'none' with probabilities), odd and
 // 5-D shapes, an upstream gradient ≠ 1 and a compound loss.
 import { describe, expect, it } from 'vitest';
 
 import { computeLoss, type LossSpec, type LossShape } from '../src/index';
-import { expectArrayClose, finiteDifferences, labels, rng, softmaxChannels, uniform } from './helpers/numeric';
+import { expectArrayClose, expectClose, finiteDifferences, labels, rng, softmaxChannels, uniform } from './helpers/numeric';
 
 interface GradCase {
   name: string;
@@ -186,7 +186,41 @@ function regionCases(loss: string, variants: [string, Record<string, unknown>][]
   ];
 }
 
+const brats = [
+  [0, 1, 1, 1],
+  [1, 0, 0.6, 0.5],
+  [1, 0.6, 0, 0.7],
+  [1, 0.5, 0.7, 0],
+];
+const gwdl = 'generalized-wasserstein-dice' as const;
+const wassersteinCases: GradCase[] = [
+  { name: 'default (M = 1 − I)', loss: gwdl, shape: [2, 3, 4, 3], options: {} },
+  { name: 'distance matrix', loss: gwdl, shape: [2, 4, 3, 3], options: { distanceMatrix: brats } },
+  { name: 'gdl weighting, distance matrix ×2', loss: gwdl, shape: [2, 4, 3, 3], options: { weighting: 'gdl', distanceMatrix: brats.map((r) => r.map((v) => 2 * v)) } },
+  { name: 'ignoreIndex, gdl', loss: gwdl, shape: [2, 3, 4, 3], options: { ignoreIndex: 9, weighting: 'gdl' }, ignore: 9 },
+  { name: 'absent class', loss: gwdl, shape: [2, 4, 3, 3], options: { distanceMatrix: new Float64Array(brats.flat()) }, absent: 3 },
+  { name: 'sigmoid per channel', loss: gwdl, shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: gwdl, shape: [2, 3, 4, 3], options: { activation: 'none', weighting: 'gdl' }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: gwdl, shape: [2, 1, 4, 5], options: {} },
+  { name: 'odd shape, gradScale −1.7', loss: gwdl, shape: [3, 5, 7, 3], options: { gradScale: -1.7 } },
+  { name: '5-D volume', loss: gwdl, shape: [2, 3, 2, 3, 4], options: { weighting: 'gdl' } },
+  { name: '200 pixels per image (several tiles)', loss: gwdl, shape: [2, 3, 10, 20], options: { distanceMatrix: [[0, 1, 0.5], [1, 0, 0.8], [0.5, 0.8, 0]] } },
+];
+
+const robustTCases: GradCase[] = [
+  { name: 'default θ 1, C = 2', loss: 'robust-t', shape: [2, 2, 4, 3], options: {} },
+  { name: 'θ −1.3, C = 4 (mean over foreground classes)', loss: 'robust-t', shape: [2, 4, 3, 3], options: { nuParameter: -1.3 } },
+  { name: 'θ 3, ignoreIndex', loss: 'robust-t', shape: [2, 3, 4, 3], options: { nuParameter: 3, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'sigmoid per channel', loss: 'robust-t', shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: 'robust-t', shape: [2, 3, 4, 3], options: { activation: 'none' }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'robust-t', shape: [2, 1, 4, 5], options: { nuParameter: 0.5 } },
+  { name: 'odd shape, gradScale −1.7', loss: 'robust-t', shape: [3, 5, 7, 3], options: { gradScale: -1.7 } },
+  { name: '5-D volume', loss: 'robust-t', shape: [2, 3, 2, 3, 4], options: {} },
+];
+
 const regionLossCases: [string, GradCase[]][] = [
+  [gwdl, wassersteinCases],
+  ['robust-t', robustTCases],
   [
     'log-cosh-dice',
     regionCases('log-cosh-dice', [
@@ -295,6 +329,7 @@ const compoundCases: GradCase[] = [
       { loss: 'sensitivity-specificity', weight: 0.5 },
       { loss: 'log-cosh-dice', weight: -0.1 },
       { loss: 'cross-entropy', weight: 0.25 },
+      { loss: 'generalized-wasserstein-dice', weight: 0.35, options: { weighting: 'gdl' } },
     ],
     shape: [2, 3, 4, 3],
     options: { ignoreIndex: 7 },
@@ -334,6 +369,29 @@ describe('finite differences (float64)', () => {
   }
   describe('compound', () => {
     it.each(compoundCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+});
+
+describe('robust-t: gradNuParameter is d value / d θ (float64 central differences)', () => {
+  it.each(robustTCases.map((c) => [c.name, c] as const))('%s', (_n, c) => {
+    const { logits, target } = makeInput(c);
+    const input = { logits, target, shape: c.shape };
+    const theta = (c.options.nuParameter as number | undefined) ?? 1;
+    const at = (t: number): number => computeLoss('robust-t', input, { ...c.options, nuParameter: t } as never).value;
+    const h = 1e-5;
+    const numeric = ((at(theta + h) - at(theta - h)) / (2 * h)) * ((c.options.gradScale as number | undefined) ?? 1);
+    const r = computeLoss('robust-t', input, { ...c.options, grad: true } as never);
+    expectClose(r.gradNuParameter ?? Number.NaN, numeric, 1e-6, 1e-7);
+  });
+  it('a compound: Σ weight · d term / d θ over its robust-t terms', () => {
+    const c = robustTCases[1];
+    const { logits, target } = makeInput(c);
+    const input = { logits, target, shape: c.shape };
+    const one = computeLoss('robust-t', input, { nuParameter: -1.3, grad: true });
+    const both = computeLoss([{ loss: 'robust-t', weight: 0.4, options: { nuParameter: -1.3 } }, { loss: 'dice' }, { loss: 'robust-t', weight: 0.25, options: { nuParameter: -1.3 } }], input, { grad: true });
+    expectClose(both.gradNuParameter ?? Number.NaN, 0.65 * (one.gradNuParameter ?? Number.NaN), 1e-13, 0);
+    expect(computeLoss('dice', input, { grad: true }).gradNuParameter).toBeUndefined();
+    expect(computeLoss('robust-t', input, {}).gradNuParameter).toBeUndefined();
   });
 });
 

@@ -1,9 +1,10 @@
 // The CPU entry points of the core (losses.h): checks, the loss functors, the instruction-set-
 // neutral driver of the tile kernels (tile_engine_cpu.h) and the region heads.
 //
-//   pass 1 (Statistics): region moments [B, K, 5] + pixel-wise value sums   (when any region or
-//                        special term, or no gradient is wanted); with a special term, also the
-//                        batch's activation and labels (special_batch.h)
+//   pass 1 (Statistics): region moments [B, K, 5] (+ confusion moments [B, K, K] for Confusion terms)
+//                        + pixel-wise value sums   (when any region or special term, or no
+//                        gradient is wanted); with a special term, also the batch's activation
+//                        and labels (special_batch.h)
 //   heads:               each region term: value and d value / d moments, folded with its weight
 //                        into one set of per-(image, class) gradient coefficients
 //   special terms:       each: value and weight · d value / d p into one [B, K, N] buffer (or the
@@ -18,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "confusion_moments.h"
 #include "cpu_isa.h"
 #include "dispatch.h"
 #include "parallel_cpu.h"
@@ -108,7 +110,7 @@ TileKernel tileKernel() {
 struct EngineTerms {
   std::vector<LossFunctor> functors;  // one per term, in order
   std::vector<double> weights;
-  std::vector<size_t> pixel, region, special;  // indices into functors
+  std::vector<size_t> pixel, region, special, planar;  // indices into functors
 };
 
 EngineTerms engineTerms(const std::vector<WeightedLossOptions>& terms, int classes) {
@@ -120,9 +122,10 @@ EngineTerms engineTerms(const std::vector<WeightedLossOptions>& terms, int class
     const LossFamily family = std::visit([](const auto& loss) { return std::decay_t<decltype(loss)>::kFamily; },
                                          out.functors.back());
     const size_t index = out.functors.size() - 1;
-    if (family == LossFamily::Region) out.region.push_back(index);
+    if (family == LossFamily::Planar) out.planar.push_back(index);
     else if (family == LossFamily::Special) out.special.push_back(index);
-    else out.pixel.push_back(index);
+    else if (family == LossFamily::Pixel) out.pixel.push_back(index);
+    else out.region.push_back(index);  // Region and Confusion
   }
   return out;
 }
@@ -205,7 +208,9 @@ class CpuDriver {
     job_.needLogProb = !pixelRefs_.empty() && (smoothing || job_.activation != PixelActivationKind::Softmax);
     for (const size_t k : terms.region) {
       std::visit([&](const auto& loss) {
-        if constexpr (isRegionLoss<std::decay_t<decltype(loss)>>()) job_.moments |= loss.moments();
+        using Loss = std::decay_t<decltype(loss)>;
+        if constexpr (isRegionLoss<Loss>()) job_.moments |= loss.moments();
+        if constexpr (usesConfusion<Loss>()) job_.confusion = true;
       }, terms.functors[k]);
     }
     for (const size_t k : terms.special) {
@@ -219,14 +224,16 @@ class CpuDriver {
     const bool hasRegion = !terms_.region.empty();
     const bool hasSpecial = !terms_.special.empty();
     const size_t momentsSize = size_t(job_.batch) * job_.classes * kMomentCount;
+    const size_t confusionCount = job_.confusion ? size_t(job_.batch) * confusionSize(job_.classes) : 0;
     Sums sums;
     job_.checkInputs = true;  // the first pass checks labels and logits
     if (hasSpecial) allocateActivation();
     if (hasRegion || hasSpecial || !grad) {
-      sums = runPass(PassKind::Statistics, momentsSize);
+      sums = runPass(PassKind::Statistics, momentsSize, confusionCount);
       job_.checkInputs = false;
     }
     double value = hasRegion ? regionHeads(sums) : 0.0;
+    if (grad && grad->stateGrad && hasRegion && sums.validPixels > 0) *grad->stateGrad += grad->scale * stateGradients(sums);
     if (hasSpecial) value += dispatchScalar(job_.dtype, [&](auto scalar) { return specialTerms(scalar, sums, grad != nullptr); });
     if (grad) {
       job_.grad = grad->data;
@@ -236,8 +243,9 @@ class CpuDriver {
       job_.specialDprob = hasSpecial ? specialDprob_.get() : nullptr;
       job_.specialU = hasSpecial ? specialU_.get() : nullptr;
       job_.specialTrueU = hasSpecial ? specialTrueU_.get() : nullptr;
+      job_.confusionRows = job_.confusion ? confusionRows_.data() : nullptr;
       const bool twoPass = hasRegion || hasSpecial;
-      const Sums gradSums = runPass(twoPass ? PassKind::Gradient : PassKind::ValuesAndGradient, 0);
+      const Sums gradSums = runPass(twoPass ? PassKind::Gradient : PassKind::ValuesAndGradient, 0, 0);
       job_.checkInputs = false;
       if (!twoPass) sums = gradSums;
     }
@@ -249,15 +257,18 @@ class CpuDriver {
   struct Sums {
     std::vector<double> moments;      // [B, K, kMomentCount]
     std::vector<double> pixelValues;  // [pixel terms]
+    std::vector<double> confusion;    // [B, K, K] (Confusion terms only)
     int64_t validPixels = 0;
   };
 
-  Sums runPass(PassKind pass, size_t momentsSize) {
+  // Worker w's sums: [momentsSize moments | pixel term values | confusionCount confusion moments].
+  Sums runPass(PassKind pass, size_t momentsSize, size_t confusionCount) {
     job_.pass = pass;
     const int64_t units = job_.units();
     const int workers = workersFor(units, int64_t(kTilePixels) * job_.classes);
     const size_t scratch = tileWorkspaceBytes(job_);
-    const size_t perWorker = momentsSize + pixelRefs_.size();
+    const size_t confusionAt = momentsSize + pixelRefs_.size();
+    const size_t perWorker = confusionAt + confusionCount;
     std::vector<double> sums(size_t(workers) * perWorker, 0.0);
     std::vector<int64_t> valid(workers, 0);
     std::vector<char> invalidLabel(workers, 0), nonFinite(workers, 0);
@@ -267,6 +278,7 @@ class CpuDriver {
       TilePartials partials;
       partials.moments = sums.data() + w * perWorker;
       partials.pixelValues = partials.moments + momentsSize;
+      partials.confusion = partials.moments + confusionAt;
       kernel(job_, begin, end, scratch_.get() + w * scratch, partials);
       valid[w] = partials.validPixels;
       invalidLabel[w] = partials.invalidLabel;
@@ -275,12 +287,14 @@ class CpuDriver {
     if (job_.checkInputs) throwForBadInputs(invalidLabel, nonFinite);
     Sums merged;
     merged.moments.assign(sums.begin(), sums.begin() + momentsSize);
-    merged.pixelValues.assign(sums.begin() + momentsSize, sums.begin() + perWorker);
+    merged.pixelValues.assign(sums.begin() + momentsSize, sums.begin() + confusionAt);
+    merged.confusion.assign(sums.begin() + confusionAt, sums.begin() + perWorker);
     merged.validPixels = valid[0];
     for (int w = 1; w < workers; ++w) {
       const double* part = sums.data() + w * perWorker;
       for (size_t i = 0; i < momentsSize; ++i) merged.moments[i] += part[i];
       for (size_t k = 0; k < pixelRefs_.size(); ++k) merged.pixelValues[k] += part[momentsSize + k];
+      for (size_t i = 0; i < confusionCount; ++i) merged.confusion[i] += part[confusionAt + i];
       merged.validPixels += valid[w];
     }
     return merged;
@@ -297,21 +311,30 @@ class CpuDriver {
     }
   }
 
-  // Σ weight · head value; fills coefficients_. No valid pixel: value 0 and zero coefficients.
+  // Σ weight · head value; fills coefficients_ (and confusionRows_ with Confusion terms). No valid
+  // pixel: value 0 and zero coefficients.
   double regionHeads(const Sums& sums) {
     const size_t groups = size_t(job_.batch) * job_.classes;
     coefficients_.assign(groups * kCoefficientCount, 0.0);
+    confusionRows_.assign(sums.confusion.size(), 0.0);
     if (sums.validPixels == 0) return 0.0;
     std::vector<double> dmoments(groups * kMomentCount);
+    std::vector<double> dconfusion(sums.confusion.size());
     double value = 0.0;
     for (const size_t k : terms_.region) {
       std::fill(dmoments.begin(), dmoments.end(), 0.0);
+      const double w = terms_.weights[k];
       std::visit([&](const auto& loss) {
-        if constexpr (isRegionLoss<std::decay_t<decltype(loss)>>()) {
-          value += terms_.weights[k] * loss.head(sums.moments.data(), dmoments.data(), job_.batch, job_.classes);
+        using Loss = std::decay_t<decltype(loss)>;
+        if constexpr (usesConfusion<Loss>()) {
+          std::fill(dconfusion.begin(), dconfusion.end(), 0.0);
+          value += w * loss.head(sums.moments.data(), dmoments.data(), sums.confusion.data(), dconfusion.data(),
+                                 job_.batch, job_.classes);
+          for (size_t i = 0; i < dconfusion.size(); ++i) confusionRows_[i] += w * dconfusion[i];
+        } else if constexpr (isRegionLoss<Loss>()) {
+          value += w * loss.head(sums.moments.data(), dmoments.data(), job_.batch, job_.classes);
         }
       }, terms_.functors[k]);
-      const double w = terms_.weights[k];
       for (size_t g = 0; g < groups; ++g) {
         const double* d = dmoments.data() + g * kMomentCount;
         double* c = coefficients_.data() + g * kCoefficientCount;
@@ -387,6 +410,19 @@ class CpuDriver {
     return value;
   }
 
+  // Σ weight · d term / d state over the region terms with learned state.
+  double stateGradients(const Sums& sums) const {
+    double total = 0.0;
+    for (const size_t k : terms_.region) {
+      std::visit([&](const auto& loss) {
+        if constexpr (hasLearnedState<std::decay_t<decltype(loss)>>()) {
+          total += terms_.weights[k] * loss.stateGradient(sums.moments.data(), job_.batch, job_.classes);
+        }
+      }, terms_.functors[k]);
+    }
+    return total;
+  }
+
   void ensureScratch(size_t bytes) {
     if (bytes + 64 > scratchBytes_) {
       scratch_.reset(new unsigned char[bytes + 64]);
@@ -401,6 +437,7 @@ class CpuDriver {
   std::vector<double> pixelNormalizerFactor_;
   std::vector<double> pixelSmoothing_;  // [K] (TileJob::pixelSmoothing)
   std::vector<double> coefficients_;  // [B, K, kCoefficientCount]
+  std::vector<double> confusionRows_;  // [B, K, K] Σ weight · d value / d C (Confusion terms)
   std::unique_ptr<unsigned char[]> scratch_;
   size_t scratchBytes_ = 0;
   SpecialNeeds needs_;                            // the union over the special terms
@@ -420,9 +457,26 @@ double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLoss
   checkShape(tensors);
   if (terms.empty()) throw LossArgumentError("no loss term");
   resolveActivation(tensors.activation, tensors.channels);
-  const EngineTerms engine = engineTerms(terms, probabilityClasses(tensors.channels));
-  CpuDriver driver(tensors, engine);
-  return driver.run(grad);
+  EngineTerms engine = engineTerms(terms, probabilityClasses(tensors.channels));
+  double value = 0.0;
+  bool accumulate = grad && grad->accumulate;
+  if (!engine.pixel.empty() || !engine.region.empty() || !engine.special.empty()) {
+    CpuDriver driver(tensors, engine);
+    value = driver.run(grad);
+    accumulate = true;
+  }
+  // Planar terms (rmi) after the tile engine, each adding its weighted gradient.
+  for (const size_t k : engine.planar) {
+    LossGradient termGrad;
+    if (grad) termGrad = LossGradient{grad->data, grad->scale * engine.weights[k], accumulate, grad->stateGrad};
+    std::visit([&](const auto& loss) {
+      if constexpr (isPlanarLoss<std::decay_t<decltype(loss)>>()) {
+        value += engine.weights[k] * loss.runCpu(tensors, grad ? &termGrad : nullptr);
+      }
+    }, engine.functors[k]);
+    accumulate = true;
+  }
+  return value;
 }
 
 double computeLossCpu(const LossTensors& tensors, const LossOptions& options, const LossGradient* grad) {

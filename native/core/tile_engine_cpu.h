@@ -5,7 +5,8 @@
 //
 // A job runs over units = (image, tile of kTilePixels pixels). Each unit activates its tile once
 // (prob[K][tile], log prob[K][tile]) for all terms, then, by pass:
-//   Statistics:        region moments per (image, class) and the pixel-wise terms' value sums
+//   Statistics:        region moments per (image, class), confusion moments per (image, class pair)
+//                      when a Confusion term asks, and the pixel-wise terms' value sums
 //   Gradient:          d value / d logits (region terms through moment coefficients; pixel terms;
 //                      special terms through their stored u)
 //   ValuesAndGradient: pixel-wise values and gradient in one pass (no region term)
@@ -60,15 +61,12 @@ struct TileJob {
   double pixelSmoothingSum = 0.0;          // Σ_c pixelSmoothing[c]
   MomentMask moments = 0;           // Statistics: the moments to accumulate ([B, K, kMomentCount])
   const double* coefficients = nullptr;  // Gradient: [B, K, kCoefficientCount], or nullptr (no region term)
-  // Special terms (special_batch.h): the Statistics pass stores the activation and the labels of
-  // every pixel, and the Gradient pass adds the special terms' u.
-  void* probOut = nullptr;          // Statistics: [B, K, N] dtype, p; or nullptr
-  void* logProbOut = nullptr;       // Statistics: [B, K, N] dtype, log p (needs needLogProb); or nullptr
-  void* trueLogProbOut = nullptr;   // Statistics: [B, N] dtype, log p of the true class, 0 if ignored (needs needLogProb); or nullptr
-  int32_t* labelOut = nullptr;      // Statistics: [B, N] class, −1 for ignored; or nullptr
-  const void* specialDprob = nullptr;  // Gradient: [B, K, N] dtype, d value / d p of the special terms; or nullptr
-  const void* specialU = nullptr;      // Gradient: [B, K, N] dtype, u = p · d value / d p of the special terms; or nullptr
-  const void* specialTrueU = nullptr;  // Gradient: [B, N] dtype, the special terms' u of the true class; or nullptr
+//   Statistics:        region moments per (image, class) and the pixel-wise terms' value sums
+//   Gradient:          d value / d logits (region terms through moment coefficients; pixel terms;
+//                      special terms through their stored u)
+  bool confusion = false;           // Statistics: accumulate the confusion moments [B, K, K] (confusion_moments.h)
+  const double* confusionRows = nullptr;  // Gradient: [B, K, K] d value / d C[a][c] added to the pixels of class a
+                                          // (with coefficients set), or nullptr (no Confusion term)
 
   void* grad = nullptr;             // [B, C, N] dtype (Gradient passes)
   double gradScale = 1.0;
@@ -82,6 +80,7 @@ struct TileJob {
 struct TilePartials {
   double* moments = nullptr;      // [B, K, kMomentCount]
   double* pixelValues = nullptr;  // [pixelTermCount] Σ of unnormalised term values
+  double* confusion = nullptr;    // [B, K, K] when TileJob::confusion
   int64_t validPixels = 0;
   bool invalidLabel = false;  // some label is outside [0, K) and not the ignore index (checkInputs)
   bool nonFinite = false;     // some logit is NaN or ±∞ (checkInputs)

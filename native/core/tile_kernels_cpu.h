@@ -12,6 +12,7 @@
 
 #include <cstdint>
 
+#include "confusion_moments.h"
 #include "loss_list.h"
 #include "math.h"
 #include "tile_engine_cpu.h"
@@ -289,6 +290,53 @@ void accumulateTileMoments(MomentMask mask, const TileScratch<T>& s, int classes
     tileMoments<pg | momentBit(kMomentP2)>(s, classes, n, m);
   } else {
     tileMoments<all>(s, classes, n, m);
+  }
+}
+
+// Whether some of the tile's n (padded) pixels has label a (ignored and padding pixels hold −1).
+SEGLOSS_INLINE bool labelPresent(const int32_t* __restrict label, int a, int n) {
+  unsigned any = 0;
+  for (int j = 0; j < n; ++j) any |= static_cast<unsigned>(label[j] == a);
+  return any != 0;
+}
+
+// conf[a][c] += Σ_{j: label_j = a} p_c[j] for the classes a present in the tile (most tiles hold
+// one or a few), over the n (padded) pixels.
+template <typename T>
+void tileConfusion(const TileScratch<T>& s, int classes, int n, double* conf /* [K][K] */) {
+  const int32_t* __restrict label = s.label;
+  for (int a = 0; a < classes; ++a) {
+    if (!labelPresent(label, a, n)) continue;
+    for (int c = 0; c < classes; ++c) {
+      const T* __restrict p = s.prob + c * S;
+      T lanes[kLanes] = {};
+      for (int j0 = 0; j0 < n; j0 += kLanes) {
+        for (int l = 0; l < kLanes; ++l) {
+          const T is = label[j0 + l] == a ? T(1) : T(0);
+          lanes[l] += is * p[j0 + l];
+        }
+      }
+      conf[a * classes + c] += static_cast<double>(laneTotal(lanes));
+    }
+  }
+}
+
+// u_c += [t = a] · p_c · rows[a][c] for the classes a present in the tile (the Confusion terms'
+// part of u = p · d value / d p; s.u already holds the region part).
+template <typename T>
+void confusionTileGrad(const double* rows /* [K][K] */, const TileScratch<T>& s, int classes, int n) {
+  const int32_t* __restrict label = s.label;
+  for (int a = 0; a < classes; ++a) {
+    if (!labelPresent(label, a, n)) continue;
+    for (int c = 0; c < classes; ++c) {
+      const T r = static_cast<T>(rows[a * classes + c]);
+      const T* __restrict pc = s.prob + c * S;
+      T* __restrict uc = s.u + c * S;
+      for (int j = 0; j < n; ++j) {
+        const T is = label[j] == a ? T(1) : T(0);
+        uc[j] += is * r * pc[j];
+      }
+    }
   }
 }
 
@@ -609,10 +657,12 @@ void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& 
   if (job.pass == PassKind::Statistics) {
     accumulateTileMoments(job.moments, s, classes, padded, partials.moments + b * classes * kMomentCount);
     storeActivation(job, b, i0, n, s);
+    if (job.confusion) tileConfusion(s, classes, padded, partials.confusion + b * confusionSize(classes));
   }
   const GradParts parts{job.coefficients != nullptr || job.specialDprob != nullptr || job.specialU != nullptr,
                         job.pixelTermCount > 0 || job.specialTrueU != nullptr};
   if (gradient && job.coefficients) regionTileGrad(job.coefficients + b * classes * kCoefficientCount, s, classes, n);
+  if (gradient && job.confusionRows) confusionTileGrad(job.confusionRows + b * confusionSize(classes), s, classes, n);
   if (gradient && job.specialDprob) addSpecialDprob(job, b, i0, n, s, job.coefficients == nullptr);
   if (gradient && job.specialU) addSpecialU(job, b, i0, n, s, job.coefficients == nullptr && job.specialDprob == nullptr);
   if (parts.pixel) {

@@ -30,10 +30,10 @@ template <class Loss>
 size_t workspaceBytesFor(const LossTensors& t) {
   if constexpr (Loss::kFamily == LossFamily::Pixel) {
     return cuda::PixelWorkspace::kBytes;
-  } else if constexpr (Loss::kFamily == LossFamily::Special) {
-    return 0;  // no CUDA engine: computeLossCuda throws, the torch op runs these on the CPU engine
-  } else {
+  } else if constexpr (Loss::kFamily == LossFamily::Region) {
     return cuda::RegionWorkspace::bytes(t.batch, probabilityClasses(t.channels), Loss::kStats);
+  } else {
+    return 0;  // CPU engine only (cpuOnlyLoss): computeLossCuda refuses it
   }
 }
 
@@ -53,10 +53,10 @@ void computeLossCuda(const LossTensors& tensors, const LossFunctor& functor, con
     constexpr PixelActivationKind A = decltype(activation)::value;
     if constexpr (Loss::kFamily == LossFamily::Pixel) {
       cuda::runPixelEngineCuda<A>(in, loss, target, deviceValue, workspace, cudaStream);
-    } else if constexpr (Loss::kFamily == LossFamily::Special) {
-      throw LossArgumentError(std::string(Loss::kId) + " has no CUDA engine (the torch op runs it on the CPU engine)");
-    } else {
+    } else if constexpr (Loss::kFamily == LossFamily::Region) {
       cuda::runRegionEngineCuda<A>(in, loss, target, deviceValue, workspace, cudaStream);
+    } else {
+      throw LossArgumentError(std::string(Loss::kId) + " has no CUDA engine (the torch op runs it on the CPU engine)");
     }
   });
 }
