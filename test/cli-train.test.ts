@@ -1,5 +1,5 @@
 // `segloss train` (src/cli/train.ts): option errors before anything runs, a short run on
-// fashion-seg writing the run folder (config.json, metrics.jsonl, checkpoint.pt, summary.json)
+// fashion-seg writing the run folder (config.json, metrics.jsonl, checkpoint.pt, summary.json, report.html)
 // with --json events, and Ctrl-C (SIGINT) → checkpoint, exit 130, then --resume finishing with
 // exactly the metrics of an uninterrupted run (the trainer resumes bit-identically on the CPU).
 // Needs the torch addon (skipped with the reason printed; SEGLOSS_REQUIRE_TORCH=1 fails instead).
@@ -90,7 +90,11 @@ describe.runIf(canTrain)('segloss train: runs', () => {
     expect(events.filter((e) => e.type === 'epoch').map((e) => e.epoch)).toEqual([0, 1]);
     const summary = events.at(-1) as Record<string, unknown>;
     expect(summary.type).toBe('summary');
-    for (const file of ['config.json', 'metrics.jsonl', 'checkpoint.pt', 'summary.json']) expect(fs.existsSync(path.join(out, file)), file).toBe(true);
+    for (const file of ['config.json', 'metrics.jsonl', 'checkpoint.pt', 'summary.json', 'report.html']) expect(fs.existsSync(path.join(out, file)), file).toBe(true);
+    const report = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+    expect(report.match(/<figure class="plot"/g)).toHaveLength(5);
+    expect(report.match(/<img src="data:image\/png;base64,/g)).toHaveLength(3 * 8);
+    expect(report).toContain('tversky (×0.5) + cross-entropy (×0.5)');
     const written = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as Record<string, unknown>;
     expect({ type: 'summary', ...written }).toEqual(JSON.parse(JSON.stringify(summary)));
     expect(written).toMatchObject({ dataset: 'fashion-seg', epochs: 2, steps: 6, testImages: 12, device: 'cpu' });

@@ -4,6 +4,7 @@
  * - `metrics.jsonl`: one JSON line per step and per epoch (appended to on `--resume`);
  * - `checkpoint.pt`: the Trainer checkpoint (every epoch, on Ctrl-C, and at the end);
  * - `summary.json`: the test metrics and the run's facts (see {@link RunSummary});
+ * - `report.html`: plots, per-class metrics, qualitative predictions (src/report/).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,12 +20,13 @@ export const RUN_CONFIG_FORMAT = 'segloss-run-config/1';
 export const RUN_SUMMARY_FORMAT = 'segloss-run-summary/1';
 
 /** The files of a run folder. */
-export function runFiles(dir: string): { config: string; metrics: string; checkpoint: string; summary: string } {
+export function runFiles(dir: string): { config: string; metrics: string; checkpoint: string; summary: string; report: string } {
   return {
     config: path.join(dir, 'config.json'),
     metrics: path.join(dir, 'metrics.jsonl'),
     checkpoint: path.join(dir, 'checkpoint.pt'),
     summary: path.join(dir, 'summary.json'),
+    report: path.join(dir, 'report.html'),
   };
 }
 
@@ -120,6 +122,10 @@ export class MetricsLog {
   }
   write(value: Record<string, unknown>): void {
     fs.writeSync(this.#fd, jsonLine(value) + '\n');
+  }
+  /** Makes what was written visible to readers of the file. */
+  flush(): void {
+    fs.fsyncSync(this.#fd);
   }
   close(): void {
     fs.closeSync(this.#fd);

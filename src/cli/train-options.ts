@@ -26,13 +26,13 @@ export class UsageError extends Error {
  */
 export const TRAIN_DEFAULTS = Object.freeze({
   dataset: 'fashion-seg',
-  model: 'unet:16',
+  model: 'unet:8',
   loss: 'dice',
   ceWeight: 0.5,
-  epochs: 8,
-  batchSize: 16,
+  epochs: 20,
+  batchSize: 8,
   optimizer: 'adamw' as 'sgd' | 'adamw',
-  lr: { sgd: 0.01, adamw: 2e-3 },
+  lr: { sgd: 0.01, adamw: 3e-3 },
   device: 'cpu' as TorchDevice,
   seed: 0,
   augment: 'none' as NonNullable<FitOptions['augment']>,

@@ -1,6 +1,6 @@
 /**
  * `segloss train`: reads a dataset, trains a model with the native Trainer, evaluates it on the
- * test split and writes the run folder (src/cli/run-dir.ts). With no arguments: a UNet (base 16)
+ * test split and writes the run folder (src/cli/run-dir.ts) with its report (src/report/). With no arguments: a UNet (base 16)
  * on the built-in fashion-seg, on the CPU, printing per-class and mean Dice.
  *
  * Ctrl-C stops at the next step boundary, writes the checkpoint and exits with code 130;
@@ -29,6 +29,7 @@ import {
   runFiles,
   writeJson,
 } from './run-dir';
+import { readMetrics, writeRunReport } from '../report/index';
 import { type RawTrainOptions, TRAIN_DEFAULTS, type TrainSettings, UsageError, parseInteger, resolveTrainSettings, trainerOptionsOf } from './train-options';
 
 interface TrainFlags extends RawTrainOptions {
@@ -231,9 +232,25 @@ export function resultText(summary: RunSummary, dir: string): string {
     ),
     `mean Dice ${summary.meanDice.toFixed(4)} (foreground classes: ${summary.meanForegroundDice.toFixed(4)}), mean IoU ${summary.meanIoU.toFixed(4)}` +
       (summary.hd95 === undefined ? '' : `, HD95 ${summary.hd95.toFixed(2)} px`),
-    `run folder: ${dir} (config.json, summary.json, metrics.jsonl, checkpoint.pt)`,
+    `run folder: ${dir} (config.json, summary.json, metrics.jsonl, checkpoint.pt, report.html)`,
   ];
   return lines.join('\n') + '\n';
+}
+
+/** How many test images the report shows. */
+const REPORT_SAMPLES = 8;
+
+async function writeReport(ctx: RunContext, summary: RunSummary): Promise<void> {
+  const samples = firstImages(ctx.dataset.test, REPORT_SAMPLES);
+  const predictions = await ctx.trainer.predict(samples.images, samples.shape);
+  ctx.metrics.flush();
+  await writeRunReport(ctx.dir, {
+    config: readRunConfig(ctx.dir),
+    summary,
+    metrics: readMetrics(runFiles(ctx.dir).metrics),
+    samples: { images: samples.images, targets: samples.masks, predictions, shape: samples.shape },
+    ...(ctx.dataset.ignoreIndex === undefined ? {} : { ignoreIndex: ctx.dataset.ignoreIndex }),
+  });
 }
 
 /** Settings and Trainer for a new run, or those of the run being resumed. */
@@ -297,6 +314,7 @@ export async function train(flags: TrainFlags, argv: readonly string[]): Promise
     const evaluation = await trainer.evaluate(dataset.test, { hd95: dataset.hd95, ...(dataset.testCases ? { cases: dataset.testCases } : {}) });
     const summary = summaryOf(ctx, evaluation, throughput, trainSeconds, environmentOf(settings.device));
     writeJson(files.summary, summary);
+    await writeReport(ctx, summary);
     if (mode === 'json') reporter.record({ type: 'summary', ...summary });
     else process.stdout.write(resultText(summary, dir));
     return 0;

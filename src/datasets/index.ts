@@ -8,6 +8,7 @@ import type { SegmentationDataset } from './types';
 export { DATASET_ERROR, DatasetError } from './types';
 export type { SegmentationDataset } from './types';
 export { FASHION_SEG_DIR, loadFashionSeg } from './fashion-seg';
+export { firstImages, resizeSplit } from './resize';
 
 /** The dataset kinds `--dataset` takes, each with the form of its spec. */
 export const DATASET_KINDS: Readonly<Record<string, string>> = Object.freeze({
