@@ -51,7 +51,8 @@ describe('segloss train: options', () => {
     [['--model', 'transunet:l16'], 'segloss train: --model transunet:PRESET: expected one of b16, s16, ti16 but received "l16"'],
     [['--loss', 'dise'], /^segloss train: --loss: expected one of cross-entropy, .*dice.* \(optionally :k=v,…\) but received "dise"$/],
     [['--loss', 'focal:gamma'], 'segloss train: --loss: expected k=v after \'focal:\' but received "gamma"'],
-    [['--dataset', 'mnist'], 'segloss train: Expected one of fashion-seg for --dataset but received "mnist"'],
+    [['--dataset', 'mnist'], 'segloss train: Expected one of fashion-seg, synapse:DIR, cityscapes:DIR, folder:DIR for --dataset but received "mnist"'],
+    [['--dataset', 'folder:/nonexistent'], 'segloss train: /nonexistent: is missing'],
     [['--device', 'gpu'], 'segloss train: --device: expected cpu, cuda or cuda:N but received "gpu"'],
     [['--resume'], 'segloss train: --resume: needs --out DIR, the folder of the run to continue'],
   ])('%j → exit 2 with the message', async (args, message) => {
@@ -114,6 +115,25 @@ describe.runIf(canTrain)('segloss train: runs', () => {
     const again = await runCli(['train', ...tiny, '--out', out]);
     expect(again.code).toBe(2);
     expect(again.stderr).toBe(`segloss train: --out: ${out} already holds a run (checkpoint.pt); continue it with --resume or choose another folder\n`);
+  });
+
+  it.each([
+    ['synapse', 'synapse-tiny', 9, true],
+    ['cityscapes', 'cityscapes-tiny', 19, false],
+  ])('a tiny %s tree trains one epoch end to end', { timeout: 120_000 }, async (kind, tree, classes, hd95) => {
+    const out = path.join(folder, tree);
+    const dataset = `${kind}:${path.join(root, 'test', 'fixtures', 'datasets', tree)}`;
+    const { code, stdout, stderr } = await runCli(['train', '--dataset', dataset, '--image-size', '32', '--epochs', '1', '--batch-size', '4', '--model', 'unet:4', '--out', out, '--json']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const summary = jsonLines(stdout).at(-1) as Record<string, unknown>;
+    expect(summary).toMatchObject({ type: 'summary', dataset, epochs: 1, device: 'cpu' });
+    expect((summary.perClassDice as unknown[]).length).toBe(classes);
+    expect(typeof summary.meanDice).toBe('number');
+    expect(summary.hd95 !== undefined).toBe(hd95);
+    // Synapse: Dice per test volume (2 volumes of 3 slices); Cityscapes: one case per val image.
+    expect(summary.testCases).toBe(kind === 'synapse' ? 2 : 1);
+    expect(fs.existsSync(path.join(out, 'report.html'))).toBe(true);
   });
 
   it('Ctrl-C writes the checkpoint and exits 130; --resume ends where a straight run ends', { timeout: 180_000 }, async () => {

@@ -59,7 +59,7 @@ export interface RunSummary {
   readonly classNames: readonly string[];
   /** Mean over classes (background included) of the per-class Dice (TransUNet's per-case policy). */
   readonly meanDice: number;
-  /** Mean over the foreground classes (1..K−1). */
+  /** Mean over the foreground classes (1..K−1; all classes for datasets without a background class, e.g. Cityscapes). */
   readonly meanForegroundDice: number;
   readonly perClassDice: readonly number[];
   readonly meanIoU: number;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `segloss` command line. Subcommands live in one table ({@link commands}); each is a small
- * module under src/cli/ exporting a `Command`. Today: `train`, `doctor` (and `help`).
+ * module under src/cli/ exporting a `Command`. Today: `train`, `check`, `doctor` (and `help`).
  *
  * @example
  * ```sh
@@ -16,12 +16,14 @@ import * as path from 'node:path';
 
 import { packageRoot } from '../native/core';
 import type { Command } from './command';
+import { checkCommand } from './check';
 import { doctorCommand } from './doctor';
 import { trainCommand } from './train';
 
 /** Every subcommand, by name, in help order. */
 export const commands: Readonly<Record<string, Command>> = Object.freeze({
   train: trainCommand,
+  check: checkCommand,
   doctor: doctorCommand,
 });
 

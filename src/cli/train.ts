@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import { Command as Commander, CommanderError, Option } from 'commander';
 
 import { type SegmentationDataset, loadDataset } from '../datasets/index';
-import { firstImages, resizeSplit } from '../datasets/resize';
+import { firstImages } from '../datasets/resize';
 import { Trainer } from '../trainer/trainer';
 import type { EpochEvent, Evaluation, StepEvent } from '../trainer/types';
 import type { Command } from './command';
@@ -44,7 +44,7 @@ export function trainProgram(): Commander {
   const d = TRAIN_DEFAULTS;
   return new Commander('train')
     .description('Train a segmentation model and evaluate it on the test split')
-    .option('--dataset <spec>', 'fashion-seg (built in)', d.dataset)
+    .option('--dataset <spec>', 'fashion-seg (built in), synapse:DIR, cityscapes:DIR or folder:DIR', d.dataset)
     .option('--model <spec>', 'unet[:BASE] (BASE: first-level channels) or transunet[:b16|s16|ti16]', d.model)
     .option('--loss <spec>', 'a loss id with options, ID[:k=v,…] (values: numbers, true/false, a/b/c arrays)', d.loss)
     .option('--ce-weight <w>', 'objective = (1 − w)·loss + w·cross-entropy', String(d.ceWeight))
@@ -52,7 +52,7 @@ export function trainProgram(): Commander {
     .option('--batch-size <n>', 'images per step', String(d.batchSize))
     .option('--lr <x>', `learning rate (default: ${d.lr.adamw} for adamw, ${d.lr.sgd} for sgd), poly schedule`)
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adamw']).default(d.optimizer))
-    .option('--image-size <n>', "resize images to n × n (default: the dataset's size)")
+    .option('--image-size <n>', "resize images to n × n (default: fashion-seg and folders their own, Synapse 224, Cityscapes 512)")
     .option('--device <device>', 'cpu, cuda or cuda:N', d.device)
     .option('--seed <n>', 'seeds the weights and the epoch order', String(d.seed))
     .addOption(new Option('--augment <name>', 'native batch augmentation').choices(['none', 'rot-flip-rotate', 'scale-crop-flip']).default(d.augment))
@@ -77,15 +77,11 @@ function explicitOptions(program: Commander): TrainFlags {
   return explicit as TrainFlags;
 }
 
-/** A dataset with the limits and the image size of the settings applied. */
-function prepareDataset(settings: TrainSettings): SegmentationDataset {
-  const dataset = loadDataset(settings.dataset);
-  let train = settings.trainLimit === null ? dataset.train : firstImages(dataset.train, settings.trainLimit);
-  let test = settings.testLimit === null ? dataset.test : firstImages(dataset.test, settings.testLimit);
-  if (settings.imageSize !== null) {
-    train = resizeSplit(train, settings.imageSize, settings.imageSize);
-    test = resizeSplit(test, settings.imageSize, settings.imageSize);
-  }
+/** A dataset with the image size and the limits of the settings applied. */
+export async function prepareDataset(settings: Pick<TrainSettings, 'dataset' | 'imageSize' | 'trainLimit' | 'testLimit'>): Promise<SegmentationDataset> {
+  const dataset = await loadDataset(settings.dataset, settings.imageSize === null ? {} : { imageSize: settings.imageSize });
+  const train = settings.trainLimit === null ? dataset.train : firstImages(dataset.train, settings.trainLimit);
+  const test = settings.testLimit === null ? dataset.test : firstImages(dataset.test, settings.testLimit);
   const testCases = settings.testLimit === null ? dataset.testCases : undefined;
   return { ...dataset, train, test, testCases };
 }
@@ -187,8 +183,8 @@ function epochRecord(event: EpochEvent, terms: readonly number[]): Record<string
   return { type: 'epoch', epoch: event.epoch, loss: event.loss, terms, test };
 }
 
-function foregroundMean(values: readonly number[]): number {
-  const fg = values.slice(1).filter((v) => Number.isFinite(v));
+function foregroundMean(values: readonly number[], background: boolean): number {
+  const fg = values.slice(background ? 1 : 0).filter((v) => Number.isFinite(v));
   return fg.length ? fg.reduce((a, b) => a + b, 0) / fg.length : NaN;
 }
 
@@ -198,7 +194,7 @@ function summaryOf(ctx: RunContext, evaluation: Evaluation, throughput: Throughp
     dataset: ctx.settings.dataset,
     classNames: ctx.dataset.classNames,
     meanDice: evaluation.meanDice,
-    meanForegroundDice: foregroundMean(evaluation.perClassDice),
+    meanForegroundDice: foregroundMean(evaluation.perClassDice, ctx.dataset.background !== false),
     perClassDice: evaluation.perClassDice,
     meanIoU: evaluation.meanIoU,
     perClassIoU: evaluation.perClassIoU,
@@ -262,7 +258,7 @@ async function openRun(flags: TrainFlags, argv: readonly string[]): Promise<{ di
     const settings = { ...config.settings, epochs };
     const checkpoint = runFiles(flags.out).checkpoint;
     if (!fs.existsSync(checkpoint)) throw new UsageError(`--resume: ${checkpoint} is missing (the run stopped before its first checkpoint)`);
-    const dataset = prepareDataset(settings);
+    const dataset = await prepareDataset(settings);
     const trainer = await Trainer.load(checkpoint, { device: settings.device });
     writeJson(runFiles(flags.out).config, { ...config, settings });
     return { dir: flags.out, settings, dataset, trainer };
@@ -272,7 +268,7 @@ async function openRun(flags: TrainFlags, argv: readonly string[]): Promise<{ di
   if (fs.existsSync(runFiles(dir).checkpoint)) {
     throw new UsageError(`--out: ${dir} already holds a run (checkpoint.pt); continue it with --resume or choose another folder`);
   }
-  const dataset = prepareDataset(settings);
+  const dataset = await prepareDataset(settings);
   const [, inChannels, h] = dataset.train.shape;
   const stepsPerEpoch = Math.ceil(dataset.train.shape[0] / settings.batchSize);
   const options = trainerOptionsOf(settings, {

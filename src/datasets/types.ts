@@ -7,6 +7,8 @@ export interface SegmentationDataset {
   readonly spec: string;
   /** Index = class; class 0 is the background. */
   readonly classNames: readonly string[];
+  /** Whether class 0 is a background (the foreground mean leaves it out). Default true. */
+  readonly background?: boolean;
   /** Label whose pixels count nowhere (Cityscapes: 255). */
   readonly ignoreIndex?: number;
   readonly train: TrainingData;

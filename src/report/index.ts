@@ -89,13 +89,13 @@ function figure(id: string, caption: string, svg: string): string {
   return `<figure class="plot" id="${id}">${svg}<figcaption>${escapeHtml(caption)}</figcaption></figure>`;
 }
 
-function qualitative(input: ReportInput): string {
+async function qualitative(input: ReportInput): Promise<string> {
   const [n, cin, h, w] = input.samples.shape;
   const rows: string[] = [];
   for (let i = 0; i < n; i++) {
     const image = input.samples.images.subarray(i * cin * h * w, i * cin * h * w + h * w);
-    const target = overlayPngs(image, input.samples.targets.subarray(i * h * w, (i + 1) * h * w), w, h, input.ignoreIndex);
-    const prediction = overlayPngs(image, input.samples.predictions.subarray(i * h * w, (i + 1) * h * w), w, h);
+    const target = await overlayPngs(image, input.samples.targets.subarray(i * h * w, (i + 1) * h * w), w, h, input.ignoreIndex);
+    const prediction = await overlayPngs(image, input.samples.predictions.subarray(i * h * w, (i + 1) * h * w), w, h);
     const cell = (src: string, alt: string): string => `<td><img src="${src}" width="${w * 3}" height="${h * 3}" alt="${alt} ${i}"></td>`;
     rows.push(`<tr><th>${i}</th>${cell(target.image, 'image')}${cell(target.overlay, 'target')}${cell(prediction.overlay, 'prediction')}</tr>`);
   }
@@ -170,7 +170,7 @@ export async function reportHtml(input: ReportInput): Promise<string> {
     metricTable(summary),
     plots.slice(3).join('\n'),
     '<h2>Qualitative predictions</h2>',
-    qualitative(input),
+    await qualitative(input),
     '<h2>Environment</h2>',
     environmentTable(input),
     '</body></html>',

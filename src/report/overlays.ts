@@ -1,8 +1,8 @@
 /**
  * The report's qualitative predictions: each test image as a grey PNG, and the target and the
- * prediction as class colours blended over it, as data: URIs (pngjs) for one self-contained file.
+ * prediction as class colours blended over it, as data: URIs (fast-png) for one self-contained file.
  */
-import { PNG } from 'pngjs';
+import { encodeRgbPng } from '../datasets/png';
 
 /** Class colours (index = class; class 0, the background, is left uncoloured). */
 export const CLASS_COLOURS: readonly (readonly [number, number, number])[] = [
@@ -28,29 +28,23 @@ function greyLevels(image: Float32Array): Uint8Array {
   return Uint8Array.from(image, (v) => Math.round((v - lo) * scale));
 }
 
-function pngDataUri(rgb: (i: number) => readonly [number, number, number], width: number, height: number): string {
-  const png = new PNG({ width, height });
-  for (let i = 0; i < width * height; i++) {
-    const [r, g, b] = rgb(i);
-    png.data[4 * i] = r;
-    png.data[4 * i + 1] = g;
-    png.data[4 * i + 2] = b;
-    png.data[4 * i + 3] = 255;
-  }
-  return 'data:image/png;base64,' + PNG.sync.write(png).toString('base64');
+async function pngDataUri(rgb: (i: number) => readonly [number, number, number], width: number, height: number): Promise<string> {
+  const data = new Uint8Array(3 * width * height);
+  for (let i = 0; i < width * height; i++) data.set(rgb(i), 3 * i);
+  return 'data:image/png;base64,' + Buffer.from(await encodeRgbPng(width, height, data)).toString('base64');
 }
 
 /** The image, and the labels blended over it (α 0.6; `ignoreIndex` pixels left grey). */
-export function overlayPngs(
+export async function overlayPngs(
   image: Float32Array, // [H, W], the first channel
   labels: ArrayLike<number>, // [H, W]
   width: number,
   height: number,
   ignoreIndex?: number,
-): { image: string; overlay: string } {
+): Promise<{ image: string; overlay: string }> {
   const grey = greyLevels(image);
-  const plain = pngDataUri((i) => [grey[i], grey[i], grey[i]], width, height);
-  const overlay = pngDataUri(
+  const plain = await pngDataUri((i) => [grey[i], grey[i], grey[i]], width, height);
+  const overlay = await pngDataUri(
     (i) => {
       const c = labels[i];
       if (c === 0 || c === ignoreIndex) return [grey[i], grey[i], grey[i]];
