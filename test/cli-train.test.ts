@@ -101,6 +101,12 @@ describe.runIf(canTrain)('segloss train: runs', () => {
     expect(written).toMatchObject({ dataset: 'fashion-seg', epochs: 2, steps: 6, testImages: 12, device: 'cpu' });
     for (const key of ['meanDice', 'meanIoU', 'hd95', 'imagesPerSecond']) expect(typeof written[key], key).toBe('number');
     expect((written.perClassDice as unknown[]).length).toBe(11);
+    // Pooled Dice = 2·IoU / (1 + IoU) of the pooled IoU, class by class.
+    const iou = written.perClassIoU as (number | null)[];
+    (written.perClassPooledDice as (number | null)[]).forEach((d, c) => {
+      if (iou[c] === null) expect(d).toBeNull();
+      else expect(d).toBeCloseTo((2 * (iou[c] as number)) / (1 + (iou[c] as number)), 12);
+    });
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { settings: Record<string, unknown>; trainer: { objective: unknown; model: Record<string, unknown> } };
     expect(config.settings).toMatchObject({ loss: 'tversky:alpha=0.4,beta=0.6', ceWeight: 0.5, epochs: 2, batchSize: 8, trainLimit: 24 });
     expect(config.trainer.objective).toEqual([

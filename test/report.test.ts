@@ -44,6 +44,8 @@ function syntheticInput() {
     classNames,
     meanDice: 0.71,
     meanForegroundDice: 0.7,
+    perClassPooledDice: perClassDice.map((d) => d + 0.05),
+    meanPooledDice: 0.75,
     perClassDice,
     meanIoU: 0.6,
     perClassIoU: perClassDice.map((d) => d - 0.1),
@@ -113,9 +115,9 @@ describe('report.html', () => {
         expect(plot.drawn, plot.id).toBeGreaterThan(0);
         expect(plot.drawn, plot.id).toBe(plot.marks);
       }
-      // Bars: Dice and IoU for the 10 classes with a Dice (class 3's is NaN and left out); HD95 for the 10 foreground classes.
+      // Bars: Dice, pooled Dice and IoU for the 10 classes with values (class 3's are NaN and left out); HD95 for the 10 foreground classes.
       const bars = await page.$$eval('figure.plot g.mark-rect', (groups) => groups.map((g) => g.querySelectorAll('path').length));
-      expect(bars).toEqual([2 * (K - 1), K - 1]);
+      expect(bars).toEqual([3 * (K - 1), K - 1]);
       const images = await page.$$eval('table.samples img', (imgs) => imgs.map((i) => {
         const image = i as unknown as { complete: boolean; naturalWidth: number };
         return { ok: image.complete, w: image.naturalWidth };

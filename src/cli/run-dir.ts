@@ -62,6 +62,14 @@ export interface RunSummary {
   /** Mean over the foreground classes (1..K−1; all classes for datasets without a background class, e.g. Cityscapes). */
   readonly meanForegroundDice: number;
   readonly perClassDice: readonly number[];
+  /**
+   * Dice pooled over the test set's pixels, per class: 2 Σ|P∩G| / (Σ|P| + Σ|G|), which is
+   * 2·IoU / (1 + IoU) of the pooled IoU (a class predicted in a few pixels of an image where it is
+   * absent costs little here, a 0 for that image in perClassDice).
+   */
+  readonly perClassPooledDice: readonly number[];
+  /** Mean of perClassPooledDice over the classes that occur (background included). */
+  readonly meanPooledDice: number;
   readonly meanIoU: number;
   readonly perClassIoU: readonly number[];
   /** Where the dataset reports it (TransUNet's HD95 in pixels, mean over foreground classes). */

@@ -188,6 +188,16 @@ function foregroundMean(values: readonly number[], background: boolean): number 
   return fg.length ? fg.reduce((a, b) => a + b, 0) / fg.length : NaN;
 }
 
+/** Per-class Dice pooled over the set, from the pooled IoU: D = 2·J / (1 + J). */
+export function pooledDiceOf(perClassIoU: readonly number[]): number[] {
+  return perClassIoU.map((j) => (Number.isFinite(j) ? (2 * j) / (1 + j) : NaN));
+}
+
+function meanOfFinite(values: readonly number[]): number {
+  const finite = values.filter((v) => Number.isFinite(v));
+  return finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN;
+}
+
 function summaryOf(ctx: RunContext, evaluation: Evaluation, throughput: Throughput, trainSeconds: number, environment: Environment): RunSummary {
   return {
     format: RUN_SUMMARY_FORMAT,
@@ -196,6 +206,8 @@ function summaryOf(ctx: RunContext, evaluation: Evaluation, throughput: Throughp
     meanDice: evaluation.meanDice,
     meanForegroundDice: foregroundMean(evaluation.perClassDice, ctx.dataset.background !== false),
     perClassDice: evaluation.perClassDice,
+    perClassPooledDice: pooledDiceOf(evaluation.perClassIoU),
+    meanPooledDice: meanOfFinite(pooledDiceOf(evaluation.perClassIoU)),
     meanIoU: evaluation.meanIoU,
     perClassIoU: evaluation.perClassIoU,
     ...(evaluation.hd95 === undefined ? {} : { hd95: evaluation.hd95, perClassHd95: evaluation.perClassHd95 }),
@@ -222,11 +234,13 @@ export function resultText(summary: RunSummary, dir: string): string {
   const lines = [
     `${summary.dataset} test split: ${summary.testImages} images; ${summary.epochs} epochs, ${summary.parameterCount.toLocaleString('en-US')} parameters, ` +
       `${summary.trainSeconds.toFixed(0)} s of training at ${summary.imagesPerSecond.toFixed(1)} images/s on ${summary.device}`,
-    `${'class'.padEnd(width)}   Dice     IoU${hd ? '    HD95' : ''}`,
+    `${'class'.padEnd(width)}   Dice  pooled     IoU${hd ? '    HD95' : ''}`,
     ...summary.classNames.map(
-      (name, c) => `${name.padEnd(width)}${cell(summary.perClassDice[c], 4)} ${cell(summary.perClassIoU[c], 4)}${hd ? ' ' + cell(hd[c], 2) : ''}`,
+      (name, c) =>
+        `${name.padEnd(width)}${cell(summary.perClassDice[c], 4)} ${cell(summary.perClassPooledDice[c], 4)} ${cell(summary.perClassIoU[c], 4)}${hd ? ' ' + cell(hd[c], 2) : ''}`,
     ),
-    `mean Dice ${summary.meanDice.toFixed(4)} (foreground classes: ${summary.meanForegroundDice.toFixed(4)}), mean IoU ${summary.meanIoU.toFixed(4)}` +
+    `mean Dice ${summary.meanDice.toFixed(4)} (per image, TransUNet's policy; foreground classes: ${summary.meanForegroundDice.toFixed(4)}), ` +
+      `pooled over the test set ${summary.meanPooledDice.toFixed(4)}, mean IoU ${summary.meanIoU.toFixed(4)}` +
       (summary.hd95 === undefined ? '' : `, HD95 ${summary.hd95.toFixed(2)} px`),
     `run folder: ${dir} (config.json, summary.json, metrics.jsonl, checkpoint.pt, report.html)`,
   ];

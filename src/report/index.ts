@@ -77,6 +77,7 @@ function diceRows(metrics: readonly Record<string, unknown>[]): Row[] {
 function classRows(summary: RunSummary): Row[] {
   return summary.classNames.flatMap((name, c) => [
     { class: name, metric: 'Dice', value: summary.perClassDice[c] },
+    { class: name, metric: 'Dice (pooled)', value: summary.perClassPooledDice[c] },
     { class: name, metric: 'IoU', value: summary.perClassIoU[c] },
   ]);
 }
@@ -109,10 +110,10 @@ function metricTable(summary: RunSummary): string {
   const f = (x: number | undefined | null, d: number): string => (x === undefined || x === null || !Number.isFinite(x) ? '–' : x.toFixed(d));
   const hd = summary.perClassHd95;
   const rows = summary.classNames.map(
-    (name, c) => `<tr><td>${escapeHtml(name)}</td><td>${f(summary.perClassDice[c], 4)}</td><td>${f(summary.perClassIoU[c], 4)}</td>${hd ? `<td>${f(hd[c], 2)}</td>` : ''}</tr>`,
+    (name, c) => `<tr><td>${escapeHtml(name)}</td><td>${f(summary.perClassDice[c], 4)}</td><td>${f(summary.perClassPooledDice[c], 4)}</td><td>${f(summary.perClassIoU[c], 4)}</td>${hd ? `<td>${f(hd[c], 2)}</td>` : ''}</tr>`,
   );
-  const mean = `<tr class="mean"><td>mean</td><td>${f(summary.meanDice, 4)}</td><td>${f(summary.meanIoU, 4)}</td>${hd ? `<td>${f(summary.hd95, 2)}</td>` : ''}</tr>`;
-  return `<table class="metrics"><tr><th>class</th><th>Dice</th><th>IoU</th>${hd ? '<th>HD95 (px)</th>' : ''}</tr>${rows.join('')}${mean}</table>`;
+  const mean = `<tr class="mean"><td>mean</td><td>${f(summary.meanDice, 4)}</td><td>${f(summary.meanPooledDice, 4)}</td><td>${f(summary.meanIoU, 4)}</td>${hd ? `<td>${f(summary.hd95, 2)}</td>` : ''}</tr>`;
+  return `<table class="metrics"><tr><th>class</th><th>Dice (per image)</th><th>Dice (pooled)</th><th>IoU</th>${hd ? '<th>HD95 (px)</th>' : ''}</tr>${rows.join('')}${mean}</table>`;
 }
 
 function environmentTable(input: ReportInput): string {
@@ -151,7 +152,7 @@ export async function reportHtml(input: ReportInput): Promise<string> {
     figure('loss-epochs', 'Objective and each term per epoch (train: mean over the epoch\'s images; test: after the epoch).', await renderSvg(lineChart(epochRows(input.metrics, terms), { x: 'epoch', xTitle: 'epoch', yTitle: 'loss', title: 'Loss per epoch' }))),
     figure('loss-steps', 'Objective and each term per step (training batches).', await renderSvg(lineChart(stepRows(input.metrics, terms), { x: 'step', xTitle: 'step', yTitle: 'loss', title: 'Loss per step' }))),
     figure('test-epochs', 'Test mean Dice and mean IoU after each epoch.', await renderSvg(lineChart(diceRows(input.metrics), { x: 'epoch', xTitle: 'epoch', yTitle: 'score', title: 'Test metrics per epoch' }))),
-    figure('per-class', 'Per-class Dice (TransUNet\'s per-case policy) and IoU (pooled over the test set).', await renderSvg(classBars(classRows(summary), { title: 'Per-class Dice and IoU', yTitle: 'score', domain: [0, 1] }))),
+    figure('per-class', 'Per-class Dice (per image, TransUNet\'s policy; and pooled over the test set) and IoU (pooled).', await renderSvg(classBars(classRows(summary), { title: 'Per-class Dice and IoU', yTitle: 'score', domain: [0, 1] }))),
   ];
   if (summary.perClassHd95) {
     plots.push(figure('per-class-hd95', 'Per-class HD95 in pixels (TransUNet\'s: 0 when the prediction or the target is empty).', await renderSvg(classBars(hd95Rows(summary), { title: 'Per-class HD95', yTitle: 'pixels' }))));
@@ -162,7 +163,7 @@ export async function reportHtml(input: ReportInput): Promise<string> {
     '<html lang="en"><head><meta charset="utf-8">',
     `<title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>`,
     `<h1>${escapeHtml(title)}</h1>`,
-    `<p>Mean Dice <b>${summary.meanDice.toFixed(4)}</b> (foreground classes ${summary.meanForegroundDice.toFixed(4)}), mean IoU <b>${summary.meanIoU.toFixed(4)}</b>` +
+    `<p>Mean Dice <b>${summary.meanDice.toFixed(4)}</b> per image (foreground classes ${summary.meanForegroundDice.toFixed(4)}), <b>${summary.meanPooledDice.toFixed(4)}</b> pooled over the test set, mean IoU <b>${summary.meanIoU.toFixed(4)}</b>` +
       `${summary.hd95 === undefined ? '' : `, HD95 <b>${summary.hd95.toFixed(2)}</b> px`} on ${summary.testImages} test images after ${summary.epochs} epochs.</p>`,
     '<h2>Training curves</h2>',
     plots.slice(0, 3).join('\n'),
