@@ -138,7 +138,7 @@ describe('segloss CLI', () => {
   it('an unknown command exits 2 and lists the commands', async () => {
     const { code, stderr } = await runCli(['trian']);
     expect(code).toBe(2);
-    expect(stderr.split('\n')[0]).toBe("segloss: unknown command 'trian' (commands: train, check, doctor, help)");
+    expect(stderr.split('\n')[0]).toBe("segloss: unknown command 'trian' (commands: train, check, landscape, doctor, help)");
   });
 
   it('no command prints the help and exits 2', async () => {

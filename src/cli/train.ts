@@ -151,6 +151,7 @@ async function fitRun(ctx: RunContext, throughput: Throughput): Promise<'done' |
       batchSize: settings.batchSize,
       augment: settings.augment,
       validation: dataset.test,
+      ...(dataset.testCases ? { validationOptions: { cases: dataset.testCases } } : {}),
       signal: controller.signal,
       checkpoint: { path: runFiles(ctx.dir).checkpoint, everyEpochs: 1 },
       onProgress: (event) => {
