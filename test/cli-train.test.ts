@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { main } from '../src/cli/segloss';
+import { readPng } from '../src/datasets/png';
 import { tempFolder, torchReady, torchRequired, torchSkipReason } from './helpers/trainer';
 
 const root = path.resolve(__dirname, '..');
@@ -117,6 +118,22 @@ describe.runIf(canTrain)('segloss train: runs', () => {
     const metrics = jsonLines(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8'));
     expect(metrics.map((m) => m.type)).toEqual(['step', 'step', 'step', 'epoch', 'step', 'step', 'step', 'epoch']);
     expect((metrics[3].terms as number[]).length).toBe(2);
+    // segloss eval on the run gives the summary's metrics; predict writes masks and overlays.
+    const evaluated = await runCli(['eval', '--run', out, '--json']);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    const evaluation = JSON.parse(evaluated.stdout) as Record<string, unknown>;
+    for (const key of ['meanDice', 'perClassDice', 'meanIoU', 'hd95', 'meanPooledDice', 'testImages']) expect(evaluation[key], key).toEqual(written[key]);
+    const predictions = path.join(out, 'predictions');
+    const fixtures = path.join(root, 'test', 'fixtures', 'datasets');
+    const predicted = await runCli(['predict', '--run', out, '--input', path.join(fixtures, 'folder-tiny', 'test', 'images'), path.join(fixtures, 'nifti-tiny', 'test', 'images', 'p3.nii.gz'), '--out', predictions]);
+    expect(predicted.code, predicted.stderr).toBe(0);
+    expect(fs.readdirSync(predictions).sort()).toEqual(
+      ['d_mask.png', 'd_overlay.png', 'p3_z000_mask.png', 'p3_z000_overlay.png', 'p3_z001_mask.png', 'p3_z001_overlay.png', 'p3_z002_mask.png', 'p3_z002_overlay.png'],
+    );
+    const mask = await readPng(path.join(predictions, 'd_mask.png'));
+    expect([mask.width, mask.height, mask.channels, mask.depth]).toEqual([32, 24, 1, 8]);
+    expect(Math.max(...mask.data)).toBeLessThan(11);
+    expect((await readPng(path.join(predictions, 'p3_z001_overlay.png'))).channels).toBe(3);
     // A second run into the same folder is refused.
     const again = await runCli(['train', ...tiny, '--out', out]);
     expect(again.code).toBe(2);

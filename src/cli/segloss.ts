@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `segloss` command line. Subcommands live in one table ({@link commands}); each is a small
- * module under src/cli/ exporting a `Command`. Today: `train`, `check`, `landscape`, `doctor` (and `help`).
+ * module under src/cli/ exporting a `Command`. Today: `train`, `eval`, `predict`, `check`, `sweep`, `landscape`, `doctor` (and `help`).
  *
  * @example
  * ```sh
@@ -18,13 +18,19 @@ import { packageRoot } from '../native/core';
 import type { Command } from './command';
 import { checkCommand } from './check';
 import { doctorCommand } from './doctor';
+import { evalCommand } from './eval';
 import { landscapeCommand } from './landscape';
+import { predictCommand } from './predict';
+import { sweepCommand } from './sweep';
 import { trainCommand } from './train';
 
 /** Every subcommand, by name, in help order. */
 export const commands: Readonly<Record<string, Command>> = Object.freeze({
   train: trainCommand,
+  eval: evalCommand,
+  predict: predictCommand,
   check: checkCommand,
+  sweep: sweepCommand,
   landscape: landscapeCommand,
   doctor: doctorCommand,
 });

@@ -32,7 +32,7 @@ import {
 import { readMetrics, writeRunReport } from '../report/index';
 import { type RawTrainOptions, TRAIN_DEFAULTS, type TrainSettings, UsageError, parseInteger, resolveTrainSettings, trainerOptionsOf } from './train-options';
 
-interface TrainFlags extends RawTrainOptions {
+export interface TrainFlags extends RawTrainOptions {
   readonly out?: string;
   readonly resume?: boolean;
   readonly json?: boolean;
@@ -203,17 +203,7 @@ function summaryOf(ctx: RunContext, evaluation: Evaluation, throughput: Throughp
   return {
     format: RUN_SUMMARY_FORMAT,
     dataset: ctx.settings.dataset,
-    classNames: ctx.dataset.classNames,
-    meanDice: evaluation.meanDice,
-    meanForegroundDice: foregroundMean(evaluation.perClassDice, ctx.dataset.background !== false),
-    perClassDice: evaluation.perClassDice,
-    perClassPooledDice: pooledDiceOf(evaluation.perClassIoU),
-    meanPooledDice: meanOfFinite(pooledDiceOf(evaluation.perClassIoU)),
-    meanIoU: evaluation.meanIoU,
-    perClassIoU: evaluation.perClassIoU,
-    ...(evaluation.hd95 === undefined ? {} : { hd95: evaluation.hd95, perClassHd95: evaluation.perClassHd95 }),
-    testImages: evaluation.images,
-    testCases: evaluation.cases,
+    ...metricsOf(evaluation, ctx.dataset),
     epochs: ctx.trainer.epoch,
     steps: ctx.trainer.step,
     imagesPerSecond: throughput.imagesPerSecond,
@@ -228,21 +218,51 @@ function cell(x: number | undefined, digits: number): string {
   return (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits)).padStart(7);
 }
 
+/** The metrics of an evaluation, as returned by `metricsOf`. */
+export type MetricsSummary = Pick<
+  RunSummary,
+  'classNames' | 'meanDice' | 'meanForegroundDice' | 'perClassDice' | 'perClassPooledDice' | 'meanPooledDice' | 'meanIoU' | 'perClassIoU' | 'hd95' | 'perClassHd95' | 'testImages' | 'testCases'
+>;
+
+/** The summary's metrics of an evaluation (pooled Dice and the foreground mean added). */
+export function metricsOf(evaluation: Evaluation, dataset: SegmentationDataset): MetricsSummary {
+  const pooled = pooledDiceOf(evaluation.perClassIoU);
+  return {
+    classNames: dataset.classNames,
+    meanDice: evaluation.meanDice,
+    meanForegroundDice: foregroundMean(evaluation.perClassDice, dataset.background !== false),
+    perClassDice: evaluation.perClassDice,
+    perClassPooledDice: pooled,
+    meanPooledDice: meanOfFinite(pooled),
+    meanIoU: evaluation.meanIoU,
+    perClassIoU: evaluation.perClassIoU,
+    ...(evaluation.hd95 === undefined ? {} : { hd95: evaluation.hd95, perClassHd95: evaluation.perClassHd95 }),
+    testImages: evaluation.images,
+    testCases: evaluation.cases,
+  };
+}
+
+/** The per-class table and the means. */
+export function metricsText(m: MetricsSummary): string[] {
+  const width = Math.max(...m.classNames.map((c) => c.length), 5) + 2;
+  const hd = m.perClassHd95;
+  return [
+    `${'class'.padEnd(width)}   Dice  pooled     IoU${hd ? '    HD95' : ''}`,
+    ...m.classNames.map(
+      (name, c) => `${name.padEnd(width)}${cell(m.perClassDice[c], 4)} ${cell(m.perClassPooledDice[c], 4)} ${cell(m.perClassIoU[c], 4)}${hd ? ' ' + cell(hd[c], 2) : ''}`,
+    ),
+    `mean Dice ${m.meanDice.toFixed(4)} (per image, TransUNet's policy; foreground classes: ${m.meanForegroundDice.toFixed(4)}), ` +
+      `pooled over the test set ${m.meanPooledDice.toFixed(4)}, mean IoU ${m.meanIoU.toFixed(4)}` +
+      (m.hd95 === undefined ? '' : `, HD95 ${m.hd95.toFixed(2)} px`),
+  ];
+}
+
 /** The result table printed at the end. */
 export function resultText(summary: RunSummary, dir: string): string {
-  const width = Math.max(...summary.classNames.map((c) => c.length), 5) + 2;
-  const hd = summary.perClassHd95;
   const lines = [
     `${summary.dataset} test split: ${summary.testImages} images; ${summary.epochs} epochs, ${summary.parameterCount.toLocaleString('en-US')} parameters, ` +
       `${summary.trainSeconds.toFixed(0)} s of training at ${summary.imagesPerSecond.toFixed(1)} images/s on ${summary.device}`,
-    `${'class'.padEnd(width)}   Dice  pooled     IoU${hd ? '    HD95' : ''}`,
-    ...summary.classNames.map(
-      (name, c) =>
-        `${name.padEnd(width)}${cell(summary.perClassDice[c], 4)} ${cell(summary.perClassPooledDice[c], 4)} ${cell(summary.perClassIoU[c], 4)}${hd ? ' ' + cell(hd[c], 2) : ''}`,
-    ),
-    `mean Dice ${summary.meanDice.toFixed(4)} (per image, TransUNet's policy; foreground classes: ${summary.meanForegroundDice.toFixed(4)}), ` +
-      `pooled over the test set ${summary.meanPooledDice.toFixed(4)}, mean IoU ${summary.meanIoU.toFixed(4)}` +
-      (summary.hd95 === undefined ? '' : `, HD95 ${summary.hd95.toFixed(2)} px`),
+    ...metricsText(summary),
     `run folder: ${dir} (config.json, summary.json, metrics.jsonl, checkpoint.pt, report.html)`,
   ];
   return lines.join('\n') + '\n';

@@ -25,7 +25,8 @@ const EXTENSIONS = ['.nii.gz', '.nii', '.png'];
 /** The most classes a folder dataset may have. */
 const MAX_CLASSES = 65536;
 
-function stemOf(file: string): { stem: string; ext: string } | null {
+/** The name without its image extension (.png, .nii, .nii.gz), or null for another file. */
+export function stemOf(file: string): { stem: string; ext: string } | null {
   const ext = EXTENSIONS.find((e) => file.endsWith(e));
   return ext ? { stem: file.slice(0, -ext.length), ext } : null;
 }
@@ -53,7 +54,7 @@ function pairsOf(dir: string, split: string): { image: string; mask: string; ext
 }
 
 /** One image file as [n, C, H, W] floats in [0, 1] (n: slices of a volume, 1 for a PNG). */
-async function readImage(file: string, ext: string): Promise<{ images: Float32Array; shape: [number, number, number, number] }> {
+export async function readImage(file: string, ext: string): Promise<{ images: Float32Array; shape: [number, number, number, number] }> {
   if (ext === '.png') {
     const png = await readPng(file);
     if (png.palette) throw new DatasetError(file, 'is a palette PNG; expected a grey or RGB image');

@@ -9,7 +9,7 @@ import { DatasetError } from './types';
 
 interface FastPng {
   decode(data: Uint8Array): { width: number; height: number; depth: number; channels: number; data: Uint8Array | Uint16Array; palette?: unknown[] };
-  encode(image: { width: number; height: number; data: Uint8Array; channels: number; depth: number }): Uint8Array;
+  encode(image: { width: number; height: number; data: Uint8Array | Uint16Array; channels: number; depth: number }): Uint8Array;
 }
 
 /** A decoded PNG: `data` [H, W, channels] (palette images: indices, 1 channel). */
@@ -42,4 +42,11 @@ export async function readPng(file: string): Promise<PngImage> {
 export async function encodeRgbPng(width: number, height: number, rgb: Uint8Array): Promise<Uint8Array> {
   const png = await importEsm<FastPng>('fast-png');
   return png.encode({ width, height, data: rgb, channels: 3, depth: 8 });
+}
+
+/** A single-channel label PNG's bytes: 8-bit when every label is below 256, else 16-bit. */
+export async function encodeLabelPng(width: number, height: number, labels: Uint8Array | Uint16Array): Promise<Uint8Array> {
+  const png = await importEsm<FastPng>('fast-png');
+  const wide = labels.some((v) => v > 255);
+  return png.encode({ width, height, data: wide ? Uint16Array.from(labels) : Uint8Array.from(labels), channels: 1, depth: wide ? 16 : 8 });
 }
