@@ -37,7 +37,7 @@ export function sweepTables(cells: readonly { cell: SweepCell; summary: RunSumma
   const names = cells[0].summary.classNames;
   const classIndex = names.map((_, c) => c).filter((c) => c > 0 || cells[0].summary.dataset.startsWith('cityscapes'));
   const hd = cells.some((x) => x.summary.hd95 !== undefined);
-  const head = ['loss', 'model', 'lr', ...classIndex.map((c) => names[c]), 'mean DSC', 'mean DSC (pooled)', ...(hd ? ['HD95'] : []), 'mIoU'];
+  const head = ['loss', 'model', 'lr', ...classIndex.map((c) => names[c]), 'mean DSC', 'pooled DSC (all classes)', ...(hd ? ['HD95'] : []), 'mIoU'];
   const md = [
     `| ${head.join(' | ')} |`,
     `|${head.map(() => '---').join('|')}|`,
