@@ -14,8 +14,10 @@
 // benchObjective), forward + backward.
 // Median of --iterations runs after 2 warm-up runs each.
 //
-//   node bench/cpu-engine.js [--shapes=8x9x224x224,4x19x512x512] [--threads=1,2] [--iterations=9] [--all] [--out=FILE]
-//   (--all: also focal and the region losses, against PyTorch eager written as their references write them)
+//   node bench/cpu-engine.js [--shapes=8x9x224x224,4x19x512x512] [--threads=1,2] [--iterations=9] [--all] [--only=a,b] [--out=FILE]
+//   (--all: also topk, lovasz-softmax, focal, the region losses, generalized-wasserstein-dice, rmi, robust-t,
+//   combo, exp-log and unified-focal, against PyTorch eager written as their references write them;
+//   --only: just the named objectives of either list)
 //
 // Needs `npm run build` and `npm run build:prebuild`, g++ with OpenMP, and .venv (npm run setup:libtorch).
 // Writes bench/results/cpu-engine-<date>.json.
@@ -36,17 +38,25 @@ const CORE_OBJECTIVES = {
   ],
 };
 const MORE_OBJECTIVES = {
+  topk: 'topk',
+  'lovasz-softmax': 'lovasz-softmax',
   focal: 'focal',
   'log-cosh-dice': 'log-cosh-dice',
   jaccard: 'jaccard',
   tversky: 'tversky',
   'focal-tversky': 'focal-tversky',
   'sensitivity-specificity': 'sensitivity-specificity',
+  combo: 'combo',
+  'exp-log': 'exp-log',
+  'unified-focal': 'unified-focal',
+  'generalized-wasserstein-dice': 'generalized-wasserstein-dice',
+  'robust-t': 'robust-t',
+  rmi: 'rmi',
 };
 let OBJECTIVES = CORE_OBJECTIVES;
 
 function parseArgs(argv) {
-  const options = { shapes: [[8, 9, 224, 224], [4, 19, 512, 512]], threads: [1, 2], iterations: 9, out: null, all: false };
+  const options = { shapes: [[8, 9, 224, 224], [4, 19, 512, 512]], threads: [1, 2], iterations: 9, out: null, all: false, only: null };
   for (const arg of argv) {
     const [key, value] = arg.replace(/^--/, '').split('=');
     if (key === 'shapes') options.shapes = value.split(',').map((s) => s.split('x').map(Number));
@@ -54,6 +64,7 @@ function parseArgs(argv) {
     else if (key === 'iterations') options.iterations = Number(value);
     else if (key === 'out') options.out = value;
     else if (key === 'all') options.all = true;
+    else if (key === 'only') options.only = value.split(',');
     else throw new Error(`unknown argument ${arg} (see the comment at the top of bench/cpu-engine.js)`);
   }
   return options;
@@ -147,7 +158,7 @@ function buildPlainLoop() {
 
 function timePlainLoop(binary, shape, threads, iterations) {
   const ms = {};
-  for (const name of Object.keys(CORE_OBJECTIVES)) {
+  for (const name of Object.keys(CORE_OBJECTIVES).filter((n) => n in OBJECTIVES)) {
     const [b, c, h, w] = shape;
     const out = execFileSync(binary, [name, b, c, h, w, threads, iterations].map(String), { encoding: 'utf8' });
     ms[name] = Number(out.trim().split(' ')[0]);
@@ -193,6 +204,13 @@ function markdown(rows) {
 function main() {
   const options = parseArgs(process.argv.slice(2));
   if (options.all) OBJECTIVES = { ...CORE_OBJECTIVES, ...MORE_OBJECTIVES };
+  if (options.only) {
+    const known = { ...CORE_OBJECTIVES, ...MORE_OBJECTIVES };
+    OBJECTIVES = Object.fromEntries(options.only.map((name) => {
+      if (!(name in known)) throw new Error(`unknown objective ${name} (one of ${Object.keys(known).join(', ')})`);
+      return [name, known[name]];
+    }));
+  }
   const plain = buildPlainLoop();
   const dir = prebuiltPackage();
   const rows = [];

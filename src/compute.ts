@@ -76,13 +76,15 @@ interface PreparedLossCall {
   readonly request: ResolvedLossRequest;
   readonly ignoreIndex: number | null;
   readonly grad: LogitsArray | null; // [B, C, N], the logits' type, or null
+  readonly stateGrad: Float64Array | null; // [1] d value / d θ (robust-t terms, with grad), or null
 }
 
 function prepareLossCall(loss: unknown, input: unknown, options: unknown, extraNames: readonly string[]): PreparedLossCall {
   const { input: checked, request, common, userOptions } = checkLossCall(loss, input, options, [...extraNames, 'gradOut'], 'native');
   const out = checkGradOut(userOptions.gradOut, checked, common.grad);
   const grad = common.grad ? (out ?? newLike(checked.logits)) : null;
-  return { input: checked, request, ignoreIndex: common.ignoreIndex, grad };
+  const stateGrad = grad && request.terms.some((t) => t.id === 'robust-t') ? new Float64Array(1) : null;
+  return { input: checked, request, ignoreIndex: common.ignoreIndex, grad, stateGrad };
 }
 
 /**
@@ -119,8 +121,9 @@ function dims(input: CheckedInput): [number, number, number] {
   return [input.batch, input.channels, input.pixels];
 }
 
-function toResult<T extends LogitsArray>(value: number, grad: LogitsArray | null): LossResult<T> {
-  return grad ? { value, grad: grad as T } : { value };
+function toResult<T extends LogitsArray>(value: number, grad: LogitsArray | null, stateGrad: Float64Array | null = null): LossResult<T> {
+  if (!grad) return { value };
+  return stateGrad ? { value, grad: grad as T, gradNuParameter: stateGrad[0] } : { value, grad: grad as T };
 }
 
 /**
@@ -133,6 +136,15 @@ function toResult<T extends LogitsArray>(value: number, grad: LogitsArray | null
  *   `perImage` (false), `includeBackground` (true), `smooth` (1e-5), `squared` (false), `logLoss`
  *   (false), `preset` (`'monai'` | `'smp'` | `'nnunet'`, see {@link DiceLossOptions.preset}).
  * - `'log-cosh-dice'` — log(cosh(L_dice)) (Jadon 2020), L_dice as `'dice'` with its options.
+ * - `'generalized-wasserstein-dice'` — per image 1 − (2TP + ε)/(D + ε) with W_i = Σ_c M[t_i, c] p_ic
+ *   (Fidon et al. 2017), mean over images; options `distanceMatrix` (K×K, scaled to max 1; default
+ *   1 − I), `weighting` (`'default'` | `'gdl'`).
+ * - `'rmi'` — region mutual information (Zhao et al. 2019; ZJULearning RMILoss.forward_sigmoid):
+ *   λ·BCE + (1 − λ)·RMI lower bound over pooled R×R neighbourhoods; options `radius` (3), `poolMode`
+ *   (`'avg'` | `'max'`), `poolSize` (2), `poolStride` (2), `lambda` (0.5); sigmoid only; 3-D per slice.
+ * - `'robust-t'` — Student-t negative log-likelihood of p − g per image and foreground class
+ *   (Gonzalez-Jimenez et al. 2023), mean over images and classes; option `nuParameter` (the
+ *   learned θ, ν = e^θ + 1e-8; default 1). With `grad: true` the result also has `gradNuParameter`.
  * - `'jaccard'` — 1 − mean_c (I_c + s)/(P_c + G_c − I_c + s); `perImage`, `includeBackground`,
  *   `smooth`, `squared`, `preset` `'monai'`.
  * - `'tversky'` — 1 − mean_c (I_c + s)/(I_c + α FP_c + β FN_c + s) (Salehi et al. 2017); the region
@@ -192,11 +204,11 @@ export function computeLoss(loss: unknown, input: unknown, options?: unknown): L
   const { logits, target } = call.input;
   let value: number;
   try {
-    value = coreAddon().computeLoss(logits, target, dims(call.input), call.request, call.grad);
+    value = coreAddon().computeLoss(logits, target, dims(call.input), call.request, call.grad, call.stateGrad);
   } catch (error) {
     throw explainNativeFailure(error, call);
   }
-  return toResult(value, call.grad);
+  return toResult(value, call.grad, call.stateGrad);
 }
 
 
@@ -246,7 +258,7 @@ export async function computeLossAsync(loss: unknown, input: unknown, options?: 
   throwIfAborted(checkSignal(options));
   const { logits, target } = call.input;
   const native = coreAddon()
-    .computeLossAsync(logits, target, dims(call.input), call.request, call.grad)
+    .computeLossAsync(logits, target, dims(call.input), call.request, call.grad, call.stateGrad)
     .catch((error: unknown) => Promise.reject(explainNativeFailure(error, call)));
-  return toResult(await withCallerStack(native, callerStack), call.grad);
+  return toResult(await withCallerStack(native, callerStack), call.grad, call.stateGrad);
 }

@@ -4,10 +4,10 @@
  * is checked before the input, the options after it (some checks need C).
  */
 import { commonOptionNames, type OptionContext, type ResolvedCommonOptions, checkFinite, resolveCommonOptions } from './losses/options';
-import { checkLossName, checkPreset, lossNames, ownOptionNames, resolveOwnFields } from './losses/registry';
+import { checkLossName, checkPreset, lossDefinition, lossNames, ownOptionNames, resolveOwnFields } from './losses/registry';
 import type { ResolvedLossRequest, ResolvedLossTerm } from './native/resolved';
-import type { LossName } from './types';
-import { checkKnownKeys, is, rangeError, typeError } from './validate';
+import type { Activation, LossName } from './types';
+import { checkKnownKeys, is, quoteList, rangeError, typeError } from './validate';
 
 /** One checked term of the loss spec, its options not yet resolved. */
 export interface LossTermSpec {
@@ -67,6 +67,12 @@ export function checkOptionKeys(spec: CheckedLossSpec, options: unknown, extraNa
   return options;
 }
 
+/** The loss's own default activation when every term of the call is that one loss (rmi: sigmoid). */
+function callDefaultActivation(spec: CheckedLossSpec): Activation | undefined {
+  const ids = new Set(spec.terms.map((t) => t.id));
+  return ids.size === 1 ? lossDefinition(spec.terms[0].id).defaultActivation : undefined;
+}
+
 /** The resolved request and the resolved common options of a call. */
 export interface ResolvedCall {
   readonly request: ResolvedLossRequest;
@@ -78,11 +84,15 @@ export interface ResolvedCall {
  * Throws TypeError / RangeError for bad option values.
  */
 export function resolveLossCall(spec: CheckedLossSpec, options: Record<string, unknown>, context: OptionContext): ResolvedCall {
-  const common = resolveCommonOptions(options, context);
+  const common = resolveCommonOptions(options, context, '', callDefaultActivation(spec));
   const terms = spec.terms.map((term): ResolvedLossTerm => {
     const own = spec.compound ? term.options : options;
     const preset = checkPreset(term.id, own.preset, `${term.namePrefix}preset`);
     const fields = resolveOwnFields(term.id, own, context, term.namePrefix, preset);
+    const accepted = lossDefinition(term.id).activations;
+    if (accepted && !accepted.includes(common.activation)) {
+      throw rangeError(`${quoteList(accepted)} (the activation ${term.id} takes)`, 'activation', common.activation);
+    }
     return { ...fields, weight: term.weight, activation: common.activation, ignoreIndex: common.ignoreIndex };
   });
   return { request: { terms, gradScale: common.gradScale }, common };

@@ -34,6 +34,12 @@ export interface LossResult<T extends LogitsArray = LogitsArray> {
   readonly value: number;
   /** [B, C, H, W] d value / d logits · gradScale, same type and length as the logits. */
   readonly grad?: T;
+  /**
+   * d value / d θ · gradScale for `robust-t`'s learned `nuParameter` θ (with `grad: true`, when the
+   * loss is robust-t or a compound with robust-t terms: Σ over those terms of weight · d term / d θ,
+   * the gradient of one θ shared by them).
+   */
+  readonly gradNuParameter?: number;
 }
 
 /** A loss result that holds its gradient (returned when `grad: true`). */
@@ -84,14 +90,22 @@ export interface AsyncLossOptions {
 
 import type { LossName, LossOptionsById } from './losses/registry';
 
+export type { ComboLossOptions } from './losses/combo';
 export type { CrossEntropyLossOptions } from './losses/cross-entropy';
 export type { DiceLossOptions, DicePreset } from './losses/dice';
+export type { ExpLogLossOptions, ExpLogPreset } from './losses/exp-log';
 export type { FocalLossOptions, FocalPreset } from './losses/focal';
 export type { FocalTverskyLossOptions, FocalTverskyPreset } from './losses/focal-tversky';
+export type { TopKLossOptions, TopKPreset } from './losses/topk';
+export type { GeneralizedWassersteinDiceLossOptions, WassersteinWeighting } from './losses/generalized-wasserstein-dice';
 export type { JaccardLossOptions, JaccardPreset } from './losses/jaccard';
 export type { LogCoshDiceLossOptions } from './losses/log-cosh-dice';
+export type { LovaszClasses, LovaszSoftmaxLossOptions } from './losses/lovasz-softmax';
+export type { RmiLossOptions, RmiPoolMode } from './losses/rmi';
+export type { RobustTLossOptions } from './losses/robust-t';
 export type { SensitivitySpecificityLossOptions, SensitivitySpecificityPreset } from './losses/sensitivity-specificity';
 export type { TverskyLossOptions } from './losses/tversky';
+export type { UnifiedFocalLossOptions, UnifiedFocalPreset } from './losses/unified-focal';
 export type { LossName, LossOptionsById } from './losses/registry';
 
 /** Options of a single loss `L` in a call: its own plus the common ones. */

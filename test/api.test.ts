@@ -14,7 +14,7 @@ const target = Uint8Array.from(labels(random, 40, 3));
 
 describe('lossNames', () => {
   it('lists the losses in spec order, frozen', () => {
-    expect(lossNames).toEqual(['cross-entropy', 'focal', 'dice', 'log-cosh-dice', 'jaccard', 'tversky', 'focal-tversky', 'sensitivity-specificity']);
+    expect(lossNames).toEqual(['cross-entropy', 'topk', 'focal', 'dice', 'log-cosh-dice', 'generalized-wasserstein-dice', 'jaccard', 'lovasz-softmax', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'rmi', 'robust-t', 'combo', 'exp-log', 'unified-focal']);
     expect(Object.isFrozen(lossNames)).toBe(true);
   });
   it('every listed id computes', () => {
@@ -25,6 +25,8 @@ describe('lossNames', () => {
 describe('option introspection', () => {
   it('lossOptionNames: common, then own, then preset', () => {
     expect(lossOptionNames('cross-entropy')).toEqual(['activation', 'ignoreIndex', 'grad', 'gradScale', 'classWeights', 'labelSmoothing']);
+    expect(lossOptionNames('topk')).toEqual(['activation', 'ignoreIndex', 'grad', 'gradScale', 'k', 'preset']);
+    expect(lossOptionNames('lovasz-softmax')).toEqual(['activation', 'ignoreIndex', 'grad', 'gradScale', 'classes', 'perImage']);
     expect(lossOptionNames('dice')).toEqual([
       'activation', 'ignoreIndex', 'grad', 'gradScale', 'perImage', 'includeBackground', 'smooth', 'squared', 'logLoss', 'preset',
     ]);
@@ -33,6 +35,11 @@ describe('option introspection', () => {
     expect(lossPresetNames('dice')).toEqual(['monai', 'smp', 'nnunet']);
     expect(lossPresetNames('cross-entropy')).toEqual([]);
     expect(lossPresetNames('focal')).toEqual(['monai']);
+    expect(lossPresetNames('topk')).toEqual(['nnunet']);
+    expect(lossPresetNames('lovasz-softmax')).toEqual([]);
+    expect(lossPresetNames('combo')).toEqual([]);
+    expect(lossPresetNames('exp-log')).toEqual(['odyssey']);
+    expect(lossPresetNames('unified-focal')).toEqual(['monai']);
     expect(lossPresetNames('log-cosh-dice')).toEqual(['monai', 'smp', 'nnunet']);
     expect(lossPresetNames('jaccard')).toEqual(['monai']);
     expect(lossPresetNames('tversky')).toEqual([]);
@@ -47,6 +54,9 @@ describe('option introspection', () => {
     expect(lossOptionNames('tversky')).toEqual([...common, ...region, 'alpha', 'beta']);
     expect(lossOptionNames('focal-tversky')).toEqual([...common, ...region, 'alpha', 'beta', 'gamma', 'preset']);
     expect(lossOptionNames('sensitivity-specificity')).toEqual([...common, ...region, 'r', 'preset']);
+    expect(lossOptionNames('combo')).toEqual([...common, 'alpha', 'beta', ...region]);
+    expect(lossOptionNames('exp-log')).toEqual([...common, 'wDice', 'wCe', 'gamma', ...region, 'preset']);
+    expect(lossOptionNames('unified-focal')).toEqual([...common, 'lambda', 'delta', 'gamma', 'preset']);
   });
   it('region presets set defaults that explicit options override', () => {
     const input = { logits: logits64, target, shape };

@@ -211,6 +211,13 @@ const cases: Case[] = [
     input: { shape: [3, 3, 20, 20] },
   },
   { name: 'dice, volume [B, C, D, H, W]', loss: 'dice', options: { perImage: true }, input: { shape: [2, 3, 3, 7, 5] } },
+  // special losses: no CUDA engine, the torch op runs them on the CPU engine (host copies)
+  { name: 'topk, k 20, ignore', loss: 'topk', options: { k: 20, ignoreIndex: 255 }, input: { shape: [2, 3, 17, 13], ignore: ignore255 } },
+  { name: 'topk + dice compound', loss: [{ loss: 'topk', weight: 0.5 }, { loss: 'dice', weight: 0.5 }], options: {}, input: { shape: [2, 4, 12, 10] } },
+  { name: 'lovasz-softmax, perImage, ignore', loss: 'lovasz-softmax', options: { perImage: true, ignoreIndex: 255 }, input: { shape: [2, 3, 17, 13], ignore: ignore255 } },
+  { name: 'combo, α 0.7, ignore', loss: 'combo', options: { alpha: 0.7, ignoreIndex: 255 }, input: { shape: [2, 3, 17, 13], ignore: ignore255 } },
+  { name: 'exp-log, preset odyssey', loss: 'exp-log', options: { preset: 'odyssey' }, input: { shape: [2, 3, 17, 13] } },
+  { name: 'unified-focal, ignore', loss: 'unified-focal', options: { ignoreIndex: 255 }, input: { shape: [2, 3, 17, 13], ignore: ignore255 } },
   // the other region heads
   { name: 'log-cosh-dice, perImage, ignore', loss: 'log-cosh-dice', options: { perImage: true, ignoreIndex: 255 }, input: { shape: [2, 3, 9, 9], ignore: ignore255 } },
   { name: 'jaccard, preset monai, squared', loss: 'jaccard', options: { preset: 'monai', squared: true }, input: { shape: [2, 4, 12, 10] } },
@@ -219,6 +226,21 @@ const cases: Case[] = [
   { name: 'focal-tversky, preset odyssey, C = 1 sigmoid', loss: 'focal-tversky', options: { preset: 'odyssey' }, input: { shape: [2, 1, 11, 9] } },
   { name: 'sensitivity-specificity, volume', loss: 'sensitivity-specificity', options: {}, input: { shape: [2, 3, 3, 7, 5] } },
   { name: 'sensitivity-specificity, preset odyssey, all ignored', loss: 'sensitivity-specificity', options: { preset: 'odyssey', ignoreIndex: 255 }, input: { shape: [2, 3, 4, 4], ignore: allIgnored } },
+  // CPU-engine-only losses: the torch op moves CUDA inputs to the CPU engine and the gradient back
+  {
+    name: 'generalized-wasserstein-dice (CPU engine for CUDA tensors), gdl, ignore',
+    loss: 'generalized-wasserstein-dice',
+    options: { weighting: 'gdl', ignoreIndex: 255 },
+    input: { shape: [2, 3, 17, 13], ignore: ignore255 },
+  },
+  { name: 'rmi (CPU engine for CUDA tensors), ignore', loss: 'rmi', options: { ignoreIndex: 255 }, input: { shape: [2, 3, 16, 14], ignore: ignore255 } },
+  { name: 'robust-t (CPU engine for CUDA tensors)', loss: 'robust-t', options: { nuParameter: 0.3 }, input: { shape: [2, 3, 9, 9] } },
+  {
+    name: 'generalized-wasserstein-dice in a compound with CUDA terms',
+    loss: [{ loss: 'dice', weight: 0.5 }, { loss: 'generalized-wasserstein-dice', weight: 0.5 }],
+    options: {},
+    input: { shape: [2, 4, 12, 10] },
+  },
   {
     name: 'region losses sharing one pass',
     loss: [

@@ -1,10 +1,10 @@
 // Float64 central finite differences of the value against the returned gradient, for every option
-// and preset of cross-entropy, Dice and the region losses, every activation (incl. C = 1 and 'none' with probabilities), odd and
+// and preset of cross-entropy, Dice and the region losses (generalized-wasserstein-dice included), every activation (incl. C = 1 and 'none' with probabilities), odd and
 // 5-D shapes, an upstream gradient ≠ 1 and a compound loss.
 import { describe, expect, it } from 'vitest';
 
 import { computeLoss, type LossSpec, type LossShape } from '../src/index';
-import { expectArrayClose, finiteDifferences, labels, rng, softmaxChannels, uniform } from './helpers/numeric';
+import { expectArrayClose, expectClose, finiteDifferences, labels, rng, softmaxChannels, uniform } from './helpers/numeric';
 
 interface GradCase {
   name: string;
@@ -50,6 +50,65 @@ function gradcheck(c: GradCase): void {
     expectArrayClose(result.grad as Float64Array, (unscaled.grad as Float64Array).map((g) => g * scale), 1e-14, 1, 'scaled grad');
   }
 }
+
+const topkCases: GradCase[] = [
+  { name: 'k 10 (default)', loss: 'topk', shape: [2, 4, 5, 5], options: {} },
+  { name: 'k 30, ignoreIndex', loss: 'topk', shape: [2, 3, 4, 5], options: { k: 30, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'preset nnunet, ignore in the base', loss: 'topk', shape: [2, 3, 4, 5], options: { preset: 'nnunet', k: 40, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'sigmoid per channel', loss: 'topk', shape: [2, 3, 4, 3], options: { activation: 'sigmoid', k: 25 } },
+  { name: "'none' with probabilities", loss: 'topk', shape: [2, 3, 4, 3], options: { activation: 'none', k: 25 }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'topk', shape: [2, 1, 5, 3], options: { k: 50 } },
+  { name: 'k 100, gradScale −2.5', loss: 'topk', shape: [3, 5, 7, 3], options: { k: 100, gradScale: -2.5 } },
+  { name: '5-D volume', loss: 'topk', shape: [2, 3, 2, 3, 4], options: { k: 20 } },
+];
+
+const lovaszCases: GradCase[] = [
+  { name: "classes 'present' (default)", loss: 'lovasz-softmax', shape: [2, 4, 5, 5], options: {} },
+  { name: "classes 'all', absent class", loss: 'lovasz-softmax', shape: [2, 4, 4, 5], options: { classes: 'all' }, absent: 2 },
+  { name: 'classes [1, 3], perImage', loss: 'lovasz-softmax', shape: [2, 4, 4, 5], options: { classes: [1, 3], perImage: true } },
+  { name: 'perImage, ignoreIndex', loss: 'lovasz-softmax', shape: [3, 3, 4, 5], options: { perImage: true, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'sigmoid per channel', loss: 'lovasz-softmax', shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: 'lovasz-softmax', shape: [2, 3, 4, 3], options: { activation: 'none' }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'lovasz-softmax', shape: [2, 1, 5, 3], options: {} },
+  { name: 'gradScale −2.5, odd shape', loss: 'lovasz-softmax', shape: [3, 5, 7, 3], options: { gradScale: -2.5 } },
+  { name: '5-D volume', loss: 'lovasz-softmax', shape: [2, 3, 2, 3, 4], options: {} },
+];
+
+const comboCases: GradCase[] = [
+  { name: 'α 0.5 β 0.5 (default)', loss: 'combo', shape: [2, 4, 5, 5], options: {} },
+  { name: 'α 0.8 β 0.2, ignoreIndex, perImage', loss: 'combo', shape: [2, 3, 4, 5], options: { alpha: 0.8, beta: 0.2, perImage: true, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'β 1, no background, smooth 0.5, absent class', loss: 'combo', shape: [2, 4, 4, 5], options: { beta: 1, includeBackground: false, smooth: 0.5 }, absent: 2 },
+  { name: 'sigmoid per channel', loss: 'combo', shape: [2, 3, 4, 3], options: { activation: 'sigmoid', beta: 0.3 } },
+  { name: "'none' with probabilities", loss: 'combo', shape: [2, 3, 4, 3], options: { activation: 'none', beta: 0.7 }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'combo', shape: [2, 1, 5, 3], options: { alpha: 0.3 } },
+  { name: 'gradScale −2.5, odd shape', loss: 'combo', shape: [3, 5, 7, 3], options: { gradScale: -2.5, beta: 0.6 } },
+  { name: '5-D volume', loss: 'combo', shape: [2, 3, 2, 3, 4], options: {} },
+];
+
+const expLogCases: GradCase[] = [
+  { name: 'γ 0.3 (default)', loss: 'exp-log', shape: [2, 4, 5, 5], options: {} },
+  { name: 'γ 0.5, ignoreIndex, perImage, wDice 0.6 wCe 0.4', loss: 'exp-log', shape: [2, 3, 4, 5], options: { gamma: 0.5, perImage: true, wDice: 0.6, wCe: 0.4, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'γ 2, no background, absent class', loss: 'exp-log', shape: [2, 4, 4, 5], options: { gamma: 2, includeBackground: false }, absent: 2 },
+  { name: 'preset odyssey', loss: 'exp-log', shape: [2, 3, 4, 5], options: { preset: 'odyssey' } },
+  { name: 'preset odyssey, batch, γ 0.7', loss: 'exp-log', shape: [2, 3, 4, 5], options: { preset: 'odyssey', perImage: false, gamma: 0.7 } },
+  { name: 'sigmoid per channel', loss: 'exp-log', shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: 'exp-log', shape: [2, 3, 4, 3], options: { activation: 'none' }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'exp-log', shape: [2, 1, 5, 3], options: {} },
+  { name: 'gradScale −2.5, odd shape', loss: 'exp-log', shape: [3, 5, 7, 3], options: { gradScale: -2.5 } },
+  { name: '5-D volume', loss: 'exp-log', shape: [2, 3, 2, 3, 4], options: {} },
+];
+
+const unifiedFocalCases: GradCase[] = [
+  { name: 'λ 0.5 δ 0.6 γ 0.5 (default)', loss: 'unified-focal', shape: [2, 4, 5, 5], options: {} },
+  { name: 'λ 0.3 δ 0.8 γ 0.25, ignoreIndex', loss: 'unified-focal', shape: [2, 3, 4, 5], options: { lambda: 0.3, delta: 0.8, gamma: 0.25, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'preset monai, absent class', loss: 'unified-focal', shape: [2, 4, 4, 5], options: { preset: 'monai' }, absent: 2 },
+  { name: 'γ 0 and γ 1 ends: γ 1', loss: 'unified-focal', shape: [2, 3, 4, 3], options: { gamma: 1 } },
+  { name: 'sigmoid per channel', loss: 'unified-focal', shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: 'unified-focal', shape: [2, 3, 4, 3], options: { activation: 'none' }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'unified-focal', shape: [2, 1, 5, 3], options: {} },
+  { name: 'gradScale −2.5, odd shape', loss: 'unified-focal', shape: [3, 5, 7, 3], options: { gradScale: -2.5 } },
+  { name: '5-D volume', loss: 'unified-focal', shape: [2, 3, 2, 3, 4], options: {} },
+];
 
 const focalCases: GradCase[] = [
   { name: 'γ 2 (default)', loss: 'focal', shape: [2, 4, 3, 5], options: {} },
@@ -127,7 +186,41 @@ function regionCases(loss: string, variants: [string, Record<string, unknown>][]
   ];
 }
 
+const brats = [
+  [0, 1, 1, 1],
+  [1, 0, 0.6, 0.5],
+  [1, 0.6, 0, 0.7],
+  [1, 0.5, 0.7, 0],
+];
+const gwdl = 'generalized-wasserstein-dice' as const;
+const wassersteinCases: GradCase[] = [
+  { name: 'default (M = 1 − I)', loss: gwdl, shape: [2, 3, 4, 3], options: {} },
+  { name: 'distance matrix', loss: gwdl, shape: [2, 4, 3, 3], options: { distanceMatrix: brats } },
+  { name: 'gdl weighting, distance matrix ×2', loss: gwdl, shape: [2, 4, 3, 3], options: { weighting: 'gdl', distanceMatrix: brats.map((r) => r.map((v) => 2 * v)) } },
+  { name: 'ignoreIndex, gdl', loss: gwdl, shape: [2, 3, 4, 3], options: { ignoreIndex: 9, weighting: 'gdl' }, ignore: 9 },
+  { name: 'absent class', loss: gwdl, shape: [2, 4, 3, 3], options: { distanceMatrix: new Float64Array(brats.flat()) }, absent: 3 },
+  { name: 'sigmoid per channel', loss: gwdl, shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: gwdl, shape: [2, 3, 4, 3], options: { activation: 'none', weighting: 'gdl' }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: gwdl, shape: [2, 1, 4, 5], options: {} },
+  { name: 'odd shape, gradScale −1.7', loss: gwdl, shape: [3, 5, 7, 3], options: { gradScale: -1.7 } },
+  { name: '5-D volume', loss: gwdl, shape: [2, 3, 2, 3, 4], options: { weighting: 'gdl' } },
+  { name: '200 pixels per image (several tiles)', loss: gwdl, shape: [2, 3, 10, 20], options: { distanceMatrix: [[0, 1, 0.5], [1, 0, 0.8], [0.5, 0.8, 0]] } },
+];
+
+const robustTCases: GradCase[] = [
+  { name: 'default θ 1, C = 2', loss: 'robust-t', shape: [2, 2, 4, 3], options: {} },
+  { name: 'θ −1.3, C = 4 (mean over foreground classes)', loss: 'robust-t', shape: [2, 4, 3, 3], options: { nuParameter: -1.3 } },
+  { name: 'θ 3, ignoreIndex', loss: 'robust-t', shape: [2, 3, 4, 3], options: { nuParameter: 3, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'sigmoid per channel', loss: 'robust-t', shape: [2, 3, 4, 3], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: 'robust-t', shape: [2, 3, 4, 3], options: { activation: 'none' }, probabilities: true },
+  { name: 'C = 1 sigmoid', loss: 'robust-t', shape: [2, 1, 4, 5], options: { nuParameter: 0.5 } },
+  { name: 'odd shape, gradScale −1.7', loss: 'robust-t', shape: [3, 5, 7, 3], options: { gradScale: -1.7 } },
+  { name: '5-D volume', loss: 'robust-t', shape: [2, 3, 2, 3, 4], options: {} },
+];
+
 const regionLossCases: [string, GradCase[]][] = [
+  [gwdl, wassersteinCases],
+  ['robust-t', robustTCases],
   [
     'log-cosh-dice',
     regionCases('log-cosh-dice', [
@@ -213,6 +306,21 @@ const compoundCases: GradCase[] = [
     options: {},
   },
   {
+    name: 'dice + topk + lovasz + combo + exp-log + unified-focal + cross-entropy (special terms with the tile terms), ignore',
+    loss: [
+      { loss: 'dice', weight: 0.4, options: { perImage: true } },
+      { loss: 'topk', weight: 0.6, options: { k: 30 } },
+      { loss: 'lovasz-softmax', weight: 0.3, options: { perImage: true } },
+      { loss: 'combo', weight: 0.2, options: { beta: 0.7 } },
+      { loss: 'exp-log', weight: 0.3, options: { gamma: 0.6 } },
+      { loss: 'unified-focal', weight: 0.4 },
+      { loss: 'cross-entropy', weight: 0.25 },
+    ],
+    shape: [2, 3, 4, 3],
+    options: { ignoreIndex: 7, gradScale: 0.5 },
+    ignore: 7,
+  },
+  {
     name: 'region losses sharing the moments, ignore',
     loss: [
       { loss: 'jaccard', weight: 0.4, options: { squared: true } },
@@ -221,6 +329,7 @@ const compoundCases: GradCase[] = [
       { loss: 'sensitivity-specificity', weight: 0.5 },
       { loss: 'log-cosh-dice', weight: -0.1 },
       { loss: 'cross-entropy', weight: 0.25 },
+      { loss: 'generalized-wasserstein-dice', weight: 0.35, options: { weighting: 'gdl' } },
     ],
     shape: [2, 3, 4, 3],
     options: { ignoreIndex: 7 },
@@ -231,6 +340,21 @@ const compoundCases: GradCase[] = [
 describe('finite differences (float64)', () => {
   describe('cross-entropy', () => {
     it.each(ceCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('topk', () => {
+    it.each(topkCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('lovasz-softmax', () => {
+    it.each(lovaszCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('combo', () => {
+    it.each(comboCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('exp-log', () => {
+    it.each(expLogCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+  describe('unified-focal', () => {
+    it.each(unifiedFocalCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
   });
   describe('focal', () => {
     it.each(focalCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
@@ -245,6 +369,29 @@ describe('finite differences (float64)', () => {
   }
   describe('compound', () => {
     it.each(compoundCases.map((c) => [c.name, c] as const))('%s', (_n, c) => gradcheck(c));
+  });
+});
+
+describe('robust-t: gradNuParameter is d value / d θ (float64 central differences)', () => {
+  it.each(robustTCases.map((c) => [c.name, c] as const))('%s', (_n, c) => {
+    const { logits, target } = makeInput(c);
+    const input = { logits, target, shape: c.shape };
+    const theta = (c.options.nuParameter as number | undefined) ?? 1;
+    const at = (t: number): number => computeLoss('robust-t', input, { ...c.options, nuParameter: t } as never).value;
+    const h = 1e-5;
+    const numeric = ((at(theta + h) - at(theta - h)) / (2 * h)) * ((c.options.gradScale as number | undefined) ?? 1);
+    const r = computeLoss('robust-t', input, { ...c.options, grad: true } as never);
+    expectClose(r.gradNuParameter ?? Number.NaN, numeric, 1e-6, 1e-7);
+  });
+  it('a compound: Σ weight · d term / d θ over its robust-t terms', () => {
+    const c = robustTCases[1];
+    const { logits, target } = makeInput(c);
+    const input = { logits, target, shape: c.shape };
+    const one = computeLoss('robust-t', input, { nuParameter: -1.3, grad: true });
+    const both = computeLoss([{ loss: 'robust-t', weight: 0.4, options: { nuParameter: -1.3 } }, { loss: 'dice' }, { loss: 'robust-t', weight: 0.25, options: { nuParameter: -1.3 } }], input, { grad: true });
+    expectClose(both.gradNuParameter ?? Number.NaN, 0.65 * (one.gradNuParameter ?? Number.NaN), 1e-13, 0);
+    expect(computeLoss('dice', input, { grad: true }).gradNuParameter).toBeUndefined();
+    expect(computeLoss('robust-t', input, {}).gradNuParameter).toBeUndefined();
   });
 });
 

@@ -1,6 +1,9 @@
 // Values and gradients against the reference implementations named in ../shared/spec/LOSSES.md
-// (torch F.cross_entropy; MONAI DiceLoss, DiceLoss(jaccard=True), TverskyLoss; smp DiceLoss; nnU-Net
-// MemoryEfficientSoftDiceLoss; SegLossOdyssey FocalTversky_loss, SSLoss), on
+// (torch F.cross_entropy; nnU-Net TopKLoss; Berman lovasz_softmax; mlyg combo_loss and the combo formula; SegLossOdyssey
+// ExpLog_loss and the exp-log formula; MONAI AsymmetricUnifiedFocalLoss and the unified-focal formula; MONAI DiceLoss,
+// DiceLoss(jaccard=True), TverskyLoss; smp DiceLoss; nnU-Net MemoryEfficientSoftDiceLoss; SegLossOdyssey
+// FocalTversky_loss, SSLoss; LucasFidon GeneralizedWassersteinDiceLoss; Digital-Dermatology TLoss, with d value / d θ;
+// ZJULearning RMILoss), on
 // every case of the generated fixtures in test/fixtures. Tolerances: 1e-5 relative for float32
 // (and for float64 cases whose reference rounds through float32), 1e-10 for float64; gradients
 // element-wise with an absolute floor scaled to max |grad| (test/fixtures/README.md).
@@ -16,7 +19,23 @@ describe('parity fixtures', () => {
   it('are present (cross-entropy, dice and the region losses)', () => {
     expect(files.length).toBeGreaterThan(0);
     const losses = new Set(files.flatMap((f) => f.cases.map((c) => c.loss)));
-    expect([...losses].sort()).toEqual(['cross-entropy', 'dice', 'focal', 'focal-tversky', 'jaccard', 'sensitivity-specificity', 'tversky']);
+    expect([...losses].sort()).toEqual([
+      'combo',
+      'cross-entropy',
+      'dice',
+      'exp-log',
+      'focal',
+      'focal-tversky',
+      'generalized-wasserstein-dice',
+      'jaccard',
+      'lovasz-softmax',
+      'rmi',
+      'robust-t',
+      'sensitivity-specificity',
+      'topk',
+      'tversky',
+      'unified-focal',
+    ]);
   });
 });
 
@@ -29,6 +48,9 @@ for (const file of files) {
       expectClose(result.value, c.value, rel, rel * 1e-2);
       expect(result.grad).toBeInstanceOf(c.dtype === 'float64' ? Float64Array : Float32Array);
       expectArrayClose(result.grad, c.grad, rel);
+      // d/dθ sums terms of size D/2 (D the pixels of an image) that cancel: the absolute tolerance scales with D/2.
+      const halfD = c.shape.slice(2).reduce((a, b) => a * b, 1) / 2;
+      if (c.gradNuParameter !== undefined) expectClose(result.gradNuParameter ?? Number.NaN, c.gradNuParameter, rel, rel * halfD, 'gradNuParameter');
     });
   });
 }

@@ -22,7 +22,7 @@ import {
   torchAvailable,
   torchInfo,
 } from '../src/torch/index';
-import type { LogitsArray, LossInput, TargetArray } from '../src/types';
+import type { LogitsArray, LossInput, LossResult, TargetArray } from '../src/types';
 import { fixtureLogits, fixtureTarget, isFloat64Exact, loadFixtureFiles } from './helpers/fixtures';
 import { allFinite, expectArrayClose, expectClose, labels, rng, uniform } from './helpers/numeric';
 
@@ -74,8 +74,8 @@ function makeInput(
   return { logits, target, shape: shape as LossInput['shape'] };
 }
 
-const runCore = computeLoss as unknown as (loss: Spec, input: LossInput, options?: AnyOptions) => { value: number; grad?: LogitsArray };
-const runTorch = computeLossTorch as unknown as (loss: Spec, input: LossInput, options?: AnyOptions) => { value: number; grad?: LogitsArray };
+const runCore = computeLoss as unknown as (loss: Spec, input: LossInput, options?: AnyOptions) => LossResult;
+const runTorch = computeLossTorch as unknown as (loss: Spec, input: LossInput, options?: AnyOptions) => LossResult;
 const runTorchAsync = computeLossTorchAsync as unknown as (
   loss: Spec,
   input: LossInput,
@@ -105,6 +105,16 @@ const cases: Case[] = [
   ['dice, preset nnunet, perImage', 'dice', { preset: 'nnunet', perImage: true }, [2, 3, 4, 4], 'uint16'],
   ['dice, C = 1 sigmoid', 'dice', { includeBackground: false }, [2, 1, 5, 5], 'uint8'],
   ['dice, volume [B, C, D, H, W]', 'dice', { perImage: true }, [2, 3, 3, 4, 5], 'uint8'],
+  ['topk, k 20, ignore', 'topk', { k: 20, ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 4 }],
+  ['topk, preset nnunet, volume', 'topk', { preset: 'nnunet' }, [2, 3, 2, 4, 5], 'int32'],
+  ['lovasz-softmax, ignore', 'lovasz-softmax', { ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 4 }],
+  ['lovasz-softmax, all classes, perImage, volume', 'lovasz-softmax', { classes: 'all', perImage: true }, [2, 3, 2, 4, 5], 'int32'],
+  ['combo, α 0.7 β 0.3, ignore', 'combo', { alpha: 0.7, beta: 0.3, ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 4 }],
+  ['combo, perImage, volume', 'combo', { perImage: true }, [2, 3, 2, 4, 5], 'int32'],
+  ['exp-log, γ 0.5, ignore', 'exp-log', { gamma: 0.5, ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 4 }],
+  ['exp-log, preset odyssey, volume', 'exp-log', { preset: 'odyssey' }, [2, 3, 2, 4, 5], 'int32'],
+  ['unified-focal, ignore', 'unified-focal', { ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 4 }],
+  ['unified-focal, preset monai, volume', 'unified-focal', { preset: 'monai' }, [2, 3, 2, 4, 5], 'int32'],
   ['focal, γ 0.5 α, ignore', 'focal', { gamma: 0.5, alpha: [0.25, 1, 2], ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 4 }],
   ['focal, preset monai, volume', 'focal', { preset: 'monai' }, [2, 3, 2, 4, 5], 'int32'],
   ['log-cosh-dice, perImage', 'log-cosh-dice', { perImage: true }, [2, 3, 4, 5], 'uint8'],
@@ -114,6 +124,13 @@ const cases: Case[] = [
   ['focal-tversky, preset odyssey', 'focal-tversky', { preset: 'odyssey' }, [2, 3, 4, 4], 'uint16'],
   ['sensitivity-specificity, ignore', 'sensitivity-specificity', { ignoreIndex: 255 }, [2, 3, 4, 5], 'uint8', { index: 255, every: 4 }],
   ['sensitivity-specificity, preset odyssey, C = 1 sigmoid', 'sensitivity-specificity', { preset: 'odyssey' }, [2, 1, 5, 5], 'uint8'],
+  ['generalized-wasserstein-dice, gdl, distance matrix, ignore', 'generalized-wasserstein-dice',
+    { weighting: 'gdl', distanceMatrix: [[0, 1, 0.5], [1, 0, 0.8], [0.5, 0.8, 0]], ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 4 }],
+  ['generalized-wasserstein-dice, volume [B, C, D, H, W]', 'generalized-wasserstein-dice', {}, [2, 3, 2, 4, 5], 'int32'],
+  ['robust-t, θ 0.3, ignore', 'robust-t', { nuParameter: 0.3, ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 4 }],
+  ['robust-t, C = 1 sigmoid, volume', 'robust-t', {}, [2, 1, 2, 4, 5], 'uint8'],
+  ['rmi, ignore', 'rmi', { ignoreIndex: 255 }, [2, 3, 8, 9], 'uint8', { index: 255, every: 4 }],
+  ['rmi, max pool 3/3, volume (per slice)', 'rmi', { poolMode: 'max', poolSize: 3, poolStride: 3 }, [2, 2, 2, 9, 10], 'int32'],
   ['0.5·dice + 0.5·cross-entropy', surveyObjective, {}, [2, 3, 6, 5], 'uint8'],
   ['compound with ignore and term options', [
     { loss: 'dice', weight: 0.7, options: { perImage: true } },
@@ -135,6 +152,10 @@ describe.runIf(available)('torch op vs the core engines (upstream gradient 0.37)
       expectClose(torch.value, core.value, rel, 1e-300, 'value');
       expect(torch.grad).toBeInstanceOf(dtype === 'float64' ? Float64Array : Float32Array);
       expectArrayClose(torch.grad!, core.grad!, rel, 1e-3);
+      // robust-t: θ is the op's learned tensor input; its autograd gradient is the core's gradNuParameter
+      // (float32: the upstream gradient is the float32 value's dtype).
+      expect(torch.gradNuParameter === undefined).toBe(core.gradNuParameter === undefined);
+      if (core.gradNuParameter !== undefined) expectClose(torch.gradNuParameter!, core.gradNuParameter, rel, 1e-300, 'gradNuParameter');
       const valueOnly = runTorch(spec, input, options);
       expect(valueOnly.grad).toBeUndefined();
       expectClose(valueOnly.value, core.value, rel, 1e-300, 'value without grad');

@@ -365,6 +365,54 @@ describe.skipIf(!torchReady)('Trainer: determinism, checkpoints and resume', () 
     again.dispose();
   });
 
+  it("robust-t's θ is learned in its own parameter group, checkpointed, and resumes bit for bit", async () => {
+    const objective: TrainerOptions['objective'] = [
+      { loss: 'dice', weight: 0.7 },
+      { loss: 'robust-t', weight: 0.3, options: { nuParameter: 0.5 } },
+    ];
+    const learned: TrainerOptions = { ...options, objective, optimizer: { name: 'sgd', lr: 0.05, weightDecay: 0.5, totalSteps: 6 } };
+    const run = async (trainer: Trainer, epochs: number) =>
+      (await fitCollecting(trainer, data, { epochs, batchSize: 4 })).events.filter((e): e is StepEvent => e.type === 'step');
+    const straightTrainer = await Trainer.create(learned);
+    const all = await run(straightTrainer, 2);
+    straightTrainer.dispose();
+    const thetas = all.map((e) => e.nuParameter as number);
+    expect(thetas).toHaveLength(6);
+    expect(thetas.every(Number.isFinite)).toBe(true);
+    // θ moves, and it moves by the SGD update alone: with weight decay 0.5 on θ it would be pulled toward 0 as well.
+    expect(new Set(thetas).size).toBe(6);
+    expect(thetas[0]).not.toBe(0.5);
+    const first = await Trainer.create(learned);
+    const half = await run(first, 1);
+    const file = path.join(folder, 'robust-t.pt');
+    await first.save(file);
+    first.dispose();
+    const again = await Trainer.load(file);
+    const rest = await run(again, 2);
+    again.dispose();
+    expect([...half, ...rest].map((e) => [e.loss, e.nuParameter])).toEqual(all.map((e) => [e.loss, e.nuParameter]));
+    // Without robust-t, step events carry no θ.
+    const plain = await Trainer.create(options);
+    const plainSteps = await run(plain, 1);
+    plain.dispose();
+    expect(plainSteps.every((e) => e.nuParameter === undefined)).toBe(true);
+    if (python) {
+      const script = `import torch, json, sys\nc = torch.load(sys.argv[1], weights_only=False)\ns = c['loss_state']\nprint(json.dumps({'theta': float(s['nu_parameter']), 'wd': s['optimizer']['param_groups'][0]['weight_decay'], 'model_wd': c['optimizer']['param_groups'][0]['weight_decay']}))`;
+      const r = spawnSync(python, ['-c', script, file], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      const state = JSON.parse(r.stdout.trim()) as { theta: number; wd: number; model_wd: number };
+      expect(state.theta).toBe(half[half.length - 1].nuParameter);
+      expect(state.wd).toBe(0);
+      expect(state.model_wd).toBe(0.5);
+    }
+  }, 120_000);
+
+  it('the robust-t terms of a trained objective share one θ', async () => {
+    await expect(
+      Trainer.create({ ...options, objective: [{ loss: 'robust-t', options: { nuParameter: 1 } }, { loss: 'robust-t', options: { nuParameter: 2 } }] }),
+    ).rejects.toThrow('share one learned nuParameter');
+  });
+
   it('an abort mid-epoch leaves a checkpoint from which the run continues bit-identically', async () => {
     const reference = path.join(folder, 'reference.pt');
     const lossesA = await straight(reference);
@@ -563,7 +611,7 @@ describe.skipIf(!torchReady)('Trainer: argument errors', () => {
       [() => trainer.fit(data, { epochs: 1, onProgress: 3 as never }), 'Expected a function for options.onProgress but received 3'],
       [() => trainer.fit(data, { epochs: 1, checkpoint: { path: '' } }), "Expected a non-empty string (a file path) for options.checkpoint.path but received ''"],
       [() => trainer.fit(data, { epochs: 1, augment: 'cutmix' } as never), "Expected one of 'none', 'rot-flip-rotate', 'scale-crop-flip' for options.augment but received 'cutmix'"],
-      [() => trainer.fit(data, { epochs: 1, shuffle: true } as never), "Expected one of augment, batchSize, checkpoint, epochs, onProgress, signal, validation, validationOptions for an option name of options but received 'shuffle'"],
+      [() => trainer.fit(data, { epochs: 1, shuffle: true } as never), "Expected one of augment, batchSize, checkpoint, epochs, nonFinite, onProgress, signal, validation, validationOptions for an option name of options but received 'shuffle'"],
       [() => trainer.fit({ ...data, images: new Float64Array(2048) } as never, { epochs: 1 }), 'Expected a Float32Array [N, Cin, H, W] for data.images but received Float64Array of length 2048'],
       [() => trainer.fit({ ...data, images: new Float32Array(10) }, { epochs: 1 }), 'Expected length 2048 (N·Cin·H·W of shape [2, 1, 32, 32]) for data.images but received length 10'],
       [() => trainer.fit({ ...data, masks: new Float32Array(2048) } as never, { epochs: 1 }), 'Expected a Uint8Array, Uint16Array or Int32Array [N, H, W] for data.masks but received Float32Array of length 2048'],

@@ -36,7 +36,7 @@ function runAsync(args: unknown[]): Promise<unknown> {
 
 const DICE_OPTIONS = 'activation, grad, gradOut, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, smooth, squared';
 const CE_OPTIONS = 'activation, classWeights, grad, gradOut, gradScale, ignoreIndex, labelSmoothing';
-const LOSS_IDS = 'cross-entropy, focal, dice, log-cosh-dice, jaccard, tversky, focal-tversky, sensitivity-specificity';
+const LOSS_IDS = 'cross-entropy, topk, focal, dice, log-cosh-dice, generalized-wasserstein-dice, jaccard, lovasz-softmax, tversky, focal-tversky, sensitivity-specificity, rmi, robust-t, combo, exp-log, unified-focal';
 
 const lossCases: BadCase[] = [
   ['unknown loss id', call('dise'), 'RangeError', `Expected one of ${LOSS_IDS} for loss but received 'dise'`],
@@ -45,7 +45,7 @@ const lossCases: BadCase[] = [
   ['empty compound', call([]), 'RangeError', 'Expected at least one term { loss, weight?, options? } for loss but received []'],
   ['term not an object', call([5]), 'TypeError', 'Expected an object { loss, weight?, options? } for loss[0] but received 5'],
   ['unknown term key', call([{ loss: 'dice', wieght: 1 }]), 'RangeError', "Expected one of loss, options, weight for a key of loss[0] but received 'wieght'"],
-  ['unknown term loss', call([{ loss: 'dice' }, { loss: 'topk' }]), 'RangeError', `Expected one of ${LOSS_IDS} for loss[1].loss but received 'topk'`],
+  ['unknown term loss', call([{ loss: 'dice' }, { loss: 'top-k' }]), 'RangeError', `Expected one of ${LOSS_IDS} for loss[1].loss but received 'top-k'`],
   ['term weight NaN', call([{ loss: 'dice', weight: Number.NaN }]), 'RangeError', 'Expected a finite number for loss[0].weight but received NaN'],
   ['term weight string', call([{ loss: 'dice', weight: '1' }]), 'TypeError', "Expected a number for loss[0].weight but received '1'"],
   ['term options not an object', call([{ loss: 'dice', options: 3 }]), 'TypeError', 'Expected an object for loss[0].options but received 3'],
@@ -217,6 +217,49 @@ const focalCases: BadCase[] = [
   ['focal labelSmoothing (a CE option)', call('focal', input, { labelSmoothing: 0.1 }), 'RangeError', "Expected one of activation, alpha, gamma, grad, gradOut, gradScale, ignoreIndex, preset for an option name of focal but received 'labelSmoothing'"],
 ];
 
+// The options of the special losses (topk, lovasz-softmax, combo, exp-log, unified-focal).
+const specialCases: BadCase[] = [
+  ['topk k 0', call('topk', input, { k: 0 }), 'RangeError', 'Expected a percentage in (0, 100] for k but received 0'],
+  ['topk k above 100', call('topk', input, { k: 100.5 }), 'RangeError', 'Expected a percentage in (0, 100] for k but received 100.5'],
+  ['topk k negative', call('topk', input, { k: -10 }), 'RangeError', 'Expected a percentage in (0, 100] for k but received -10'],
+  ['topk k NaN', call('topk', input, { k: Number.NaN }), 'RangeError', 'Expected a percentage in (0, 100] for k but received NaN'],
+  ['topk k a string', call('topk', input, { k: '10' }), 'TypeError', "Expected a number for k but received '10'"],
+  ['topk unknown preset', call('topk', input, { preset: 'monai' }), 'RangeError', "Expected one of 'nnunet' (presets of topk) for preset but received 'monai'"],
+  ['topk gamma (a focal option)', call('topk', input, { gamma: 2 }), 'RangeError', "Expected one of activation, grad, gradOut, gradScale, ignoreIndex, k, preset for an option name of topk but received 'gamma'"],
+  ['lovasz classes an unknown string', call('lovasz-softmax', input, { classes: 'some' }), 'RangeError', "Expected 'present', 'all' or an array of class indices for classes but received 'some'"],
+  ['lovasz classes a number', call('lovasz-softmax', input, { classes: 1 }), 'TypeError', "Expected 'present', 'all' or an array of class indices for classes but received 1"],
+  ['lovasz classes empty', call('lovasz-softmax', input, { classes: [] }), 'RangeError', 'Expected at least one class index for classes but received []'],
+  ['lovasz classes entry out of range', call('lovasz-softmax', input, { classes: [0, 3] }), 'RangeError', 'Expected a class index in [0, 3) for classes[1] but received 3'],
+  ['lovasz classes entry not an integer', call('lovasz-softmax', input, { classes: [1.5] }), 'RangeError', 'Expected a class index in [0, 3) for classes[0] but received 1.5'],
+  ['lovasz classes entry a string', call('lovasz-softmax', input, { classes: ['1'] }), 'TypeError', "Expected a class index (an integer) for classes[0] but received '1'"],
+  ['lovasz classes repeated', call('lovasz-softmax', input, { classes: [2, 1, 2] }), 'RangeError', 'Expected a class index not listed before for classes[2] but received 2'],
+  ['lovasz perImage a number', call('lovasz-softmax', input, { perImage: 1 }), 'TypeError', 'Expected a boolean for perImage but received 1'],
+  ['lovasz has no preset', call('lovasz-softmax', input, { preset: 'berman' }), 'RangeError', "Expected no preset (lovasz-softmax has none) for preset but received 'berman'"],
+  ['lovasz smooth (a region option)', call('lovasz-softmax', input, { smooth: 1 }), 'RangeError', "Expected one of activation, classes, grad, gradOut, gradScale, ignoreIndex, perImage for an option name of lovasz-softmax but received 'smooth'"],
+  ['combo alpha above 1', call('combo', input, { alpha: 1.5 }), 'RangeError', 'Expected a number in [0, 1] for alpha but received 1.5'],
+  ['combo alpha negative', call('combo', input, { alpha: -0.1 }), 'RangeError', 'Expected a number in [0, 1] for alpha but received -0.1'],
+  ['combo beta NaN', call('combo', input, { beta: Number.NaN }), 'RangeError', 'Expected a number in [0, 1] for beta but received NaN'],
+  ['combo beta a string', call('combo', input, { beta: '0.5' }), 'TypeError', "Expected a number for beta but received '0.5'"],
+  ['combo smooth negative', call('combo', input, { smooth: -1 }), 'RangeError', 'Expected a finite number ≥ 0 for smooth but received -1'],
+  ['combo perImage a string', call('combo', input, { perImage: 'no' }), 'TypeError', "Expected a boolean for perImage but received 'no'"],
+  ['combo has no preset', call('combo', input, { preset: 'mlyg' }), 'RangeError', "Expected no preset (combo has none) for preset but received 'mlyg'"],
+  ['combo gamma (not an option)', call('combo', input, { gamma: 1 }), 'RangeError', "Expected one of activation, alpha, beta, grad, gradOut, gradScale, ignoreIndex, includeBackground, perImage, smooth for an option name of combo but received 'gamma'"],
+  ['exp-log gamma 0', call('exp-log', input, { gamma: 0 }), 'RangeError', 'Expected a finite number > 0 for gamma but received 0'],
+  ['exp-log gamma negative', call('exp-log', input, { gamma: -0.3 }), 'RangeError', 'Expected a finite number > 0 for gamma but received -0.3'],
+  ['exp-log wDice Infinity', call('exp-log', input, { wDice: Infinity }), 'RangeError', 'Expected a finite number for wDice but received Infinity'],
+  ['exp-log wCe a string', call('exp-log', input, { wCe: '0.2' }), 'TypeError', "Expected a number for wCe but received '0.2'"],
+  ['exp-log smooth negative', call('exp-log', input, { smooth: -1 }), 'RangeError', 'Expected a finite number ≥ 0 for smooth but received -1'],
+  ['exp-log unknown preset', call('exp-log', input, { preset: 'wong' }), 'RangeError', "Expected one of 'odyssey' (presets of exp-log) for preset but received 'wong'"],
+  ['exp-log alpha (not an option)', call('exp-log', input, { alpha: 1 }), 'RangeError', "Expected one of activation, gamma, grad, gradOut, gradScale, ignoreIndex, includeBackground, perImage, preset, smooth, wCe, wDice for an option name of exp-log but received 'alpha'"],
+  ['unified-focal lambda above 1', call('unified-focal', input, { lambda: 2 }), 'RangeError', 'Expected a number in [0, 1] for lambda but received 2'],
+  ['unified-focal delta negative', call('unified-focal', input, { delta: -0.6 }), 'RangeError', 'Expected a number in [0, 1] for delta but received -0.6'],
+  ['unified-focal gamma above 1', call('unified-focal', input, { gamma: 1.5 }), 'RangeError', 'Expected a number in [0, 1] for gamma but received 1.5'],
+  ['unified-focal gamma a string', call('unified-focal', input, { gamma: '0.5' }), 'TypeError', "Expected a number for gamma but received '0.5'"],
+  ['unified-focal unknown preset', call('unified-focal', input, { preset: 'mlyg' }), 'RangeError', "Expected one of 'monai' (presets of unified-focal) for preset but received 'mlyg'"],
+  ['unified-focal perImage (not an option)', call('unified-focal', input, { perImage: true }), 'RangeError', "Expected one of activation, delta, gamma, grad, gradOut, gradScale, ignoreIndex, lambda, preset for an option name of unified-focal but received 'perImage'"],
+  ['topk k in a term, named with its path', call([{ loss: 'dice' }, { loss: 'topk', options: { k: 0 } }]), 'RangeError', 'Expected a percentage in (0, 100] for loss[1].options.k but received 0'],
+];
+
 // The options of the region losses (jaccard, tversky, focal-tversky, sensitivity-specificity, log-cosh-dice).
 const regionOptionCases: BadCase[] = [
   ['jaccard smooth negative', call('jaccard', input, { smooth: -1 }), 'RangeError', 'Expected a finite number ≥ 0 for smooth but received -1'],
@@ -279,6 +322,7 @@ describe('bad arguments throw before native code runs', () => {
     ['options', optionCases],
     ['region options', regionOptionCases],
     ['focal options', focalCases],
+    ['special loss options', specialCases],
   ] as const) {
     describe(group, () => {
       it.each(cases)('%s', (_name, args, kind, message) => {
@@ -304,7 +348,7 @@ describe('bad arguments throw before native code runs', () => {
   it('computeLossAsync rejects with the same errors', async () => {
     // Top-level option-name lists differ (the async call also accepts `signal`): checked below.
     const topLevelNames = /for an option name of (?!loss\[)/;
-    const sharedCases = [...lossCases, ...inputCases, ...valueCases, ...optionCases, ...regionOptionCases, ...focalCases].filter(
+    const sharedCases = [...lossCases, ...inputCases, ...valueCases, ...optionCases, ...regionOptionCases, ...focalCases, ...specialCases].filter(
       ([, , , message]) => !topLevelNames.test(message),
     );
     expect(sharedCases.length).toBeGreaterThan(70);
@@ -325,7 +369,7 @@ describe('bad arguments throw before native code runs', () => {
   });
 
   it('lossOptionNames / lossPresetNames reject unknown ids', () => {
-    expect(thrown(() => lossOptionNames('topk' as never)).message).toBe(`Expected one of ${LOSS_IDS} for id but received 'topk'`);
+    expect(thrown(() => lossOptionNames('top-k' as never)).message).toBe(`Expected one of ${LOSS_IDS} for id but received 'top-k'`);
     expect(thrown(() => lossPresetNames(3 as never)).message).toBe(`Expected a loss id (one of ${LOSS_IDS}) for id but received 3`);
   });
 });

@@ -3,14 +3,16 @@
 // the options into the flat request of loss_request.h; this file only converts and calls.
 //
 // JavaScript signature (src/native/core.ts holds the matching TypeScript interface):
-//   computeLoss(logits, target, dims, request, grad) → number
-//   computeLossAsync(logits, target, dims, request, grad) → Promise<number>
+//   computeLoss(logits, target, dims, request, grad, stateGrad?) → number
+//   computeLossAsync(logits, target, dims, request, grad, stateGrad?) → Promise<number>
 //     (copies logits and target when called; writes grad on the worker thread)
 //     logits: Float32Array | Float64Array   // [B, C, N]
 //     target: Uint8Array | Uint16Array | Int32Array   // [B, N]
 //     dims:   [B, C, N]
 //     request: resolved request (loss_request.h)
 //     grad:   null, or a TypedArray of the logits' type and length   // [B, C, N], written
+//     stateGrad: absent / null, or a Float64Array [1] (with grad): receives gradScale · Σ weight ·
+//             d term / d learned state over the terms with learned state (robust-t's θ)
 //   buildInfo() → { napiVersion, compiler, cxxStandard }
 #include <napi.h>
 
@@ -35,6 +37,7 @@ struct LossCall {
   LossTensors tensors;
   LossRequest request;
   void* grad = nullptr;  // [B, C, N] with the logits' dtype, or null
+  double* stateGrad = nullptr;  // [1] d value / d learned state, or null (needs grad)
 };
 
 int64_t readDim(Napi::Array dims, uint32_t index) {
@@ -82,12 +85,21 @@ LossCall readLossCall(const Napi::CallbackInfo& info) {
     }
     call.grad = grad.data;
   }
+  if (info.Length() > 5 && !info[5].IsNull() && !info[5].IsUndefined()) {
+    if (!info[5].IsTypedArray() || info[5].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        info[5].As<Napi::TypedArray>().ElementLength() != 1) {
+      throw NativeTypeError("stateGrad is not a Float64Array of length 1");
+    }
+    if (!call.grad) throw LossArgumentError("stateGrad needs grad");
+    call.stateGrad = info[5].As<Napi::Float64Array>().Data();
+  }
   checkLossTerms(call.request.terms, call.tensors.channels);
   return call;
 }
 
 double runLossCall(const LossCall& call) {
-  const LossGradient grad{call.grad, call.request.gradScale, false};
+  if (call.stateGrad) *call.stateGrad = 0.0;
+  const LossGradient grad{call.grad, call.request.gradScale, false, call.stateGrad};
   return computeLossTermsCpu(call.tensors, call.request.terms, call.grad ? &grad : nullptr);
 }
 
@@ -105,7 +117,7 @@ Napi::Value ComputeLoss(const Napi::CallbackInfo& info) {
 // touches only the baton, never Node-API.
 class LossWorker : public Napi::AsyncWorker {
  public:
-  LossWorker(Napi::Env env, LossCall call, Napi::Value grad)
+  LossWorker(Napi::Env env, LossCall call, Napi::Value grad, Napi::Value stateGrad)
       : Napi::AsyncWorker(env, "segloss:computeLoss"), call_(std::move(call)), deferred_(env) {
     const LossTensors& t = call_.tensors;
     const auto* logits = static_cast<const uint8_t*>(t.logits);
@@ -117,6 +129,10 @@ class LossWorker : public Napi::AsyncWorker {
     if (call_.grad) {
       grad_ = StagedOutput(grad, "grad");
       call_.grad = grad_.data();
+    }
+    if (call_.stateGrad) {
+      stateGrad_ = StagedOutput(stateGrad, "stateGrad");
+      call_.stateGrad = static_cast<double*>(stateGrad_.data());
     }
   }
   Napi::Promise Promise() const { return deferred_.Promise(); }
@@ -133,6 +149,7 @@ class LossWorker : public Napi::AsyncWorker {
     if (!failure_) {
       try {
         grad_.commit();
+        stateGrad_.commit();
       } catch (...) {
         failure_ = captureFailure(std::current_exception());
       }
@@ -151,13 +168,14 @@ class LossWorker : public Napi::AsyncWorker {
   std::vector<uint8_t> logits_;  // [B, C, N] copy of the logits' bytes
   std::vector<uint8_t> target_;  // [B, N] copy of the target's bytes
   StagedOutput grad_;            // [B, C, N] the worker's gradient, copied into the grad array in OnOK
+  StagedOutput stateGrad_;       // [1] d value / d learned state, copied in OnOK (when asked for)
   double value_ = 0.0;
   std::optional<NativeFailure> failure_;
 };
 
 Napi::Value ComputeLossAsync(const Napi::CallbackInfo& info) {
   return guardNative(info.Env(), [&]() -> Napi::Value {
-    auto* worker = new LossWorker(info.Env(), readLossCall(info), info[4]);
+    auto* worker = new LossWorker(info.Env(), readLossCall(info), info[4], info.Length() > 5 ? info[5] : info.Env().Undefined());
     const Napi::Promise promise = worker->Promise();
     worker->Queue();
     return promise;

@@ -29,7 +29,7 @@ Napi::Error toJsError(Napi::Env env, const NativeFailure& failure) {
   Napi::Error error = Napi::Error::New(env, failure.message);
   if (failure.kind == Kind::Type) error = Napi::TypeError::New(env, failure.message);
   if (failure.kind == Kind::Range) error = Napi::RangeError::New(env, failure.message);
-  error.Set("code", Napi::String::New(env, kNativeErrorCode));
+  error.Set("code", Napi::String::New(env, failure.code));
   return error;
 }
 

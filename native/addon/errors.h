@@ -27,13 +27,14 @@ struct NativeFailure {
   enum class Kind { Type, Range, Generic };
   Kind kind = Kind::Generic;
   std::string message;
+  std::string code = kNativeErrorCode;  // the JavaScript error's `code`
 };
 
 // Classifies an exception: NativeTypeError → Type, LossArgumentError / std::invalid_argument /
 // std::out_of_range → Range, any other std::exception → Generic, anything else → Generic.
 NativeFailure captureFailure(std::exception_ptr error) noexcept;
 
-// TypeError, RangeError or Error with the failure's message and code 'SEGLOSS_NATIVE'.
+// TypeError, RangeError or Error with the failure's message and code (default 'SEGLOSS_NATIVE').
 Napi::Error toJsError(Napi::Env env, const NativeFailure& failure);
 
 // Runs f(); a C++ exception becomes a thrown JavaScript error (a Napi::Error passes unchanged).

@@ -163,7 +163,7 @@ double computeLossTermsCpu(const LossTensors& tensors, const std::vector<LossTer
     runTensors.hasIgnore = terms[first].ignoreIndex.has_value();
     runTensors.ignoreIndex = terms[first].ignoreIndex.value_or(-100);
     LossGradient runGrad;
-    if (grad) runGrad = LossGradient{grad->data, grad->scale, accumulate};
+    if (grad) runGrad = LossGradient{grad->data, grad->scale, accumulate, grad->stateGrad};
     value += computeLossCpu(runTensors, run, grad ? &runGrad : nullptr);
     accumulate = true;
   });

@@ -6,7 +6,7 @@
 // JavaScript signature (src/torch/addon.ts holds the matching TypeScript interface):
 //   info() → { torchVersion, builtAgainst, libtorchPath, builtLibtorchPath, cudaBuilt, cuda,
 //              cudaDevices, deviceNames, threads, interopThreads }
-//   lossBackward(logits, target, shape, request, device, grad) → { value, grad }
+//   lossBackward(logits, target, shape, request, device, grad) → { value, grad, gradNuParameter? }
 //   lossBackwardAsync(...same) → Promise<{ value, grad }>
 //     logits: Float32Array | Float64Array            // [B, C, ...shape.slice(2)]
 //     target: Uint8Array | Uint16Array | Int32Array  // [B, ...shape.slice(2)]
@@ -134,9 +134,22 @@ at::Tensor targetTensor(const LabelView& view, const std::vector<int64_t>& shape
   return labels;
 }
 
+// The objective of the request. Robust-t terms get their θ as one learned tensor
+// (Objective::nuParameter, requires grad), so backward returns d value / d θ; the terms of one
+// objective must then share one nuParameter.
 torch_ops::Objective objectiveOf(const std::vector<LossTerm>& terms) {
   torch_ops::Objective objective;
   objective.terms = terms;
+  std::optional<double> theta;
+  for (const LossTerm& term : terms) {
+    const auto* robust = std::get_if<RobustTOptions>(&term.options);
+    if (!robust) continue;
+    if (theta && *theta != robust->nuParameter) {
+      throw LossArgumentError("the robust-t terms of one objective share one nuParameter on the torch op");
+    }
+    theta = robust->nuParameter;
+  }
+  if (theta) objective.nuParameter = at::scalar_tensor(*theta, at::kDouble).requires_grad_(true);
   return objective;
 }
 
@@ -153,6 +166,7 @@ struct TorchLossCall {
 struct TorchLossResult {
   double value = 0.0;
   at::Tensor grad;  // [B, C, ...] contiguous on the CPU, or undefined
+  std::optional<double> gradNuParameter;  // θ.grad() of the robust-t terms (with grad)
 };
 
 TorchLossCall readTorchLossCall(const Napi::CallbackInfo& info) {
@@ -186,6 +200,8 @@ TorchLossResult runTorchLossCall(const TorchLossCall& call) {
   if (call.wantGrad) {
     value.backward(at::scalar_tensor(call.gradScale, value.options()));
     result.grad = logits.grad().to(at::kCPU).contiguous();
+    const at::Tensor& theta = call.objective.nuParameter;
+    if (theta.defined()) result.gradNuParameter = theta.grad().defined() ? theta.grad().item<double>() : 0.0;
   }
   return result;
 }
@@ -193,6 +209,7 @@ TorchLossResult runTorchLossCall(const TorchLossCall& call) {
 Napi::Value resultObject(Napi::Env env, const TorchLossResult& result, ScalarType dtype) {
   Napi::Object object = Napi::Object::New(env);
   object.Set("value", result.value);
+  if (result.gradNuParameter) object.Set("gradNuParameter", *result.gradNuParameter);
   if (!result.grad.defined()) {
     object.Set("grad", env.Null());
     return object;

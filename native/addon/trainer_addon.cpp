@@ -283,6 +283,9 @@ trainer::FitOptions readFitOptions(Napi::Object options) {
   out.batchSize = integer(options, "batchSize", 1);
   out.evalBatchSize = integer(options, "evalBatchSize", 1);
   out.evalHd95 = options.Get("evalHd95").ToBoolean().Value();
+  const std::string nonFinite = string(options, "nonFinite");
+  if (nonFinite != "stop" && nonFinite != "skip") throw std::invalid_argument("nonFinite is not 'stop' or 'skip'");
+  out.nonFinite = nonFinite == "skip" ? trainer::NonFinitePolicy::Skip : trainer::NonFinitePolicy::Stop;
   const std::string augment = string(options, "augment");
   if (augment == "none") {
     out.augment = trainer::Augmentation::None;
@@ -337,6 +340,8 @@ Napi::Object eventObject(Napi::Env env, const TrainerEvent& event) {
     o.Set("terms", numbers(env, step->terms));
     o.Set("lr", step->lr);
     o.Set("imagesPerSecond", step->imagesPerSecond);
+    if (step->skipped) o.Set("skipped", true);
+    if (step->nuParameter) o.Set("nuParameter", *step->nuParameter);
   } else if (const auto* epoch = std::get_if<trainer::EpochEvent>(&event)) {
     o.Set("type", "epoch");
     o.Set("epoch", static_cast<double>(epoch->epoch));
@@ -398,11 +403,20 @@ struct JobScope {
 };
 using JobBody = std::function<ResultBuilder(JobScope&)>;
 
-// A libtorch error without its C++ backtrace; any other exception as it is.
+// A training fault with its code; libtorch's out-of-memory with advice; any other libtorch error
+// without its C++ backtrace; any other exception as it is.
 NativeFailure describeFailure(std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
+  } catch (const trainer::TrainingFault& e) {
+    return NativeFailure{NativeFailure::Kind::Generic, e.what(), e.code()};
   } catch (const c10::Error& e) {
+    if (trainer::isOutOfMemory(e)) {
+      return NativeFailure{NativeFailure::Kind::Generic,
+                           std::string("segloss: out of memory (") + e.what_without_backtrace() +
+                               "); try a smaller batchSize or image size. The trainer is still usable.",
+                           trainer::kOutOfMemoryCode};
+    }
     return NativeFailure{NativeFailure::Kind::Generic, std::string("libtorch: ") + e.what_without_backtrace()};
   } catch (...) {
     return captureFailure(std::current_exception());

@@ -1,5 +1,5 @@
 // THE list of losses, in the spec's order. Adding a loss: its functor header in losses/ (options
-// struct with fields(), functor with kId, kFamily and its pixel or region interface), one
+// struct with fields(), functor with kId, kFamily and its pixel, region or special interface), one
 // #include and one entry in `Losses` below, and its TypeScript file + registry line (src/losses).
 // Everything else — the options variant, the functor variant, the generic Node-API reader, the
 // engines' dispatch — is derived from this list.
@@ -10,14 +10,22 @@
 #include <type_traits>
 #include <variant>
 
+#include "losses/combo.h"
 #include "losses/cross_entropy.h"
 #include "losses/dice.h"
+#include "losses/exp_log.h"
 #include "losses/focal.h"
 #include "losses/focal_tversky.h"
+#include "losses/generalized_wasserstein_dice.h"
 #include "losses/jaccard.h"
 #include "losses/log_cosh_dice.h"
+#include "losses/lovasz_softmax.h"
+#include "losses/rmi.h"
+#include "losses/robust_t.h"
 #include "losses/sensitivity_specificity.h"
+#include "losses/topk.h"
 #include "losses/tversky.h"
+#include "losses/unified_focal.h"
 
 namespace segloss {
 
@@ -34,8 +42,9 @@ struct LossList {
   }
 };
 
-using Losses = LossList<CrossEntropyLoss, FocalLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, TverskyLoss, FocalTverskyLoss,
-                        SensitivitySpecificityLoss>;
+using Losses = LossList<CrossEntropyLoss, TopKLoss, FocalLoss, DiceLoss, LogCoshDiceLoss, GeneralizedWassersteinDiceLoss,
+                        JaccardLoss, LovaszSoftmaxLoss, TverskyLoss, FocalTverskyLoss, SensitivitySpecificityLoss, RmiLoss,
+                        RobustTLoss, ComboLoss, ExpLogLoss, UnifiedFocalLoss>;
 
 using LossOptions = Losses::Options;
 using LossFunctor = Losses::Functors;
@@ -73,9 +82,62 @@ inline bool defaultOptionsFor(std::string_view id, LossOptions& out) {
   return found;
 }
 
+// Region and Confusion losses: statistics pass, head, gradient pass (not pixel-wise).
 template <class Loss>
 constexpr bool isRegionLoss() {
-  return Loss::kFamily == LossFamily::Region;
+  return Loss::kFamily == LossFamily::Region || Loss::kFamily == LossFamily::Confusion;
+}
+
+// Pixel-wise losses (the tile engine's true-class terms).
+template <class Loss>
+constexpr bool isPixelLoss() {
+  return Loss::kFamily == LossFamily::Pixel;
+}
+
+// Losses whose value needs the whole batch's activations at once (LossFamily::Special).
+template <class Loss>
+constexpr bool isSpecialLoss() {
+  return Loss::kFamily == LossFamily::Special;
+}
+
+// Losses that run on whole image planes (LossFamily::Planar: their runCpu does the work).
+template <class Loss>
+constexpr bool isPlanarLoss() {
+  return Loss::kFamily == LossFamily::Planar;
+}
+
+// Losses whose head also reads the confusion moments (confusion_moments.h).
+template <class Loss>
+constexpr bool usesConfusion() {
+  return Loss::kFamily == LossFamily::Confusion;
+}
+
+// Losses with learned state (robust-t's θ): Loss::kLearnedState, and a head companion
+// `double stateGradient(const double* moments, int64_t batch, int classes) const` (d value / d state).
+template <class Loss>
+constexpr bool hasLearnedState() {
+  if constexpr (requires { Loss::kLearnedState; }) return Loss::kLearnedState;
+  return false;
+}
+
+// Whether a loss runs on the CPU engine only (the torch op moves CUDA inputs of such terms to the
+// CPU): the Special, Confusion and Planar families, and learned state (whose gradient only the CPU
+// driver returns).
+inline bool cpuOnlyLoss(const LossOptions& options) {
+  bool cpuOnly = false;
+  Losses::forEach([&]<class Loss>() {
+    if (std::holds_alternative<typename Loss::Options>(options)) cpuOnly = isSpecialLoss<Loss>() || usesConfusion<Loss>() || hasLearnedState<Loss>() || isPlanarLoss<Loss>();
+  });
+  return cpuOnly;
+}
+
+// Whether a loss has learned state (see hasLearnedState).
+inline bool learnedStateLoss(const LossOptions& options) {
+  bool learned = false;
+  Losses::forEach([&]<class Loss>() {
+    if (std::holds_alternative<typename Loss::Options>(options)) learned = hasLearnedState<Loss>();
+  });
+  return learned;
 }
 
 }  // namespace segloss

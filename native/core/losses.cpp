@@ -1,11 +1,15 @@
 // The CPU entry points of the core (losses.h): checks, the loss functors, the instruction-set-
 // neutral driver of the tile kernels (tile_engine_cpu.h) and the region heads.
 //
-//   pass 1 (Statistics): region moments [B, K, 5] + pixel-wise value sums   (when any region term,
-//                        or no gradient is wanted)
+//   pass 1 (Statistics): region moments [B, K, 5] (+ confusion moments [B, K, K] for Confusion terms)
+//                        + pixel-wise value sums   (when any region or special term, or no
+//                        gradient is wanted); with a special term, also the batch's activation
+//                        and labels (special_batch.h)
 //   heads:               each region term: value and d value / d moments, folded with its weight
 //                        into one set of per-(image, class) gradient coefficients
-//   pass 2 (Gradient, or ValuesAndGradient when there is no region term): d value / d logits
+//   special terms:       each: value and weight · d value / d p into one [B, K, N] buffer (or the
+//                        true class's u into one [B, N] buffer)
+//   pass 2 (Gradient, or ValuesAndGradient when there is only pixel-wise terms): d value / d logits
 #include "losses.h"
 
 #include <algorithm>
@@ -15,9 +19,11 @@
 #include <memory>
 #include <string>
 
+#include "confusion_moments.h"
 #include "cpu_isa.h"
 #include "dispatch.h"
 #include "parallel_cpu.h"
+#include "special_batch.h"
 #include "tile_engine_cpu.h"
 
 namespace segloss {
@@ -104,7 +110,7 @@ TileKernel tileKernel() {
 struct EngineTerms {
   std::vector<LossFunctor> functors;  // one per term, in order
   std::vector<double> weights;
-  std::vector<size_t> pixel, region;  // indices into functors
+  std::vector<size_t> pixel, region, special, planar;  // indices into functors
 };
 
 EngineTerms engineTerms(const std::vector<WeightedLossOptions>& terms, int classes) {
@@ -113,9 +119,13 @@ EngineTerms engineTerms(const std::vector<WeightedLossOptions>& terms, int class
     checkLossOptions(term.options, classes);
     out.functors.push_back(makeLossFunctor(term.options, hostContext(classes)));
     out.weights.push_back(term.weight);
-    const bool region = std::visit([](const auto& loss) { return isRegionLoss<std::decay_t<decltype(loss)>>(); },
-                                   out.functors.back());
-    (region ? out.region : out.pixel).push_back(out.functors.size() - 1);
+    const LossFamily family = std::visit([](const auto& loss) { return std::decay_t<decltype(loss)>::kFamily; },
+                                         out.functors.back());
+    const size_t index = out.functors.size() - 1;
+    if (family == LossFamily::Planar) out.planar.push_back(index);
+    else if (family == LossFamily::Special) out.special.push_back(index);
+    else if (family == LossFamily::Pixel) out.pixel.push_back(index);
+    else out.region.push_back(index);  // Region and Confusion
   }
   return out;
 }
@@ -149,7 +159,7 @@ PixelTermRef pixelTermRef(const LossFunctor& functor, double weight, const LossT
   ref.lossIndex = static_cast<int>(functor.index());
   std::visit([&](const auto& loss) {
     using Loss = std::decay_t<decltype(loss)>;
-    if constexpr (!isRegionLoss<Loss>()) {
+    if constexpr (isPixelLoss<Loss>()) {
       ref.functor = &loss;
       ref.classWeights = loss.weights.classWeights;
       ref.classFactors = loss.weights.classFactors;
@@ -198,29 +208,46 @@ class CpuDriver {
     job_.needLogProb = !pixelRefs_.empty() && (smoothing || job_.activation != PixelActivationKind::Softmax);
     for (const size_t k : terms.region) {
       std::visit([&](const auto& loss) {
-        if constexpr (isRegionLoss<std::decay_t<decltype(loss)>>()) job_.moments |= loss.moments();
+        using Loss = std::decay_t<decltype(loss)>;
+        if constexpr (isRegionLoss<Loss>()) job_.moments |= loss.moments();
+        if constexpr (usesConfusion<Loss>()) job_.confusion = true;
+      }, terms.functors[k]);
+    }
+    for (const size_t k : terms.special) {
+      std::visit([&](const auto& loss) {
+        if constexpr (isSpecialLoss<std::decay_t<decltype(loss)>>()) needs_ = needs_ | loss.needs();
       }, terms.functors[k]);
     }
   }
 
   double run(const LossGradient* grad) {
     const bool hasRegion = !terms_.region.empty();
+    const bool hasSpecial = !terms_.special.empty();
     const size_t momentsSize = size_t(job_.batch) * job_.classes * kMomentCount;
+    const size_t confusionCount = job_.confusion ? size_t(job_.batch) * confusionSize(job_.classes) : 0;
     Sums sums;
     job_.checkInputs = true;  // the first pass checks labels and logits
-    if (hasRegion || !grad) {
-      sums = runPass(PassKind::Statistics, momentsSize);
+    if (hasSpecial) allocateActivation();
+    if (hasRegion || hasSpecial || !grad) {
+      sums = runPass(PassKind::Statistics, momentsSize, confusionCount);
       job_.checkInputs = false;
     }
     double value = hasRegion ? regionHeads(sums) : 0.0;
+    if (grad && grad->stateGrad && hasRegion && sums.validPixels > 0) *grad->stateGrad += grad->scale * stateGradients(sums);
+    if (hasSpecial) value += dispatchScalar(job_.dtype, [&](auto scalar) { return specialTerms(scalar, sums, grad != nullptr); });
     if (grad) {
       job_.grad = grad->data;
       job_.gradScale = grad->scale;
       job_.accumulate = grad->accumulate;
       job_.coefficients = hasRegion ? coefficients_.data() : nullptr;
-      const Sums gradSums = runPass(hasRegion ? PassKind::Gradient : PassKind::ValuesAndGradient, 0);
+      job_.specialDprob = hasSpecial ? specialDprob_.get() : nullptr;
+      job_.specialU = hasSpecial ? specialU_.get() : nullptr;
+      job_.specialTrueU = hasSpecial ? specialTrueU_.get() : nullptr;
+      job_.confusionRows = job_.confusion ? confusionRows_.data() : nullptr;
+      const bool twoPass = hasRegion || hasSpecial;
+      const Sums gradSums = runPass(twoPass ? PassKind::Gradient : PassKind::ValuesAndGradient, 0, 0);
       job_.checkInputs = false;
-      if (!hasRegion) sums = gradSums;
+      if (!twoPass) sums = gradSums;
     }
     for (size_t k = 0; k < pixelRefs_.size(); ++k) value += pixelNormalizerFactor_[k] * sums.pixelValues[k];
     return value;
@@ -230,15 +257,18 @@ class CpuDriver {
   struct Sums {
     std::vector<double> moments;      // [B, K, kMomentCount]
     std::vector<double> pixelValues;  // [pixel terms]
+    std::vector<double> confusion;    // [B, K, K] (Confusion terms only)
     int64_t validPixels = 0;
   };
 
-  Sums runPass(PassKind pass, size_t momentsSize) {
+  // Worker w's sums: [momentsSize moments | pixel term values | confusionCount confusion moments].
+  Sums runPass(PassKind pass, size_t momentsSize, size_t confusionCount) {
     job_.pass = pass;
     const int64_t units = job_.units();
     const int workers = workersFor(units, int64_t(kTilePixels) * job_.classes);
     const size_t scratch = tileWorkspaceBytes(job_);
-    const size_t perWorker = momentsSize + pixelRefs_.size();
+    const size_t confusionAt = momentsSize + pixelRefs_.size();
+    const size_t perWorker = confusionAt + confusionCount;
     std::vector<double> sums(size_t(workers) * perWorker, 0.0);
     std::vector<int64_t> valid(workers, 0);
     std::vector<char> invalidLabel(workers, 0), nonFinite(workers, 0);
@@ -248,6 +278,7 @@ class CpuDriver {
       TilePartials partials;
       partials.moments = sums.data() + w * perWorker;
       partials.pixelValues = partials.moments + momentsSize;
+      partials.confusion = partials.moments + confusionAt;
       kernel(job_, begin, end, scratch_.get() + w * scratch, partials);
       valid[w] = partials.validPixels;
       invalidLabel[w] = partials.invalidLabel;
@@ -256,12 +287,14 @@ class CpuDriver {
     if (job_.checkInputs) throwForBadInputs(invalidLabel, nonFinite);
     Sums merged;
     merged.moments.assign(sums.begin(), sums.begin() + momentsSize);
-    merged.pixelValues.assign(sums.begin() + momentsSize, sums.begin() + perWorker);
+    merged.pixelValues.assign(sums.begin() + momentsSize, sums.begin() + confusionAt);
+    merged.confusion.assign(sums.begin() + confusionAt, sums.begin() + perWorker);
     merged.validPixels = valid[0];
     for (int w = 1; w < workers; ++w) {
       const double* part = sums.data() + w * perWorker;
       for (size_t i = 0; i < momentsSize; ++i) merged.moments[i] += part[i];
       for (size_t k = 0; k < pixelRefs_.size(); ++k) merged.pixelValues[k] += part[momentsSize + k];
+      for (size_t i = 0; i < confusionCount; ++i) merged.confusion[i] += part[confusionAt + i];
       merged.validPixels += valid[w];
     }
     return merged;
@@ -278,21 +311,30 @@ class CpuDriver {
     }
   }
 
-  // Σ weight · head value; fills coefficients_. No valid pixel: value 0 and zero coefficients.
+  // Σ weight · head value; fills coefficients_ (and confusionRows_ with Confusion terms). No valid
+  // pixel: value 0 and zero coefficients.
   double regionHeads(const Sums& sums) {
     const size_t groups = size_t(job_.batch) * job_.classes;
     coefficients_.assign(groups * kCoefficientCount, 0.0);
+    confusionRows_.assign(sums.confusion.size(), 0.0);
     if (sums.validPixels == 0) return 0.0;
     std::vector<double> dmoments(groups * kMomentCount);
+    std::vector<double> dconfusion(sums.confusion.size());
     double value = 0.0;
     for (const size_t k : terms_.region) {
       std::fill(dmoments.begin(), dmoments.end(), 0.0);
+      const double w = terms_.weights[k];
       std::visit([&](const auto& loss) {
-        if constexpr (isRegionLoss<std::decay_t<decltype(loss)>>()) {
-          value += terms_.weights[k] * loss.head(sums.moments.data(), dmoments.data(), job_.batch, job_.classes);
+        using Loss = std::decay_t<decltype(loss)>;
+        if constexpr (usesConfusion<Loss>()) {
+          std::fill(dconfusion.begin(), dconfusion.end(), 0.0);
+          value += w * loss.head(sums.moments.data(), dmoments.data(), sums.confusion.data(), dconfusion.data(),
+                                 job_.batch, job_.classes);
+          for (size_t i = 0; i < dconfusion.size(); ++i) confusionRows_[i] += w * dconfusion[i];
+        } else if constexpr (isRegionLoss<Loss>()) {
+          value += w * loss.head(sums.moments.data(), dmoments.data(), job_.batch, job_.classes);
         }
       }, terms_.functors[k]);
-      const double w = terms_.weights[k];
       for (size_t g = 0; g < groups; ++g) {
         const double* d = dmoments.data() + g * kMomentCount;
         double* c = coefficients_.data() + g * kCoefficientCount;
@@ -303,6 +345,82 @@ class CpuDriver {
       }
     }
     return value;
+  }
+
+  // The buffers of the special terms (those some term needs, special_batch.h): the activation and
+  // labels the Statistics pass stores, and the summed u the Gradient pass reads.
+  void allocateActivation() {
+    const size_t element = job_.dtype == ScalarType::Float64 ? sizeof(double) : sizeof(float);
+    const size_t pixels = size_t(job_.batch) * job_.pixels;
+    const size_t cells = pixels * job_.classes;
+    if (needs_.prob) prob_.reset(new unsigned char[cells * element]);
+    if (needs_.logProb) logProb_.reset(new unsigned char[cells * element]);
+    if (needs_.trueLogProb) trueLogProb_.reset(new unsigned char[pixels * element]);
+    job_.needLogProb = job_.needLogProb || needs_.logProb || needs_.trueLogProb;
+    labels_.assign(pixels, -1);
+    job_.probOut = prob_.get();
+    job_.logProbOut = logProb_.get();
+    job_.trueLogProbOut = trueLogProb_.get();
+    job_.labelOut = labels_.data();
+  }
+
+  // Σ weight · special term value; with grad, Σ weight · d value / d p into specialDprob_ and
+  // Σ weight · u_t into specialTrueU_ (zeroed first). No valid pixel: value 0 and zero gradients.
+  template <typename T>
+  double specialTerms(T, const Sums& sums, bool withGrad) {
+    job_.probOut = job_.logProbOut = job_.trueLogProbOut = nullptr;
+    job_.labelOut = nullptr;
+    const size_t pixels = size_t(job_.batch) * job_.pixels;
+    SpecialGrad<T> grad;
+    if (withGrad) {
+      specialTrueU_.reset(new unsigned char[pixels * sizeof(T)]);
+      grad.trueU = reinterpret_cast<T*>(specialTrueU_.get());
+      std::fill_n(grad.trueU, pixels, T(0));
+      if (needs_.dprob) {
+        specialDprob_.reset(new unsigned char[pixels * job_.classes * sizeof(T)]);
+        grad.dprob = reinterpret_cast<T*>(specialDprob_.get());
+        std::fill_n(grad.dprob, pixels * job_.classes, T(0));
+      }
+      if (needs_.u) {
+        specialU_.reset(new unsigned char[pixels * job_.classes * sizeof(T)]);
+        grad.u = reinterpret_cast<T*>(specialU_.get());
+        std::fill_n(grad.u, pixels * job_.classes, T(0));
+      }
+    }
+    if (sums.validPixels == 0) return 0.0;
+    ActivatedBatch<T> in;
+    in.prob = reinterpret_cast<const T*>(prob_.get());
+    in.logProb = reinterpret_cast<const T*>(logProb_.get());
+    in.trueLogProb = reinterpret_cast<const T*>(trueLogProb_.get());
+    in.label = labels_.data();
+    in.batch = job_.batch;
+    in.classes = job_.classes;
+    in.pixels = job_.pixels;
+    in.validPixels = sums.validPixels;
+    in.normalized = job_.activation == PixelActivationKind::Softmax || job_.activation == PixelActivationKind::BinarySigmoid ||
+                    job_.activation == PixelActivationKind::BinaryNone;
+    double value = 0.0;
+    for (const size_t k : terms_.special) {
+      std::visit([&](const auto& loss) {
+        if constexpr (isSpecialLoss<std::decay_t<decltype(loss)>>()) {
+          value += terms_.weights[k] * loss.run(in, grad, terms_.weights[k]);
+        }
+      }, terms_.functors[k]);
+    }
+    return value;
+  }
+
+  // Σ weight · d term / d state over the region terms with learned state.
+  double stateGradients(const Sums& sums) const {
+    double total = 0.0;
+    for (const size_t k : terms_.region) {
+      std::visit([&](const auto& loss) {
+        if constexpr (hasLearnedState<std::decay_t<decltype(loss)>>()) {
+          total += terms_.weights[k] * loss.stateGradient(sums.moments.data(), job_.batch, job_.classes);
+        }
+      }, terms_.functors[k]);
+    }
+    return total;
   }
 
   void ensureScratch(size_t bytes) {
@@ -319,8 +437,17 @@ class CpuDriver {
   std::vector<double> pixelNormalizerFactor_;
   std::vector<double> pixelSmoothing_;  // [K] (TileJob::pixelSmoothing)
   std::vector<double> coefficients_;  // [B, K, kCoefficientCount]
+  std::vector<double> confusionRows_;  // [B, K, K] Σ weight · d value / d C (Confusion terms)
   std::unique_ptr<unsigned char[]> scratch_;
   size_t scratchBytes_ = 0;
+  SpecialNeeds needs_;                            // the union over the special terms
+  std::unique_ptr<unsigned char[]> prob_;         // [B, K, N] dtype, when needs_.prob
+  std::unique_ptr<unsigned char[]> logProb_;      // [B, K, N] dtype, when needs_.logProb
+  std::unique_ptr<unsigned char[]> trueLogProb_;  // [B, N] dtype, when needs_.trueLogProb
+  std::vector<int32_t> labels_;                   // [B, N]
+  std::unique_ptr<unsigned char[]> specialDprob_;  // [B, K, N] dtype: Σ weight · d value / d p, when needs_.dprob
+  std::unique_ptr<unsigned char[]> specialU_;      // [B, K, N] dtype: Σ weight · p · d value / d p, when needs_.u
+  std::unique_ptr<unsigned char[]> specialTrueU_;  // [B, N] dtype: Σ weight · u of the true class
 };
 
 }  // namespace
@@ -330,9 +457,26 @@ double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLoss
   checkShape(tensors);
   if (terms.empty()) throw LossArgumentError("no loss term");
   resolveActivation(tensors.activation, tensors.channels);
-  const EngineTerms engine = engineTerms(terms, probabilityClasses(tensors.channels));
-  CpuDriver driver(tensors, engine);
-  return driver.run(grad);
+  EngineTerms engine = engineTerms(terms, probabilityClasses(tensors.channels));
+  double value = 0.0;
+  bool accumulate = grad && grad->accumulate;
+  if (!engine.pixel.empty() || !engine.region.empty() || !engine.special.empty()) {
+    CpuDriver driver(tensors, engine);
+    value = driver.run(grad);
+    accumulate = true;
+  }
+  // Planar terms (rmi) after the tile engine, each adding its weighted gradient.
+  for (const size_t k : engine.planar) {
+    LossGradient termGrad;
+    if (grad) termGrad = LossGradient{grad->data, grad->scale * engine.weights[k], accumulate, grad->stateGrad};
+    std::visit([&](const auto& loss) {
+      if constexpr (isPlanarLoss<std::decay_t<decltype(loss)>>()) {
+        value += engine.weights[k] * loss.runCpu(tensors, grad ? &termGrad : nullptr);
+      }
+    }, engine.functors[k]);
+    accumulate = true;
+  }
+  return value;
 }
 
 double computeLossCpu(const LossTensors& tensors, const LossOptions& options, const LossGradient* grad) {

@@ -31,10 +31,13 @@ struct LossTensors {
 };
 
 // d value / d logits: [B, C, N] with the logits' dtype; data = scale · grad (or += when accumulating).
+// stateGrad (optional): scale · Σ over the terms with learned state (robust-t's θ) of
+// weight · d term / d state is ADDED to *stateGrad (the caller zeroes it).
 struct LossGradient {
   void* data = nullptr;
   double scale = 1.0;
   bool accumulate = false;
+  double* stateGrad = nullptr;
 };
 
 // Thrown for violated invariants of the core (user-facing wording lives in TypeScript).

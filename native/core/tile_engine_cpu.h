@@ -5,8 +5,10 @@
 //
 // A job runs over units = (image, tile of kTilePixels pixels). Each unit activates its tile once
 // (prob[K][tile], log prob[K][tile]) for all terms, then, by pass:
-//   Statistics:        region moments per (image, class) and the pixel-wise terms' value sums
-//   Gradient:          d value / d logits (region terms through moment coefficients; pixel terms)
+//   Statistics:        region moments per (image, class), confusion moments per (image, class pair)
+//                      when a Confusion term asks, and the pixel-wise terms' value sums
+//   Gradient:          d value / d logits (region terms through moment coefficients; pixel terms;
+//                      special terms through their stored u)
 //   ValuesAndGradient: pixel-wise values and gradient in one pass (no region term)
 #pragma once
 
@@ -59,6 +61,12 @@ struct TileJob {
   double pixelSmoothingSum = 0.0;          // Σ_c pixelSmoothing[c]
   MomentMask moments = 0;           // Statistics: the moments to accumulate ([B, K, kMomentCount])
   const double* coefficients = nullptr;  // Gradient: [B, K, kCoefficientCount], or nullptr (no region term)
+//   Statistics:        region moments per (image, class) and the pixel-wise terms' value sums
+//   Gradient:          d value / d logits (region terms through moment coefficients; pixel terms;
+//                      special terms through their stored u)
+  bool confusion = false;           // Statistics: accumulate the confusion moments [B, K, K] (confusion_moments.h)
+  const double* confusionRows = nullptr;  // Gradient: [B, K, K] d value / d C[a][c] added to the pixels of class a
+                                          // (with coefficients set), or nullptr (no Confusion term)
 
   void* grad = nullptr;             // [B, C, N] dtype (Gradient passes)
   double gradScale = 1.0;
@@ -72,6 +80,7 @@ struct TileJob {
 struct TilePartials {
   double* moments = nullptr;      // [B, K, kMomentCount]
   double* pixelValues = nullptr;  // [pixelTermCount] Σ of unnormalised term values
+  double* confusion = nullptr;    // [B, K, K] when TileJob::confusion
   int64_t validPixels = 0;
   bool invalidLabel = false;  // some label is outside [0, K) and not the ignore index (checkInputs)
   bool nonFinite = false;     // some logit is NaN or ±∞ (checkInputs)

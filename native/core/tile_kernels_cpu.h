@@ -2,7 +2,8 @@
 // instruction set into namespace segloss::SEGLOSS_ISA_NAMESPACE by tile_kernels_{sse2,avx2,avx512}.cpp.
 // Every loop below runs over the pixels of one tile with unit stride and no calls, so that it
 // vectorises; loss functors enter only through their scalar, always-inlined trueClassTerm
-// (pixel-wise losses) — region losses never run inside a pixel loop (region_moments.h).
+// (pixel-wise losses) — region and special losses never run inside a pixel loop (region_moments.h,
+// special_batch.h).
 #pragma once
 
 #ifndef SEGLOSS_ISA_NAMESPACE
@@ -11,6 +12,7 @@
 
 #include <cstdint>
 
+#include "confusion_moments.h"
 #include "loss_list.h"
 #include "math.h"
 #include "tile_engine_cpu.h"
@@ -291,6 +293,53 @@ void accumulateTileMoments(MomentMask mask, const TileScratch<T>& s, int classes
   }
 }
 
+// Whether some of the tile's n (padded) pixels has label a (ignored and padding pixels hold −1).
+SEGLOSS_INLINE bool labelPresent(const int32_t* __restrict label, int a, int n) {
+  unsigned any = 0;
+  for (int j = 0; j < n; ++j) any |= static_cast<unsigned>(label[j] == a);
+  return any != 0;
+}
+
+// conf[a][c] += Σ_{j: label_j = a} p_c[j] for the classes a present in the tile (most tiles hold
+// one or a few), over the n (padded) pixels.
+template <typename T>
+void tileConfusion(const TileScratch<T>& s, int classes, int n, double* conf /* [K][K] */) {
+  const int32_t* __restrict label = s.label;
+  for (int a = 0; a < classes; ++a) {
+    if (!labelPresent(label, a, n)) continue;
+    for (int c = 0; c < classes; ++c) {
+      const T* __restrict p = s.prob + c * S;
+      T lanes[kLanes] = {};
+      for (int j0 = 0; j0 < n; j0 += kLanes) {
+        for (int l = 0; l < kLanes; ++l) {
+          const T is = label[j0 + l] == a ? T(1) : T(0);
+          lanes[l] += is * p[j0 + l];
+        }
+      }
+      conf[a * classes + c] += static_cast<double>(laneTotal(lanes));
+    }
+  }
+}
+
+// u_c += [t = a] · p_c · rows[a][c] for the classes a present in the tile (the Confusion terms'
+// part of u = p · d value / d p; s.u already holds the region part).
+template <typename T>
+void confusionTileGrad(const double* rows /* [K][K] */, const TileScratch<T>& s, int classes, int n) {
+  const int32_t* __restrict label = s.label;
+  for (int a = 0; a < classes; ++a) {
+    if (!labelPresent(label, a, n)) continue;
+    for (int c = 0; c < classes; ++c) {
+      const T r = static_cast<T>(rows[a * classes + c]);
+      const T* __restrict pc = s.prob + c * S;
+      T* __restrict uc = s.u + c * S;
+      for (int j = 0; j < n; ++j) {
+        const T is = label[j] == a ? T(1) : T(0);
+        uc[j] += is * r * pc[j];
+      }
+    }
+  }
+}
+
 // ---- pixel-wise terms ---------------------------------------------------------------------------
 
 // dst[j] (+)= [label_j = c] · row[j]: the true class's entry of a per-class row, as a product
@@ -390,7 +439,7 @@ double runPixelTerm(const TileJob& job, const PixelTermRef& term, const T* z, co
   double value = 0.0;
   int index = 0;
   Losses::forEach([&]<class Loss>() {
-    if constexpr (!isRegionLoss<Loss>()) {
+    if constexpr (isPixelLoss<Loss>()) {
       if (term.lossIndex == index) {
         value = pixelTermTile(*static_cast<const Loss*>(term.functor), job, term, z, s, n, real, values, gradient);
       }
@@ -422,8 +471,8 @@ void regionTileGrad(const double* coefficients /* [K][4] */, const TileScratch<T
 
 // Which parts of u = p · d value / d p a tile has.
 struct GradParts {
-  bool region;  // s.u holds the region terms' u
-  bool pixel;   // tau and TileJob::pixelSmoothing hold the pixel-wise terms'
+  bool region;  // s.u holds the region (and special) terms' u
+  bool pixel;   // tau (and TileJob::pixelSmoothing) hold the pixel-wise (and special true-class) terms'
 };
 
 // u_c of class c into dst: region u + [t = c] · tau − σ_c · valid.
@@ -514,6 +563,76 @@ void writeTileGrad(const TileJob& job, TileScratch<T>& s, GradParts parts, int n
   }
 }
 
+// ---- special terms ------------------------------------------------------------------------------
+
+// Stores the tile's K rows of n values (scratch stride S) at dst + c · pixels (one image's [K, N]).
+template <typename T>
+void storeRows(const T* src, int classes, int n, int64_t pixels, T* dst) {
+  for (int c = 0; c < classes; ++c) {
+    const T* __restrict from = src + c * S;
+    T* __restrict to = dst + c * pixels;
+    for (int j = 0; j < n; ++j) to[j] = from[j];
+  }
+}
+
+// The tile's activation and labels into the job's batch buffers (special_batch.h).
+template <typename T>
+void storeActivation(const TileJob& job, int64_t b, int64_t i0, int n, const TileScratch<T>& s) {
+  const int classes = job.classes;
+  const int64_t offset = b * classes * job.pixels + i0;
+  if (job.probOut) storeRows(s.prob, classes, n, job.pixels, static_cast<T*>(job.probOut) + offset);
+  if (job.logProbOut) storeRows(s.logProb, classes, n, job.pixels, static_cast<T*>(job.logProbOut) + offset);
+  if (job.trueLogProbOut) {
+    T* __restrict to = static_cast<T*>(job.trueLogProbOut) + b * job.pixels + i0;
+    for (int j = 0; j < n; ++j) to[j] = T(0);
+    for (int c = 0; c < classes; ++c) selectClass(s.logProb + c * S, s.label, c, n, to);
+  }
+  if (job.labelOut) {
+    int32_t* __restrict to = job.labelOut + b * job.pixels + i0;
+    const int32_t* __restrict from = s.label;
+    for (int j = 0; j < n; ++j) to[j] = from[j];
+  }
+}
+
+// u_c += p_c · the special terms' stored d value / d p_c (= when no region term wrote s.u).
+template <typename T>
+void addSpecialDprob(const TileJob& job, int64_t b, int64_t i0, int n, TileScratch<T>& s, bool overwrite) {
+  const T* base = static_cast<const T*>(job.specialDprob) + b * job.classes * job.pixels + i0;
+  for (int c = 0; c < job.classes; ++c) {
+    const T* __restrict from = base + c * job.pixels;
+    const T* __restrict pc = s.prob + c * S;
+    T* __restrict uc = s.u + c * S;
+    if (overwrite) {
+      for (int j = 0; j < n; ++j) uc[j] = pc[j] * from[j];
+    } else {
+      for (int j = 0; j < n; ++j) uc[j] += pc[j] * from[j];
+    }
+  }
+}
+
+// u_c += the special terms' stored u_c (= when nothing wrote s.u before).
+template <typename T>
+void addSpecialU(const TileJob& job, int64_t b, int64_t i0, int n, TileScratch<T>& s, bool overwrite) {
+  const T* base = static_cast<const T*>(job.specialU) + b * job.classes * job.pixels + i0;
+  for (int c = 0; c < job.classes; ++c) {
+    const T* __restrict from = base + c * job.pixels;
+    T* __restrict uc = s.u + c * S;
+    if (overwrite) {
+      for (int j = 0; j < n; ++j) uc[j] = from[j];
+    } else {
+      for (int j = 0; j < n; ++j) uc[j] += from[j];
+    }
+  }
+}
+
+// tau += the special terms' stored u of the true class (tau: the true-class coefficients, tile rows).
+template <typename T>
+void addSpecialTrueU(const TileJob& job, int64_t b, int64_t i0, int n, TileScratch<T>& s) {
+  const T* __restrict from = static_cast<const T*>(job.specialTrueU) + b * job.pixels + i0;
+  T* __restrict tau = s.tau;
+  for (int j = 0; j < n; ++j) tau[j] += from[j];
+}
+
 // ---- one unit -----------------------------------------------------------------------------------
 
 template <typename T, PixelActivationKind A>
@@ -537,12 +656,19 @@ void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& 
   const bool gradient = job.pass != PassKind::Statistics;
   if (job.pass == PassKind::Statistics) {
     accumulateTileMoments(job.moments, s, classes, padded, partials.moments + b * classes * kMomentCount);
+    storeActivation(job, b, i0, n, s);
+    if (job.confusion) tileConfusion(s, classes, padded, partials.confusion + b * confusionSize(classes));
   }
-  const GradParts parts{job.coefficients != nullptr, job.pixelTermCount > 0};
-  if (gradient && parts.region) regionTileGrad(job.coefficients + b * classes * kCoefficientCount, s, classes, n);
+  const GradParts parts{job.coefficients != nullptr || job.specialDprob != nullptr || job.specialU != nullptr,
+                        job.pixelTermCount > 0 || job.specialTrueU != nullptr};
+  if (gradient && job.coefficients) regionTileGrad(job.coefficients + b * classes * kCoefficientCount, s, classes, n);
+  if (gradient && job.confusionRows) confusionTileGrad(job.confusionRows + b * confusionSize(classes), s, classes, n);
+  if (gradient && job.specialDprob) addSpecialDprob(job, b, i0, n, s, job.coefficients == nullptr);
+  if (gradient && job.specialU) addSpecialU(job, b, i0, n, s, job.coefficients == nullptr && job.specialDprob == nullptr);
   if (parts.pixel) {
     for (int j = 0; j < padded; ++j) s.tau[j] = T(0);
   }
+  if (gradient && job.specialTrueU) addSpecialTrueU(job, b, i0, n, s);
   for (int k = 0; k < job.pixelTermCount; ++k) {
     const double v = runPixelTerm(job, job.pixelTerms[k], z, s, padded, n, values, gradient);
     if (values) partials.pixelValues[k] += v;

@@ -30,8 +30,10 @@ template <class Loss>
 size_t workspaceBytesFor(const LossTensors& t) {
   if constexpr (Loss::kFamily == LossFamily::Pixel) {
     return cuda::PixelWorkspace::kBytes;
-  } else {
+  } else if constexpr (Loss::kFamily == LossFamily::Region) {
     return cuda::RegionWorkspace::bytes(t.batch, probabilityClasses(t.channels), Loss::kStats);
+  } else {
+    return 0;  // CPU engine only (cpuOnlyLoss): computeLossCuda refuses it
   }
 }
 
@@ -51,8 +53,10 @@ void computeLossCuda(const LossTensors& tensors, const LossFunctor& functor, con
     constexpr PixelActivationKind A = decltype(activation)::value;
     if constexpr (Loss::kFamily == LossFamily::Pixel) {
       cuda::runPixelEngineCuda<A>(in, loss, target, deviceValue, workspace, cudaStream);
-    } else {
+    } else if constexpr (Loss::kFamily == LossFamily::Region) {
       cuda::runRegionEngineCuda<A>(in, loss, target, deviceValue, workspace, cudaStream);
+    } else {
+      throw LossArgumentError(std::string(Loss::kId) + " has no CUDA engine (the torch op runs it on the CPU engine)");
     }
   });
 }

@@ -205,6 +205,9 @@ class LabelCache {
  public:
   LabelCache(const at::Tensor& labels, int64_t classes) : labels_(labels), classes_(classes) {}
 
+  const at::Tensor& labels() const { return labels_; }
+  int64_t classes() const { return classes_; }
+
   EngineLabels get(std::optional<int64_t> ignoreIndex) {
     for (const auto& [ignore, engine] : entries_) {
       if (ignore == ignoreIndex) return engine;
@@ -224,10 +227,55 @@ class LabelCache {
   std::vector<std::pair<std::optional<int64_t>, EngineLabels>> entries_;
 };
 
-// Terms [first, last) share the activation and the ignore index: one engine call, its weighted
-// value into *value, its weighted gradient written into grad (added when `accumulate`).
 void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last, const at::Tensor& logits,
-                  LabelCache& labels, at::Tensor& grad, bool accumulate, double* value) {
+                  LabelCache& labels, at::Tensor& grad, bool accumulate, double* value, double* stateGrad);
+
+// rmi works on image planes: a term whose plane size is unset (0, from a request resolved without
+// the input's shape, e.g. a trainer objective) gets the logits' last two dimensions.
+LossOptions withPlaneSize(LossOptions options, const at::Tensor& logits /* [B, C, ..., H, W] */) {
+  if (auto* rmi = std::get_if<RmiOptions>(&options); rmi && (rmi->height == 0 || rmi->width == 0) && logits.dim() >= 4) {
+    rmi->height = static_cast<int>(logits.size(-2));
+    rmi->width = static_cast<int>(logits.size(-1));
+  }
+  return options;
+}
+
+// Whether terms [first, last) on this device need the CPU engine (a term of a family without a
+// CUDA engine, loss_list.h cpuOnlyLoss — Special, Confusion, Planar, learned state — on a non-CPU
+// device).
+bool needsCpuEngine(const std::vector<LossTerm>& terms, size_t first, size_t last, const at::Device& device) {
+  if (device.is_cpu()) return false;
+  for (size_t t = first; t < last; ++t) {
+    if (cpuOnlyLoss(terms[t].options)) return true;
+  }
+  return false;
+}
+
+// runTermGroup on host copies of the logits and labels; the value goes to the device double
+// *value, the gradient is copied (or added) back into the device gradient.
+void runTermGroupOnCpu(const std::vector<LossTerm>& terms, size_t first, size_t last, const at::Tensor& logits,
+                       LabelCache& labels, at::Tensor& grad, bool accumulate, double* value, double* stateGrad) {
+  const at::Tensor hostLogits = logits.cpu();
+  LabelCache hostLabels(labels.labels().cpu(), labels.classes());
+  at::Tensor hostGrad = grad.defined() ? at::empty_like(hostLogits) : at::Tensor();
+  double hostValue = 0.0;
+  runTermGroup(terms, first, last, hostLogits, hostLabels, hostGrad, false, &hostValue, stateGrad);
+  if (grad.defined()) {
+    if (accumulate) grad.add_(hostGrad.to(grad.device()));
+    else grad.copy_(hostGrad);
+  }
+  at::from_blob(value, {1}, at::TensorOptions().dtype(at::kDouble).device(logits.device())).fill_(hostValue);
+}
+
+// Terms [first, last) share the activation and the ignore index: one engine call, its weighted
+// value into *value, its weighted gradient written into grad (added when `accumulate`), and with
+// grad the weighted d value / d learned state added to *stateGrad (a host double).
+void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last, const at::Tensor& logits,
+                  LabelCache& labels, at::Tensor& grad, bool accumulate, double* value, double* stateGrad) {
+  if (needsCpuEngine(terms, first, last, logits.device())) {
+    runTermGroupOnCpu(terms, first, last, logits, labels, grad, accumulate, value, stateGrad);
+    return;
+  }
   const int64_t classes = probabilityClasses(logits.size(1));
   resolveActivation(terms[first].activation, logits.size(1));  // throws for softmax with C = 1
   const EngineLabels target = labels.get(terms[first].ignoreIndex);
@@ -235,7 +283,7 @@ void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last,
   std::vector<WeightedLossOptions> group;
   for (size_t t = first; t < last; ++t) {
     checkLossOptions(terms[t].options, static_cast<int>(classes));
-    group.push_back(WeightedLossOptions{terms[t].options, terms[t].weight});
+    group.push_back(WeightedLossOptions{withPlaneSize(terms[t].options, logits), terms[t].weight});
   }
 
   LossTensors tensors;
@@ -250,7 +298,7 @@ void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last,
   tensors.hasIgnore = target.hasIgnore;
   tensors.ignoreIndex = target.ignoreIndex;
 
-  const LossGradient groupGrad{grad.defined() ? grad.data_ptr() : nullptr, 1.0, accumulate};
+  const LossGradient groupGrad{grad.defined() ? grad.data_ptr() : nullptr, 1.0, accumulate, stateGrad};
   runEngine(logits.device(), tensors, group, grad.defined() ? &groupGrad : nullptr, value);
 }
 
@@ -270,17 +318,57 @@ class FusedLossFunction : public torch::autograd::Function<FusedLossFunction> {
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list upstream /* {[]} */) {
+    return {scaledSavedGrad(ctx, upstream[0]), at::Tensor(), at::Tensor()};
+  }
+
+  // (∂out/∂value) · G, moving the saved G out (so a second backward throws).
+  static at::Tensor scaledSavedGrad(torch::autograd::AutogradContext* ctx, const at::Tensor& upstream /* [] */) {
     auto saved = ctx->saved_data.find("grad");
     if (saved == ctx->saved_data.end()) {
       throw LossArgumentError("segloss's fused loss is differentiable once: its backward already ran");
     }
     at::Tensor grad = saved->second.toTensor();  // [B, C, ...]
     ctx->saved_data.erase("grad");
-    const at::Tensor scale = upstream[0].to(grad.scalar_type());
+    const at::Tensor scale = upstream.to(grad.scalar_type());
     const bool unit = scale.device().is_cpu() && scale.numel() == 1 && scale.item<double>() == 1.0;
-    return {unit ? grad : grad * scale, at::Tensor(), at::Tensor()};
+    return unit ? grad : grad * scale;
   }
 };
+
+// FusedLossFunction with a learned θ as a fourth input (objective.nuParameter, robust-t):
+// ∂out/∂θ = (∂out/∂value) · d value / d θ, computed by the CPU driver with the value.
+class FusedLossStateFunction : public torch::autograd::Function<FusedLossStateFunction> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logits /* [B, C, ...] */,
+                            const at::Tensor& target /* [B, ...] */, const Objective& objective,
+                            const at::Tensor& nuParameter /* [] */) {
+    FusedResult result = computeFused(logits, target, objective, /*withGrad=*/true);
+    ctx->saved_data["grad"] = result.grad;
+    ctx->saved_data["gradNuParameter"] = result.gradNuParameter;
+    ctx->saved_data["nuParameter"] = nuParameter.detach();
+    return result.value;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list upstream /* {[]} */) {
+    const at::Tensor nu = ctx->saved_data["nuParameter"].toTensor();
+    const double dTheta = ctx->saved_data["gradNuParameter"].toDouble();
+    const at::Tensor nuGrad = (upstream[0].to(at::kDouble) * dTheta).to(nu.options()).reshape(nu.sizes());
+    return {FusedLossFunction::scaledSavedGrad(ctx, upstream[0]), at::Tensor(), at::Tensor(), nuGrad};
+  }
+};
+
+// The objective's terms, with objective.nuParameter (when defined) as θ of every robust-t term.
+std::vector<LossTerm> termsWithState(const Objective& objective) {
+  std::vector<LossTerm> terms = objective.terms;
+  if (!objective.nuParameter.defined()) return terms;
+  if (objective.nuParameter.numel() != 1) throw LossArgumentError("the objective's nuParameter must hold one number");
+  const double theta = objective.nuParameter.detach().to(at::kCPU).to(at::kDouble).item<double>();
+  for (LossTerm& term : terms) {
+    if (auto* robust = std::get_if<RobustTOptions>(&term.options)) robust->nuParameter = theta;
+  }
+  return terms;
+}
 
 }  // namespace
 
@@ -297,11 +385,12 @@ FusedResult computeFused(const at::Tensor& logitsIn, const at::Tensor& targetIn,
   FusedResult result;
   // The first engine call writes every gradient entry (ignored pixels get 0); later ones add.
   if (withGrad) result.grad = at::empty_like(logits, at::MemoryFormat::Contiguous);
-  const std::vector<LossTerm>& terms = objective.terms;
+  const std::vector<LossTerm> terms = termsWithState(objective);
   at::Tensor values = at::zeros({static_cast<int64_t>(terms.size())}, onDevice);  // one slot per group
   int64_t groups = 0;
   forEachSharedRun(terms, [&](size_t first, size_t last) {
-    runTermGroup(terms, first, last, logits, labels, result.grad, groups > 0, values.data_ptr<double>() + groups);
+    runTermGroup(terms, first, last, logits, labels, result.grad, groups > 0, values.data_ptr<double>() + groups,
+                 withGrad ? &result.gradNuParameter : nullptr);
     ++groups;
   });
   result.value = values.sum().to(logits.scalar_type());
@@ -309,7 +398,9 @@ FusedResult computeFused(const at::Tensor& logitsIn, const at::Tensor& targetIn,
 }
 
 at::Tensor loss(const at::Tensor& logits, const at::Tensor& target, const Objective& objective) {
-  if (at::GradMode::is_enabled() && logits.requires_grad()) {
+  const bool learnsState = objective.nuParameter.defined() && objective.nuParameter.requires_grad();
+  if (at::GradMode::is_enabled() && (logits.requires_grad() || learnsState)) {
+    if (learnsState) return FusedLossStateFunction::apply(logits, target, objective, objective.nuParameter);
     return FusedLossFunction::apply(logits, target, objective);
   }
   return computeFused(logits, target, objective, /*withGrad=*/false).value;

@@ -23,12 +23,17 @@ namespace segloss::torch_ops {
 // value = Σ_t weight_t · loss_t(logits, target).
 struct Objective {
   std::vector<LossTerm> terms;  // at least one
+  // Optional learned state: a 0-dim floating tensor θ shared by the objective's robust-t terms. When
+  // defined it replaces their `nuParameter` option, and loss() makes it an autograd input, so that
+  // backward() gives θ.grad() = d value / d θ (the trainer optimises it).
+  at::Tensor nuParameter;
 };
 
 // The value and, when asked for, d value / d logits.
 struct FusedResult {
   at::Tensor value;  // [] logits' dtype, on the logits' device
   at::Tensor grad;   // [B, C, ...] like the (contiguous) logits, or undefined
+  double gradNuParameter = 0.0;  // d value / d θ of the robust-t terms (with withGrad), else 0
 };
 
 // Runs the objective on the engine of the logits' device, without autograd.

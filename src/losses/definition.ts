@@ -20,6 +20,10 @@ export interface LossDefinition<Id extends string = string, UserOptions = unknow
   readonly options: Readonly<Record<string, OptionSpec<unknown>>>;
   /** Its preset names (empty when it has none). */
   readonly presetNames: readonly string[];
+  /** The activation when the caller gives none and every term of the call is this loss (default: softmax for C ≥ 2). */
+  readonly defaultActivation?: 'softmax' | 'sigmoid' | 'none';
+  /** The activations it accepts (default: all); another is a RangeError naming `activation`. */
+  readonly activations?: readonly ('softmax' | 'sigmoid' | 'none')[];
   /** Resolves the own options; `preset` is one of presetNames or undefined (already checked). */
   resolve(user: Record<string, unknown>, context: OptionContext, namePrefix: string, preset?: string): Own;
   /** Type-level only (never set): the user options type. */

@@ -12,6 +12,8 @@ export interface OptionContext {
   readonly channels: number;
   /** K, the probability classes (C, or 2 when C = 1). */
   readonly classes: number;
+  /** [B, C, ...spatial] when the input is known (computeLoss), absent otherwise (trainer objectives). */
+  readonly shape?: readonly number[];
 }
 
 /** One option: its check, its default and its documentation. */
@@ -141,9 +143,10 @@ export function resolveCommonOptions(
   user: Record<string, unknown>,
   context: OptionContext,
   namePrefix = '',
+  defaultActivation?: Activation,
 ): ResolvedCommonOptions {
   const resolved = resolveTable(commonOptions, user, context, namePrefix);
-  const activation = resolved.activation ?? (context.channels === 1 ? 'sigmoid' : 'softmax');
+  const activation = resolved.activation ?? defaultActivation ?? (context.channels === 1 ? 'sigmoid' : 'softmax');
   return { ...resolved, activation };
 }
 

@@ -5,26 +5,42 @@
  * this list (the native side has its own one list, native/core/loss_list.h).
  */
 import type { OptionContext } from './options';
+import { comboDefinition } from './combo';
 import { crossEntropyDefinition } from './cross-entropy';
 import type { LossDefinition } from './definition';
 import { diceDefinition } from './dice';
+import { expLogDefinition } from './exp-log';
 import { focalDefinition } from './focal';
 import { focalTverskyDefinition } from './focal-tversky';
+import { generalizedWassersteinDiceDefinition } from './generalized-wasserstein-dice';
 import { jaccardDefinition } from './jaccard';
 import { logCoshDiceDefinition } from './log-cosh-dice';
+import { lovaszSoftmaxDefinition } from './lovasz-softmax';
+import { rmiDefinition } from './rmi';
+import { robustTDefinition } from './robust-t';
 import { sensitivitySpecificityDefinition } from './sensitivity-specificity';
+import { topkDefinition } from './topk';
 import { tverskyDefinition } from './tversky';
+import { unifiedFocalDefinition } from './unified-focal';
 import { is, quoteList, rangeError, typeError } from '../validate';
 
 export const lossDefinitions = [
   crossEntropyDefinition,
+  topkDefinition,
   focalDefinition,
   diceDefinition,
   logCoshDiceDefinition,
+  generalizedWassersteinDiceDefinition,
   jaccardDefinition,
+  lovaszSoftmaxDefinition,
   tverskyDefinition,
   focalTverskyDefinition,
   sensitivitySpecificityDefinition,
+  rmiDefinition,
+  robustTDefinition,
+  comboDefinition,
+  expLogDefinition,
+  unifiedFocalDefinition,
 ] as const;
 
 type Definitions = (typeof lossDefinitions)[number];
@@ -43,8 +59,9 @@ type OwnFieldsOf<D> = D extends LossDefinition<infer Id, unknown, infer Own> ? {
 
 /**
  * The ids `computeLoss` accepts, in the order of the spec; frozen. Now
- * `['cross-entropy', 'dice', 'log-cosh-dice', 'jaccard', 'tversky', 'focal-tversky',
- * 'sensitivity-specificity']`; it grows to the 25 losses of docs/losses.md.
+ * `['cross-entropy', 'topk', 'focal', 'dice', 'log-cosh-dice', 'generalized-wasserstein-dice', 'jaccard',
+ * 'lovasz-softmax', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'rmi', 'robust-t', 'combo',
+ * 'exp-log', 'unified-focal']` (and those the other lists add); it grows to the 25 losses of docs/losses.md.
  *
  * @example
  * ```ts

@@ -17,6 +17,7 @@ export interface CoreAddon {
     dims: readonly [number, number, number], // [B, C, N]
     request: ResolvedLossRequest,
     grad: LogitsArray | null, // [B, C, N], the logits' type
+    stateGrad?: Float64Array | null, // [1] d value / d learned state (robust-t's θ) · gradScale; needs grad
   ): number;
   /** The same on a libuv worker thread; copies logits and target first, writes `grad` on the worker. */
   computeLossAsync(
@@ -25,6 +26,7 @@ export interface CoreAddon {
     dims: readonly [number, number, number],
     request: ResolvedLossRequest,
     grad: LogitsArray | null,
+    stateGrad?: Float64Array | null,
   ): Promise<number>;
   /** How the addon was built. */
   buildInfo(): { napiVersion: number; compiler: string; cxxStandard: number };

@@ -56,6 +56,8 @@ export interface TorchLossOutput {
   readonly value: number;
   /** [B, C, ...] d value / d logits · gradScale (the logits' type), or null without grad. */
   readonly grad: LogitsArray | null;
+  /** d value / d θ · gradScale of the robust-t terms' shared θ (with grad), else absent. */
+  readonly gradNuParameter?: number;
 }
 
 /** Options of the Dice + CE benchmark binding. */

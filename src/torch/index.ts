@@ -105,7 +105,9 @@ function prepareTorchCall(loss: unknown, input: unknown, options: unknown, extra
 }
 
 function toResult<T extends LogitsArray>(output: TorchLossOutput): LossResult<T> {
-  return output.grad ? { value: output.value, grad: output.grad as T } : { value: output.value };
+  if (!output.grad) return { value: output.value };
+  const grad = output.grad as T;
+  return output.gradNuParameter === undefined ? { value: output.value, grad } : { value: output.value, grad, gradNuParameter: output.gradNuParameter };
 }
 
 /**

@@ -81,6 +81,7 @@ export interface NativeFitOptions {
   /** Validation metrics include HD95. */
   readonly evalHd95: boolean;
   readonly augment: 'none' | 'rot-flip-rotate' | 'scale-crop-flip';
+  readonly nonFinite: 'stop' | 'skip';
   readonly checkpoint: { readonly path: string; readonly everySteps: number; readonly everyEpochs: number } | null;
 }
 
@@ -108,6 +109,8 @@ export type NativeEvent =
       readonly terms: number[];
       readonly lr: number;
       readonly imagesPerSecond: number;
+      readonly skipped?: boolean;
+      readonly nuParameter?: number;
     }
   | { readonly type: 'epoch'; readonly epoch: number; readonly loss: number; readonly metrics: NativeEvaluation | null }
   | { readonly type: 'checkpoint'; readonly path: string };

@@ -11,9 +11,14 @@ import type { EvaluateOptions, Evaluation, FitOptions, FitResult, ProgressEvent,
 
 /** `code` of the error thrown by every call on a disposed trainer. */
 export const TRAINER_DISPOSED = 'SEGLOSS_TRAINER_DISPOSED';
+/** `code` of fit's error when a step's logits, loss or gradient is not finite (`nonFinite: 'stop'`). */
+export const TRAINER_NON_FINITE = 'SEGLOSS_NON_FINITE';
+/** `code` of the error of a trainer call that ran out of memory (the trainer stays usable). */
+export const TRAINER_OUT_OF_MEMORY = 'SEGLOSS_OUT_OF_MEMORY';
 
-const FIT_KEYS = ['epochs', 'batchSize', 'augment', 'validation', 'validationOptions', 'signal', 'onProgress', 'checkpoint'];
+const FIT_KEYS = ['epochs', 'batchSize', 'augment', 'validation', 'validationOptions', 'signal', 'onProgress', 'checkpoint', 'nonFinite'];
 const AUGMENTATIONS = ['none', 'rot-flip-rotate', 'scale-crop-flip'] as const;
+const NON_FINITE_POLICIES = ['stop', 'skip'] as const;
 const CHECKPOINT_KEYS = ['path', 'everySteps', 'everyEpochs'];
 const BATCH_KEYS = ['batchSize'];
 const EVALUATE_KEYS = ['batchSize', 'cases', 'hd95'];
@@ -334,8 +339,11 @@ export class Trainer {
     const augment = options.augment === undefined ? 'none' : options.augment;
     if (!is.string(augment)) throw typeError(`one of ${quoteList(AUGMENTATIONS)}`, 'options.augment', augment);
     if (!is.oneOf(augment, AUGMENTATIONS)) throw rangeError(`one of ${quoteList(AUGMENTATIONS)}`, 'options.augment', augment);
+    const nonFinite = options.nonFinite === undefined ? 'stop' : options.nonFinite;
+    if (!is.string(nonFinite)) throw typeError(`one of ${quoteList(NON_FINITE_POLICIES)}`, 'options.nonFinite', nonFinite);
+    if (!is.oneOf(nonFinite, NON_FINITE_POLICIES)) throw rangeError(`one of ${quoteList(NON_FINITE_POLICIES)}`, 'options.nonFinite', nonFinite);
     return {
-      native: { epochs, batchSize, evalBatchSize: evaluation.batchSize, evalHd95: evaluation.hd95, augment, checkpoint },
+      native: { epochs, batchSize, evalBatchSize: evaluation.batchSize, evalHd95: evaluation.hd95, augment, checkpoint, nonFinite },
       validation,
       signal,
       onProgress: onProgress as CheckedFit['onProgress'],

@@ -203,6 +203,14 @@ export interface StepEvent {
   /** The learning rate of this step. */
   readonly lr: number;
   readonly imagesPerSecond: number;
+  /** `true` when `nonFinite: 'skip'` dropped this step's update (its loss or terms are not finite). */
+  readonly skipped?: boolean;
+  /**
+   * robust-t's learned θ (`nuParameter`) after this step, when the objective has robust-t terms:
+   * the trainer optimises it in its own parameter group (the optimizer and schedule of the model,
+   * weight decay 0) and checkpoints it with its optimizer state.
+   */
+  readonly nuParameter?: number;
 }
 
 /** After each epoch: its mean loss over images, and the validation metrics (null without validation). */
@@ -258,7 +266,19 @@ export interface FitOptions {
   /** Called on the main thread for every event, in order. An error it throws stops the fit, which rejects with it. */
   readonly onProgress?: (event: ProgressEvent) => void;
   readonly checkpoint?: CheckpointOptions;
+  /**
+   * When a step's logits, a term of its objective or its gradient is NaN or ±∞ (checked before the
+   * update, so the weights never take it): `'stop'` rejects with an Error of code
+   * `SEGLOSS_NON_FINITE` naming the step, the epoch and what was not finite (the trainer keeps the
+   * weights from before that step and stays usable); `'skip'` drops that step's update, reports it
+   * with `skipped: true` and goes on (skipped steps count in the schedule, not in the epoch loss).
+   * Default `'stop'`.
+   */
+  readonly nonFinite?: NonFinitePolicy;
 }
+
+/** What fit does with a step whose logits, loss or gradient is not finite. */
+export type NonFinitePolicy = 'stop' | 'skip';
 
 /** What `fit` resolves to. */
 export interface FitResult {

@@ -18,6 +18,8 @@ export interface FixtureCase {
   target: number[];
   value: number;
   grad: number[];
+  /** robust-t: d value / d θ from the reference's autograd. */
+  gradNuParameter?: number;
 }
 
 /** A fixture file: where the numbers come from, and its cases. */

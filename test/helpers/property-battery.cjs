@@ -261,7 +261,8 @@ function trace(text) {
 // ---------------------------------------------------------------------------------------------
 // Valid loss calls.
 
-const LOSSES = segloss.lossNames;
+// rmi is left out: it needs planes at least its radius after pooling, C ≥ 2 and the sigmoid (test/rmi.test.ts).
+const LOSSES = segloss.lossNames.filter((id) => id !== 'rmi');
 
 const validLossCase = fc
   .record({

@@ -55,7 +55,7 @@ async function raw() {
   };
   await t.create(config);
   const data = smallData();
-  const fitOptions = { epochs: 1, batchSize: 2, evalBatchSize: 2, augment: 'none', checkpoint: null };
+  const fitOptions = { epochs: 1, batchSize: 2, evalBatchSize: 2, augment: 'none', checkpoint: null, nonFinite: 'stop' };
   await attempt('lying shape', () => t.fit({ ...data, shape: [9, 1, 32, 32] }, null, fitOptions, () => {}));
   await attempt('labels out of range', () => t.fit({ ...data, masks: new Uint8Array(data.masks.length).fill(7) }, null, fitOptions, () => {}));
   await attempt('too small', () => t.predict(new Float32Array(4), [1, 1, 2, 2], 1, false));

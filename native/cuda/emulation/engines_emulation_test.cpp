@@ -261,6 +261,10 @@ std::vector<Case> cases() {
   add({.name = "focal-tversky default absent class", .options = segloss::FocalTverskyOptions{}, .ignore = true, .labelClasses = 3});
   add({.name = "focal-tversky odyssey f32", .options = odyssey, .dtype = ScalarType::Float32});
   add({.name = "focal-tversky binary sigmoid C=1", .options = segloss::FocalTverskyOptions{}, .channels = 1, .activation = Activation::Sigmoid, .ignore = true});
+  segloss::RobustTOptions robustT;
+  robustT.nuParameter = 0.3;
+  add({.name = "robust-t θ 0.3 ignore (region head with lnΓ, ψ on the device)", .options = robustT, .ignore = true});
+  add({.name = "robust-t binary sigmoid C=1 f32", .options = segloss::RobustTOptions{}, .channels = 1, .activation = Activation::Sigmoid, .dtype = ScalarType::Float32});
   add({.name = "sensitivity-specificity default ignore", .options = segloss::SensitivitySpecificityOptions{}, .ignore = true});
   add({.name = "sensitivity-specificity odyssey f32 none", .options = ssOdyssey, .activation = Activation::None, .dtype = ScalarType::Float32, .ignore = true});
   add({.name = "sensitivity-specificity all ignored", .options = segloss::SensitivitySpecificityOptions{}, .allIgnored = true});

@@ -1,6 +1,8 @@
 // Checkpoint files (checkpoint.h).
 #include "checkpoint.h"
 
+#include "zip_integrity.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -105,6 +107,9 @@ c10::IValue loadIValue(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw fileError("open", path);
   const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() >= 4 && bytes[0] == 'P' && bytes[1] == 'K') {
+    checkZipIntegrity(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), path);
+  }
   try {
     return torch::jit::pickle_load(bytes);
   } catch (const c10::Error& e) {

@@ -17,7 +17,8 @@ namespace segloss::trainer {
 /// with the path and errno text.
 void saveIValue(const std::string& path, const c10::IValue& value);
 
-/// Reads a file written by saveIValue or by Python's torch.save. Throws std::runtime_error.
+/// Reads a file written by saveIValue or by Python's torch.save, after checking the CRC-32 of
+/// every record (zip_integrity.h). Throws std::runtime_error naming the file.
 c10::IValue loadIValue(const std::string& path);
 
 /// {name: tensor} as a dict of CPU tensors (detached copies), in the given order.

@@ -11,6 +11,7 @@
 #include <ATen/core/Dict.h>
 #include <ATen/core/grad_mode.h>
 
+#include "../../core/loss_list.h"
 #include "checkpoint.h"
 
 namespace segloss::trainer {
@@ -31,9 +32,15 @@ std::vector<torch_ops::Objective> unitObjectives(const torch_ops::Objective& obj
   std::vector<torch_ops::Objective> units;
   for (LossTerm term : objective.terms) {
     term.weight = 1.0;
-    units.push_back(torch_ops::Objective{{term}});
+    units.push_back(torch_ops::Objective{{term}, at::Tensor()});
   }
   return units;
+}
+
+// The model's optimizer options with weight decay 0 (the learned loss state's parameter group).
+OptimizerOptions withoutWeightDecay(OptimizerOptions options) {
+  std::visit([](auto& o) { o.weightDecay = 0.0; }, options);
+  return options;
 }
 
 std::optional<int64_t> ignoreIndexOf(const torch_ops::Objective& objective) {
@@ -81,25 +88,108 @@ Trainer::Trainer(TrainerConfig config)
   unitTerms_ = unitObjectives(config_.objective);
   optimizer_ = std::make_unique<Optimizer>(config_.optimizer, model_.module->parameters());
   lastLr_ = optimizer_->baseLr();
+  initLossState();
+}
+
+void Trainer::initLossState() {
+  std::optional<double> theta;
+  for (const LossTerm& term : config_.objective.terms) {
+    const auto* robust = std::get_if<RobustTOptions>(&term.options);
+    if (!robust) continue;
+    if (theta && *theta != robust->nuParameter) {
+      throw std::invalid_argument("the robust-t terms of an objective share one learned nuParameter (θ); they differ");
+    }
+    theta = robust->nuParameter;
+  }
+  if (!theta) return;
+  nuParameter_ = at::scalar_tensor(*theta, at::kDouble).requires_grad_(true);
+  config_.objective.nuParameter = nuParameter_;
+  for (torch_ops::Objective& unit : unitTerms_) {
+    if (std::holds_alternative<RobustTOptions>(unit.terms.front().options)) unit.nuParameter = nuParameter_;
+  }
+  stateOptimizer_ = std::make_unique<Optimizer>(withoutWeightDecay(config_.optimizer), std::vector<at::Tensor>{nuParameter_});
+}
+
+std::optional<double> Trainer::nuParameterValue() const {
+  if (!nuParameter_.defined()) return std::nullopt;
+  return nuParameter_.item<double>();
+}
+
+bool Trainer::gradientsFinite() const {
+  std::vector<at::Tensor> grads;
+  for (const at::Tensor& p : model_.module->parameters()) {
+    if (p.grad().defined()) grads.push_back(p.grad());
+  }
+  if (nuParameter_.defined() && nuParameter_.grad().defined() && !nuParameter_.grad().isfinite().all().item<bool>()) return false;
+  if (grads.empty()) return true;
+  // The largest magnitude of each gradient (NaN propagates; no overflow, unlike a 2-norm).
+  return at::stack(at::_foreach_norm(grads, std::numeric_limits<double>::infinity())).isfinite().all().item<bool>();
 }
 
 Trainer::StepResult Trainer::trainStep(const at::Tensor& images /* [B, Cin, H, W] */,
                                        const at::Tensor& masks /* [B, H, W] */, double lr) {
   optimizer_->zeroGrad();
+  if (stateOptimizer_) stateOptimizer_->zeroGrad();
   const at::Tensor logits = forwardLogits(images);  // [B, K, H, W] float32
   StepResult result;
+  result.loss = std::numeric_limits<double>::quiet_NaN();
+  if (!logits.isfinite().all().item<bool>()) {
+    result.nonFinite = "the logits";
+    return result;
+  }
   at::Tensor total;
   for (size_t t = 0; t < unitTerms_.size(); ++t) {
     const at::Tensor value = torch_ops::loss(logits, masks, unitTerms_[t]);
     result.terms.push_back(value.item<double>());
+    if (!std::isfinite(result.terms.back()) && result.nonFinite.empty()) {
+      result.nonFinite = "term " + std::to_string(t) + " ('" + std::string(lossId(unitTerms_[t].terms.front().options)) + "')";
+    }
     const at::Tensor weighted = value * config_.objective.terms[t].weight;
     total = total.defined() ? total + weighted : weighted;
   }
+  if (!result.nonFinite.empty()) return result;
   total.backward();
+  if (!gradientsFinite()) {
+    optimizer_->zeroGrad();
+    if (stateOptimizer_) stateOptimizer_->zeroGrad();
+    result.nonFinite = "the gradient";
+    return result;
+  }
   optimizer_->step(lr);
+  if (stateOptimizer_) stateOptimizer_->step(lr);
   result.loss = total.item<double>();
   return result;
 }
+
+bool isOutOfMemory(const c10::Error& error) {
+  if (dynamic_cast<const c10::OutOfMemoryError*>(&error)) return true;
+  const std::string message = error.what_without_backtrace();
+  return message.find("DefaultCPUAllocator: can't allocate memory") != std::string::npos ||
+         message.find("DefaultCPUAllocator: not enough memory") != std::string::npos;
+}
+
+namespace {
+
+// Runs f(); libtorch's and the C++ runtime's out-of-memory errors become a TrainingFault that
+// says what ran out and suggests a smaller batch.
+template <class F>
+auto withMemoryAdvice(const char* what, int64_t batch, F&& f) -> decltype(f()) {
+  const auto advice = [&](const std::string& detail) {
+    return TrainingFault(kOutOfMemoryCode, std::string("segloss: out of memory during ") + what + " with a batch of " +
+                                               std::to_string(batch) + " (" + detail +
+                                               "); try a smaller batchSize or image size. The trainer is still usable.");
+  };
+  try {
+    return f();
+  } catch (const c10::Error& e) {
+    if (!isOutOfMemory(e)) throw;
+    throw advice(e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    throw advice("an allocation failed");
+  }
+}
+
+}  // namespace
 
 int64_t Trainer::scheduleHorizon(const FitOptions& options, int64_t stepsPerEpoch) const {
   return config_.schedule.totalSteps > 0 ? config_.schedule.totalSteps : options.epochs * stepsPerEpoch;
@@ -142,16 +232,26 @@ FitSummary Trainer::fit(const Dataset& train, const Dataset* validation, const F
       at::Tensor batchMasks = masks.index_select(0, rows);
       augmentBatch(options.augment, batchImages, batchMasks, config_.seed, epoch_, first,
                    ignoreIndexOf(config_.objective).value_or(0));
-      const StepResult result = trainStep(batchImages, batchMasks, lr);
+      const StepResult result =
+          withMemoryAdvice("a training step", last - first, [&] { return trainStep(batchImages, batchMasks, lr); });
+      const bool skipped = !result.nonFinite.empty();
+      if (skipped && options.nonFinite == NonFinitePolicy::Stop) {
+        throw TrainingFault(kNonFiniteCode, "segloss: " + result.nonFinite + " of step " + std::to_string(step_) + " (epoch " +
+                                                std::to_string(epoch_) + ") are not finite; the step was not applied, the "
+                                                "weights are those before it. Lower the learning rate, or fit with "
+                                                "nonFinite: 'skip' to drop such steps.");
+      }
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       lastLr_ = lr;
-      epochLossSum_ += result.loss * static_cast<double>(last - first);
-      epochImages_ += last - first;
+      if (!skipped) {
+        epochLossSum_ += result.loss * static_cast<double>(last - first);
+        epochImages_ += last - first;
+      }
       ++stepInEpoch_;
       ++step_;
       summary.loss = result.loss;
       sink(StepEvent{epoch_, step_ - 1, result.loss, result.terms, lr,
-                     seconds > 0 ? static_cast<double>(last - first) / seconds : 0.0});
+                     seconds > 0 ? static_cast<double>(last - first) / seconds : 0.0, skipped, nuParameterValue()});
       if (policy.everySteps > 0 && step_ % policy.everySteps == 0 && !policy.path.empty()) {
         writeCheckpoint(policy.path, sink);
       }
@@ -161,7 +261,10 @@ FitSummary Trainer::fit(const Dataset& train, const Dataset* validation, const F
     stepInEpoch_ = 0;
     epochLossSum_ = 0.0;
     epochImages_ = 0;
-    if (validation) done.metrics = evaluate(*validation, options.evalBatchSize, options.evalHd95);
+    if (validation) {
+      done.metrics = withMemoryAdvice("validation", options.evalBatchSize,
+                                      [&] { return evaluate(*validation, options.evalBatchSize, options.evalHd95); });
+    }
     sink(std::move(done));
     if (policy.everyEpochs > 0 && epoch_ % policy.everyEpochs == 0 && !policy.path.empty()) {
       writeCheckpoint(policy.path, sink);
@@ -251,6 +354,12 @@ c10::IValue Trainer::checkpointValue() const {
   checkpoint.insert("epoch_loss_sum", epochLossSum_);
   checkpoint.insert("epoch_images", epochImages_);
   checkpoint.insert("config", config_.record.isNone() ? c10::IValue(stringDict()) : config_.record);
+  if (nuParameter_.defined()) {
+    c10::impl::GenericDict lossState = stringDict();
+    lossState.insert("nu_parameter", nuParameter_.detach().clone());
+    lossState.insert("optimizer", stateOptimizer_->stateDict(lastLr_));
+    checkpoint.insert("loss_state", lossState);
+  }
   return checkpoint;
 }
 
@@ -275,6 +384,12 @@ void Trainer::restore(const c10::IValue& value) {
   epochLossSum_ = entry(checkpoint, "epoch_loss_sum").toDouble();
   epochImages_ = entry(checkpoint, "epoch_images").toInt();
   lastLr_ = entry(scheduler, "last_lr").toDouble();
+  if (nuParameter_.defined()) {
+    const c10::impl::GenericDict lossState = entry(checkpoint, "loss_state").toGenericDict();
+    const at::NoGradGuard noGrad;
+    nuParameter_.copy_(entry(lossState, "nu_parameter").toTensor().to(at::kDouble).reshape({}));
+    stateOptimizer_->loadStateDict(entry(lossState, "optimizer"));
+  }
 }
 
 void Trainer::loadWeights(const c10::IValue& value) {

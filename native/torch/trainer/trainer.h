@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
@@ -56,6 +57,28 @@ struct CheckpointPolicy {
   int64_t everyEpochs = 0;  // 0: never by epochs
 };
 
+/// What fit does when a step's logits, loss or gradient are not finite: `Stop` throws a
+/// TrainingFault (code SEGLOSS_NON_FINITE) before the update, `Skip` drops the update and goes on.
+/// The weights never take a non-finite update.
+enum class NonFinitePolicy { Stop, Skip };
+
+/// A training failure the caller can act on; `code` becomes the JavaScript error's code.
+class TrainingFault : public std::runtime_error {
+ public:
+  TrainingFault(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const { return code_; }
+
+ private:
+  std::string code_;
+};
+
+inline constexpr const char* kNonFiniteCode = "SEGLOSS_NON_FINITE";
+inline constexpr const char* kOutOfMemoryCode = "SEGLOSS_OUT_OF_MEMORY";
+
+/// Whether a libtorch error is an allocation failure: c10::OutOfMemoryError (CUDA), or the CPU
+/// allocator's enforce failure ("DefaultCPUAllocator: can't allocate memory" / "not enough memory").
+bool isOutOfMemory(const c10::Error& error);
+
 struct FitOptions {
   int64_t epochs = 1;         // train until this many epochs are complete
   int64_t batchSize = 8;      // the last batch of an epoch may be smaller
@@ -63,6 +86,7 @@ struct FitOptions {
   bool evalHd95 = false;      // validation metrics include HD95
   Augmentation augment = Augmentation::None;
   CheckpointPolicy checkpoint;
+  NonFinitePolicy nonFinite = NonFinitePolicy::Stop;
 };
 
 /// After each step. epoch: index of the epoch (0-based); step: global index of the step (0-based).
@@ -73,6 +97,8 @@ struct StepEvent {
   std::vector<double> terms;  // each term's own (unweighted) value, in objective order
   double lr = 0.0;            // the learning rate of this step
   double imagesPerSecond = 0.0;
+  bool skipped = false;       // NonFinitePolicy::Skip dropped this step's update
+  std::optional<double> nuParameter;  // robust-t's learned θ after this step (objectives with robust-t)
 };
 
 /// After each epoch: the mean step loss over its images, and the validation metrics if any.
@@ -134,7 +160,9 @@ class Trainer {
   struct StepResult {
     double loss = 0.0;
     std::vector<double> terms;
+    std::string nonFinite;  // what was not finite ("the logits", a term, "the gradient"); empty: the update ran
   };
+  bool gradientsFinite() const;
   StepResult trainStep(const at::Tensor& images, const at::Tensor& masks, double lr);
   struct Inference {
     at::Tensor logits;   // [B, K, H, W] float
@@ -146,6 +174,8 @@ class Trainer {
   at::Tensor forwardLogits(const at::Tensor& images /* [B, Cin, H, W] */);
   int64_t scheduleHorizon(const FitOptions& options, int64_t stepsPerEpoch) const;
   void writeCheckpoint(const std::string& path, const EventSink& sink) const;
+  void initLossState();
+  std::optional<double> nuParameterValue() const;
   c10::IValue checkpointValue() const;
 
   TrainerConfig config_;
@@ -154,6 +184,11 @@ class Trainer {
   models::SegmentationModel model_;
   std::vector<torch_ops::Objective> unitTerms_;  // each term alone with weight 1
   std::unique_ptr<Optimizer> optimizer_;
+  // Learned loss state: robust-t's θ ([] float64, CPU, requires grad; undefined without a robust-t
+  // term), shared by the objective's robust-t terms and optimised in its own parameter group: the
+  // model's optimizer and schedule, weight decay 0. Checkpointed as 'loss_state'.
+  at::Tensor nuParameter_;
+  std::unique_ptr<Optimizer> stateOptimizer_;
   int64_t parameterCount_ = 0;
   int64_t epoch_ = 0;        // epochs completed
   int64_t step_ = 0;         // steps completed
