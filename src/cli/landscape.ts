@@ -1,8 +1,10 @@
 /**
  * `segloss landscape`: the survey's Figure 3. For a large and a small square object, a confident
  * prediction (probability 0.95 inside a square of the object's size, 0.05 outside) is shifted
- * step by step away from the target, and every loss of `lossNames` (default options, the
- * prediction given as probabilities: `activation: 'none'`) is evaluated at each shift. Writes
+ * step by step away from the target, and every loss of `lossNames` (default options; the
+ * prediction given as probabilities, `activation: 'none'`, or for a loss that takes only sigmoid
+ * or softmax inputs as the logits that activation turns into the same probabilities) is
+ * evaluated at each shift. Writes
  * landscape.csv and landscape.svg (one panel per object, a line per loss) to `--out`.
  */
 import * as fs from 'node:fs';
@@ -11,9 +13,9 @@ import * as path from 'node:path';
 import { Command as Commander, CommanderError } from 'commander';
 
 import { computeLoss } from '../compute';
-import { lossNames } from '../losses/registry';
+import { lossDefinitions, lossNames } from '../losses/registry';
 import { renderSvg } from '../report/charts';
-import type { LossName } from '../types';
+import type { Activation, LossName } from '../types';
 import type { Command } from './command';
 import { UsageError, parseInteger } from './train-options';
 
@@ -35,7 +37,18 @@ export interface LandscapeRow {
   /** Hard Dice of the shifted square with the target. */
   readonly overlapDice: number;
   readonly loss: string;
+  /** How the prediction was given: probabilities ('none'), or logits whose 'sigmoid' / 'softmax' are those probabilities. */
+  readonly activation: Activation;
   readonly value: number;
+}
+
+/** Probabilities when the loss takes them, else the logits its activation turns into the same probabilities. */
+function inputFor(loss: LossName, probs: Float64Array): { logits: Float64Array; activation: Activation } {
+  const accepted = lossDefinitions.find((d) => d.id === loss)?.activations as readonly Activation[] | undefined;
+  if (!accepted || accepted.includes('none')) return { logits: probs, activation: 'none' };
+  if (accepted.includes('softmax')) return { logits: probs.map(Math.log), activation: 'softmax' };
+  // Sigmoid per channel: logit(p) = log(p / (1 − p)); the two channels are p and 1 − p.
+  return { logits: probs.map((p) => Math.log(p / (1 - p))), activation: 'sigmoid' };
 }
 
 // [1, 2, size, size] probabilities of a square of `side` at column `x0`, and the target [1, size, size].
@@ -68,8 +81,9 @@ export function landscapeRows(o: LandscapeOptions = LANDSCAPE_DEFAULTS): Landsca
     for (let shift = 0; shift <= o.maxShift; shift++) {
       const { probs, target, overlapDice } = squareCase(o, side, shift);
       for (const loss of lossNames as readonly LossName[]) {
-        const { value } = computeLoss(loss, { logits: probs, target, shape: [1, 2, o.size, o.size] }, { activation: 'none' });
-        rows.push({ object, shift, overlapDice, loss, value });
+        const { logits, activation } = inputFor(loss, probs);
+        const { value } = computeLoss(loss, { logits, target, shape: [1, 2, o.size, o.size] }, { activation });
+        rows.push({ object, shift, overlapDice, loss, activation, value });
       }
     }
   }
@@ -77,7 +91,7 @@ export function landscapeRows(o: LandscapeOptions = LANDSCAPE_DEFAULTS): Landsca
 }
 
 export function landscapeCsv(rows: readonly LandscapeRow[]): string {
-  return ['object,shift,overlap_dice,loss,value', ...rows.map((r) => `${r.object},${r.shift},${r.overlapDice},${r.loss},${r.value}`)].join('\n') + '\n';
+  return ['object,shift,overlap_dice,loss,activation,value', ...rows.map((r) => `${r.object},${r.shift},${r.overlapDice},${r.loss},${r.activation},${r.value}`)].join('\n') + '\n';
 }
 
 export function landscapeSvg(rows: readonly LandscapeRow[]): Promise<string> {
