@@ -93,3 +93,5 @@ export type {
 } from './metrics';
 // The training API (Trainer and its option / event types): one list, in src/trainer/index.ts.
 export * from './trainer/index';
+// The dataset readers behind `segloss train --dataset`: one list, in src/datasets/index.ts.
+export * from './datasets/index';

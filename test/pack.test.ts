@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeLoss } from '../src/index';
 import { packageRoot } from '../src/native/core';
 
-const PACKED = ['package.json', 'tsconfig.json', 'binding.gyp', '.gitignore', 'src', 'native', 'scripts', 'README.md', 'CMakeLists.txt'];
+const PACKED = ['package.json', 'tsconfig.json', 'binding.gyp', '.gitignore', 'src', 'native', 'scripts', 'datasets', 'README.md', 'CMakeLists.txt'];
 
 const diceCase = {
   logits: [1, -1, 0.5, 2, -0.25, 0.75, 3, -2, 0.1, 0.2, -0.3, 0.4],
@@ -71,7 +71,7 @@ describe('npm pack + npm install --ignore-scripts', () => {
   it('the tarball holds the prebuilt core addon and the compiled JavaScript', () => {
     const files = run('tar', ['tzf', tarball], temp).split('\n');
     expect(files.some((f) => /^package\/prebuilds\/linux-x64\/[^/]+\.node$/.test(f))).toBe(true);
-    for (const f of ['lib/index.js', 'lib/index.mjs', 'lib/index.d.ts', 'binding.gyp', 'package.json']) {
+    for (const f of ['lib/index.js', 'lib/index.mjs', 'lib/index.d.ts', 'lib/cli/segloss.js', 'datasets/fashion-seg/meta.json', 'datasets/fashion-seg/train-images.u8.gz', 'binding.gyp', 'package.json']) {
       expect(files).toContain(`package/${f}`);
     }
     expect(files.some((f) => f.startsWith('package/build/'))).toBe(false);

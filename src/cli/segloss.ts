@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * The `segloss` command line. Subcommands live in one table ({@link commands}); each is a small
- * module under src/cli/ exporting a `Command`. Today: `doctor` (and `help`); `train` comes later.
+ * module under src/cli/ exporting a `Command`. Today: `train`, `eval`, `predict`, `check`, `sweep`, `landscape`, `doctor` (and `help`).
  *
  * @example
  * ```sh
+ * npx segloss train           # trains a small UNet on the built-in fashion-seg and prints its Dice
  * npx segloss doctor          # checks the installation; exit 1 with advice when something is missing
  * npx segloss doctor --json   # the same checks as JSON
  * npx segloss --help
@@ -15,10 +16,22 @@ import * as path from 'node:path';
 
 import { packageRoot } from '../native/core';
 import type { Command } from './command';
+import { checkCommand } from './check';
 import { doctorCommand } from './doctor';
+import { evalCommand } from './eval';
+import { landscapeCommand } from './landscape';
+import { predictCommand } from './predict';
+import { sweepCommand } from './sweep';
+import { trainCommand } from './train';
 
 /** Every subcommand, by name, in help order. */
 export const commands: Readonly<Record<string, Command>> = Object.freeze({
+  train: trainCommand,
+  eval: evalCommand,
+  predict: predictCommand,
+  check: checkCommand,
+  sweep: sweepCommand,
+  landscape: landscapeCommand,
   doctor: doctorCommand,
 });
 

@@ -1,0 +1,109 @@
+/**
+ * `segloss predict --run DIR | --checkpoint FILE --input PATH… [--out DIR] [--image-size N]`:
+ * segments images with a trained model. Inputs are PNG files (grey or RGB, 8/16-bit), NIfTI
+ * volumes (.nii, .nii.gz; every z slice) or folders of them. For each image (each slice of a
+ * volume) it writes `<name>_mask.png` (the labels: 8-bit, 16-bit above 255 classes) and
+ * `<name>_overlay.png` (the classes' colours over the image), at the input's own size.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { Command as Commander, CommanderError } from 'commander';
+
+import { readImage, stemOf } from '../datasets/folder';
+import { encodeLabelPng } from '../datasets/png';
+import { resizeImages, resizeMasks } from '../datasets/resize';
+import { overlayPngs } from '../report/overlays';
+import { Trainer } from '../trainer/trainer';
+import type { Command } from './command';
+import { checkpointOf } from './eval';
+import { UsageError, parseInteger } from './train-options';
+
+function predictProgram(): Commander {
+  return new Commander('predict')
+    .description('Segment images with a trained model; write mask PNGs and overlays')
+    .option('--run <dir>', 'a train run folder (its checkpoint.pt)')
+    .option('--checkpoint <file>', 'a Trainer checkpoint')
+    .requiredOption('--input <paths...>', 'PNG files, NIfTI volumes (.nii, .nii.gz) or folders of them')
+    .option('--out <dir>', 'where the masks and overlays go', 'predictions')
+    .option('--image-size <n>', "resize to n × n for the model (default: the run's; TransUNet: its imageSize)")
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+}
+
+/** The image files named by `--input` (folders expanded, sorted). */
+export function inputFiles(paths: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const p of paths) {
+    if (!fs.existsSync(p)) throw new UsageError(`--input: ${p} is missing`);
+    if (fs.statSync(p).isDirectory()) {
+      for (const f of fs.readdirSync(p).sort()) if (stemOf(f)) files.push(path.join(p, f));
+    } else if (stemOf(path.basename(p))) files.push(p);
+    else throw new UsageError(`--input: ${p} is not a .png, .nii or .nii.gz file`);
+  }
+  if (files.length === 0) throw new UsageError('--input: no .png, .nii or .nii.gz file found');
+  return files;
+}
+
+async function predict(o: { run?: string; checkpoint?: string; input: string[]; out: string; imageSize?: string }): Promise<number> {
+  const files = inputFiles(o.input);
+  const { checkpoint, config } = checkpointOf(o);
+  const runSize = config?.settings.imageSize ?? null;
+  const trainer = await Trainer.load(checkpoint);
+  try {
+    const model = trainer.options.model as { name: string; inChannels: number; imageSize?: number };
+    const size = o.imageSize !== undefined ? parseInteger(o.imageSize, '--image-size', 16, 8192) : model.name === 'transunet' ? (model.imageSize as number) : runSize;
+    fs.mkdirSync(o.out, { recursive: true });
+    let written = 0;
+    for (const file of files) {
+      const { stem, ext } = stemOf(path.basename(file)) as { stem: string; ext: string };
+      const image = await readImage(file, ext);
+      const [n, c, h, w] = image.shape;
+      if (c !== model.inChannels) throw new UsageError(`--input: ${file} has ${c} channel(s); the model takes ${model.inChannels}`);
+      const input = size === null ? image.images : resizeImages(image.images, image.shape, size, size);
+      const labels = await trainer.predict(input, size === null ? image.shape : [n, c, size, size]);
+      const masks = size === null ? labels : resizeMasks(labels, n, size, size, h, w);
+      for (let z = 0; z < n; z++) {
+        const name = n > 1 ? `${stem}_z${String(z).padStart(3, '0')}` : stem;
+        const mask = masks.subarray(z * h * w, (z + 1) * h * w);
+        fs.writeFileSync(path.join(o.out, `${name}_mask.png`), await encodeLabelPng(w, h, mask));
+        const { overlay } = await overlayPngs(image.images.subarray(z * c * h * w, z * c * h * w + h * w), mask, w, h);
+        fs.writeFileSync(path.join(o.out, `${name}_overlay.png`), Buffer.from(overlay.slice(overlay.indexOf(',') + 1), 'base64'));
+        written++;
+      }
+    }
+    process.stdout.write(`segloss predict: ${written} mask(s) and overlay(s) from ${files.length} file(s) → ${o.out}\n`);
+    return 0;
+  } finally {
+    trainer.dispose();
+  }
+}
+
+export const predictCommand: Command = {
+  summary: 'Segment PNG images or NIfTI volumes with a trained model: mask PNGs and overlays',
+  usage: '--run DIR | --checkpoint FILE --input PATH… [--out DIR] [--image-size N]',
+  get help(): string {
+    const text = predictProgram().helpInformation();
+    return text.slice(text.indexOf('Options:')).trimEnd();
+  },
+  async run(args) {
+    const program = predictProgram();
+    try {
+      program.parse(args, { from: 'user' });
+    } catch (error) {
+      if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+      throw error;
+    }
+    try {
+      return await predict(program.opts());
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (error instanceof UsageError || code === 'SEGLOSS_DATASET' || code === 'SEGLOSS_INVALID_ARGUMENT') {
+        process.stderr.write(`segloss predict: ${(error as Error).message}\n`);
+        return 2;
+      }
+      throw error;
+    }
+  },
+};

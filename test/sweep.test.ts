@@ -1,0 +1,58 @@
+// `segloss sweep` (src/cli/sweep.ts): a 2 losses × 1 model grid on a slice of fashion-seg with the
+// survey's protocol; one run folder per cell, results.md (Tables 3–5 layout) and results.csv whose
+// numbers are the cells' summary.json; a second call reuses finished cells.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { main } from '../src/cli/segloss';
+import { cellDir } from '../src/cli/sweep';
+import { tempFolder, torchReady, torchRequired } from './helpers/trainer';
+
+const folder = tempFolder('segloss-sweep-');
+afterAll(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+async function quiet(args: string[]): Promise<{ code: number; stdout: string }> {
+  let stdout = '';
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
+  try {
+    return { code: await main(args), stdout };
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+describe.runIf(torchReady || torchRequired)('segloss sweep', () => {
+  it('trains the grid and writes the tables', { timeout: 180_000 }, async () => {
+    const out = path.join(folder, 'grid');
+    const args = ['sweep', '--losses', 'dice,tversky:alpha=0.5;beta=0.5', '--models', 'unet:4', '--epochs', '1', '--train-limit', '16', '--test-limit', '8', '--out', out];
+    const first = await quiet(args);
+    expect(first.code).toBe(0);
+    const cells = [cellDir(out, 'dice', 'unet:4', 0.01), cellDir(out, 'tversky:alpha=0.5,beta=0.5', 'unet:4', 0.01)];
+    const summaries = cells.map((dir) => JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as { meanForegroundDice: number; meanIoU: number; hd95: number; perClassDice: (number | null)[] });
+    const config = JSON.parse(fs.readFileSync(path.join(cells[1], 'config.json'), 'utf8')) as { trainer: { objective: unknown; optimizer: Record<string, unknown> } };
+    expect(config.trainer.objective).toEqual([{ loss: 'tversky', weight: 0.5, options: { alpha: 0.5, beta: 0.5 } }, { loss: 'cross-entropy', weight: 0.5 }]);
+    expect(config.trainer.optimizer).toMatchObject({ name: 'sgd', lr: 0.01, schedule: 'poly' });
+    const md = fs.readFileSync(path.join(out, 'results.md'), 'utf8').split('\n');
+    const header = md.find((l) => l.startsWith('| loss |')) as string;
+    expect(header).toBe('| loss | model | lr | T-shirt/top | Trouser | Pullover | Dress | Coat | Sandal | Shirt | Sneaker | Bag | Ankle boot | mean DSC | pooled DSC (all classes) | HD95 | mIoU |');
+    const rows = md.filter((l) => l.startsWith('| `'));
+    expect(rows).toHaveLength(2);
+    const cols = rows[0].split('|').map((c) => c.trim());
+    expect(cols[1]).toBe('`dice`');
+    expect(cols[14]).toBe((100 * summaries[0].meanForegroundDice).toFixed(2));
+    expect(cols[16]).toBe(summaries[0].hd95.toFixed(2));
+    expect(cols[17]).toBe((100 * summaries[0].meanIoU).toFixed(2));
+    const csv = fs.readFileSync(path.join(out, 'results.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(3);
+    expect(csv[2].startsWith('"tversky:alpha=0.5,beta=0.5",unet:4,0.01,1,')).toBe(true);
+    // A second call reuses the finished cells.
+    const stamp = fs.statSync(path.join(cells[0], 'checkpoint.pt')).mtimeMs;
+    const second = await quiet(args);
+    expect(second.code).toBe(0);
+    expect(fs.statSync(path.join(cells[0], 'checkpoint.pt')).mtimeMs).toBe(stamp);
+    expect(fs.readFileSync(path.join(out, 'results.csv'), 'utf8').trim().split('\n')).toEqual(csv);
+  });
+});
