@@ -10,6 +10,9 @@ enum class LossFamily : int {
   // Per-(image, class) moments of p and the one-hot g (region_moments.h) → a scalar head → the
   // per-pixel gradient, which is linear in those moments' derivatives.
   Region,
+  // A term per (pixel, class) that multiplies the prediction with a per-pixel map computed from the
+  // target (and, for Hausdorff-DT, the thresholded prediction) on the CPU (map_terms.h).
+  Map,
 };
 
 }  // namespace segloss

@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "losses/boundary.h"
 #include "losses/cross_entropy.h"
 #include "losses/dice.h"
 #include "losses/focal.h"
@@ -35,7 +36,7 @@ struct LossList {
 };
 
 using Losses = LossList<CrossEntropyLoss, FocalLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, TverskyLoss, FocalTverskyLoss,
-                        SensitivitySpecificityLoss>;
+                        SensitivitySpecificityLoss, BoundaryLoss>;
 
 using LossOptions = Losses::Options;
 using LossFunctor = Losses::Functors;
@@ -76,6 +77,25 @@ inline bool defaultOptionsFor(std::string_view id, LossOptions& out) {
 template <class Loss>
 constexpr bool isRegionLoss() {
   return Loss::kFamily == LossFamily::Region;
+}
+
+template <class Loss>
+constexpr bool isPixelLoss() {
+  return Loss::kFamily == LossFamily::Pixel;
+}
+
+template <class Loss>
+constexpr bool isMapLoss() {
+  return Loss::kFamily == LossFamily::Map;
+}
+
+// Whether the loss reads maps or counts of the target computed on the CPU (target_maps.h): the map
+// family, and region losses with a `kTargetCounts` member (boundary DoU). CUDA tensors run these
+// on the CPU engine (native/torch/fused_loss.cpp).
+template <class Loss>
+constexpr bool needsHostMaps() {
+  if constexpr (Loss::kFamily == LossFamily::Map) return true;
+  else return requires { Loss::kTargetCounts; };
 }
 
 }  // namespace segloss

@@ -104,7 +104,7 @@ TileKernel tileKernel() {
 struct EngineTerms {
   std::vector<LossFunctor> functors;  // one per term, in order
   std::vector<double> weights;
-  std::vector<size_t> pixel, region;  // indices into functors
+  std::vector<size_t> pixel, region, map;  // indices into functors
 };
 
 EngineTerms engineTerms(const std::vector<WeightedLossOptions>& terms, int classes) {
@@ -113,9 +113,12 @@ EngineTerms engineTerms(const std::vector<WeightedLossOptions>& terms, int class
     checkLossOptions(term.options, classes);
     out.functors.push_back(makeLossFunctor(term.options, hostContext(classes)));
     out.weights.push_back(term.weight);
-    const bool region = std::visit([](const auto& loss) { return isRegionLoss<std::decay_t<decltype(loss)>>(); },
-                                   out.functors.back());
-    (region ? out.region : out.pixel).push_back(out.functors.size() - 1);
+    const LossFamily family = std::visit([](const auto& loss) { return std::decay_t<decltype(loss)>::kFamily; },
+                                         out.functors.back());
+    const size_t index = out.functors.size() - 1;
+    if (family == LossFamily::Region) out.region.push_back(index);
+    else if (family == LossFamily::Map) out.map.push_back(index);
+    else out.pixel.push_back(index);
   }
   return out;
 }
@@ -149,7 +152,7 @@ PixelTermRef pixelTermRef(const LossFunctor& functor, double weight, const LossT
   ref.lossIndex = static_cast<int>(functor.index());
   std::visit([&](const auto& loss) {
     using Loss = std::decay_t<decltype(loss)>;
-    if constexpr (!isRegionLoss<Loss>()) {
+    if constexpr (isPixelLoss<Loss>()) {
       ref.functor = &loss;
       ref.classWeights = loss.weights.classWeights;
       ref.classFactors = loss.weights.classFactors;
@@ -201,6 +204,7 @@ class CpuDriver {
         if constexpr (isRegionLoss<std::decay_t<decltype(loss)>>()) job_.moments |= loss.moments();
       }, terms.functors[k]);
     }
+    prepareMapTerms();
   }
 
   double run(const LossGradient* grad) {
@@ -223,22 +227,44 @@ class CpuDriver {
       if (!hasRegion) sums = gradSums;
     }
     for (size_t k = 0; k < pixelRefs_.size(); ++k) value += pixelNormalizerFactor_[k] * sums.pixelValues[k];
-    return value;
+    return value + sums.mapValue;
   }
 
  private:
   struct Sums {
     std::vector<double> moments;      // [B, K, kMomentCount]
     std::vector<double> pixelValues;  // [pixel terms]
+    double mapValue = 0.0;            // Σ over map terms (weighted, normalised)
     int64_t validPixels = 0;
   };
+
+  // The maps and factors of every map term (map_terms.h), and the job's view of them.
+  void prepareMapTerms() {
+    if (terms_.map.empty()) return;
+    const double validPixels = validWeightSum(tensors_, nullptr);
+    for (const size_t k : terms_.map) {
+      std::visit([&](const auto& loss) {
+        if constexpr (isMapLoss<std::decay_t<decltype(loss)>>()) {
+          const MapTermPlan plan = loss.plan();
+          mapPrepared_.push_back(prepareMapTerm(plan, tensors_, terms_.weights[k], validPixels));
+          job_.mapLogProb |= plan.kind == MapTermKind::TrueClassLog;
+        }
+      }, terms_.functors[k]);
+    }
+    for (const PreparedMapTerm& term : mapPrepared_) {
+      mapRefs_.push_back(MapTermRef{term.kind, term.maps.data(), term.factors.data()});
+    }
+    job_.mapTerms = mapRefs_.data();
+    job_.mapTermCount = static_cast<int>(mapRefs_.size());
+    if (job_.mapLogProb && job_.activation != PixelActivationKind::Softmax) job_.needLogProb = true;
+  }
 
   Sums runPass(PassKind pass, size_t momentsSize) {
     job_.pass = pass;
     const int64_t units = job_.units();
     const int workers = workersFor(units, int64_t(kTilePixels) * job_.classes);
     const size_t scratch = tileWorkspaceBytes(job_);
-    const size_t perWorker = momentsSize + pixelRefs_.size();
+    const size_t perWorker = momentsSize + pixelRefs_.size() + 1;  // + the map terms' value
     std::vector<double> sums(size_t(workers) * perWorker, 0.0);
     std::vector<int64_t> valid(workers, 0);
     std::vector<char> invalidLabel(workers, 0), nonFinite(workers, 0);
@@ -248,6 +274,7 @@ class CpuDriver {
       TilePartials partials;
       partials.moments = sums.data() + w * perWorker;
       partials.pixelValues = partials.moments + momentsSize;
+      partials.mapValue = partials.pixelValues + pixelRefs_.size();
       kernel(job_, begin, end, scratch_.get() + w * scratch, partials);
       valid[w] = partials.validPixels;
       invalidLabel[w] = partials.invalidLabel;
@@ -256,12 +283,14 @@ class CpuDriver {
     if (job_.checkInputs) throwForBadInputs(invalidLabel, nonFinite);
     Sums merged;
     merged.moments.assign(sums.begin(), sums.begin() + momentsSize);
-    merged.pixelValues.assign(sums.begin() + momentsSize, sums.begin() + perWorker);
+    merged.pixelValues.assign(sums.begin() + momentsSize, sums.begin() + perWorker - 1);
+    merged.mapValue = sums[perWorker - 1];
     merged.validPixels = valid[0];
     for (int w = 1; w < workers; ++w) {
       const double* part = sums.data() + w * perWorker;
       for (size_t i = 0; i < momentsSize; ++i) merged.moments[i] += part[i];
       for (size_t k = 0; k < pixelRefs_.size(); ++k) merged.pixelValues[k] += part[momentsSize + k];
+      merged.mapValue += part[perWorker - 1];
       merged.validPixels += valid[w];
     }
     return merged;
@@ -319,6 +348,8 @@ class CpuDriver {
   std::vector<double> pixelNormalizerFactor_;
   std::vector<double> pixelSmoothing_;  // [K] (TileJob::pixelSmoothing)
   std::vector<double> coefficients_;  // [B, K, kCoefficientCount]
+  std::vector<PreparedMapTerm> mapPrepared_;
+  std::vector<MapTermRef> mapRefs_;
   std::unique_ptr<unsigned char[]> scratch_;
   size_t scratchBytes_ = 0;
 };

@@ -3,6 +3,8 @@
 #include "fused_loss.h"
 
 #include <limits>
+#include <type_traits>
+#include <variant>
 #include <string>
 #include <utility>
 #include <vector>
@@ -224,6 +226,63 @@ class LabelCache {
   std::vector<std::pair<std::optional<int64_t>, EngineLabels>> entries_;
 };
 
+// The engines' view of logits [B, C, ...] and the engine labels, with the spatial shape (2-D or 3-D).
+LossTensors engineTensors(const at::Tensor& logits, const EngineLabels& target, Activation activation) {
+  LossTensors tensors;
+  tensors.logits = logits.data_ptr();
+  tensors.dtype = engineScalarType(logits);
+  tensors.target = target.tensor.data_ptr();
+  tensors.labelType = target.type;
+  tensors.batch = logits.size(0);
+  tensors.channels = logits.size(1);
+  tensors.pixels = logits.numel() / (tensors.batch * tensors.channels);
+  tensors.activation = activation;
+  tensors.hasIgnore = target.hasIgnore;
+  tensors.ignoreIndex = target.ignoreIndex;
+  const int64_t spatial = logits.dim() - 2;
+  if (spatial == 2 || spatial == 3) {
+    tensors.spatialDims = static_cast<int>(spatial);
+    for (int64_t d = 0; d < spatial; ++d) tensors.extent[3 - spatial + d] = logits.size(2 + d);
+  }
+  return tensors;
+}
+
+// Whether a term reads maps of the target computed on the CPU (loss_list.h needsHostMaps).
+bool anyNeedsHostMaps(const std::vector<WeightedLossOptions>& group) {
+  bool any = false;
+  for (const WeightedLossOptions& term : group) {
+    std::visit([&](const auto& options) {
+      Losses::forEach([&]<class Loss>() {
+        if constexpr (needsHostMaps<Loss>()) {
+          any |= std::is_same_v<typename Loss::Options, std::decay_t<decltype(options)>>;
+        }
+      });
+    }, term.options);
+  }
+  return any;
+}
+
+// CUDA tensors with terms whose maps are computed on the CPU (distance maps of the target, the
+// thresholded prediction): the group runs on host copies of the logits and labels on the CPU
+// engine, and the value and the gradient are copied back to the device.
+void runTermGroupOnHost(const std::vector<WeightedLossOptions>& group, const at::Tensor& logits, const EngineLabels& target,
+                        Activation activation, at::Tensor& grad, bool accumulate, double* deviceValue) {
+  const at::Tensor hostLogits = logits.to(at::kCPU).contiguous();
+  EngineLabels hostTarget = target;
+  hostTarget.tensor = target.tensor.to(at::kCPU).contiguous();
+  const LossTensors tensors = engineTensors(hostLogits, hostTarget, activation);
+  at::Tensor hostGrad;
+  if (grad.defined()) hostGrad = at::empty_like(hostLogits);
+  const LossGradient hostGradient{hostGrad.defined() ? hostGrad.data_ptr() : nullptr, 1.0, false};
+  double value = 0.0;
+  runEngineCpu(tensors, group, hostGrad.defined() ? &hostGradient : nullptr, &value);
+  if (grad.defined()) {
+    if (accumulate) grad.add_(hostGrad.to(grad.device()));
+    else grad.copy_(hostGrad);
+  }
+  at::from_blob(deviceValue, {1}, at::TensorOptions().dtype(at::kDouble).device(logits.device())).fill_(value);
+}
+
 // Terms [first, last) share the activation and the ignore index: one engine call, its weighted
 // value into *value, its weighted gradient written into grad (added when `accumulate`).
 void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last, const at::Tensor& logits,
@@ -238,18 +297,11 @@ void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last,
     group.push_back(WeightedLossOptions{terms[t].options, terms[t].weight});
   }
 
-  LossTensors tensors;
-  tensors.logits = logits.data_ptr();
-  tensors.dtype = engineScalarType(logits);
-  tensors.target = target.tensor.data_ptr();
-  tensors.labelType = target.type;
-  tensors.batch = logits.size(0);
-  tensors.channels = logits.size(1);
-  tensors.pixels = logits.numel() / (tensors.batch * tensors.channels);
-  tensors.activation = terms[first].activation;
-  tensors.hasIgnore = target.hasIgnore;
-  tensors.ignoreIndex = target.ignoreIndex;
-
+  if (logits.device().is_cuda() && anyNeedsHostMaps(group)) {
+    runTermGroupOnHost(group, logits, target, terms[first].activation, grad, accumulate, value);
+    return;
+  }
+  const LossTensors tensors = engineTensors(logits, target, terms[first].activation);
   const LossGradient groupGrad{grad.defined() ? grad.data_ptr() : nullptr, 1.0, accumulate};
   runEngine(logits.device(), tensors, group, grad.defined() ? &groupGrad : nullptr, value);
 }

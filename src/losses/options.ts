@@ -12,6 +12,10 @@ export interface OptionContext {
   readonly channels: number;
   /** K, the probability classes (C, or 2 when C = 1). */
   readonly classes: number;
+  /** B, when the call knows its input (computeLoss; not the torch API, which checks natively). */
+  readonly batch?: number;
+  /** N, the pixels of one image, when the call knows its input. */
+  readonly pixels?: number;
 }
 
 /** One option: its check, its default and its documentation. */

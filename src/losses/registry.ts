@@ -5,6 +5,7 @@
  * this list (the native side has its own one list, native/core/loss_list.h).
  */
 import type { OptionContext } from './options';
+import { boundaryDefinition } from './boundary';
 import { crossEntropyDefinition } from './cross-entropy';
 import type { LossDefinition } from './definition';
 import { diceDefinition } from './dice';
@@ -25,6 +26,7 @@ export const lossDefinitions = [
   tverskyDefinition,
   focalTverskyDefinition,
   sensitivitySpecificityDefinition,
+  boundaryDefinition,
 ] as const;
 
 type Definitions = (typeof lossDefinitions)[number];
