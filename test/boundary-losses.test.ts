@@ -1,0 +1,144 @@
+// The boundary-level losses on distance maps (boundary, region-wise, distance-map-ce, hausdorff-dt,
+// boundary-dou): float64 finite differences with the maps held constant (the maps depend on the
+// target only, or — Hausdorff-DT — on the thresholded prediction, which a step of 1e-6 does not
+// change), the edge cases of the foundation (all ignored, one class filling the image, absent
+// classes), async = sync, compound objectives, the torch op, and bad options. Reference values are
+// in the parity fixtures (test/parity.test.ts).
+import { describe, expect, it } from 'vitest';
+
+import { computeLoss, computeLossAsync, computeLossTorch, torchAvailable, type LossShape } from '../src/index';
+import { thrownBy } from './helpers/errors';
+import { expectArrayClose, finiteDifferences, labels, rng, softmaxChannels, uniform } from './helpers/numeric';
+
+type BoundaryLossName = 'boundary';
+
+interface GradCase {
+  name: string;
+  loss: BoundaryLossName;
+  shape: LossShape;
+  options: Record<string, unknown>;
+  probabilities?: boolean;
+  ignore?: number;
+  absent?: number;
+  seed?: number;
+}
+
+function makeInput(c: { shape: LossShape; probabilities?: boolean; ignore?: number; absent?: number; seed?: number }): {
+  logits: Float64Array;
+  target: Int32Array;
+} {
+  const random = rng(c.seed ?? 11);
+  const [batch, channels, ...spatial] = c.shape;
+  const pixels = spatial.reduce((a, b) => a * b, 1);
+  const classes = channels === 1 ? 2 : channels;
+  let logits: Float64Array = Float64Array.from(uniform(random, batch * channels * pixels, -2, 2));
+  if (c.probabilities) {
+    logits = channels === 1 ? logits.map((z) => 0.1 + 0.8 / (1 + Math.exp(-z))) : softmaxChannels(logits, batch, channels, pixels);
+  }
+  const target = Int32Array.from(labels(random, batch * pixels, classes));
+  if (c.absent !== undefined) target.forEach((t, j) => (target[j] = t === c.absent ? 0 : t));
+  if (c.ignore !== undefined) for (let j = 0; j < target.length; j += 5) target[j] = c.ignore;
+  return { logits, target };
+}
+
+const gradCases: GradCase[] = [
+  { name: 'default (foreground classes)', loss: 'boundary', shape: [2, 3, 5, 7], options: {} },
+  { name: 'classes [0, 2], ignoreIndex, absent class 1', loss: 'boundary', shape: [2, 3, 6, 4], options: { classes: [0, 2], ignoreIndex: 7 }, ignore: 7, absent: 1 },
+  { name: 'C = 1 sigmoid', loss: 'boundary', shape: [2, 1, 5, 6], options: {} },
+  { name: "'none' with probabilities", loss: 'boundary', shape: [2, 3, 4, 5], options: { activation: 'none' }, probabilities: true },
+  { name: 'sigmoid per channel, gradScale 0.5', loss: 'boundary', shape: [2, 3, 4, 5], options: { activation: 'sigmoid', gradScale: 0.5 } },
+  { name: '3-D volumes', loss: 'boundary', shape: [2, 3, 3, 4, 5], options: {} },
+];
+
+describe('float64 finite differences (maps held constant)', () => {
+  it.each(gradCases.map((c) => [`${c.loss}: ${c.name}`, c] as const))('%s', (_name, c) => {
+    const { logits, target } = makeInput(c);
+    const value = (x: Float64Array): number => computeLoss(c.loss, { logits: x, target, shape: c.shape }, c.options).value;
+    const result = computeLoss(c.loss, { logits, target, shape: c.shape }, { ...c.options, grad: true });
+    expect(result.value).toBeCloseTo(value(logits), 14);
+    const scale = (c.options.gradScale as number | undefined) ?? 1;
+    const numeric = finiteDifferences(value, logits, 1e-6).map((g) => g * scale);
+    expect(numeric.some((g) => g !== 0)).toBe(true);
+    expectArrayClose(result.grad, numeric, 1e-6, 1, `${c.name} grad`);
+  });
+});
+
+describe('edge cases never divide by zero', () => {
+  const shape: LossShape = [2, 3, 4, 5];
+  const { logits } = makeInput({ shape });
+  const n = 2 * 4 * 5;
+  it.each(['boundary'] as const)('%s: all pixels ignored → value 0, zero gradient', (loss) => {
+    const target = new Int32Array(n).fill(9);
+    const r = computeLoss(loss, { logits, target, shape }, { ignoreIndex: 9, grad: true });
+    expect(r.value).toBe(0);
+    expect(r.grad.every((g) => g === 0)).toBe(true);
+  });
+  it.each(['boundary'] as const)('%s: one class fills every image (empty and full masks) → finite', (loss) => {
+    for (const label of [0, 1, 2]) {
+      const target = new Int32Array(n).fill(label);
+      const r = computeLoss(loss, { logits, target, shape }, { grad: true });
+      expect(Number.isFinite(r.value)).toBe(true);
+      expect(r.grad.every((g) => Number.isFinite(g))).toBe(true);
+    }
+  });
+  it('boundary: empty and full masks have a zero map, so the value is 0', () => {
+    const target = new Int32Array(n).fill(1);
+    expect(computeLoss('boundary', { logits, target, shape }).value).toBe(0);
+  });
+  it('logits of ±1e4 give finite values and gradients', () => {
+    const big = logits.map((z) => (z > 0 ? 1e4 : -1e4));
+    const { target } = makeInput({ shape });
+    for (const loss of ['boundary'] as const) {
+      const r = computeLoss(loss, { logits: big, target, shape }, { grad: true });
+      expect(Number.isFinite(r.value)).toBe(true);
+      expect(r.grad.every((g) => Number.isFinite(g))).toBe(true);
+    }
+  });
+});
+
+describe('calls', () => {
+  const shape: LossShape = [2, 3, 6, 5];
+  const { logits, target } = makeInput({ shape, seed: 5 });
+  const input = { logits, target, shape };
+  it.each(['boundary'] as const)('%s: computeLossAsync equals computeLoss', async (loss) => {
+    const sync = computeLoss(loss, input, { grad: true });
+    const async = await computeLossAsync(loss, input, { grad: true });
+    expect(async.value).toBe(sync.value);
+    expect(async.grad).toEqual(sync.grad);
+  });
+  it.each(['boundary'] as const)('%s: in a compound objective, 0.5·loss + 0.5·dice is the sum of the parts', (loss) => {
+    const both = computeLoss([{ loss, weight: 0.5 }, { loss: 'dice', weight: 0.5 }], input, { grad: true });
+    const a = computeLoss(loss, input, { grad: true });
+    const b = computeLoss('dice', input, { grad: true });
+    expect(both.value).toBeCloseTo(0.5 * a.value + 0.5 * b.value, 14);
+    expectArrayClose(both.grad, a.grad.map((g, i) => 0.5 * g + 0.5 * b.grad[i]), 1e-12);
+  });
+  it.runIf(torchAvailable()).each(['boundary'] as const)('%s: the torch op equals computeLoss (float64 and float32)', (loss) => {
+    const cpu = computeLoss(loss, input, { grad: true, ignoreIndex: 2 });
+    const torch = computeLossTorch(loss, input, { grad: true, ignoreIndex: 2 });
+    expect(torch.value).toBeCloseTo(cpu.value, 12);
+    expectArrayClose(torch.grad, cpu.grad, 1e-12);
+    const input32 = { logits: Float32Array.from(logits), target, shape };
+    const cpu32 = computeLoss(loss, input32, { grad: true });
+    const torch32 = computeLossTorch(loss, input32, { grad: true });
+    expect(torch32.value).toBeCloseTo(cpu32.value, 5);
+    expectArrayClose(torch32.grad, cpu32.grad, 1e-5);
+  });
+});
+
+describe('bad options', () => {
+  const shape: LossShape = [1, 3, 2, 2];
+  const input = { logits: new Float32Array(12), target: new Uint8Array(4), shape };
+  const table: [string, () => unknown, string, string][] = [
+    ['classes out of range', () => computeLoss('boundary', input, { classes: [1, 3] }), 'RangeError', 'Expected a class id in [0, K = 3) for classes[1] but received 3'],
+    ['classes negative', () => computeLoss('boundary', input, { classes: [-1] }), 'RangeError', 'Expected a class id in [0, K = 3) for classes[0] but received -1'],
+    ['classes not integers', () => computeLoss('boundary', input, { classes: [1.5] }), 'TypeError', 'Expected an integer class id for classes[0] but received 1.5'],
+    ['classes repeated', () => computeLoss('boundary', input, { classes: [1, 1] }), 'RangeError', 'Expected a class id not listed before for classes[1] but received 1'],
+    ['classes empty', () => computeLoss('boundary', input, { classes: [] }), 'RangeError', 'Expected at least one class id for classes but received an empty array'],
+    ['classes not an array', () => computeLoss('boundary', input, { classes: 1 }), 'TypeError', 'Expected an array of class ids (integers in [0, K)) for classes but received 1'],
+  ];
+  it.each(table)('%s', (_name, call, kind, message) => {
+    const error = thrownBy(call);
+    expect([error?.name, error?.message, error?.code]).toEqual([kind, message, 'SEGLOSS_INVALID_ARGUMENT']);
+  });
+});
