@@ -6,11 +6,12 @@
 // in the parity fixtures (test/parity.test.ts).
 import { describe, expect, it } from 'vitest';
 
-import { computeLoss, computeLossAsync, computeLossTorch, torchAvailable, type LossShape } from '../src/index';
+import { computeLoss, computeLossAsync, computeLossTorch, distanceMap, torchAvailable, type LossShape } from '../src/index';
 import { thrownBy } from './helpers/errors';
 import { expectArrayClose, finiteDifferences, labels, rng, softmaxChannels, uniform } from './helpers/numeric';
 
-type BoundaryLossName = 'boundary';
+const LOSSES = ['boundary', 'region-wise', 'distance-map-ce'] as const;
+type BoundaryLossName = (typeof LOSSES)[number];
 
 interface GradCase {
   name: string;
@@ -48,6 +49,17 @@ const gradCases: GradCase[] = [
   { name: "'none' with probabilities", loss: 'boundary', shape: [2, 3, 4, 5], options: { activation: 'none' }, probabilities: true },
   { name: 'sigmoid per channel, gradScale 0.5', loss: 'boundary', shape: [2, 3, 4, 5], options: { activation: 'sigmoid', gradScale: 0.5 } },
   { name: '3-D volumes', loss: 'boundary', shape: [2, 3, 3, 4, 5], options: {} },
+  { name: 'default (every class)', loss: 'region-wise', shape: [2, 3, 5, 7], options: {} },
+  { name: 'ignoreIndex, absent class 2', loss: 'region-wise', shape: [2, 3, 6, 4], options: { ignoreIndex: 7 }, ignore: 7, absent: 2 },
+  { name: 'C = 1 sigmoid', loss: 'region-wise', shape: [2, 1, 5, 6], options: {} },
+  { name: 'caller map', loss: 'region-wise', shape: [2, 3, 4, 5], options: { map: Float64Array.from(uniform(rng(9), 2 * 3 * 20, -1, 1)) } },
+  { name: '3-D volumes, sigmoid', loss: 'region-wise', shape: [2, 3, 3, 4, 5], options: { activation: 'sigmoid' } },
+  { name: 'default (spec Φ), C = 2', loss: 'distance-map-ce', shape: [2, 2, 6, 7], options: {} },
+  { name: 'C = 3, ignoreIndex', loss: 'distance-map-ce', shape: [2, 3, 6, 5], options: { ignoreIndex: 7 }, ignore: 7 },
+  { name: 'preset odyssey', loss: 'distance-map-ce', shape: [2, 3, 6, 5], options: { preset: 'odyssey' } },
+  { name: 'C = 1 sigmoid', loss: 'distance-map-ce', shape: [2, 1, 5, 6], options: {} },
+  { name: "'none' with probabilities", loss: 'distance-map-ce', shape: [2, 3, 4, 5], options: { activation: 'none' }, probabilities: true },
+  { name: '3-D volumes', loss: 'distance-map-ce', shape: [2, 3, 3, 4, 5], options: {} },
 ];
 
 describe('float64 finite differences (maps held constant)', () => {
@@ -67,13 +79,13 @@ describe('edge cases never divide by zero', () => {
   const shape: LossShape = [2, 3, 4, 5];
   const { logits } = makeInput({ shape });
   const n = 2 * 4 * 5;
-  it.each(['boundary'] as const)('%s: all pixels ignored → value 0, zero gradient', (loss) => {
+  it.each(LOSSES)('%s: all pixels ignored → value 0, zero gradient', (loss) => {
     const target = new Int32Array(n).fill(9);
     const r = computeLoss(loss, { logits, target, shape }, { ignoreIndex: 9, grad: true });
     expect(r.value).toBe(0);
     expect(r.grad.every((g) => g === 0)).toBe(true);
   });
-  it.each(['boundary'] as const)('%s: one class fills every image (empty and full masks) → finite', (loss) => {
+  it.each(LOSSES)('%s: one class fills every image (empty and full masks) → finite', (loss) => {
     for (const label of [0, 1, 2]) {
       const target = new Int32Array(n).fill(label);
       const r = computeLoss(loss, { logits, target, shape }, { grad: true });
@@ -85,10 +97,19 @@ describe('edge cases never divide by zero', () => {
     const target = new Int32Array(n).fill(1);
     expect(computeLoss('boundary', { logits, target, shape }).value).toBe(0);
   });
+  it('region-wise: a class filling the image has z = −1, absent classes +1', () => {
+    const target = new Int32Array(n).fill(1);
+    const probs = softmaxChannels(logits, 2, 3, 20);
+    let expected = 0;
+    for (let b = 0; b < 2; ++b) {
+      for (let c = 0; c < 3; ++c) for (let i = 0; i < 20; ++i) expected += probs[(b * 3 + c) * 20 + i] * (c === 1 ? -1 : 1);
+    }
+    expect(computeLoss('region-wise', { logits, target, shape }).value).toBeCloseTo(expected / (3 * 40), 14);
+  });
   it('logits of ±1e4 give finite values and gradients', () => {
     const big = logits.map((z) => (z > 0 ? 1e4 : -1e4));
     const { target } = makeInput({ shape });
-    for (const loss of ['boundary'] as const) {
+    for (const loss of LOSSES) {
       const r = computeLoss(loss, { logits: big, target, shape }, { grad: true });
       expect(Number.isFinite(r.value)).toBe(true);
       expect(r.grad.every((g) => Number.isFinite(g))).toBe(true);
@@ -96,24 +117,46 @@ describe('edge cases never divide by zero', () => {
   });
 });
 
+describe('distance-map-ce: the spec formula', () => {
+  it('is Σ (1 + Φ)(−log p_t) / N_valid with Φ = distanceMap(\'distance-map-ce\') of the foreground mask', () => {
+    const shape: LossShape = [2, 3, 6, 7];
+    const { logits, target } = makeInput({ shape, seed: 21, ignore: 9 });
+    const n = 42;
+    const probs = softmaxChannels(logits, 2, 3, n);
+    let sum = 0;
+    let valid = 0;
+    for (let b = 0; b < 2; ++b) {
+      const fg = Uint8Array.from(target.subarray(b * n, (b + 1) * n), (t) => (t >= 1 && t < 3 ? 1 : 0));
+      const phi = distanceMap('distance-map-ce', fg, [6, 7]);
+      for (let i = 0; i < n; ++i) {
+        const t = target[b * n + i];
+        if (t === 9) continue;
+        sum += (1 + phi[i]) * -Math.log(probs[(b * 3 + t) * n + i]);
+        valid += 1;
+      }
+    }
+    expect(computeLoss('distance-map-ce', { logits, target, shape }, { ignoreIndex: 9 }).value).toBeCloseTo(sum / valid, 13);
+  });
+});
+
 describe('calls', () => {
   const shape: LossShape = [2, 3, 6, 5];
   const { logits, target } = makeInput({ shape, seed: 5 });
   const input = { logits, target, shape };
-  it.each(['boundary'] as const)('%s: computeLossAsync equals computeLoss', async (loss) => {
+  it.each(LOSSES)('%s: computeLossAsync equals computeLoss', async (loss) => {
     const sync = computeLoss(loss, input, { grad: true });
     const async = await computeLossAsync(loss, input, { grad: true });
     expect(async.value).toBe(sync.value);
     expect(async.grad).toEqual(sync.grad);
   });
-  it.each(['boundary'] as const)('%s: in a compound objective, 0.5·loss + 0.5·dice is the sum of the parts', (loss) => {
+  it.each(LOSSES)('%s: in a compound objective, 0.5·loss + 0.5·dice is the sum of the parts', (loss) => {
     const both = computeLoss([{ loss, weight: 0.5 }, { loss: 'dice', weight: 0.5 }], input, { grad: true });
     const a = computeLoss(loss, input, { grad: true });
     const b = computeLoss('dice', input, { grad: true });
     expect(both.value).toBeCloseTo(0.5 * a.value + 0.5 * b.value, 14);
     expectArrayClose(both.grad, a.grad.map((g, i) => 0.5 * g + 0.5 * b.grad[i]), 1e-12);
   });
-  it.runIf(torchAvailable()).each(['boundary'] as const)('%s: the torch op equals computeLoss (float64 and float32)', (loss) => {
+  it.runIf(torchAvailable()).each(LOSSES)('%s: the torch op equals computeLoss (float64 and float32)', (loss) => {
     const cpu = computeLoss(loss, input, { grad: true, ignoreIndex: 2 });
     const torch = computeLossTorch(loss, input, { grad: true, ignoreIndex: 2 });
     expect(torch.value).toBeCloseTo(cpu.value, 12);
@@ -135,6 +178,9 @@ describe('bad options', () => {
     ['classes not integers', () => computeLoss('boundary', input, { classes: [1.5] }), 'TypeError', 'Expected an integer class id for classes[0] but received 1.5'],
     ['classes repeated', () => computeLoss('boundary', input, { classes: [1, 1] }), 'RangeError', 'Expected a class id not listed before for classes[1] but received 1'],
     ['classes empty', () => computeLoss('boundary', input, { classes: [] }), 'RangeError', 'Expected at least one class id for classes but received an empty array'],
+    ['map of the wrong length', () => computeLoss('region-wise', input, { map: new Float64Array(11) }), 'RangeError', 'Expected an array of length B·K·N = 12 for map but received length 11'],
+    ['map not a typed array', () => computeLoss('region-wise', input, { map: [1, 2] }), 'TypeError', 'Expected a Float64Array or Float32Array [B, K, ...spatial] for map but received [1, 2]'],
+    ['map holding NaN', () => computeLoss('region-wise', input, { map: new Float64Array(12).fill(Number.NaN, 3) }), 'RangeError', 'Expected a finite number for map[3] but received NaN'],
     ['classes not an array', () => computeLoss('boundary', input, { classes: 1 }), 'TypeError', 'Expected an array of class ids (integers in [0, K)) for classes but received 1'],
   ];
   it.each(table)('%s', (_name, call, kind, message) => {

@@ -13,10 +13,12 @@
 #include "losses/boundary.h"
 #include "losses/cross_entropy.h"
 #include "losses/dice.h"
+#include "losses/distance_map_ce.h"
 #include "losses/focal.h"
 #include "losses/focal_tversky.h"
 #include "losses/jaccard.h"
 #include "losses/log_cosh_dice.h"
+#include "losses/region_wise.h"
 #include "losses/sensitivity_specificity.h"
 #include "losses/tversky.h"
 
@@ -35,8 +37,8 @@ struct LossList {
   }
 };
 
-using Losses = LossList<CrossEntropyLoss, FocalLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, TverskyLoss, FocalTverskyLoss,
-                        SensitivitySpecificityLoss, BoundaryLoss>;
+using Losses = LossList<CrossEntropyLoss, FocalLoss, DistanceMapCeLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, TverskyLoss, FocalTverskyLoss,
+                        SensitivitySpecificityLoss, BoundaryLoss, RegionWiseLoss>;
 
 using LossOptions = Losses::Options;
 using LossFunctor = Losses::Functors;

@@ -9,10 +9,12 @@ import { boundaryDefinition } from './boundary';
 import { crossEntropyDefinition } from './cross-entropy';
 import type { LossDefinition } from './definition';
 import { diceDefinition } from './dice';
+import { distanceMapCeDefinition } from './distance-map-ce';
 import { focalDefinition } from './focal';
 import { focalTverskyDefinition } from './focal-tversky';
 import { jaccardDefinition } from './jaccard';
 import { logCoshDiceDefinition } from './log-cosh-dice';
+import { regionWiseDefinition } from './region-wise';
 import { sensitivitySpecificityDefinition } from './sensitivity-specificity';
 import { tverskyDefinition } from './tversky';
 import { is, quoteList, rangeError, typeError } from '../validate';
@@ -20,6 +22,7 @@ import { is, quoteList, rangeError, typeError } from '../validate';
 export const lossDefinitions = [
   crossEntropyDefinition,
   focalDefinition,
+  distanceMapCeDefinition,
   diceDefinition,
   logCoshDiceDefinition,
   jaccardDefinition,
@@ -27,6 +30,7 @@ export const lossDefinitions = [
   focalTverskyDefinition,
   sensitivitySpecificityDefinition,
   boundaryDefinition,
+  regionWiseDefinition,
 ] as const;
 
 type Definitions = (typeof lossDefinitions)[number];
