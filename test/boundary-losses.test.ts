@@ -10,7 +10,7 @@ import { computeLoss, computeLossAsync, computeLossTorch, distanceMap, torchAvai
 import { thrownBy } from './helpers/errors';
 import { expectArrayClose, finiteDifferences, labels, rng, softmaxChannels, uniform } from './helpers/numeric';
 
-const LOSSES = ['boundary', 'region-wise', 'distance-map-ce'] as const;
+const LOSSES = ['boundary', 'region-wise', 'distance-map-ce', 'hausdorff-dt'] as const;
 type BoundaryLossName = (typeof LOSSES)[number];
 
 interface GradCase {
@@ -60,6 +60,12 @@ const gradCases: GradCase[] = [
   { name: 'C = 1 sigmoid', loss: 'distance-map-ce', shape: [2, 1, 5, 6], options: {} },
   { name: "'none' with probabilities", loss: 'distance-map-ce', shape: [2, 3, 4, 5], options: { activation: 'none' }, probabilities: true },
   { name: '3-D volumes', loss: 'distance-map-ce', shape: [2, 3, 3, 4, 5], options: {} },
+  { name: 'default (α 2, no background)', loss: 'hausdorff-dt', shape: [2, 3, 6, 7], options: {} },
+  { name: 'α 1.5, includeBackground, ignoreIndex', loss: 'hausdorff-dt', shape: [2, 3, 6, 5], options: { alpha: 1.5, includeBackground: true, ignoreIndex: 7 }, ignore: 7 },
+  { name: 'C = 1 sigmoid', loss: 'hausdorff-dt', shape: [2, 1, 5, 6], options: {} },
+  { name: 'sigmoid per channel', loss: 'hausdorff-dt', shape: [2, 3, 4, 5], options: { activation: 'sigmoid' } },
+  { name: "'none' with probabilities", loss: 'hausdorff-dt', shape: [2, 3, 4, 5], options: { activation: 'none' }, probabilities: true },
+  { name: '3-D volumes', loss: 'hausdorff-dt', shape: [2, 3, 3, 4, 5], options: {} },
 ];
 
 describe('float64 finite differences (maps held constant)', () => {
@@ -139,6 +145,31 @@ describe('distance-map-ce: the spec formula', () => {
   });
 });
 
+describe('hausdorff-dt: the formula, with the prediction map recomputed every call', () => {
+  it('is mean (p − g)²·(d_g² + d_p²) with d = distanceMap(\'hausdorff-dt\') of the target and of p > 0.5', () => {
+    const shape: LossShape = [2, 3, 6, 7];
+    const n = 42;
+    const { logits, target } = makeInput({ shape, seed: 31 });
+    const expected = (z: Float64Array): number => {
+      const probs = softmaxChannels(z, 2, 3, n);
+      let sum = 0;
+      for (let b = 0; b < 2; ++b) {
+        for (let c = 1; c < 3; ++c) {
+          const g = Uint8Array.from(target.subarray(b * n, (b + 1) * n), (t) => (t === c ? 1 : 0));
+          const pc = probs.subarray((b * 3 + c) * n, (b * 3 + c + 1) * n);
+          const dg = distanceMap('hausdorff-dt', g, [6, 7]);
+          const dp = distanceMap('hausdorff-dt', Uint8Array.from(pc, (p) => (p > 0.5 ? 1 : 0)), [6, 7]);
+          for (let i = 0; i < n; ++i) sum += (pc[i] - g[i]) ** 2 * (dg[i] ** 2 + dp[i] ** 2);
+        }
+      }
+      return sum / (2 * 2 * n);
+    };
+    expect(computeLoss('hausdorff-dt', { logits, target, shape }).value).toBeCloseTo(expected(logits), 12);
+    const moved = logits.map((z, i) => (i % 3 === 0 ? z + 1.5 : z)); // another prediction: another d_p
+    expect(computeLoss('hausdorff-dt', { logits: moved, target, shape }).value).toBeCloseTo(expected(moved), 12);
+  });
+});
+
 describe('calls', () => {
   const shape: LossShape = [2, 3, 6, 5];
   const { logits, target } = makeInput({ shape, seed: 5 });
@@ -181,6 +212,10 @@ describe('bad options', () => {
     ['map of the wrong length', () => computeLoss('region-wise', input, { map: new Float64Array(11) }), 'RangeError', 'Expected an array of length B·K·N = 12 for map but received length 11'],
     ['map not a typed array', () => computeLoss('region-wise', input, { map: [1, 2] }), 'TypeError', 'Expected a Float64Array or Float32Array [B, K, ...spatial] for map but received [1, 2]'],
     ['map holding NaN', () => computeLoss('region-wise', input, { map: new Float64Array(12).fill(Number.NaN, 3) }), 'RangeError', 'Expected a finite number for map[3] but received NaN'],
+    ['alpha 0', () => computeLoss('hausdorff-dt', input, { alpha: 0 }), 'RangeError', 'Expected a finite number > 0 for alpha but received 0'],
+    ['alpha a string', () => computeLoss('hausdorff-dt', input, { alpha: '2' }), 'TypeError', "Expected a number for alpha but received '2'"],
+    ['includeBackground a number', () => computeLoss('hausdorff-dt', input, { includeBackground: 1 }), 'TypeError', 'Expected a boolean for includeBackground but received 1'],
+    ['distance-map-ce unknown preset', () => computeLoss('distance-map-ce', input, { preset: 'monai' }), 'RangeError', "Expected one of 'odyssey' (presets of distance-map-ce) for preset but received 'monai'"],
     ['classes not an array', () => computeLoss('boundary', input, { classes: 1 }), 'TypeError', 'Expected an array of class ids (integers in [0, K)) for classes but received 1'],
   ];
   it.each(table)('%s', (_name, call, kind, message) => {

@@ -16,6 +16,7 @@
 #include "losses/distance_map_ce.h"
 #include "losses/focal.h"
 #include "losses/focal_tversky.h"
+#include "losses/hausdorff_dt.h"
 #include "losses/jaccard.h"
 #include "losses/log_cosh_dice.h"
 #include "losses/region_wise.h"
@@ -38,7 +39,7 @@ struct LossList {
 };
 
 using Losses = LossList<CrossEntropyLoss, FocalLoss, DistanceMapCeLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, TverskyLoss, FocalTverskyLoss,
-                        SensitivitySpecificityLoss, BoundaryLoss, RegionWiseLoss>;
+                        SensitivitySpecificityLoss, BoundaryLoss, HausdorffDtLoss, RegionWiseLoss>;
 
 using LossOptions = Losses::Options;
 using LossFunctor = Losses::Functors;

@@ -12,6 +12,7 @@ import { diceDefinition } from './dice';
 import { distanceMapCeDefinition } from './distance-map-ce';
 import { focalDefinition } from './focal';
 import { focalTverskyDefinition } from './focal-tversky';
+import { hausdorffDtDefinition } from './hausdorff-dt';
 import { jaccardDefinition } from './jaccard';
 import { logCoshDiceDefinition } from './log-cosh-dice';
 import { regionWiseDefinition } from './region-wise';
@@ -30,6 +31,7 @@ export const lossDefinitions = [
   focalTverskyDefinition,
   sensitivitySpecificityDefinition,
   boundaryDefinition,
+  hausdorffDtDefinition,
   regionWiseDefinition,
 ] as const;
 
