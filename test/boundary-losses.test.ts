@@ -6,11 +6,11 @@
 // in the parity fixtures (test/parity.test.ts).
 import { describe, expect, it } from 'vitest';
 
-import { computeLoss, computeLossAsync, computeLossTorch, distanceMap, torchAvailable, type LossShape } from '../src/index';
+import { binaryMorphology, computeLoss, computeLossAsync, computeLossTorch, distanceMap, torchAvailable, type LossShape } from '../src/index';
 import { thrownBy } from './helpers/errors';
 import { expectArrayClose, finiteDifferences, labels, rng, softmaxChannels, uniform } from './helpers/numeric';
 
-const LOSSES = ['boundary', 'region-wise', 'distance-map-ce', 'hausdorff-dt'] as const;
+const LOSSES = ['boundary', 'region-wise', 'distance-map-ce', 'hausdorff-dt', 'boundary-dou'] as const;
 type BoundaryLossName = (typeof LOSSES)[number];
 
 interface GradCase {
@@ -66,6 +66,11 @@ const gradCases: GradCase[] = [
   { name: 'sigmoid per channel', loss: 'hausdorff-dt', shape: [2, 3, 4, 5], options: { activation: 'sigmoid' } },
   { name: "'none' with probabilities", loss: 'hausdorff-dt', shape: [2, 3, 4, 5], options: { activation: 'none' }, probabilities: true },
   { name: '3-D volumes', loss: 'hausdorff-dt', shape: [2, 3, 3, 4, 5], options: {} },
+  { name: 'default', loss: 'boundary-dou', shape: [2, 3, 6, 7], options: {} },
+  { name: 'ignoreIndex, absent class 2', loss: 'boundary-dou', shape: [2, 3, 6, 5], options: { ignoreIndex: 7 }, ignore: 7, absent: 2 },
+  { name: 'C = 1 sigmoid', loss: 'boundary-dou', shape: [2, 1, 5, 6], options: {} },
+  { name: 'sigmoid per channel, gradScale 3', loss: 'boundary-dou', shape: [2, 3, 4, 5], options: { activation: 'sigmoid', gradScale: 3 } },
+  { name: '3-D volumes', loss: 'boundary-dou', shape: [2, 3, 3, 4, 5], options: {} },
 ];
 
 describe('float64 finite differences (maps held constant)', () => {
@@ -170,6 +175,39 @@ describe('hausdorff-dt: the formula, with the prediction map recomputed every ca
   });
 });
 
+describe('boundary-dou: the formula in float64', () => {
+  it.each([
+    ['2-D', [2, 3, 6, 7] as LossShape],
+    ['3-D (6-connected boundary)', [2, 3, 3, 4, 5] as LossShape],
+  ])('%s: α from binaryMorphology(\'inner-boundary\') counts, ratio of the pooled sums', (_name, shape) => {
+    const [batch, channels, ...spatial] = shape;
+    const n = spatial.reduce((a, b) => a * b, 1);
+    const { logits, target } = makeInput({ shape, seed: 41, ignore: 9 });
+    const probs = softmaxChannels(logits, batch, channels, n);
+    let value = 0;
+    for (let c = 0; c < channels; ++c) {
+      let Z = 0;
+      let Y = 0;
+      let I = 0;
+      let boundary = 0;
+      for (let b = 0; b < batch; ++b) {
+        const g = Uint8Array.from(target.subarray(b * n, (b + 1) * n), (t) => (t === c ? 1 : 0));
+        boundary += binaryMorphology('inner-boundary', g, spatial).reduce((a, x) => a + x, 0);
+        for (let i = 0; i < n; ++i) {
+          if (target[b * n + i] === 9) continue;
+          const p = probs[(b * channels + c) * n + i];
+          Z += p * p;
+          Y += g[i];
+          I += p * g[i];
+        }
+      }
+      const alpha = Math.min(2 * (1 - (boundary + 1e-5) / (Y + 1e-5)) - 1, 0.8);
+      value += (Z + Y - 2 * I + 1e-5) / (Z + Y - (1 + alpha) * I + 1e-5) / channels;
+    }
+    expect(computeLoss('boundary-dou', { logits, target, shape }, { ignoreIndex: 9 }).value).toBeCloseTo(value, 13);
+  });
+});
+
 describe('calls', () => {
   const shape: LossShape = [2, 3, 6, 5];
   const { logits, target } = makeInput({ shape, seed: 5 });
@@ -210,13 +248,13 @@ describe('bad options', () => {
     ['classes repeated', () => computeLoss('boundary', input, { classes: [1, 1] }), 'RangeError', 'Expected a class id not listed before for classes[1] but received 1'],
     ['classes empty', () => computeLoss('boundary', input, { classes: [] }), 'RangeError', 'Expected at least one class id for classes but received an empty array'],
     ['map of the wrong length', () => computeLoss('region-wise', input, { map: new Float64Array(11) }), 'RangeError', 'Expected an array of length B·K·N = 12 for map but received length 11'],
-    ['map not a typed array', () => computeLoss('region-wise', input, { map: [1, 2] }), 'TypeError', 'Expected a Float64Array or Float32Array [B, K, ...spatial] for map but received [1, 2]'],
+    ['map not a typed array', () => computeLoss('region-wise', input, { map: [1, 2] } as never), 'TypeError', 'Expected a Float64Array or Float32Array [B, K, ...spatial] for map but received [1, 2]'],
     ['map holding NaN', () => computeLoss('region-wise', input, { map: new Float64Array(12).fill(Number.NaN, 3) }), 'RangeError', 'Expected a finite number for map[3] but received NaN'],
     ['alpha 0', () => computeLoss('hausdorff-dt', input, { alpha: 0 }), 'RangeError', 'Expected a finite number > 0 for alpha but received 0'],
-    ['alpha a string', () => computeLoss('hausdorff-dt', input, { alpha: '2' }), 'TypeError', "Expected a number for alpha but received '2'"],
-    ['includeBackground a number', () => computeLoss('hausdorff-dt', input, { includeBackground: 1 }), 'TypeError', 'Expected a boolean for includeBackground but received 1'],
-    ['distance-map-ce unknown preset', () => computeLoss('distance-map-ce', input, { preset: 'monai' }), 'RangeError', "Expected one of 'odyssey' (presets of distance-map-ce) for preset but received 'monai'"],
-    ['classes not an array', () => computeLoss('boundary', input, { classes: 1 }), 'TypeError', 'Expected an array of class ids (integers in [0, K)) for classes but received 1'],
+    ['alpha a string', () => computeLoss('hausdorff-dt', input, { alpha: '2' } as never), 'TypeError', "Expected a number for alpha but received '2'"],
+    ['includeBackground a number', () => computeLoss('hausdorff-dt', input, { includeBackground: 1 } as never), 'TypeError', 'Expected a boolean for includeBackground but received 1'],
+    ['distance-map-ce unknown preset', () => computeLoss('distance-map-ce', input, { preset: 'monai' } as never), 'RangeError', "Expected one of 'odyssey' (presets of distance-map-ce) for preset but received 'monai'"],
+    ['classes not an array', () => computeLoss('boundary', input, { classes: 1 } as never), 'TypeError', 'Expected an array of class ids (integers in [0, K)) for classes but received 1'],
   ];
   it.each(table)('%s', (_name, call, kind, message) => {
     const error = thrownBy(call);

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "losses/boundary.h"
+#include "losses/boundary_dou.h"
 #include "losses/cross_entropy.h"
 #include "losses/dice.h"
 #include "losses/distance_map_ce.h"
@@ -39,7 +40,7 @@ struct LossList {
 };
 
 using Losses = LossList<CrossEntropyLoss, FocalLoss, DistanceMapCeLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, TverskyLoss, FocalTverskyLoss,
-                        SensitivitySpecificityLoss, BoundaryLoss, HausdorffDtLoss, RegionWiseLoss>;
+                        SensitivitySpecificityLoss, BoundaryLoss, HausdorffDtLoss, BoundaryDouLoss, RegionWiseLoss>;
 
 using LossOptions = Losses::Options;
 using LossFunctor = Losses::Functors;

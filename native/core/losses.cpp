@@ -18,6 +18,7 @@
 #include "cpu_isa.h"
 #include "dispatch.h"
 #include "parallel_cpu.h"
+#include "target_maps.h"
 #include "tile_engine_cpu.h"
 
 namespace segloss {
@@ -145,6 +146,27 @@ double validWeightSum(const LossTensors& t, const double* classWeights) {
     for (int c = 0; c < classes; ++c) total += classWeights[c] * static_cast<double>(histogram[c]);
     return total;
   });
+}
+
+// Binds the per-(image, class) target counts of the region heads that read them (a kTargetCounts
+// member: boundary DoU), from the target-map cache. Returns the storage the functors point to.
+std::vector<std::vector<double>> bindTargetCounts(EngineTerms& terms, const LossTensors& t) {
+  std::vector<std::vector<double>> storage;
+  const int classes = probabilityClasses(t.channels);
+  for (const size_t k : terms.region) {
+    std::visit([&](auto& loss) {
+      using Loss = std::decay_t<decltype(loss)>;
+      if constexpr (requires { Loss::kTargetCounts; }) {
+        const TargetMapRequest request{Loss::kTargetCounts, classes, spatialGrid(t, Loss::kId), t.hasIgnore, t.ignoreIndex};
+        const BatchTargetMaps maps = targetMaps(t.target, t.labelType, t.batch, request);
+        std::vector<double> counts(static_cast<size_t>(t.batch * classes));
+        for (int64_t b = 0; b < t.batch; ++b) std::copy(maps.data[b], maps.data[b] + classes, counts.begin() + b * classes);
+        storage.push_back(std::move(counts));
+        loss.targetCounts = storage.back().data();
+      }
+    }, terms.functors[k]);
+  }
+  return storage;
 }
 
 PixelTermRef pixelTermRef(const LossFunctor& functor, double weight, const LossTensors& t) {
@@ -361,7 +383,8 @@ double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLoss
   checkShape(tensors);
   if (terms.empty()) throw LossArgumentError("no loss term");
   resolveActivation(tensors.activation, tensors.channels);
-  const EngineTerms engine = engineTerms(terms, probabilityClasses(tensors.channels));
+  EngineTerms engine = engineTerms(terms, probabilityClasses(tensors.channels));
+  const std::vector<std::vector<double>> targetCounts = bindTargetCounts(engine, tensors);
   CpuDriver driver(tensors, engine);
   return driver.run(grad);
 }

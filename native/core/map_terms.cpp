@@ -20,19 +20,6 @@ std::string numberText(double x) {
   return text;
 }
 
-geometry::GridShape gridOf(const LossTensors& t, const char* what) {
-  if (t.spatialDims != 2 && t.spatialDims != 3) {
-    throw LossArgumentError(std::string(what) + " needs the images' spatial shape ([H, W] or [D, H, W])");
-  }
-  geometry::GridShape grid;
-  grid.spatialDims = t.spatialDims;
-  grid.depth = t.extent[0];
-  grid.height = t.extent[1];
-  grid.width = t.extent[2];
-  if (grid.voxels() != t.pixels) throw LossArgumentError("the spatial shape does not hold N pixels");
-  return grid;
-}
-
 // The masks of one pixel's thresholded prediction, for every activation: p_c > 0.5.
 template <typename T, typename L>
 void predictionMasksOf(const LossTensors& t, uint8_t* out) {
@@ -101,6 +88,19 @@ void combineWithPrediction(const LossTensors& t, const geometry::GridShape& grid
 
 }  // namespace
 
+geometry::GridShape spatialGrid(const LossTensors& t, const char* what) {
+  if (t.spatialDims != 2 && t.spatialDims != 3) {
+    throw LossArgumentError(std::string(what) + " needs the images' spatial shape ([H, W] or [D, H, W])");
+  }
+  geometry::GridShape grid;
+  grid.spatialDims = t.spatialDims;
+  grid.depth = t.extent[0];
+  grid.height = t.extent[1];
+  grid.width = t.extent[2];
+  if (grid.voxels() != t.pixels) throw LossArgumentError("the spatial shape does not hold N pixels");
+  return grid;
+}
+
 std::vector<char> selectedClasses(const DoubleArray& ids, int classes, const char* option) {
   if (ids.empty()) return classesFrom(1, classes);
   std::vector<char> flags(static_cast<size_t>(classes), 0);
@@ -136,7 +136,7 @@ PreparedMapTerm prepareMapTerm(const MapTermPlan& plan, const LossTensors& t, do
     }
     for (int64_t b = 0; b < t.batch; ++b) out.maps[b] = plan.callerMap->values.data() + b * classes * n;
   } else {
-    const geometry::GridShape grid = gridOf(t, "this loss");
+    const geometry::GridShape grid = spatialGrid(t, "this loss");
     TargetMapRequest request{plan.targetMap, classes, grid, t.hasIgnore, t.ignoreIndex};
     BatchTargetMaps target = targetMaps(t.target, t.labelType, t.batch, request);
     for (int64_t b = 0; b < t.batch; ++b) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "geometry/grid.h"
 #include "option_fields.h"
 #include "target_map_kind.h"
 
@@ -63,6 +64,9 @@ struct LossTensors;
 // valid pixels (0: every factor is 0). Throws LossArgumentError when the spatial shape is not given
 // or a caller map has the wrong length.
 PreparedMapTerm prepareMapTerm(const MapTermPlan& plan, const LossTensors& tensors, double weight, double validPixels);
+
+// The grid of the tensors' spatial shape; throws LossArgumentError, naming `what`, when it is not given.
+geometry::GridShape spatialGrid(const LossTensors& tensors, const char* what);
 
 // The thresholded prediction of every image and class: out[b, c, i] = (p_c > 0.5) at valid pixels,
 // 0 at ignored ones ([B, K, N] uint8), p under the tensors' activation.

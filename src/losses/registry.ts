@@ -6,6 +6,7 @@
  */
 import type { OptionContext } from './options';
 import { boundaryDefinition } from './boundary';
+import { boundaryDouDefinition } from './boundary-dou';
 import { crossEntropyDefinition } from './cross-entropy';
 import type { LossDefinition } from './definition';
 import { diceDefinition } from './dice';
@@ -32,6 +33,7 @@ export const lossDefinitions = [
   sensitivitySpecificityDefinition,
   boundaryDefinition,
   hausdorffDtDefinition,
+  boundaryDouDefinition,
   regionWiseDefinition,
 ] as const;
 
