@@ -28,6 +28,7 @@
       "dependencies": ["segloss_kernels_avx2", "segloss_kernels_avx512"],
       "sources": [
         "native/core/losses.cpp",
+        "native/core/active_boundary.cpp",
         "native/core/map_terms.cpp",
         "native/core/target_maps.cpp",
         "native/core/cpu_isa.cpp",

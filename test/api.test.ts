@@ -14,7 +14,7 @@ const target = Uint8Array.from(labels(random, 40, 3));
 
 describe('lossNames', () => {
   it('lists the losses in spec order, frozen', () => {
-    expect(lossNames).toEqual(['cross-entropy', 'focal', 'distance-map-ce', 'dice', 'log-cosh-dice', 'jaccard', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'boundary', 'hausdorff-dt', 'boundary-dou', 'region-wise']);
+    expect(lossNames).toEqual(['cross-entropy', 'focal', 'distance-map-ce', 'dice', 'log-cosh-dice', 'jaccard', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'boundary', 'hausdorff-dt', 'active-boundary', 'boundary-dou', 'region-wise']);
     expect(Object.isFrozen(lossNames)).toBe(true);
   });
   it('every listed id computes', () => {

@@ -13,6 +13,7 @@ import { expectArrayClose, finiteDifferences, labels, rng, softmaxChannels, unif
 const LOSSES = ['boundary', 'region-wise', 'distance-map-ce', 'hausdorff-dt', 'boundary-dou'] as const;
 type BoundaryLossName = (typeof LOSSES)[number];
 
+
 interface GradCase {
   name: string;
   loss: BoundaryLossName;
@@ -208,6 +209,118 @@ describe('boundary-dou: the formula in float64', () => {
   });
 });
 
+describe('active-boundary (ABL)', () => {
+  // Its gradient follows ABL: the neighbours' distributions are detached (isdetach=True), so it is
+  // not the derivative of the value (a logit also moves its neighbours' KL logits); it is checked
+  // against ABL's autograd in the parity fixtures instead of by finite differences.
+  const shape: LossShape = [2, 3, 20, 24];
+  const n = 20 * 24;
+  const target = Int32Array.from({ length: 2 * n }, (_, j) => ((j % 24) > 11 ? 1 : 0) + (Math.floor((j % n) / 24) > 9 ? 1 : 0));
+  const logits = Float64Array.from({ length: 2 * 3 * n }, (_, k) => {
+    const b = Math.floor(k / (3 * n));
+    const c = Math.floor(k / n) % 3;
+    return (target[b * n + (k % n)] === c ? 2 : 0) + Math.sin(k * 1.7);
+  });
+  it('uniform logits predict no boundary: value 0 and a zero gradient (ABL returns None)', () => {
+    const r = computeLoss('active-boundary', { logits: new Float64Array(2 * 3 * n), target, shape }, { grad: true });
+    expect(r.value).toBe(0);
+    expect(r.grad.every((g) => g === 0)).toBe(true);
+  });
+  // Near the target boundary D = ⌊edt − 1⌋ is 0, so a budget that only reaches the boundary's
+  // neighbours weighs everything by 0; budgets of 20 % and more reach pixels with D > 0.
+  const budget = { maxBoundaryRatio: 0.3 };
+  it('a budget that reaches only the boundary\'s neighbours gives 0 (weights min(D, clip)/clip with D = 0)', () => {
+    expect(computeLoss('active-boundary', { logits, target, shape }).value).toBe(0);
+  });
+  it('the gradient sits on the predicted boundary only, and the value is positive', () => {
+    const r = computeLoss('active-boundary', { logits, target, shape }, { grad: true, ...budget });
+    expect(r.value).toBeGreaterThan(0);
+    const touched = r.grad.filter((g) => g !== 0).length;
+    expect(touched).toBeGreaterThan(0);
+    expect(touched).toBeLessThan(r.grad.length / 4);
+  });
+  it('all pixels ignored: every pixel is on the target boundary (D = 0), so the value is 0', () => {
+    const r = computeLoss('active-boundary', { logits, target: new Int32Array(2 * n).fill(9), shape }, { ignoreIndex: 9, grad: true });
+    expect(r.value).toBe(0);
+    expect(r.grad.every((g) => g === 0)).toBe(true);
+  });
+  it('a larger budget predicts more boundary pixels', () => {
+    const touched = (ratio: number): number =>
+      computeLoss('active-boundary', { logits, target, shape }, { grad: true, maxBoundaryRatio: ratio }).grad.filter((g) => g !== 0).length;
+    expect(touched(0.5)).toBeGreaterThan(touched(0.2));
+  });
+  it('in a compound objective with cross-entropy, the parts add up', () => {
+    const both = computeLoss([{ loss: 'active-boundary', weight: 0.3, options: budget }, { loss: 'cross-entropy' }], { logits, target, shape }, { grad: true });
+    const a = computeLoss('active-boundary', { logits, target, shape }, { grad: true, ...budget });
+    expect(a.value).toBeGreaterThan(0);
+    const b = computeLoss('cross-entropy', { logits, target, shape }, { grad: true });
+    expect(both.value).toBeCloseTo(0.3 * a.value + b.value, 13);
+    expectArrayClose(both.grad, a.grad.map((g, i) => 0.3 * g + b.grad[i]), 1e-12);
+  });
+  it('computeLossAsync equals computeLoss; gradScale scales the gradient', async () => {
+    const sync = computeLoss('active-boundary', { logits, target, shape }, { grad: true, ...budget });
+    const async = await computeLossAsync('active-boundary', { logits, target, shape }, { grad: true, gradScale: 2, ...budget });
+    expect(async.value).toBe(sync.value);
+    expectArrayClose(async.grad, sync.grad.map((g) => 2 * g), 1e-15);
+  });
+  it.runIf(torchAvailable())('the torch op equals computeLoss', () => {
+    const cpu = computeLoss('active-boundary', { logits, target, shape }, { grad: true, ...budget });
+    const torch = computeLossTorch('active-boundary', { logits, target, shape }, { grad: true, ...budget });
+    expect(cpu.value).toBeGreaterThan(0);
+    expect(torch.value).toBeCloseTo(cpu.value, 13);
+    expectArrayClose(torch.grad, cpu.grad, 1e-13);
+  });
+  it('a volume [B, C, D, H, W] is B·D slices: it equals the 2-D call on [B·D, C, H, W]', () => {
+    const [B, C, D, H, W] = [2, 3, 2, 10, 12];
+    const hw = H * W;
+    const labelsV = Int32Array.from({ length: B * D * hw }, (_, j) => ((j % W) > 5 ? 1 : 0) + (Math.floor(j / W) % H > 4 ? 1 : 0));
+    const volume = Float64Array.from({ length: B * C * D * hw }, (_, k) => {
+      const b = Math.floor(k / (C * D * hw));
+      const c = Math.floor(k / (D * hw)) % C;
+      return (labelsV[b * D * hw + (k % (D * hw))] === c ? 2 : 0) + Math.sin(k * 1.7);
+    });
+    const slices = new Float64Array(volume.length);
+    for (let b = 0; b < B; ++b) {
+      for (let c = 0; c < C; ++c) {
+        for (let d = 0; d < D; ++d) slices.set(volume.subarray(((b * C + c) * D + d) * hw, ((b * C + c) * D + d + 1) * hw), (((b * D + d) * C + c) * hw));
+      }
+    }
+    const options = { grad: true, maxBoundaryRatio: 0.8 } as const;
+    const v = computeLoss('active-boundary', { logits: volume, target: labelsV, shape: [B, C, D, H, W] }, options);
+    const s2 = computeLoss('active-boundary', { logits: slices, target: labelsV, shape: [B * D, C, H, W] }, options);
+    expect(v.value).toBeGreaterThan(0);
+    expect(v.value).toBeCloseTo(s2.value, 14);
+    for (let b = 0; b < B; ++b) {
+      for (let c = 0; c < C; ++c) {
+        for (let d = 0; d < D; ++d) {
+          expectArrayClose(v.grad.subarray(((b * C + c) * D + d) * hw, ((b * C + c) * D + d + 1) * hw), s2.grad.subarray(((b * D + d) * C + c) * hw, ((b * D + d) * C + c + 1) * hw), 1e-14);
+        }
+      }
+    }
+  });
+  it('C = 1 (sigmoid) reads the two-class distribution [1 − σ, σ]: equals softmax over logits [−z/2, z/2]', () => {
+    const z = Float64Array.from({ length: 2 * n }, (_, k) => 2 * (target[k] > 0 ? 1 : -1) + Math.sin(k * 1.3));
+    const pair = new Float64Array(2 * 2 * n);
+    for (let b = 0; b < 2; ++b) {
+      for (let i = 0; i < n; ++i) {
+        pair[(b * 2) * n + i] = -z[b * n + i] / 2;
+        pair[(b * 2 + 1) * n + i] = z[b * n + i] / 2;
+      }
+    }
+    const binary = Int32Array.from(target, (t) => (t > 0 ? 1 : 0));
+    const one = computeLoss('active-boundary', { logits: z, target: binary, shape: [2, 1, 20, 24] }, { grad: true, ...budget });
+    const two = computeLoss('active-boundary', { logits: pair, target: binary, shape: [2, 2, 20, 24] }, { grad: true, ...budget });
+    expect(one.value).toBeGreaterThan(0);
+    expect(one.value).toBeCloseTo(two.value, 12);
+    // d/dz of softmax([−z/2, z/2]) terms: ½(g₁ − g₀)
+    expectArrayClose(one.grad, Float64Array.from(one.grad, (_, k) => {
+      const b = Math.floor(k / n);
+      const i = k % n;
+      return 0.5 * (two.grad[(b * 2 + 1) * n + i] - two.grad[b * 2 * n + i]);
+    }), 1e-9);
+  });
+});
+
 describe('calls', () => {
   const shape: LossShape = [2, 3, 6, 5];
   const { logits, target } = makeInput({ shape, seed: 5 });
@@ -254,6 +367,9 @@ describe('bad options', () => {
     ['alpha a string', () => computeLoss('hausdorff-dt', input, { alpha: '2' } as never), 'TypeError', "Expected a number for alpha but received '2'"],
     ['includeBackground a number', () => computeLoss('hausdorff-dt', input, { includeBackground: 1 } as never), 'TypeError', 'Expected a boolean for includeBackground but received 1'],
     ['distance-map-ce unknown preset', () => computeLoss('distance-map-ce', input, { preset: 'monai' } as never), 'RangeError', "Expected one of 'odyssey' (presets of distance-map-ce) for preset but received 'monai'"],
+    ['maxBoundaryRatio 0', () => computeLoss('active-boundary', input, { maxBoundaryRatio: 0 }), 'RangeError', 'Expected a number in (0, 1] for maxBoundaryRatio but received 0'],
+    ['labelSmoothing 1.5', () => computeLoss('active-boundary', input, { labelSmoothing: 1.5 }), 'RangeError', 'Expected a number in [0, 1] for labelSmoothing but received 1.5'],
+    ['maxClipDistance negative', () => computeLoss('active-boundary', input, { maxClipDistance: -1 }), 'RangeError', 'Expected a finite number > 0 for maxClipDistance but received -1'],
     ['classes not an array', () => computeLoss('boundary', input, { classes: 1 } as never), 'TypeError', 'Expected an array of class ids (integers in [0, K)) for classes but received 1'],
   ];
   it.each(table)('%s', (_name, call, kind, message) => {

@@ -16,7 +16,7 @@ describe('parity fixtures', () => {
   it('are present (cross-entropy, dice and the region losses)', () => {
     expect(files.length).toBeGreaterThan(0);
     const losses = new Set(files.flatMap((f) => f.cases.map((c) => c.loss)));
-    expect([...losses].sort()).toEqual(['boundary', 'boundary-dou', 'cross-entropy', 'dice', 'distance-map-ce', 'focal', 'focal-tversky', 'hausdorff-dt', 'jaccard', 'region-wise', 'sensitivity-specificity', 'tversky']);
+    expect([...losses].sort()).toEqual(['active-boundary', 'boundary', 'boundary-dou', 'cross-entropy', 'dice', 'distance-map-ce', 'focal', 'focal-tversky', 'hausdorff-dt', 'jaccard', 'region-wise', 'sensitivity-specificity', 'tversky']);
   });
 });
 

@@ -13,6 +13,9 @@ enum class LossFamily : int {
   // A term per (pixel, class) that multiplies the prediction with a per-pixel map computed from the
   // target (and, for Hausdorff-DT, the thresholded prediction) on the CPU (map_terms.h).
   Map,
+  // Losses computed on the whole batch by their own CPU code after the tile passes (active
+  // boundary: a data-dependent boundary search and per-pixel direction targets).
+  Special,
 };
 
 }  // namespace segloss

@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "losses/active_boundary.h"
 #include "losses/boundary.h"
 #include "losses/boundary_dou.h"
 #include "losses/cross_entropy.h"
@@ -40,7 +41,8 @@ struct LossList {
 };
 
 using Losses = LossList<CrossEntropyLoss, FocalLoss, DistanceMapCeLoss, DiceLoss, LogCoshDiceLoss, JaccardLoss, TverskyLoss, FocalTverskyLoss,
-                        SensitivitySpecificityLoss, BoundaryLoss, HausdorffDtLoss, BoundaryDouLoss, RegionWiseLoss>;
+                        SensitivitySpecificityLoss, BoundaryLoss, HausdorffDtLoss, ActiveBoundaryLoss,
+                        BoundaryDouLoss, RegionWiseLoss>;
 
 using LossOptions = Losses::Options;
 using LossFunctor = Losses::Functors;
@@ -93,12 +95,17 @@ constexpr bool isMapLoss() {
   return Loss::kFamily == LossFamily::Map;
 }
 
+template <class Loss>
+constexpr bool isSpecialLoss() {
+  return Loss::kFamily == LossFamily::Special;
+}
+
 // Whether the loss reads maps or counts of the target computed on the CPU (target_maps.h): the map
 // family, and region losses with a `kTargetCounts` member (boundary DoU). CUDA tensors run these
 // on the CPU engine (native/torch/fused_loss.cpp).
 template <class Loss>
 constexpr bool needsHostMaps() {
-  if constexpr (Loss::kFamily == LossFamily::Map) return true;
+  if constexpr (Loss::kFamily == LossFamily::Map || Loss::kFamily == LossFamily::Special) return true;
   else return requires { Loss::kTargetCounts; };
 }
 

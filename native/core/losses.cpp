@@ -105,7 +105,7 @@ TileKernel tileKernel() {
 struct EngineTerms {
   std::vector<LossFunctor> functors;  // one per term, in order
   std::vector<double> weights;
-  std::vector<size_t> pixel, region, map;  // indices into functors
+  std::vector<size_t> pixel, region, map, special;  // indices into functors
 };
 
 EngineTerms engineTerms(const std::vector<WeightedLossOptions>& terms, int classes) {
@@ -119,6 +119,7 @@ EngineTerms engineTerms(const std::vector<WeightedLossOptions>& terms, int class
     const size_t index = out.functors.size() - 1;
     if (family == LossFamily::Region) out.region.push_back(index);
     else if (family == LossFamily::Map) out.map.push_back(index);
+    else if (family == LossFamily::Special) out.special.push_back(index);
     else out.pixel.push_back(index);
   }
   return out;
@@ -167,6 +168,36 @@ std::vector<std::vector<double>> bindTargetCounts(EngineTerms& terms, const Loss
     }, terms.functors[k]);
   }
   return storage;
+}
+
+// Labels outside [0, K) and non-finite logits, for objectives the tile passes (which check them
+// on the way) do not run.
+void checkInputs(const LossTensors& t) {
+  if (const int64_t bad = findInvalidLabel(t); bad >= 0) {
+    throw LossArgumentError("label outside [0, K) at flat index " + std::to_string(bad));
+  }
+  if (const int64_t bad = findNonFiniteLogit(t); bad >= 0) {
+    throw LossArgumentError("non-finite logit at flat index " + std::to_string(bad));
+  }
+}
+
+// Σ weight · value of the special terms (active boundary), each on the whole batch with its cached
+// target map; their gradients are added to grad (written by the tile passes, or zeroed).
+double runSpecialTerms(const EngineTerms& terms, const LossTensors& t, const LossGradient* grad) {
+  double value = 0.0;
+  for (const size_t k : terms.special) {
+    std::visit([&](const auto& loss) {
+      using Loss = std::decay_t<decltype(loss)>;
+      if constexpr (isSpecialLoss<Loss>()) {
+        loss.checkInput(t);
+        const TargetMapRequest request{Loss::kTargetMap, probabilityClasses(t.channels), spatialGrid(t, Loss::kId), t.hasIgnore,
+                                       t.ignoreIndex};
+        const BatchTargetMaps maps = targetMaps(t.target, t.labelType, t.batch, request);
+        value += terms.weights[k] * loss.run(t, maps.data.data(), terms.weights[k], grad);
+      }
+    }, terms.functors[k]);
+  }
+  return value;
 }
 
 PixelTermRef pixelTermRef(const LossFunctor& functor, double weight, const LossTensors& t) {
@@ -385,8 +416,18 @@ double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLoss
   resolveActivation(tensors.activation, tensors.channels);
   EngineTerms engine = engineTerms(terms, probabilityClasses(tensors.channels));
   const std::vector<std::vector<double>> targetCounts = bindTargetCounts(engine, tensors);
-  CpuDriver driver(tensors, engine);
-  return driver.run(grad);
+  double value = 0.0;
+  if (!engine.pixel.empty() || !engine.region.empty() || !engine.map.empty()) {
+    CpuDriver driver(tensors, engine);
+    value = driver.run(grad);
+  } else {
+    checkInputs(tensors);
+    if (grad && !grad->accumulate) {
+      const size_t bytes = (tensors.dtype == ScalarType::Float64 ? sizeof(double) : sizeof(float));
+      std::memset(grad->data, 0, static_cast<size_t>(tensors.batch * tensors.channels * tensors.pixels) * bytes);
+    }
+  }
+  return value + runSpecialTerms(engine, tensors, grad);
 }
 
 double computeLossCpu(const LossTensors& tensors, const LossOptions& options, const LossGradient* grad) {

@@ -15,6 +15,7 @@ enum class TargetMapKind : int {
   ForegroundPenalty,    // [N] Φ of the foreground mask (label in [1, K)): (max d − d) / max d per side (spec)
   ForegroundPenaltyOdyssey,  // [N] the same as SegLossOdyssey computes it: (max d − d) / (max d − 1) per side
   InnerBoundaryCount,   // [K] pixels of each class with a face neighbour outside it (or on the array's edge)
+  ActiveBoundaryDistance,  // [N] ABL's ⌊edt − 1⌋ to the target boundary (labels ≠ below or right, ignored pixels), 0 on it; per 2-D slice
 };
 
 
@@ -22,7 +23,8 @@ enum class TargetMapKind : int {
 inline int64_t targetMapLength(TargetMapKind kind, int classes, int64_t pixels) {
   switch (kind) {
     case TargetMapKind::ForegroundPenalty:
-    case TargetMapKind::ForegroundPenaltyOdyssey: return pixels;
+    case TargetMapKind::ForegroundPenaltyOdyssey:
+    case TargetMapKind::ActiveBoundaryDistance: return pixels;
     case TargetMapKind::InnerBoundaryCount: return classes;
     default: return int64_t(classes) * pixels;
   }

@@ -2,6 +2,7 @@
 #include "target_maps.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <list>
@@ -74,13 +75,51 @@ void odysseyPenalty(const uint8_t* mask, int64_t maps, const geometry::GridShape
   }
 }
 
+// ABL's gt2boundary, inverted: out[i] = 0 where the label differs from the pixel below or to the
+// right, or is the ignore index; 1 elsewhere (the non-boundary pixels, whose EDT is the distance to
+// the boundary).
+void nonBoundaryMask(const void* labels, LabelType type, const geometry::GridShape& grid, bool hasIgnore,
+                     int64_t ignoreIndex, uint8_t* out) {
+  dispatchLabel(type, [&](auto label) {
+    using L = decltype(label);
+    const L* t = static_cast<const L*>(labels);
+    const int64_t h = grid.height, w = grid.width;
+    for (int64_t r = 0; r < grid.depth * h; ++r) {  // per slice: no neighbour below a slice's last row
+      for (int64_t c = 0; c < w; ++c) {
+        const int64_t i = r * w + c;
+        const bool down = (r % h) + 1 < h && t[i + w] != t[i];
+        const bool right = c + 1 < w && t[i + 1] != t[i];
+        const bool ignored = hasIgnore && static_cast<int64_t>(t[i]) == ignoreIndex;
+        out[i] = !(down || right || ignored);
+      }
+    }
+  });
+}
+
+// ⌊edt − 1⌋ off the boundary (ABL's int32 map), 0 on it and where there is no boundary; the 2-D
+// EDT of every slice (a volume is D slices).
+void activeBoundaryDistance(const uint8_t* nonBoundary, int64_t maps, const geometry::GridShape& grid, double* out) {
+  const int64_t n = maps * grid.voxels();
+  geometry::GridShape slice = grid;
+  slice.spatialDims = 2;
+  slice.depth = 1;
+  slice.spacing = {1, grid.spacing[1], grid.spacing[2]};
+  geometry::euclideanDistanceTransform(nonBoundary, maps * grid.depth, slice, out);
+  for (int64_t i = 0; i < n; ++i) out[i] = nonBoundary[i] && std::isfinite(out[i]) ? std::floor(out[i] - 1.0) : 0.0;
+}
+
 // The masks the maps of `kind` are made from, for `images` images of target: [images, maps, N].
 int64_t masksPerImage(TargetMapKind kind, int classes) {
-  return kind == TargetMapKind::ForegroundPenalty || kind == TargetMapKind::ForegroundPenaltyOdyssey ? 1 : classes;
+  return kind == TargetMapKind::ForegroundPenalty || kind == TargetMapKind::ForegroundPenaltyOdyssey ||
+                 kind == TargetMapKind::ActiveBoundaryDistance
+             ? 1
+             : classes;
 }
 
 void imageMasks(const void* labels, LabelType type, const TargetMapRequest& r, int64_t pixels, uint8_t* out) {
-  if (masksPerImage(r.kind, r.classes) == 1) {
+  if (r.kind == TargetMapKind::ActiveBoundaryDistance) {
+    nonBoundaryMask(labels, type, r.grid, r.hasIgnore, r.ignoreIndex, out);
+  } else if (masksPerImage(r.kind, r.classes) == 1) {
     rangeMask(labels, type, pixels, 1, r.classes, r.hasIgnore, r.ignoreIndex, out);
   } else {
     classMasks(labels, type, pixels, r.classes, r.hasIgnore, r.ignoreIndex, out);
@@ -99,6 +138,7 @@ void mapsFromMasks(const uint8_t* masks, int64_t count, const TargetMapRequest& 
     case TargetMapKind::DistancePenalty:
     case TargetMapKind::ForegroundPenalty: geometry::distancePenaltyMap(masks, maps, r.grid, all.data()); break;
     case TargetMapKind::ForegroundPenaltyOdyssey: odysseyPenalty(masks, maps, r.grid, all.data()); break;
+    case TargetMapKind::ActiveBoundaryDistance: activeBoundaryDistance(masks, maps, r.grid, all.data()); break;
     case TargetMapKind::InnerBoundaryCount: {
       std::vector<uint8_t> boundary(static_cast<size_t>(maps * n));
       geometry::innerBoundary(masks, maps, r.grid, geometry::Connectivity::Face, boundary.data());

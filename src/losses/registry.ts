@@ -5,6 +5,7 @@
  * this list (the native side has its own one list, native/core/loss_list.h).
  */
 import type { OptionContext } from './options';
+import { activeBoundaryDefinition } from './active-boundary';
 import { boundaryDefinition } from './boundary';
 import { boundaryDouDefinition } from './boundary-dou';
 import { crossEntropyDefinition } from './cross-entropy';
@@ -33,6 +34,7 @@ export const lossDefinitions = [
   sensitivitySpecificityDefinition,
   boundaryDefinition,
   hausdorffDtDefinition,
+  activeBoundaryDefinition,
   boundaryDouDefinition,
   regionWiseDefinition,
 ] as const;
