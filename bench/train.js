@@ -4,16 +4,19 @@
 // written in PyTorch Python (bench/train_torch.py) with the venv's torch, on this machine in the
 // same run (DESIGN.md, "Where the numbers come from"): UNet (base 64 and 32) and TransUNet (b16,
 // ti16); SGD (momentum 0.9, weight decay 1e-4, poly), 0.5·Dice + 0.5·CE, random images and labels,
-// float32 on the CPU, the same ATen thread count on both sides. Median over the measured steps,
-// after warm-up steps, pooled over `rounds` runs of each side, the two sides alternating.
+// float32 on the CPU by default, the same ATen thread count on both sides. Median over the measured
+// steps, after warm-up steps, pooled over `rounds` runs of each side, the two sides alternating.
+// On a GPU (`--device=cuda`), `--precision=bfloat16` is autocast to bfloat16 on both sides (the
+// losses in float32) and `--channels-last` NHWC weights and inputs on both sides.
 //
 //   node bench/train.js [--models=unet64,unet32,transunet-b16,transunet-ti16] [--size=128]
 //                       [--batch=4] [--warmup=2] [--steps=5] [--classes=9] [--rounds=2]
+//                       [--device=cpu|cuda] [--precision=float32|bfloat16] [--channels-last]
 //                       [--python=.venv/bin/python] [--out=FILE]
 //
 // Prints a Markdown table (ratio = segloss images/s ÷ PyTorch images/s: above 1, segloss is
-// faster) and writes bench/results/train-cpu-<date>.json. Needs `npm run build:ts`, the torch
-// addon and a Python with torch.
+// faster) and writes bench/results/train-<device>-<date>.json. Needs `npm run build:ts`, the torch
+// addon and a Python with torch (with CUDA for --device=cuda).
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -26,15 +29,19 @@ function parseArgs(argv) {
   const options = {
     models: ['unet64', 'unet32', 'transunet-b16', 'transunet-ti16'],
     size: 128, batch: 4, warmup: 2, steps: 5, classes: 9, rounds: 2,
+    device: 'cpu', precision: 'float32', channelsLast: false,
     python: path.join(root, '.venv', 'bin', 'python'), out: null,
   };
   for (const arg of argv) {
     const [key, value] = arg.replace(/^--/, '').split('=');
     if (key === 'models') options.models = value.split(',');
     else if (['size', 'batch', 'warmup', 'steps', 'classes', 'rounds'].includes(key)) options[key] = Number(value);
-    else if (key === 'python' || key === 'out') options[key] = value;
+    else if (['python', 'out', 'device', 'precision'].includes(key)) options[key] = value;
+    else if (key === 'channels-last') options.channelsLast = true;
     else throw new Error(`unknown argument ${arg} (see the comment at the top of bench/train.js)`);
   }
+  if (!['cpu', 'cuda'].includes(options.device)) throw new Error('--device must be cpu or cuda');
+  if (!['float32', 'bfloat16'].includes(options.precision)) throw new Error('--precision must be float32 or bfloat16');
   if (options.size % 16 !== 0) throw new Error('--size must be a multiple of 16 (TransUNet)');
   return options;
 }
@@ -65,7 +72,10 @@ function randomData(n, size, classes) {
 }
 
 async function seglossRates(name, o) {
-  const trainer = await Trainer.create({ model: modelOptions(name, o.size, o.classes), optimizer: { name: 'sgd', lr: 0.01 }, seed: 0 });
+  const trainer = await Trainer.create({
+    model: modelOptions(name, o.size, o.classes), optimizer: { name: 'sgd', lr: 0.01 }, seed: 0,
+    device: o.device, precision: o.precision, channelsLast: o.channelsLast,
+  });
   const rates = [];
   try {
     await trainer.fit(randomData(o.batch * (o.warmup + o.steps), o.size, o.classes), {
@@ -82,7 +92,8 @@ async function seglossRates(name, o) {
 }
 
 function torchRates(name, o, threads) {
-  const args = [path.join(__dirname, 'train_torch.py'), name, o.size, o.batch, o.warmup, o.steps, threads, o.classes].map(String);
+  const args = [path.join(__dirname, 'train_torch.py'), name, o.size, o.batch, o.warmup, o.steps, threads, o.classes,
+    o.device, o.precision, o.channelsLast ? 1 : 0].map(String);
   const result = spawnSync(o.python, args, { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`train_torch.py ${name} failed: ${result.stderr}`);
   return JSON.parse(result.stdout.trim().split('\n').pop()).imagesPerSecond;
@@ -99,16 +110,20 @@ async function main() {
       torch.push(...torchRates(name, o, info.threads));
       segloss.push(...(await seglossRates(name, o)));
     }
-    const row = { model: name, size: o.size, batch: o.batch, threads: info.threads, seglossImagesPerSecond: median(segloss), torchImagesPerSecond: median(torch) };
+    const row = {
+      model: name, size: o.size, batch: o.batch, threads: info.threads, device: o.device, precision: o.precision,
+      channelsLast: o.channelsLast, seglossImagesPerSecond: median(segloss), torchImagesPerSecond: median(torch),
+    };
     row.ratio = row.seglossImagesPerSecond / row.torchImagesPerSecond;
     rows.push({ ...row, seglossRates: segloss, torchRates: torch });
     console.error(`${name}: segloss ${row.seglossImagesPerSecond.toFixed(2)} img/s, PyTorch ${row.torchImagesPerSecond.toFixed(2)} img/s`);
   }
-  console.log(`| model | image | batch | threads | segloss (img/s) | PyTorch eager (img/s) | ratio |\n|---|---|---:|---:|---:|---:|---:|`);
+  console.log(`| model | image | batch | device | precision | threads | segloss (img/s) | PyTorch eager (img/s) | ratio |\n|---|---|---:|---|---|---:|---:|---:|---:|`);
   for (const r of rows) {
-    console.log(`| ${r.model} | ${r.size}×${r.size} | ${r.batch} | ${r.threads} | ${r.seglossImagesPerSecond.toFixed(2)} | ${r.torchImagesPerSecond.toFixed(2)} | ${r.ratio.toFixed(2)} |`);
+    const precision = `${r.precision}${r.channelsLast ? ', channels-last' : ''}`;
+    console.log(`| ${r.model} | ${r.size}×${r.size} | ${r.batch} | ${r.device} | ${precision} | ${r.threads} | ${r.seglossImagesPerSecond.toFixed(2)} | ${r.torchImagesPerSecond.toFixed(2)} | ${r.ratio.toFixed(2)} |`);
   }
-  const out = o.out || path.join(__dirname, 'results', `train-cpu-${new Date().toISOString().slice(0, 10)}.json`);
+  const out = o.out || path.join(__dirname, 'results', `train-${o.device}-${new Date().toISOString().slice(0, 10)}.json`);
   const record = { date: new Date().toISOString(), host: { cpus: os.cpus().length, model: os.cpus()[0]?.model }, torch: info.torchVersion, options: o, rows };
   fs.writeFileSync(out, JSON.stringify(record, null, 2) + '\n');
   console.error(`wrote ${path.relative(process.cwd(), out)}`);

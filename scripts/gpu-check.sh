@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check of segloss, in at most 8 minutes, on a machine with an NVIDIA GPU (H100/H200), nvcc,
+# The GPU check of segloss, in at most 9.5 minutes, on a machine with an NVIDIA GPU (H100/H200), nvcc,
 # CMake and PyTorch 2.x with CUDA, without network and possibly without Node.
 #
 # How a session runs it on a lent GPU machine (the tool copies the working tree, not node_modules/
@@ -14,7 +14,9 @@
 #   2. finds a Python whose torch has CUDA ($SEGLOSS_PYTHON, python3, python) and builds the torch
 #      addon against its libtorch with the CUDA engines (scripts/build-torch.js, SEGLOSS_CUDA=ON);
 #   3. runs test/gpu.test.ts (CUDA engines vs CPU engines; SEGLOSS_REQUIRE_GPU=1, so no skip);
-#   4. runs the loss benchmark on the GPU (bench/dice-ce.js --device=cuda);
+#   4. runs the loss benchmark on the GPU (bench/dice-ce.js --device=cuda), then the training
+#      benchmark (bench/train.js --device=cuda: UNet base 64 and TransUNet b16 at 224², batch 8,
+#      bf16 autocast + channels-last on both sides, against the same step in PyTorch eager);
 #   5. writes bench/results/gpu-<date>-<device>.json (device, versions, steps, test summary, bench
 #      numbers) and prints a short summary.
 # Every step has its own timeout (see STEP_LIMITS); a failed step is recorded and the later steps
@@ -37,11 +39,12 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-# Seconds per step; together (plus the preflight) under 8 minutes.
+# Seconds per step; together (plus the preflight) under 9.5 minutes.
 LIMIT_TS=45
 LIMIT_BUILD=250
 LIMIT_TESTS=110
 LIMIT_BENCH=50
+LIMIT_TRAIN=90
 
 WORK=$(mktemp -d /tmp/segloss-gpu-check.XXXXXX)
 STEPS_FILE="$WORK/steps.tsv"   # name <tab> status <tab> seconds <tab> note
@@ -228,6 +231,14 @@ if [[ $BUILD_OK -eq 1 && -f lib/torch/addon.js ]]; then
 else
   record "bench/dice-ce.js --device=cuda" skipped 0 "no torch addon or no lib/"
 fi
+TRAIN_JSON="$WORK/train.json"
+if [[ $BUILD_OK -eq 1 && -f lib/torch/addon.js ]]; then
+  run_step "bench/train.js --device=cuda" "$LIMIT_TRAIN" "$WORK/train.log" \
+    "$NODE" bench/train.js --device=cuda --precision=bfloat16 --channels-last --models=unet64,transunet-b16 \
+    --size=224 --batch=8 --warmup=3 --steps=8 --rounds=1 --python="$PYTHON" --out="$TRAIN_JSON"
+else
+  record "bench/train.js --device=cuda" skipped 0 "no torch addon or no lib/"
+fi
 
 # --- 6. Result file and summary ------------------------------------------------------------------
 DATE=$(date -u +%Y-%m-%d)
@@ -235,7 +246,7 @@ SLUG=$(echo "$GPU_NAME" | tr '[:upper:]' '[:lower:]' | sed -E 's/[^a-z0-9]+/-/g;
 RESULT="bench/results/gpu-${DATE}-${SLUG:-unknown}.json"
 mkdir -p bench/results
 GPU_NAME="$GPU_NAME" GPU_DRIVER="${GPU_DRIVER:-}" GPU_MEMORY="${GPU_MEMORY:-}" NVCC_VERSION="${NVCC_VERSION:-}" \
-PYTHON="$PYTHON" TORCH_JSON="$TORCH_JSON" STEPS_FILE="$STEPS_FILE" TESTS_JSON="$TESTS_JSON" BENCH_JSON="$BENCH_JSON" \
+PYTHON="$PYTHON" TORCH_JSON="$TORCH_JSON" STEPS_FILE="$STEPS_FILE" TESTS_JSON="$TESTS_JSON" BENCH_JSON="$BENCH_JSON" TRAIN_JSON="$TRAIN_JSON" \
 RESULT="$RESULT" TOTAL_SECONDS="$(elapsed)" "$NODE" - <<'EOF'
 const fs = require('fs');
 const os = require('os');
@@ -258,6 +269,7 @@ const tests = vitest && {
     .filter((t) => t.status === 'passed').map((t) => [t.fullName, Math.round(t.duration ?? 0)])),
 };
 const bench = readJson(env.BENCH_JSON);
+const train = readJson(env.TRAIN_JSON);
 const result = {
   check: 'scripts/gpu-check.sh',
   date: new Date().toISOString(),
@@ -268,6 +280,7 @@ const result = {
   steps,
   tests,
   bench,
+  train,
 };
 fs.writeFileSync(env.RESULT, JSON.stringify(result, null, 2) + '\n');
 const line = (s) => console.log(`gpu-check: ${s}`);
@@ -281,6 +294,12 @@ if (bench) {
   for (const r of bench.results) {
     line(`  bench ${r.shape.join('x')} ${bench.options.dtype}: fused ${r.fusedMedianMs.toFixed(2)} ms, ` +
       `ATen ${r.atenMedianMs.toFixed(2)} ms, ratio ATen/fused ${r.ratio.toFixed(2)}`);
+  }
+}
+if (train) {
+  for (const r of train.rows) {
+    line(`  train ${r.model} ${r.size}² batch ${r.batch} ${r.precision}${r.channelsLast ? ' channels-last' : ''}: ` +
+      `segloss ${r.seglossImagesPerSecond.toFixed(1)} img/s, PyTorch ${r.torchImagesPerSecond.toFixed(1)} img/s, ratio ${r.ratio.toFixed(2)}`);
   }
 }
 line(`  written to ${env.RESULT}`);

@@ -248,6 +248,32 @@ describe.skipIf(!torchReady)('Trainer: training', () => {
     expect(predicted[0]).toBe(argmax0);
     trainer.dispose();
   });
+
+  it("fit's validationOptions (cases, hd95, batchSize) give the epoch metrics evaluate gives with the same options", async () => {
+    const data = shapesData(6, 32, 6);
+    const validation = shapesData(5, 32, 9);
+    const trainer = await Trainer.create(small);
+    const epochs: ProgressEvent[] = [];
+    const validationOptions = { cases: [3, 2], hd95: true, batchSize: 2 };
+    await trainer.fit(data, { epochs: 2, batchSize: 3, validation, validationOptions, onProgress: (e) => e.type === 'epoch' && epochs.push(e) });
+    const last = epochs.at(-1);
+    expect(last?.type).toBe('epoch');
+    const metricsOfLast = last?.type === 'epoch' ? last.metrics : null;
+    const evaluated = await trainer.evaluate(validation, validationOptions);
+    expect(metricsOfLast?.cases).toBe(2);
+    expect(metricsOfLast?.perClassHd95).toHaveLength(3);
+    expect(metricsOfLast?.perClassHd95?.[0]).toBeNaN();
+    expect(Number.isFinite(metricsOfLast?.hd95)).toBe(true);
+    expect(metricsOfLast).toEqual(evaluated);
+    const bad: [Promise<unknown>, string][] = [
+      [trainer.fit(data, { epochs: 3, validationOptions: { hd95: true } }), 'Expected options.validation alongside it (validation data) for options.validationOptions'],
+      [trainer.fit(data, { epochs: 3, validation, validationOptions: { cases: [4] } }), 'Expected counts summing to N = 5 for options.validationOptions.cases but received a sum of 4'],
+      [trainer.fit(data, { epochs: 3, validation, validationOptions: { hd95: 'yes' as never } }), "Expected a boolean for options.validationOptions.hd95 but received 'yes'"],
+      [trainer.fit(data, { epochs: 3, validation, validationOptions: { shuffle: true } as never }), 'options.validationOptions'],
+    ];
+    for (const [call, message] of bad) await expect(call).rejects.toThrow(message);
+    trainer.dispose();
+  });
 });
 
 describe.skipIf(!torchReady)('Trainer: determinism, checkpoints and resume', () => {
@@ -541,7 +567,7 @@ describe.skipIf(!torchReady)('Trainer: argument errors', () => {
       [() => trainer.fit(data, { epochs: 1, onProgress: 3 as never }), 'Expected a function for options.onProgress but received 3'],
       [() => trainer.fit(data, { epochs: 1, checkpoint: { path: '' } }), "Expected a non-empty string (a file path) for options.checkpoint.path but received ''"],
       [() => trainer.fit(data, { epochs: 1, augment: 'cutmix' } as never), "Expected one of 'none', 'rot-flip-rotate', 'scale-crop-flip' for options.augment but received 'cutmix'"],
-      [() => trainer.fit(data, { epochs: 1, shuffle: true } as never), "Expected one of augment, batchSize, checkpoint, epochs, onProgress, signal, validation for an option name of options but received 'shuffle'"],
+      [() => trainer.fit(data, { epochs: 1, shuffle: true } as never), "Expected one of augment, batchSize, checkpoint, epochs, onProgress, signal, validation, validationOptions for an option name of options but received 'shuffle'"],
       [() => trainer.fit({ ...data, images: new Float64Array(2048) } as never, { epochs: 1 }), 'Expected a Float32Array [N, Cin, H, W] for data.images but received Float64Array of length 2048'],
       [() => trainer.fit({ ...data, images: new Float32Array(10) }, { epochs: 1 }), 'Expected length 2048 (N·Cin·H·W of shape [2, 1, 32, 32]) for data.images but received length 10'],
       [() => trainer.fit({ ...data, masks: new Float32Array(2048) } as never, { epochs: 1 }), 'Expected a Uint8Array, Uint16Array or Int32Array [N, H, W] for data.masks but received Float32Array of length 2048'],

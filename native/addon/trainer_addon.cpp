@@ -10,7 +10,7 @@
 //   open(path) → Promise<{ config }>                       reads a checkpoint, keeps it for restore()
 //   restore() → Promise<{ epoch, step }>                   restores the opened checkpoint
 //   fit(train, validation | null, options, onEvent) → Promise<{ epoch, step, loss, aborted }>
-//   evaluate(data, batchSize, withClasses) → Promise<Evaluation (+ classes: Uint8Array | Uint16Array [N, H, W])>
+//   evaluate(data, batchSize, hd95) → Promise<Evaluation (+ hd95, perClassHd95 when asked for)>
 //   predict(images, shape, batchSize, logits) → Promise<Uint8Array | Uint16Array>  [N, H, W] classes,
 //                                               or with logits Promise<Float32Array> [N, K, H, W]
 //   save(path) → Promise<void>;  loadWeights(path) → Promise<void>;  loadViTWeights(npzPath) → Promise<void>
@@ -18,7 +18,7 @@
 //   stop()       abort and wait for the trainer's thread (synchronous; for process 'exit')
 //   dispose()    abort, and free the model once no job runs
 //     data: { images: Float32Array [N, Cin, H, W], masks: Uint8Array | Uint16Array | Int32Array [N, H, W], shape,
-//             cases?: number[] (images per case, Σ = N; evaluate only) }
+//             cases?: number[] (images per case, Σ = N; evaluation and validation only) }
 #include <napi.h>
 
 #include <algorithm>
@@ -282,6 +282,7 @@ trainer::FitOptions readFitOptions(Napi::Object options) {
   out.epochs = integer(options, "epochs", 1);
   out.batchSize = integer(options, "batchSize", 1);
   out.evalBatchSize = integer(options, "evalBatchSize", 1);
+  out.evalHd95 = options.Get("evalHd95").ToBoolean().Value();
   const std::string augment = string(options, "augment");
   if (augment == "none") {
     out.augment = trainer::Augmentation::None;
@@ -319,6 +320,10 @@ Napi::Object evaluationObject(Napi::Env env, const Evaluation& e) {
   o.Set("loss", e.loss);
   o.Set("images", static_cast<double>(e.images));
   o.Set("cases", static_cast<double>(e.cases));
+  if (!e.perClassHd95.empty()) {
+    o.Set("hd95", e.hd95);
+    o.Set("perClassHd95", numbers(env, e.perClassHd95));
+  }
   return o;
 }
 
@@ -617,16 +622,10 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       auto data = std::make_shared<Dataset>(readDataset(info[0]));
       const int64_t batchSize = info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 8;
       if (batchSize < 1) throw std::invalid_argument("batchSize < 1");
-      const bool withClasses = info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
-      return startJob(info.Env(), [data, batchSize, withClasses](JobScope& scope) -> ResultBuilder {
-        at::Tensor classes;
-        const Evaluation e = scope.trainer->evaluate(*data, batchSize, withClasses ? &classes : nullptr);
-        const int64_t numClasses = std::visit([](const auto& o) { return o.numClasses(); }, scope.trainer->config().model);
-        return [e, classes, numClasses](Napi::Env env, TrainerWrap&) -> Napi::Value {
-          Napi::Object result = evaluationObject(env, e);
-          if (classes.defined()) result.Set("classes", classArray(env, classes, numClasses));
-          return result;
-        };
+      const bool hd95 = info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
+      return startJob(info.Env(), [data, batchSize, hd95](JobScope& scope) -> ResultBuilder {
+        const Evaluation e = scope.trainer->evaluate(*data, batchSize, hd95);
+        return [e](Napi::Env env, TrainerWrap&) -> Napi::Value { return evaluationObject(env, e); };
       });
     });
   }

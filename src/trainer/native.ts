@@ -70,7 +70,7 @@ export interface NativeData {
   readonly images: Float32Array;
   readonly masks: TargetArray;
   readonly shape: readonly [number, number, number, number];
-  /** Images per case (volume), Σ = N; evaluate only. */
+  /** Images per case (volume), Σ = N; evaluation and validation only. */
   readonly cases?: readonly number[];
 }
 
@@ -78,6 +78,8 @@ export interface NativeFitOptions {
   readonly epochs: number;
   readonly batchSize: number;
   readonly evalBatchSize: number;
+  /** Validation metrics include HD95. */
+  readonly evalHd95: boolean;
   readonly augment: 'none' | 'rot-flip-rotate' | 'scale-crop-flip';
   readonly checkpoint: { readonly path: string; readonly everySteps: number; readonly everyEpochs: number } | null;
 }
@@ -91,8 +93,10 @@ export interface NativeEvaluation {
   readonly loss: number;
   readonly images: number;
   readonly cases: number;
-  /** [N, H, W] predicted classes, when asked for. */
-  readonly classes?: Uint8Array | Uint16Array;
+  /** With hd95: the mean over the foreground classes of perClassHd95. */
+  readonly hd95?: number;
+  /** With hd95: [K] per class, the mean over cases (NaN for class 0). */
+  readonly perClassHd95?: number[];
 }
 
 export type NativeEvent =
@@ -126,7 +130,7 @@ export interface NativeTrainer {
     options: NativeFitOptions,
     onEvent: (event: NativeEvent) => void,
   ): Promise<NativeFitSummary>;
-  evaluate(data: NativeData, batchSize: number, withClasses: boolean): Promise<NativeEvaluation>;
+  evaluate(data: NativeData, batchSize: number, hd95: boolean): Promise<NativeEvaluation>;
   predict(images: Float32Array, shape: readonly number[], batchSize: number, logits: false): Promise<Uint8Array | Uint16Array>;
   predict(images: Float32Array, shape: readonly number[], batchSize: number, logits: true): Promise<Float32Array>;
   save(path: string): Promise<void>;

@@ -3,8 +3,6 @@
  * the trainer's own thread (native/torch/trainer). Calls on one trainer run one after another in
  * call order; each returns a Promise and never blocks the event loop.
  */
-import { metrics } from '../metrics';
-import type { TargetArray } from '../types';
 import { checkKnownKeys, is, quoteList, rangeError, typeError } from '../validate';
 import { checkInteger, checkTrainerOptions, optionsFromRecord, type ResolvedTrainerOptions } from './config';
 import { checkCases, checkImageShape, checkImages, checkTrainingData } from './data';
@@ -14,12 +12,12 @@ import type { EvaluateOptions, Evaluation, FitOptions, FitResult, ProgressEvent,
 /** `code` of the error thrown by every call on a disposed trainer. */
 export const TRAINER_DISPOSED = 'SEGLOSS_TRAINER_DISPOSED';
 
-const FIT_KEYS = ['epochs', 'batchSize', 'augment', 'validation', 'signal', 'onProgress', 'checkpoint'];
+const FIT_KEYS = ['epochs', 'batchSize', 'augment', 'validation', 'validationOptions', 'signal', 'onProgress', 'checkpoint'];
 const AUGMENTATIONS = ['none', 'rot-flip-rotate', 'scale-crop-flip'] as const;
 const CHECKPOINT_KEYS = ['path', 'everySteps', 'everyEpochs'];
 const BATCH_KEYS = ['batchSize'];
 const EVALUATE_KEYS = ['batchSize', 'cases', 'hd95'];
-/** The most classes metrics.evaluateVolume takes. */
+/** The most classes HD95 is computed for (one pass over each case per class). */
 const MAX_HD95_CLASSES = 4096;
 const LOAD_KEYS = ['device'];
 
@@ -80,39 +78,21 @@ function checkCheckpoint(value: unknown): NativeFitOptions['checkpoint'] {
   return { path, everySteps, everyEpochs };
 }
 
-/**
- * HD95 per case and class from the predicted classes (metrics.evaluateVolumeAsync on each case:
- * its slices [D, H, W], or [H, W] for one). Pixels labelled `ignoreIndex` are taken out of both
- * masks (labels outside [0, K) match no class).
- */
-async function hd95PerCase(
-  predicted: Uint8Array | Uint16Array, // [N, H, W]
-  data: NativeData,
-  cases: readonly number[] | undefined,
-  classes: number,
-  ignoreIndex: number | null,
-): Promise<{ hd95: number; perClassHd95: number[] }> {
-  const [n, , h, w] = data.shape;
-  const counts = cases ?? new Array<number>(n).fill(1);
-  const jobs: Promise<{ hd95: Float64Array }>[] = [];
-  let start = 0;
-  for (const count of counts) {
-    const from = start * h * w, to = (start + count) * h * w;
-    const target: TargetArray = data.masks.subarray(from, to);
-    let pred: Uint8Array | Uint16Array | Int32Array = predicted.subarray(from, to);
-    if (ignoreIndex !== null) {
-      const masked = Int32Array.from(pred);
-      for (let k = 0; k < masked.length; ++k) if (target[k] === ignoreIndex) masked[k] = -1;
-      pred = masked;
-    }
-    jobs.push(metrics.evaluateVolumeAsync(pred, target, count > 1 ? [count, h, w] : [h, w], classes));
-    start += count;
-  }
-  const perCase = await Promise.all(jobs);
-  const perClassHd95 = [NaN];
-  for (let c = 1; c < classes; ++c) perClassHd95.push(perCase.reduce((sum, r) => sum + r.hd95[c - 1], 0) / perCase.length);
-  const foreground = perClassHd95.slice(1);
-  return { hd95: foreground.reduce((a, b) => a + b, 0) / foreground.length, perClassHd95 };
+/** evaluate's options (and fit's validationOptions), checked against a data set of n images. */
+interface CheckedEvaluate {
+  readonly batchSize: number;
+  readonly cases: readonly number[] | undefined;
+  readonly hd95: boolean;
+}
+
+function checkEvaluateOptions(value: unknown, name: string, n: number, classes: number, defaultBatch: number): CheckedEvaluate {
+  const o = checkOptionsObject(value, name, EVALUATE_KEYS);
+  const batchSize = o.batchSize === undefined ? defaultBatch : checkBatchSize(o.batchSize, `${name}.batchSize`);
+  const cases = checkCases(o.cases, n, `${name}.cases`);
+  const hd95 = o.hd95 === undefined ? false : o.hd95;
+  if (!is.bool(hd95)) throw typeError('a boolean', `${name}.hd95`, hd95);
+  if (hd95 && classes > MAX_HD95_CLASSES) throw rangeError(`a model with at most ${MAX_HD95_CLASSES} classes`, `${name}.hd95`, classes);
+  return { batchSize, cases, hd95 };
 }
 
 /** fit's checked options. */
@@ -243,19 +223,9 @@ export class Trainer {
   async evaluate(data: TrainingData, options?: EvaluateOptions): Promise<Evaluation> {
     const native = this.#live();
     const checked = checkTrainingData(data, 'data', this.#options.model, this.#options.ignoreIndex, true);
-    const o = checkOptionsObject(options, 'options', EVALUATE_KEYS);
-    const batchSize = checkBatchSize(o.batchSize, 'options.batchSize');
-    const cases = checkCases(o.cases, checked.shape[0], 'options.cases');
-    const hd95 = o.hd95 === undefined ? false : o.hd95;
-    if (!is.bool(hd95)) throw typeError('a boolean', 'options.hd95', hd95);
-    const classes = this.#options.model.numClasses;
-    if (hd95 && classes > MAX_HD95_CLASSES) throw rangeError(`a model with at most ${MAX_HD95_CLASSES} classes`, 'options.hd95', classes);
-    const data2 = cases ? { ...checked, cases } : checked;
-    return this.#enqueue(async () => {
-      const { classes: predicted, ...result } = await native.evaluate(data2, batchSize, hd95);
-      if (!hd95 || !predicted) return result;
-      return { ...result, ...(await hd95PerCase(predicted, checked, cases, classes, this.#options.ignoreIndex)) };
-    });
+    const { batchSize, cases, hd95 } = checkEvaluateOptions(options, 'options', checked.shape[0], this.#options.model.numClasses, 8);
+    const withCases = cases ? { ...checked, cases } : checked;
+    return this.#enqueue(() => native.evaluate(withCases, batchSize, hd95));
   }
 
   /**
@@ -347,9 +317,15 @@ export class Trainer {
     checkKnownKeys(options, FIT_KEYS, 'an option name of options');
     const epochs = checkInteger(options.epochs, 'options.epochs', 1);
     const batchSize = checkBatchSize(options.batchSize, 'options.batchSize');
-    const validation = options.validation === undefined
+    const validationData = options.validation === undefined
       ? null
       : checkTrainingData(options.validation, 'options.validation', this.#options.model, this.#options.ignoreIndex);
+    if (options.validationOptions !== undefined && !validationData) {
+      throw typeError('options.validation alongside it (validation data)', 'options.validationOptions', options.validationOptions);
+    }
+    const evaluation = checkEvaluateOptions(options.validationOptions, 'options.validationOptions',
+      validationData ? validationData.shape[0] : 0, this.#options.model.numClasses, batchSize);
+    const validation = validationData && evaluation.cases ? { ...validationData, cases: evaluation.cases } : validationData;
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError('an AbortSignal', 'options.signal', signal);
     const onProgress = options.onProgress;
@@ -359,7 +335,7 @@ export class Trainer {
     if (!is.string(augment)) throw typeError(`one of ${quoteList(AUGMENTATIONS)}`, 'options.augment', augment);
     if (!is.oneOf(augment, AUGMENTATIONS)) throw rangeError(`one of ${quoteList(AUGMENTATIONS)}`, 'options.augment', augment);
     return {
-      native: { epochs, batchSize, evalBatchSize: batchSize, augment, checkpoint },
+      native: { epochs, batchSize, evalBatchSize: evaluation.batchSize, evalHd95: evaluation.hd95, augment, checkpoint },
       validation,
       signal,
       onProgress: onProgress as CheckedFit['onProgress'],

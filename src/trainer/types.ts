@@ -184,7 +184,10 @@ export interface EvaluateOptions {
    * TransUNet's test on Synapse. Default: each image is a case.
    */
   readonly cases?: readonly number[];
-  /** Also compute HD95 per case and class (on libuv worker threads, after the native pass). Default `false`. */
+  /**
+   * Also compute HD95 per case and class (natively, on the trainer's thread, from each case's
+   * predicted and target label maps; TransUNet's policy). Default `false`.
+   */
   readonly hd95?: boolean;
 }
 
@@ -248,6 +251,8 @@ export interface FitOptions {
   readonly augment?: Augmentation;
   /** Evaluated after each epoch; the metrics come with the epoch event. */
   readonly validation?: TrainingData;
+  /** How `validation` is evaluated: what `evaluate` takes (`batchSize` default: fit's `batchSize`). */
+  readonly validationOptions?: EvaluateOptions;
   /** Stops at the next step boundary (after writing a checkpoint when `checkpoint` is set); fit rejects with an AbortError. */
   readonly signal?: AbortSignal;
   /** Called on the main thread for every event, in order. An error it throws stops the fit, which rejects with it. */

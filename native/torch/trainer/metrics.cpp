@@ -3,10 +3,14 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
+#include <utility>
+
+#include "../../core/geometry/segmentation_metrics.h"
 
 namespace segloss::trainer {
 
-MetricAccumulator::MetricAccumulator(int64_t numClasses, std::optional<int64_t> ignoreIndex)
+MetricAccumulator::MetricAccumulator(int64_t numClasses, std::optional<int64_t> ignoreIndex, bool hd95)
     : classes_(numClasses),
       ignoreIndex_(ignoreIndex),
       diceSum_(numClasses, 0.0),
@@ -16,7 +20,26 @@ MetricAccumulator::MetricAccumulator(int64_t numClasses, std::optional<int64_t> 
       truth_(numClasses, 0),
       caseIntersection_(numClasses, 0),
       casePredicted_(numClasses, 0),
-      caseTruth_(numClasses, 0) {}
+      caseTruth_(numClasses, 0),
+      hd95_(hd95),
+      hd95Sum_(numClasses, 0.0) {}
+
+// HD95 of the open case's maps, per foreground class, added to hd95Sum_.
+void MetricAccumulator::addCaseHd95() {
+  const at::Tensor predicted = at::stack(casePredictedMaps_).contiguous();  // [D, H, W] int32
+  const at::Tensor target = at::stack(caseTargetMaps_).contiguous();
+  geometry::GridShape grid;
+  grid.depth = predicted.size(0);
+  grid.spatialDims = grid.depth == 1 ? 2 : 3;
+  grid.height = predicted.size(1);
+  grid.width = predicted.size(2);
+  std::vector<geometry::CaseMetrics> perClass(static_cast<size_t>(classes_ > 1 ? classes_ - 1 : 0));
+  geometry::volumeCaseMetrics(predicted.data_ptr<int32_t>(), target.data_ptr<int32_t>(), grid, classes_,
+                              geometry::EmptyMaskPolicy::TransUNet, perClass.data());
+  for (int64_t c = 1; c < classes_; ++c) hd95Sum_[c] += perClass[static_cast<size_t>(c - 1)].hd95;
+  casePredictedMaps_.clear();
+  caseTargetMaps_.clear();
+}
 
 void MetricAccumulator::closeCase() {
   if (currentCase_ < 0) return;
@@ -28,6 +51,7 @@ void MetricAccumulator::closeCase() {
     }
     caseIntersection_[c] = casePredicted_[c] = caseTruth_[c] = 0;
   }
+  if (hd95_) addCaseHd95();
   ++cases_;
   currentCase_ = -1;
 }
@@ -37,6 +61,20 @@ namespace {
 // [B·K] counts → [B, K] int64 on the CPU.
 at::Tensor countsPerImage(const at::Tensor& binned /* [M] int64 in [0, B·K) */, int64_t bins, int64_t batch) {
   return at::bincount(binned, {}, bins).to(at::kLong).view({batch, bins / batch}).to(at::kCPU).contiguous();
+}
+
+// [B, H, W] label maps as int32 on the CPU, ignored pixels (of the target) set to −1 in both, so
+// they belong to no class.
+std::pair<at::Tensor, at::Tensor> hostLabelMaps(const at::Tensor& predicted, const at::Tensor& target,
+                                                std::optional<int64_t> ignoreIndex) {
+  at::Tensor p = predicted.to(at::kCPU, at::kInt).contiguous();
+  at::Tensor t = target.to(at::kCPU, at::kInt).contiguous();
+  if (ignoreIndex) {
+    const at::Tensor ignored = target.to(at::kCPU).eq(*ignoreIndex);
+    p.masked_fill_(ignored, -1);
+    t.masked_fill_(ignored, -1);
+  }
+  return {p, t};
 }
 
 }  // namespace
@@ -63,11 +101,17 @@ void MetricAccumulator::add(const at::Tensor& predictedIn, const at::Tensor& tar
   const int64_t* gd = g.data_ptr<int64_t>();
   const int64_t* pd = p.data_ptr<int64_t>();
   const int64_t* id = i.data_ptr<int64_t>();
+  at::Tensor predictedMaps, targetMaps;  // [B, H, W] int32 on the host, for HD95
+  if (hd95_) std::tie(predictedMaps, targetMaps) = hostLabelMaps(predictedIn, targetIn, ignoreIndex_);
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t caseId = cases.empty() ? images_ + b : cases[static_cast<size_t>(b)];
     if (caseId != currentCase_) {
       closeCase();
       currentCase_ = caseId;
+    }
+    if (hd95_) {
+      casePredictedMaps_.push_back(predictedMaps[b]);
+      caseTargetMaps_.push_back(targetMaps[b]);
     }
     for (int64_t c = 0; c < classes_; ++c) {
       const int64_t k = b * classes_ + c;
@@ -111,6 +155,16 @@ Evaluation MetricAccumulator::finish(double loss) {
   }
   result.meanDice = meanOfNumbers(result.perClassDice);
   result.meanIoU = meanOfNumbers(result.perClassIoU);
+  result.hd95 = kNaN;
+  if (hd95_) {
+    result.perClassHd95.push_back(kNaN);
+    double foreground = 0.0;
+    for (int64_t c = 1; c < classes_; ++c) {
+      result.perClassHd95.push_back(cases_ ? hd95Sum_[c] / static_cast<double>(cases_) : kNaN);
+      foreground += result.perClassHd95.back();
+    }
+    if (classes_ > 1) result.hd95 = foreground / static_cast<double>(classes_ - 1);
+  }
   return result;
 }
 

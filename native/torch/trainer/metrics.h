@@ -6,12 +6,15 @@
 //     or a volume: consecutive images with the same case id, their counts pooled.
 //   per-class IoU (Cityscapes' policy): |P∩G| / |P∪G| pooled over the whole set. NaN when absent.
 //   meanDice / meanIoU: the mean of the per-class values that are not NaN (background included).
+//   per-class HD95 (when asked for; TransUNet's policy, calculate_metric_percase): per case and
+//     foreground class, medpy's hd95 of (prediction == c, target == c) on the case's [D, H, W]
+//     (a 2-D [H, W] map for a one-image case), 0 when the prediction or the target is empty; the
+//     mean over cases. hd95 = the mean over the foreground classes (NaN background entry).
 // Pixels whose label is the ignore index count in no sum.
 #pragma once
 
 #include <cstdint>
 #include <optional>
-#include <vector>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -27,11 +30,14 @@ struct Evaluation {
   double loss = 0.0;                 // the objective, mean over images
   int64_t images = 0;
   int64_t cases = 0;                 // images, or volumes when cases were given
+  std::vector<double> perClassHd95;  // [K] (NaN for class 0), empty unless HD95 was asked for
+  double hd95 = 0.0;                 // mean of perClassHd95[1…K−1]; NaN unless asked for
 };
 
 class MetricAccumulator {
  public:
-  MetricAccumulator(int64_t numClasses, std::optional<int64_t> ignoreIndex);
+  /// `hd95`: also HD95 per case (keeps the open case's labels on the host until it closes).
+  MetricAccumulator(int64_t numClasses, std::optional<int64_t> ignoreIndex, bool hd95 = false);
 
   /// Adds a batch: predicted classes [B, H, W] (int64) and labels [B, H, W] (integer, same device).
   /// `cases[b]` is image b's case id (consecutive images of one volume share it); empty: each
@@ -48,10 +54,14 @@ class MetricAccumulator {
   std::vector<int64_t> intersection_, predicted_, truth_;  // [K] pooled |P∩G|, |P|, |G|
   std::vector<int64_t> caseIntersection_, casePredicted_, caseTruth_;  // [K] of the open case
   int64_t currentCase_ = -1;  // id of the open case, −1 before the first
+  bool hd95_ = false;
+  std::vector<double> hd95Sum_;          // [K] Σ over cases of the per-case HD95
+  std::vector<at::Tensor> casePredictedMaps_, caseTargetMaps_;  // the open case's [H, W] int32 maps
   int64_t cases_ = 0;
   int64_t images_ = 0;
 
   void closeCase();
+  void addCaseHd95();
 };
 
 }  // namespace segloss::trainer

@@ -161,7 +161,7 @@ FitSummary Trainer::fit(const Dataset& train, const Dataset* validation, const F
     stepInEpoch_ = 0;
     epochLossSum_ = 0.0;
     epochImages_ = 0;
-    if (validation) done.metrics = evaluate(*validation, options.evalBatchSize);
+    if (validation) done.metrics = evaluate(*validation, options.evalBatchSize, options.evalHd95);
     sink(std::move(done));
     if (policy.everyEpochs > 0 && epoch_ % policy.everyEpochs == 0 && !policy.path.empty()) {
       writeCheckpoint(policy.path, sink);
@@ -194,15 +194,14 @@ Trainer::Inference Trainer::infer(const at::Tensor& images) {
   return {at::upsample_bilinear2d(logits, {h, w}, /*align_corners=*/true), classes};
 }
 
-Evaluation Trainer::evaluate(const Dataset& data, int64_t batchSize, at::Tensor* classes) {
+Evaluation Trainer::evaluate(const Dataset& data, int64_t batchSize, bool hd95) {
   const at::NoGradGuard noGrad;
   model_.module->train(false);
   const at::Tensor images = data.images.to(device_);
   const at::Tensor masks = data.masks.to(device_);
   const int64_t n = images.size(0);
-  MetricAccumulator metrics(model_.numClasses, ignoreIndexOf(config_.objective));
+  MetricAccumulator metrics(model_.numClasses, ignoreIndexOf(config_.objective), hd95);
   double lossSum = 0.0;
-  std::vector<at::Tensor> predicted;  // [b, H, W] per batch, when asked for
   for (int64_t first = 0; first < n; first += batchSize) {
     const int64_t count = std::min(batchSize, n - first);
     const at::Tensor batchMasks = masks.narrow(0, first, count);
@@ -211,9 +210,7 @@ Evaluation Trainer::evaluate(const Dataset& data, int64_t batchSize, at::Tensor*
     const std::vector<int64_t> cases =
         data.cases.empty() ? std::vector<int64_t>{} : std::vector<int64_t>(data.cases.begin() + first, data.cases.begin() + first + count);
     metrics.add(out.classes, batchMasks, cases);
-    if (classes) predicted.push_back(out.classes.to(at::kCPU));
   }
-  if (classes) *classes = at::cat(predicted, 0);
   return metrics.finish(n ? lossSum / static_cast<double>(n) : 0.0);
 }
 

@@ -60,6 +60,7 @@ struct FitOptions {
   int64_t epochs = 1;         // train until this many epochs are complete
   int64_t batchSize = 8;      // the last batch of an epoch may be smaller
   int64_t evalBatchSize = 8;  // for the validation set
+  bool evalHd95 = false;      // validation metrics include HD95
   Augmentation augment = Augmentation::None;
   CheckpointPolicy checkpoint;
 };
@@ -113,8 +114,8 @@ class Trainer {
   /// A model with a fixed input size S (TransUNet) sees each slice resized to S × S (bicubic,
   /// corners aligned), as TransUNet's test: its classes come back with nearest-neighbour resizing,
   /// its logits (for the objective) bilinearly.
-  /// With `classes`, also returns the predicted classes [N, H, W] (int64, CPU) there.
-  Evaluation evaluate(const Dataset& data, int64_t batchSize, at::Tensor* classes = nullptr);
+  /// With `hd95`, also HD95 per case and class (metrics.h).
+  Evaluation evaluate(const Dataset& data, int64_t batchSize, bool hd95 = false);
   /// For images [N, Cin, H, W]: the argmax classes [N, H, W] (int64, CPU), or with `logits` the
   /// logits [N, K, H, W] (float32, CPU); resized as in evaluate.
   at::Tensor predict(const at::Tensor& images, int64_t batchSize, bool logits = false);
