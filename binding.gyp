@@ -29,6 +29,9 @@
       "sources": [
         "native/core/losses.cpp",
         "native/core/rmi_cpu.cpp",
+        "native/core/active_boundary.cpp",
+        "native/core/map_terms.cpp",
+        "native/core/target_maps.cpp",
         "native/core/cpu_isa.cpp",
         "native/core/parallel_cpu.cpp",
         "native/core/tile_kernels_sse2.cpp",

@@ -63,7 +63,7 @@ done
 # 2. Link with the core: no undefined symbol may remain (resolveActivation lives in losses.cpp).
 start=$(date +%s)
 CORE_OBJECTS=()
-for src in native/core/*.cpp; do
+for src in native/core/*.cpp native/core/geometry/*.cpp; do
   obj="$OUT/core_$(basename "${src%.cpp}").o"
   # shellcheck disable=SC2046
   "$CXX" $CXXSTD -O2 -fPIC -Wall -Wextra -Werror $(bash scripts/isa-flags.sh "$src") -c "$src" -o "$obj"
@@ -92,7 +92,7 @@ if [[ "${SEGLOSS_CUDA_EMULATION:-1}" != "0" ]]; then
   lane=$!
   "$CXX" "${FLAGS[@]}" -c native/cuda/emulation/engines_emulation_test.cpp -o "$EMU/engines_emulation_test.o"
   EMU_CORE=()
-  for src in native/core/*.cpp; do
+  for src in native/core/*.cpp native/core/geometry/*.cpp; do
     # shellcheck disable=SC2046
     "$CXX" "${FLAGS[@]}" $(bash scripts/isa-flags.sh "$src") -c "$src" -o "$EMU/core_$(basename "${src%.cpp}").o"
     EMU_CORE+=("$EMU/core_$(basename "${src%.cpp}").o")

@@ -117,8 +117,9 @@ function newLike(logits: LogitsArray): LogitsArray {
   return logits instanceof Float64Array ? new Float64Array(logits.length) : new Float32Array(logits.length);
 }
 
-function dims(input: CheckedInput): [number, number, number] {
-  return [input.batch, input.channels, input.pixels];
+/** [B, C, H, W] or [B, C, D, H, W]: the spatial shape reaches the distance-map losses. */
+function dims(input: CheckedInput): number[] {
+  return [...input.shape];
 }
 
 function toResult<T extends LogitsArray>(value: number, grad: LogitsArray | null, stateGrad: Float64Array | null = null): LossResult<T> {

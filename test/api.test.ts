@@ -14,7 +14,7 @@ const target = Uint8Array.from(labels(random, 40, 3));
 
 describe('lossNames', () => {
   it('lists the losses in spec order, frozen', () => {
-    expect(lossNames).toEqual(['cross-entropy', 'topk', 'focal', 'dice', 'log-cosh-dice', 'generalized-wasserstein-dice', 'jaccard', 'lovasz-softmax', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'rmi', 'robust-t', 'combo', 'exp-log', 'unified-focal']);
+    expect(lossNames).toEqual(['cross-entropy', 'topk', 'focal', 'distance-map-ce', 'dice', 'log-cosh-dice', 'generalized-wasserstein-dice', 'jaccard', 'lovasz-softmax', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'rmi', 'robust-t', 'boundary', 'hausdorff-dt', 'active-boundary', 'boundary-dou', 'region-wise', 'combo', 'exp-log', 'unified-focal']);
     expect(Object.isFrozen(lossNames)).toBe(true);
   });
   it('every listed id computes', () => {

@@ -57,7 +57,7 @@ describe('core addon invariants', () => {
     ['logits a number', raw(1, target, dims, dice, null), 'TypeError', 'logits is not a TypedArray'],
     ['logits Int16Array', raw(new Int16Array(12), target, dims, dice, null), 'TypeError', 'logits is not a Float32Array or Float64Array'],
     ['target Float64Array', raw(logits, new Float64Array(4), dims, dice, null), 'TypeError', 'target is not a Uint8Array, Uint16Array or Int32Array'],
-    ['dims of rank 2', raw(logits, target, [1, 12], dice, null), 'TypeError', 'dims is not [B, C, N]'],
+    ['dims of rank 2', raw(logits, target, [1, 12], dice, null), 'TypeError', 'dims is not [B, C, N], [B, C, H, W] or [B, C, D, H, W]'],
     ['dims with a string', raw(logits, target, [1, '3', 4], dice, null), 'TypeError', 'dims holds a non-number'],
     ['zero dims', raw(logits, target, [0, 3, 4], dice, null), 'RangeError', 'dimensions must be positive'],
     ['huge dims', raw(logits, target, [2 ** 40, 2 ** 40, 2 ** 40], dice, null), 'RangeError', 'dimensions overflow int64'],

@@ -79,6 +79,10 @@ describe.skipIf(!torchReady)('Trainer: training', () => {
     ['0.5·dice (smp) + 0.5·CE', [{ loss: 'dice', weight: 0.5, options: { preset: 'smp' } }, { loss: 'cross-entropy', weight: 0.5 }]],
     ['0.5·dice (nnU-Net) + 0.5·CE', [{ loss: 'dice', weight: 0.5, options: { preset: 'nnunet' } }, { loss: 'cross-entropy', weight: 0.5 }]],
     ['0.5·log-dice + 0.5·CE (label smoothing 0.1)', [{ loss: 'dice', weight: 0.5, options: { logLoss: true } }, { loss: 'cross-entropy', weight: 0.5, options: { labelSmoothing: 0.1 } }]],
+    ['distance-map-ce', [{ loss: 'distance-map-ce' }]],
+    ['0.5·boundary-dou + 0.5·CE', [{ loss: 'boundary-dou', weight: 0.5 }, { loss: 'cross-entropy', weight: 0.5 }]],
+    ['CE + 0.1·boundary + 0.01·hausdorff-dt + 0.1·region-wise', [{ loss: 'cross-entropy' }, { loss: 'boundary', weight: 0.1 }, { loss: 'hausdorff-dt', weight: 0.01 }, { loss: 'region-wise', weight: 0.1 }]],
+    ['CE + 0.5·active-boundary', [{ loss: 'cross-entropy' }, { loss: 'active-boundary', weight: 0.5, options: { maxBoundaryRatio: 0.2 } }]],
   ] as const)('training with %s makes progress (the epoch loss and the evaluated objective fall)', async (_name, objective) => {
     const data = shapesData(16, 32, 14);
     const trainer = await Trainer.create({ ...small, objective: objective as TrainerOptions['objective'], optimizer: { name: 'sgd', lr: 0.05 } });

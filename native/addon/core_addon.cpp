@@ -8,12 +8,13 @@
 //     (copies logits and target when called; writes grad on the worker thread)
 //     logits: Float32Array | Float64Array   // [B, C, N]
 //     target: Uint8Array | Uint16Array | Int32Array   // [B, N]
-//     dims:   [B, C, N]
+//     dims:   [B, C, H, W] or [B, C, D, H, W] (or [B, C, N]: no spatial shape, so no distance-map loss)
 //     request: resolved request (loss_request.h)
 //     grad:   null, or a TypedArray of the logits' type and length   // [B, C, N], written
 //     stateGrad: absent / null, or a Float64Array [1] (with grad): receives gradScale · Σ weight ·
 //             d term / d learned state over the terms with learned state (robust-t's θ)
 //   buildInfo() → { napiVersion, compiler, cxxStandard }
+//   targetMapCacheInfo(clear?) → { hits, misses, entries, bytes, capacityBytes }
 #include <napi.h>
 
 #include <cstddef>
@@ -23,6 +24,7 @@
 
 #include "../core/cpu_isa.h"
 #include "../core/parallel_cpu.h"
+#include "../core/target_maps.h"
 #include "errors.h"
 #include "geometry_addon.h"
 #include "loss_request.h"
@@ -66,13 +68,20 @@ bool overlaps(const void* a, size_t aBytes, const void* b, size_t bBytes) {
 
 LossCall readLossCall(const Napi::CallbackInfo& info) {
   if (info.Length() < 5) throw NativeTypeError("expected (logits, target, dims, request, grad)");
-  if (!info[2].IsArray() || info[2].As<Napi::Array>().Length() != 3) throw NativeTypeError("dims is not [B, C, N]");
+  const uint32_t rank = info[2].IsArray() ? info[2].As<Napi::Array>().Length() : 0;
+  if (rank < 3 || rank > 5) throw NativeTypeError("dims is not [B, C, N], [B, C, H, W] or [B, C, D, H, W]");
   if (!info[3].IsObject()) throw NativeTypeError("request is not an object");
   const Napi::Array dims = info[2].As<Napi::Array>();
   const ScalarView logits = readScalarArray(info[0], "logits");
   const LabelView target = readLabelArray(info[1], "target");
   LossCall call;
-  call.tensors = makeLossTensors(logits, target, readDim(dims, 0), readDim(dims, 1), readDim(dims, 2));
+  int64_t pixels = 1;
+  for (uint32_t d = 2; d < rank; ++d) pixels *= readDim(dims, d);
+  call.tensors = makeLossTensors(logits, target, readDim(dims, 0), readDim(dims, 1), pixels);
+  if (rank > 3) {
+    call.tensors.spatialDims = static_cast<int>(rank - 2);
+    for (uint32_t d = 2; d < rank; ++d) call.tensors.extent[3 - (rank - 2) + (d - 2)] = readDim(dims, d);
+  }
   call.request = readLossRequest(info[3].As<Napi::Object>());
   if (!info[4].IsNull() && !info[4].IsUndefined()) {
     const ScalarView grad = readScalarArray(info[4], "grad");
@@ -208,11 +217,29 @@ Napi::Value CpuEngineInfo(const Napi::CallbackInfo& info) {
   });
 }
 
+// { hits, misses, entries, bytes, capacityBytes } of the target-map cache (target_maps.h); with
+// `clear` true, the cache is emptied first (and its counters zeroed).
+Napi::Value TargetMapCacheInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guardNative(env, [&]() -> Napi::Value {
+    if (info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value()) clearTargetMapCache();
+    const TargetMapCacheStats stats = targetMapCacheStats();
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("hits", Napi::Number::New(env, static_cast<double>(stats.hits)));
+    result.Set("misses", Napi::Number::New(env, static_cast<double>(stats.misses)));
+    result.Set("entries", Napi::Number::New(env, static_cast<double>(stats.entries)));
+    result.Set("bytes", Napi::Number::New(env, static_cast<double>(stats.bytes)));
+    result.Set("capacityBytes", Napi::Number::New(env, static_cast<double>(stats.capacityBytes)));
+    return result;
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("computeLoss", Napi::Function::New(env, ComputeLoss, "computeLoss"));
   exports.Set("computeLossAsync", Napi::Function::New(env, ComputeLossAsync, "computeLossAsync"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("cpuEngineInfo", Napi::Function::New(env, CpuEngineInfo, "cpuEngineInfo"));
+  exports.Set("targetMapCacheInfo", Napi::Function::New(env, TargetMapCacheInfo, "targetMapCacheInfo"));
   registerGeometry(env, exports);
   return exports;
 }

@@ -21,6 +21,12 @@ enum class LossFamily : int {
   // Whole image planes at once (rmi: pooling, R×R neighbourhoods, per-plane covariances and a
   // Cholesky factorisation): the functor's runCpu does the work; CPU engine only.
   Planar,
+  // A term per (pixel, class) that multiplies the prediction with a per-pixel map computed from the
+  // target (and, for Hausdorff-DT, the thresholded prediction) on the CPU (map_terms.h).
+  Map,
+  // Losses computed on the whole batch by their own CPU code after the tile passes, with a cached
+  // target map (active boundary: a data-dependent boundary search and per-pixel direction targets).
+  BatchMap,
 };
 
 }  // namespace segloss

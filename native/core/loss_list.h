@@ -10,16 +10,22 @@
 #include <type_traits>
 #include <variant>
 
+#include "losses/active_boundary.h"
+#include "losses/boundary.h"
+#include "losses/boundary_dou.h"
 #include "losses/combo.h"
 #include "losses/cross_entropy.h"
 #include "losses/dice.h"
+#include "losses/distance_map_ce.h"
 #include "losses/exp_log.h"
 #include "losses/focal.h"
 #include "losses/focal_tversky.h"
 #include "losses/generalized_wasserstein_dice.h"
+#include "losses/hausdorff_dt.h"
 #include "losses/jaccard.h"
 #include "losses/log_cosh_dice.h"
 #include "losses/lovasz_softmax.h"
+#include "losses/region_wise.h"
 #include "losses/rmi.h"
 #include "losses/robust_t.h"
 #include "losses/sensitivity_specificity.h"
@@ -42,9 +48,10 @@ struct LossList {
   }
 };
 
-using Losses = LossList<CrossEntropyLoss, TopKLoss, FocalLoss, DiceLoss, LogCoshDiceLoss, GeneralizedWassersteinDiceLoss,
-                        JaccardLoss, LovaszSoftmaxLoss, TverskyLoss, FocalTverskyLoss, SensitivitySpecificityLoss, RmiLoss,
-                        RobustTLoss, ComboLoss, ExpLogLoss, UnifiedFocalLoss>;
+using Losses = LossList<CrossEntropyLoss, TopKLoss, FocalLoss, DistanceMapCeLoss, DiceLoss, LogCoshDiceLoss,
+                        GeneralizedWassersteinDiceLoss, JaccardLoss, LovaszSoftmaxLoss, TverskyLoss, FocalTverskyLoss,
+                        SensitivitySpecificityLoss, RmiLoss, RobustTLoss, BoundaryLoss, HausdorffDtLoss, ActiveBoundaryLoss,
+                        BoundaryDouLoss, RegionWiseLoss, ComboLoss, ExpLogLoss, UnifiedFocalLoss>;
 
 using LossOptions = Losses::Options;
 using LossFunctor = Losses::Functors;
@@ -120,13 +127,35 @@ constexpr bool hasLearnedState() {
   return false;
 }
 
+// Losses that multiply the prediction with a per-pixel target map in the tile kernels (map_terms.h).
+template <class Loss>
+constexpr bool isMapLoss() {
+  return Loss::kFamily == LossFamily::Map;
+}
+
+// Losses run on the whole batch by their own CPU code with a cached target map (active boundary).
+template <class Loss>
+constexpr bool isBatchMapLoss() {
+  return Loss::kFamily == LossFamily::BatchMap;
+}
+
+// Whether the loss reads maps or counts of the target computed on the CPU (target_maps.h): the map
+// family, and region losses with a `kTargetCounts` member (boundary DoU). CUDA tensors run these
+// on the CPU engine (native/torch/fused_loss.cpp).
+template <class Loss>
+constexpr bool needsHostMaps() {
+  if constexpr (Loss::kFamily == LossFamily::Map || Loss::kFamily == LossFamily::BatchMap) return true;
+  else return requires { Loss::kTargetCounts; };
+}
+
 // Whether a loss runs on the CPU engine only (the torch op moves CUDA inputs of such terms to the
-// CPU): the Special, Confusion and Planar families, and learned state (whose gradient only the CPU
-// driver returns).
+// CPU): the Special, Confusion and Planar families, learned state (whose gradient only the CPU
+// driver returns), and terms reading target maps computed on the CPU (needsHostMaps).
 inline bool cpuOnlyLoss(const LossOptions& options) {
   bool cpuOnly = false;
   Losses::forEach([&]<class Loss>() {
-    if (std::holds_alternative<typename Loss::Options>(options)) cpuOnly = isSpecialLoss<Loss>() || usesConfusion<Loss>() || hasLearnedState<Loss>() || isPlanarLoss<Loss>();
+    if (std::holds_alternative<typename Loss::Options>(options)) cpuOnly = isSpecialLoss<Loss>() || usesConfusion<Loss>() || hasLearnedState<Loss>() ||
+                                                                           isPlanarLoss<Loss>() || needsHostMaps<Loss>();
   });
   return cpuOnly;
 }

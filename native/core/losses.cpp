@@ -24,6 +24,7 @@
 #include "dispatch.h"
 #include "parallel_cpu.h"
 #include "special_batch.h"
+#include "target_maps.h"
 #include "tile_engine_cpu.h"
 
 namespace segloss {
@@ -110,7 +111,7 @@ TileKernel tileKernel() {
 struct EngineTerms {
   std::vector<LossFunctor> functors;  // one per term, in order
   std::vector<double> weights;
-  std::vector<size_t> pixel, region, special, planar;  // indices into functors
+  std::vector<size_t> pixel, region, special, planar, map, batchMap;  // indices into functors
 };
 
 EngineTerms engineTerms(const std::vector<WeightedLossOptions>& terms, int classes) {
@@ -124,6 +125,8 @@ EngineTerms engineTerms(const std::vector<WeightedLossOptions>& terms, int class
     const size_t index = out.functors.size() - 1;
     if (family == LossFamily::Planar) out.planar.push_back(index);
     else if (family == LossFamily::Special) out.special.push_back(index);
+    else if (family == LossFamily::Map) out.map.push_back(index);
+    else if (family == LossFamily::BatchMap) out.batchMap.push_back(index);
     else if (family == LossFamily::Pixel) out.pixel.push_back(index);
     else out.region.push_back(index);  // Region and Confusion
   }
@@ -152,6 +155,57 @@ double validWeightSum(const LossTensors& t, const double* classWeights) {
     for (int c = 0; c < classes; ++c) total += classWeights[c] * static_cast<double>(histogram[c]);
     return total;
   });
+}
+
+// Binds the per-(image, class) target counts of the region heads that read them (a kTargetCounts
+// member: boundary DoU), from the target-map cache. Returns the storage the functors point to.
+std::vector<std::vector<double>> bindTargetCounts(EngineTerms& terms, const LossTensors& t) {
+  std::vector<std::vector<double>> storage;
+  const int classes = probabilityClasses(t.channels);
+  for (const size_t k : terms.region) {
+    std::visit([&](auto& loss) {
+      using Loss = std::decay_t<decltype(loss)>;
+      if constexpr (requires { Loss::kTargetCounts; }) {
+        const TargetMapRequest request{Loss::kTargetCounts, classes, spatialGrid(t, Loss::kId), t.hasIgnore, t.ignoreIndex};
+        const BatchTargetMaps maps = targetMaps(t.target, t.labelType, t.batch, request);
+        std::vector<double> counts(static_cast<size_t>(t.batch * classes));
+        for (int64_t b = 0; b < t.batch; ++b) std::copy(maps.data[b], maps.data[b] + classes, counts.begin() + b * classes);
+        storage.push_back(std::move(counts));
+        loss.targetCounts = storage.back().data();
+      }
+    }, terms.functors[k]);
+  }
+  return storage;
+}
+
+// Labels outside [0, K) and non-finite logits, for objectives the tile passes (which check them
+// on the way) do not run.
+void checkInputs(const LossTensors& t) {
+  if (const int64_t bad = findInvalidLabel(t); bad >= 0) {
+    throw LossArgumentError("label outside [0, K) at flat index " + std::to_string(bad));
+  }
+  if (const int64_t bad = findNonFiniteLogit(t); bad >= 0) {
+    throw LossArgumentError("non-finite logit at flat index " + std::to_string(bad));
+  }
+}
+
+// Σ weight · value of the batch-map terms (active boundary), each on the whole batch with its
+// cached target map; their gradients are added to grad (written by the earlier passes, or zeroed).
+double runBatchMapTerms(const EngineTerms& terms, const LossTensors& t, const LossGradient* grad) {
+  double value = 0.0;
+  for (const size_t k : terms.batchMap) {
+    std::visit([&](const auto& loss) {
+      using Loss = std::decay_t<decltype(loss)>;
+      if constexpr (isBatchMapLoss<Loss>()) {
+        loss.checkInput(t);
+        const TargetMapRequest request{Loss::kTargetMap, probabilityClasses(t.channels), spatialGrid(t, Loss::kId), t.hasIgnore,
+                                       t.ignoreIndex};
+        const BatchTargetMaps maps = targetMaps(t.target, t.labelType, t.batch, request);
+        value += terms.weights[k] * loss.run(t, maps.data.data(), terms.weights[k], grad);
+      }
+    }, terms.functors[k]);
+  }
+  return value;
 }
 
 PixelTermRef pixelTermRef(const LossFunctor& functor, double weight, const LossTensors& t) {
@@ -218,6 +272,7 @@ class CpuDriver {
         if constexpr (isSpecialLoss<std::decay_t<decltype(loss)>>()) needs_ = needs_ | loss.needs();
       }, terms.functors[k]);
     }
+    prepareMapTerms();
   }
 
   double run(const LossGradient* grad) {
@@ -250,7 +305,7 @@ class CpuDriver {
       if (!twoPass) sums = gradSums;
     }
     for (size_t k = 0; k < pixelRefs_.size(); ++k) value += pixelNormalizerFactor_[k] * sums.pixelValues[k];
-    return value;
+    return value + sums.mapValue;
   }
 
  private:
@@ -258,16 +313,40 @@ class CpuDriver {
     std::vector<double> moments;      // [B, K, kMomentCount]
     std::vector<double> pixelValues;  // [pixel terms]
     std::vector<double> confusion;    // [B, K, K] (Confusion terms only)
+    double mapValue = 0.0;            // Σ over map terms (weighted, normalised)
     int64_t validPixels = 0;
   };
 
-  // Worker w's sums: [momentsSize moments | pixel term values | confusionCount confusion moments].
+  // The maps and factors of every map term (map_terms.h), and the job's view of them.
+  void prepareMapTerms() {
+    if (terms_.map.empty()) return;
+    const double validPixels = validWeightSum(tensors_, nullptr);
+    for (const size_t k : terms_.map) {
+      std::visit([&](const auto& loss) {
+        if constexpr (isMapLoss<std::decay_t<decltype(loss)>>()) {
+          const MapTermPlan plan = loss.plan();
+          mapPrepared_.push_back(prepareMapTerm(plan, tensors_, terms_.weights[k], validPixels));
+          job_.mapLogProb |= plan.kind == MapTermKind::TrueClassLog;
+        }
+      }, terms_.functors[k]);
+    }
+    for (const PreparedMapTerm& term : mapPrepared_) {
+      mapRefs_.push_back(MapTermRef{term.kind, term.maps.data(), term.factors.data()});
+    }
+    job_.mapTerms = mapRefs_.data();
+    job_.mapTermCount = static_cast<int>(mapRefs_.size());
+    if (job_.mapLogProb && job_.activation != PixelActivationKind::Softmax) job_.needLogProb = true;
+  }
+
+  // Worker w's sums: [momentsSize moments | pixel term values | the map terms' value |
+  // confusionCount confusion moments].
   Sums runPass(PassKind pass, size_t momentsSize, size_t confusionCount) {
     job_.pass = pass;
     const int64_t units = job_.units();
     const int workers = workersFor(units, int64_t(kTilePixels) * job_.classes);
     const size_t scratch = tileWorkspaceBytes(job_);
-    const size_t confusionAt = momentsSize + pixelRefs_.size();
+    const size_t mapValueAt = momentsSize + pixelRefs_.size();
+    const size_t confusionAt = mapValueAt + 1;
     const size_t perWorker = confusionAt + confusionCount;
     std::vector<double> sums(size_t(workers) * perWorker, 0.0);
     std::vector<int64_t> valid(workers, 0);
@@ -278,6 +357,7 @@ class CpuDriver {
       TilePartials partials;
       partials.moments = sums.data() + w * perWorker;
       partials.pixelValues = partials.moments + momentsSize;
+      partials.mapValue = partials.moments + mapValueAt;
       partials.confusion = partials.moments + confusionAt;
       kernel(job_, begin, end, scratch_.get() + w * scratch, partials);
       valid[w] = partials.validPixels;
@@ -287,13 +367,15 @@ class CpuDriver {
     if (job_.checkInputs) throwForBadInputs(invalidLabel, nonFinite);
     Sums merged;
     merged.moments.assign(sums.begin(), sums.begin() + momentsSize);
-    merged.pixelValues.assign(sums.begin() + momentsSize, sums.begin() + confusionAt);
+    merged.pixelValues.assign(sums.begin() + momentsSize, sums.begin() + mapValueAt);
+    merged.mapValue = sums[mapValueAt];
     merged.confusion.assign(sums.begin() + confusionAt, sums.begin() + perWorker);
     merged.validPixels = valid[0];
     for (int w = 1; w < workers; ++w) {
       const double* part = sums.data() + w * perWorker;
       for (size_t i = 0; i < momentsSize; ++i) merged.moments[i] += part[i];
       for (size_t k = 0; k < pixelRefs_.size(); ++k) merged.pixelValues[k] += part[momentsSize + k];
+      merged.mapValue += part[mapValueAt];
       for (size_t i = 0; i < confusionCount; ++i) merged.confusion[i] += part[confusionAt + i];
       merged.validPixels += valid[w];
     }
@@ -438,6 +520,8 @@ class CpuDriver {
   std::vector<double> pixelSmoothing_;  // [K] (TileJob::pixelSmoothing)
   std::vector<double> coefficients_;  // [B, K, kCoefficientCount]
   std::vector<double> confusionRows_;  // [B, K, K] Σ weight · d value / d C (Confusion terms)
+  std::vector<PreparedMapTerm> mapPrepared_;
+  std::vector<MapTermRef> mapRefs_;
   std::unique_ptr<unsigned char[]> scratch_;
   size_t scratchBytes_ = 0;
   SpecialNeeds needs_;                            // the union over the special terms
@@ -458,12 +542,15 @@ double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLoss
   if (terms.empty()) throw LossArgumentError("no loss term");
   resolveActivation(tensors.activation, tensors.channels);
   EngineTerms engine = engineTerms(terms, probabilityClasses(tensors.channels));
+  const std::vector<std::vector<double>> targetCounts = bindTargetCounts(engine, tensors);
   double value = 0.0;
   bool accumulate = grad && grad->accumulate;
-  if (!engine.pixel.empty() || !engine.region.empty() || !engine.special.empty()) {
+  bool checked = false;  // labels and logits checked (the tile passes check them on the way)
+  if (!engine.pixel.empty() || !engine.region.empty() || !engine.special.empty() || !engine.map.empty()) {
     CpuDriver driver(tensors, engine);
     value = driver.run(grad);
     accumulate = true;
+    checked = true;
   }
   // Planar terms (rmi) after the tile engine, each adding its weighted gradient.
   for (const size_t k : engine.planar) {
@@ -475,6 +562,16 @@ double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLoss
       }
     }, engine.functors[k]);
     accumulate = true;
+  }
+  // Batch-map terms (active boundary) add their gradients to what is there: write zeros first
+  // when nothing has written it.
+  if (!engine.batchMap.empty()) {
+    if (!checked) checkInputs(tensors);
+    if (grad && !accumulate) {
+      const size_t bytes = (tensors.dtype == ScalarType::Float64 ? sizeof(double) : sizeof(float));
+      std::memset(grad->data, 0, static_cast<size_t>(tensors.batch * tensors.channels * tensors.pixels) * bytes);
+    }
+    value += runBatchMapTerms(engine, tensors, grad);
   }
   return value;
 }

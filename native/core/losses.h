@@ -25,6 +25,11 @@ struct LossTensors {
   int64_t batch = 0;     // B
   int64_t channels = 0;  // C
   int64_t pixels = 0;    // N = H·W
+  // The spatial shape of N, for the losses that compute distance maps (LossFamily::Map, boundary
+  // DoU): spatialDims 2 ([H, W] = extent[1..2], extent[0] = 1) or 3 ([D, H, W]); 0 = not given
+  // (those losses then throw LossArgumentError).
+  int spatialDims = 0;
+  int64_t extent[3] = {1, 1, 1};
   Activation activation = Activation::Softmax;
   bool hasIgnore = false;
   int64_t ignoreIndex = -100;

@@ -10,6 +10,8 @@
 //   Gradient:          d value / d logits (region terms through moment coefficients; pixel terms;
 //                      special terms through their stored u)
 //   ValuesAndGradient: pixel-wise values and gradient in one pass (no region term)
+// Map terms (map_terms.h) add their values in the passes that compute values, and their
+// u = p · d value / d p to the region part of the gradient.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +19,7 @@
 
 #include "activation.h"
 #include "losses.h"
+#include "map_terms.h"
 #include "region_moments.h"
 
 namespace segloss {
@@ -33,6 +36,13 @@ struct PixelTermRef {
   const double* classWeights = nullptr;  // [K] w, or nullptr
   const double* classFactors = nullptr;  // [K] a, or nullptr
   double smoothing = 0.0;                // σ
+};
+
+// One map term of the objective (map_terms.h), as the kernels see it.
+struct MapTermRef {
+  MapTermKind kind = MapTermKind::Linear;
+  const double* const* maps = nullptr;  // [B] → image b's map: [K, N] (Linear, SquaredError) or [N] (TrueClassLog)
+  const double* factors = nullptr;      // [K] w_c (0: class not in the mean); TrueClassLog: [1] w
 };
 
 // Per-(image, class) gradient coefficients of all region terms together:
@@ -73,6 +83,9 @@ struct TileJob {
   bool confusion = false;           // Statistics: accumulate the confusion moments [B, K, K] (confusion_moments.h)
   const double* confusionRows = nullptr;  // Gradient: [B, K, K] d value / d C[a][c] added to the pixels of class a
                                           // (with coefficients set), or nullptr (no Confusion term)
+  const MapTermRef* mapTerms = nullptr;
+  int mapTermCount = 0;
+  bool mapLogProb = false;          // some map term reads log p_t (softmax: the log-sum-exp row)
 
   void* grad = nullptr;             // [B, C, N] dtype (Gradient passes)
   double gradScale = 1.0;
@@ -87,6 +100,7 @@ struct TilePartials {
   double* moments = nullptr;      // [B, K, kMomentCount]
   double* pixelValues = nullptr;  // [pixelTermCount] Σ of unnormalised term values
   double* confusion = nullptr;    // [B, K, K] when TileJob::confusion
+  double* mapValue = nullptr;     // [1] Σ over map terms of their (weighted, normalised) values
   int64_t validPixels = 0;
   bool invalidLabel = false;  // some label is outside [0, K) and not the ignore index (checkInputs)
   bool nonFinite = false;     // some logit is NaN or ±∞ (checkInputs)

@@ -230,7 +230,8 @@ void activateTile(const TileJob& job, const T* z, int n, TileScratch<T>& s) {
   const int64_t stride = job.pixels;
   const int channels = static_cast<int>(job.channels);
   if constexpr (A == PixelActivationKind::Softmax) {
-    softmaxTile(z, stride, channels, n, s.prob, s.logProb, job.pixelTermCount > 0, job.needLogProb, s.lse, s.sum);
+    softmaxTile(z, stride, channels, n, s.prob, s.logProb, job.pixelTermCount > 0 || job.mapLogProb, job.needLogProb, s.lse,
+                s.sum);
   } else if constexpr (A == PixelActivationKind::Sigmoid) {
     for (int c = 0; c < channels; ++c) sigmoidClass(z + c * stride, T(1), n, s.prob + c * S, s.logProb + c * S);
   } else if constexpr (A == PixelActivationKind::BinarySigmoid) {
@@ -449,6 +450,102 @@ double runPixelTerm(const TileJob& job, const PixelTermRef& term, const T* z, co
   return value;
 }
 
+// ---- map terms (map_terms.h) ---------------------------------------------------------------------
+
+// row[j] = valid_j · map[j] for the tile's `real` pixels (as T), 0 in the padding up to n.
+template <typename T>
+void loadMapRow(const double* __restrict map, const T* __restrict valid, int real, int n, T* __restrict row) {
+  for (int j = 0; j < real; ++j) row[j] = valid[j] * static_cast<T>(map[j]);
+  for (int j = real; j < n; ++j) row[j] = T(0);
+}
+
+// Σ_c w_c Σ_j m_j p_j (Linear) or Σ_c w_c Σ_j m_j (p_j − g_j)² (SquaredError) over the tile; with
+// `gradient`, u_c += w_c · p_c ∂term/∂p_c (m_j p_j, or 2 m_j p_j (p_j − g_j)).
+template <typename T>
+double classMapTermTile(const TileJob& job, const MapTermRef& term, const double* image, int64_t i0, TileScratch<T>& s,
+                        int n, int real, bool gradient) {
+  double value = 0.0;
+  T* __restrict m = s.tmp;
+  const bool squared = term.kind == MapTermKind::SquaredError;
+  for (int c = 0; c < job.classes; ++c) {
+    const double wc = term.factors[c];
+    if (wc == 0.0) continue;
+    loadMapRow(image + c * job.pixels + i0, s.valid, real, n, m);
+    const T* __restrict pc = s.prob + c * S;
+    const int32_t* __restrict label = s.label;
+    T* __restrict uc = s.u + c * S;
+    const T w = gradient ? static_cast<T>(wc) : T(0);
+    T lanes[kLanes] = {};
+    if (squared) {
+      for (int j0 = 0; j0 < n; j0 += kLanes) {
+        for (int l = 0; l < kLanes; ++l) {
+          const int j = j0 + l;
+          const T e = pc[j] - (label[j] == c ? T(1) : T(0));
+          lanes[l] += m[j] * e * e;
+          uc[j] += w * T(2) * m[j] * pc[j] * e;
+        }
+      }
+    } else {
+      for (int j0 = 0; j0 < n; j0 += kLanes) {
+        for (int l = 0; l < kLanes; ++l) {
+          const int j = j0 + l;
+          lanes[l] += m[j] * pc[j];
+          uc[j] += w * m[j] * pc[j];
+        }
+      }
+    }
+    value += wc * static_cast<double>(laneTotal(lanes));
+  }
+  return value;
+}
+
+// w Σ_j m_j (−log p_t) over the tile; with `gradient`, u_t += −w m_j. log p_t = z_t − lse under
+// softmax, else the log-probability rows.
+template <typename T>
+double trueClassMapTermTile(const TileJob& job, const MapTermRef& term, const double* image, int64_t i0, const T* z,
+                            TileScratch<T>& s, int n, int real, bool gradient) {
+  T* __restrict m = s.tmp;
+  T* __restrict lpt = s.lpt;
+  loadMapRow(image + i0, s.valid, real, n, m);
+  for (int j = 0; j < n; ++j) lpt[j] = T(0);
+  const bool fromLogits = job.activation == PixelActivationKind::Softmax;
+  for (int c = 0; c < job.classes; ++c) {
+    selectClass(fromLogits ? z + c * job.pixels : s.logProb + c * S, s.label, c, fromLogits ? real : n, lpt);
+  }
+  if (fromLogits) {
+    const T* __restrict lse = s.lse;
+    const T* __restrict valid = s.valid;
+    for (int j = 0; j < real; ++j) lpt[j] = valid[j] * (lpt[j] - lse[j]);
+  }
+  T lanes[kLanes] = {};
+  for (int j0 = 0; j0 < n; j0 += kLanes) {
+    for (int l = 0; l < kLanes; ++l) lanes[l] -= m[j0 + l] * lpt[j0 + l];
+  }
+  if (gradient) {
+    const T w = static_cast<T>(term.factors[0]);
+    for (int c = 0; c < job.classes; ++c) {
+      const int32_t* __restrict label = s.label;
+      T* __restrict uc = s.u + c * S;
+      for (int j = 0; j < n; ++j) uc[j] -= (label[j] == c ? w : T(0)) * m[j];
+    }
+  }
+  return term.factors[0] * static_cast<double>(laneTotal(lanes));
+}
+
+// Every map term on the tile of image b: the sum of their values; gradients added to s.u.
+template <typename T>
+double runMapTerms(const TileJob& job, int64_t b, int64_t i0, const T* z, TileScratch<T>& s, int n, int real,
+                   bool gradient) {
+  double value = 0.0;
+  for (int k = 0; k < job.mapTermCount; ++k) {
+    const MapTermRef& term = job.mapTerms[k];
+    const double* image = term.maps[b];
+    value += term.kind == MapTermKind::TrueClassLog ? trueClassMapTermTile(job, term, image, i0, z, s, n, real, gradient)
+                                                    : classMapTermTile(job, term, image, i0, s, n, real, gradient);
+  }
+  return value;
+}
+
 // ---- gradient -----------------------------------------------------------------------------------
 
 // u_c = p_c · d value / d p_c of the region terms, from the image's coefficients.
@@ -659,12 +756,22 @@ void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& 
     storeActivation(job, b, i0, n, s);
     if (job.confusion) tileConfusion(s, classes, padded, partials.confusion + b * confusionSize(classes));
   }
-  const GradParts parts{job.coefficients != nullptr || job.specialDprob != nullptr || job.specialU != nullptr,
+  const GradParts parts{job.coefficients != nullptr || job.specialDprob != nullptr || job.specialU != nullptr ||
+                            job.mapTermCount > 0,
                         job.pixelTermCount > 0 || job.specialTrueU != nullptr};
-  if (gradient && job.coefficients) regionTileGrad(job.coefficients + b * classes * kCoefficientCount, s, classes, n);
+  if (gradient && job.coefficients) {
+    regionTileGrad(job.coefficients + b * classes * kCoefficientCount, s, classes, n);
+  } else if (gradient && job.mapTermCount > 0) {  // the map terms add to u
+    for (int j = 0; j < classes * S; ++j) s.u[j] = T(0);
+  }
+  const bool uWritten = job.coefficients != nullptr || job.mapTermCount > 0;
   if (gradient && job.confusionRows) confusionTileGrad(job.confusionRows + b * confusionSize(classes), s, classes, n);
-  if (gradient && job.specialDprob) addSpecialDprob(job, b, i0, n, s, job.coefficients == nullptr);
-  if (gradient && job.specialU) addSpecialU(job, b, i0, n, s, job.coefficients == nullptr && job.specialDprob == nullptr);
+  if (gradient && job.specialDprob) addSpecialDprob(job, b, i0, n, s, !uWritten);
+  if (gradient && job.specialU) addSpecialU(job, b, i0, n, s, !uWritten && job.specialDprob == nullptr);
+  if (job.mapTermCount > 0 && (values || gradient)) {
+    const double v = runMapTerms(job, b, i0, z, s, padded, n, gradient);
+    if (values) *partials.mapValue += v;
+  }
   if (parts.pixel) {
     for (int j = 0; j < padded; ++j) s.tau[j] = T(0);
   }

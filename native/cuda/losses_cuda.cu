@@ -28,7 +28,9 @@ void checkCudaRequest(const LossTensors& t, const LossGradient* grad, const doub
 
 template <class Loss>
 size_t workspaceBytesFor(const LossTensors& t) {
-  if constexpr (Loss::kFamily == LossFamily::Pixel) {
+  if constexpr (needsHostMaps<Loss>()) {
+    return 0;  // runs on the CPU engine (native/torch/fused_loss.cpp)
+  } else if constexpr (Loss::kFamily == LossFamily::Pixel) {
     return cuda::PixelWorkspace::kBytes;
   } else if constexpr (Loss::kFamily == LossFamily::Region) {
     return cuda::RegionWorkspace::bytes(t.batch, probabilityClasses(t.channels), Loss::kStats);
@@ -50,8 +52,10 @@ void computeLossCuda(const LossTensors& tensors, const LossFunctor& functor, con
   const cuda::Stream cudaStream = static_cast<cuda::Stream>(stream);
   dispatchLoss(tensors, functor, grad, [&](const auto& in, auto* target, auto activation, const auto& loss) {
     using Loss = std::decay_t<decltype(loss)>;
-    constexpr PixelActivationKind A = decltype(activation)::value;
-    if constexpr (Loss::kFamily == LossFamily::Pixel) {
+    [[maybe_unused]] constexpr PixelActivationKind A = decltype(activation)::value;
+    if constexpr (needsHostMaps<Loss>()) {
+      throw LossArgumentError(std::string(Loss::kId) + " computes its distance maps on the CPU: run it on CPU tensors");
+    } else if constexpr (Loss::kFamily == LossFamily::Pixel) {
       cuda::runPixelEngineCuda<A>(in, loss, target, deviceValue, workspace, cudaStream);
     } else if constexpr (Loss::kFamily == LossFamily::Region) {
       cuda::runRegionEngineCuda<A>(in, loss, target, deviceValue, workspace, cudaStream);

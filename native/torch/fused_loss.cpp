@@ -3,6 +3,8 @@
 #include "fused_loss.h"
 
 #include <limits>
+#include <type_traits>
+#include <variant>
 #include <string>
 #include <utility>
 #include <vector>
@@ -227,6 +229,27 @@ class LabelCache {
   std::vector<std::pair<std::optional<int64_t>, EngineLabels>> entries_;
 };
 
+// The engines' view of logits [B, C, ...] and the engine labels, with the spatial shape (2-D or 3-D).
+LossTensors engineTensors(const at::Tensor& logits, const EngineLabels& target, Activation activation) {
+  LossTensors tensors;
+  tensors.logits = logits.data_ptr();
+  tensors.dtype = engineScalarType(logits);
+  tensors.target = target.tensor.data_ptr();
+  tensors.labelType = target.type;
+  tensors.batch = logits.size(0);
+  tensors.channels = logits.size(1);
+  tensors.pixels = logits.numel() / (tensors.batch * tensors.channels);
+  tensors.activation = activation;
+  tensors.hasIgnore = target.hasIgnore;
+  tensors.ignoreIndex = target.ignoreIndex;
+  const int64_t spatial = logits.dim() - 2;
+  if (spatial == 2 || spatial == 3) {
+    tensors.spatialDims = static_cast<int>(spatial);
+    for (int64_t d = 0; d < spatial; ++d) tensors.extent[3 - spatial + d] = logits.size(2 + d);
+  }
+  return tensors;
+}
+
 void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last, const at::Tensor& logits,
                   LabelCache& labels, at::Tensor& grad, bool accumulate, double* value, double* stateGrad);
 
@@ -286,18 +309,7 @@ void runTermGroup(const std::vector<LossTerm>& terms, size_t first, size_t last,
     group.push_back(WeightedLossOptions{withPlaneSize(terms[t].options, logits), terms[t].weight});
   }
 
-  LossTensors tensors;
-  tensors.logits = logits.data_ptr();
-  tensors.dtype = engineScalarType(logits);
-  tensors.target = target.tensor.data_ptr();
-  tensors.labelType = target.type;
-  tensors.batch = logits.size(0);
-  tensors.channels = logits.size(1);
-  tensors.pixels = logits.numel() / (tensors.batch * tensors.channels);
-  tensors.activation = terms[first].activation;
-  tensors.hasIgnore = target.hasIgnore;
-  tensors.ignoreIndex = target.ignoreIndex;
-
+  const LossTensors tensors = engineTensors(logits, target, terms[first].activation);
   const LossGradient groupGrad{grad.defined() ? grad.data_ptr() : nullptr, 1.0, accumulate, stateGrad};
   runEngine(logits.device(), tensors, group, grad.defined() ? &groupGrad : nullptr, value);
 }

@@ -14,6 +14,10 @@ export interface OptionContext {
   readonly classes: number;
   /** [B, C, ...spatial] when the input is known (computeLoss), absent otherwise (trainer objectives). */
   readonly shape?: readonly number[];
+  /** B, when the call knows its input (computeLoss; not the torch API, which checks natively). */
+  readonly batch?: number;
+  /** N, the pixels of one image, when the call knows its input. */
+  readonly pixels?: number;
 }
 
 /** One option: its check, its default and its documentation. */

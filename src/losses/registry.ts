@@ -5,17 +5,23 @@
  * this list (the native side has its own one list, native/core/loss_list.h).
  */
 import type { OptionContext } from './options';
+import { activeBoundaryDefinition } from './active-boundary';
+import { boundaryDefinition } from './boundary';
+import { boundaryDouDefinition } from './boundary-dou';
 import { comboDefinition } from './combo';
 import { crossEntropyDefinition } from './cross-entropy';
 import type { LossDefinition } from './definition';
 import { diceDefinition } from './dice';
+import { distanceMapCeDefinition } from './distance-map-ce';
 import { expLogDefinition } from './exp-log';
 import { focalDefinition } from './focal';
 import { focalTverskyDefinition } from './focal-tversky';
 import { generalizedWassersteinDiceDefinition } from './generalized-wasserstein-dice';
+import { hausdorffDtDefinition } from './hausdorff-dt';
 import { jaccardDefinition } from './jaccard';
 import { logCoshDiceDefinition } from './log-cosh-dice';
 import { lovaszSoftmaxDefinition } from './lovasz-softmax';
+import { regionWiseDefinition } from './region-wise';
 import { rmiDefinition } from './rmi';
 import { robustTDefinition } from './robust-t';
 import { sensitivitySpecificityDefinition } from './sensitivity-specificity';
@@ -28,6 +34,7 @@ export const lossDefinitions = [
   crossEntropyDefinition,
   topkDefinition,
   focalDefinition,
+  distanceMapCeDefinition,
   diceDefinition,
   logCoshDiceDefinition,
   generalizedWassersteinDiceDefinition,
@@ -38,6 +45,11 @@ export const lossDefinitions = [
   sensitivitySpecificityDefinition,
   rmiDefinition,
   robustTDefinition,
+  boundaryDefinition,
+  hausdorffDtDefinition,
+  activeBoundaryDefinition,
+  boundaryDouDefinition,
+  regionWiseDefinition,
   comboDefinition,
   expLogDefinition,
   unifiedFocalDefinition,

@@ -14,7 +14,7 @@ export interface CoreAddon {
   computeLoss(
     logits: LogitsArray, // [B, C, N]
     target: TargetArray, // [B, N]
-    dims: readonly [number, number, number], // [B, C, N]
+    dims: readonly number[], // [B, C, H, W] or [B, C, D, H, W] (or [B, C, N]: no spatial shape)
     request: ResolvedLossRequest,
     grad: LogitsArray | null, // [B, C, N], the logits' type
     stateGrad?: Float64Array | null, // [1] d value / d learned state (robust-t's θ) · gradScale; needs grad
@@ -23,7 +23,7 @@ export interface CoreAddon {
   computeLossAsync(
     logits: LogitsArray,
     target: TargetArray,
-    dims: readonly [number, number, number],
+    dims: readonly number[],
     request: ResolvedLossRequest,
     grad: LogitsArray | null,
     stateGrad?: Float64Array | null,
@@ -32,6 +32,22 @@ export interface CoreAddon {
   buildInfo(): { napiVersion: number; compiler: string; cxxStandard: number };
   /** The CPU kernels in use; throws when SEGLOSS_CPU_ISA names an unsupported instruction set. */
   cpuEngineInfo(): CpuEngineInfo;
+  /** The target-map cache of the boundary losses (native/core/target_maps.h); `clear` empties it first. */
+  targetMapCacheInfo(clear?: boolean): TargetMapCacheInfo;
+}
+
+/** The cache of distance maps that depend on the target only (docs/engine.md "Target maps"). */
+export interface TargetMapCacheInfo {
+  /** Image lookups answered from the cache. */
+  readonly hits: number;
+  /** Image lookups that computed the maps. */
+  readonly misses: number;
+  /** Images held now. */
+  readonly entries: number;
+  /** Bytes they hold (labels and maps). */
+  readonly bytes: number;
+  /** The budget (SEGLOSS_TARGET_MAP_CACHE_MB, default 1024 MiB). */
+  readonly capacityBytes: number;
 }
 
 /** The CPU engine's instruction set and threads (see {@link cpuEngineInfo}). */

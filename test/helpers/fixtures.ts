@@ -59,3 +59,9 @@ export function fixtureTarget(c: FixtureCase): TargetArray {
 export function isFloat64Exact(c: FixtureCase): boolean {
   return c.dtype === 'float64' && (c.valueDtype ?? c.dtype) === 'float64' && !c.referencePrecisionNote;
 }
+
+/** The case's options as the API takes them: a stored per-pixel `map` (a JSON array) becomes a Float64Array. */
+export function fixtureOptions(c: FixtureCase): Record<string, unknown> {
+  const { map, ...rest } = c.options;
+  return Array.isArray(map) ? { ...rest, map: Float64Array.from(map as number[]) } : c.options;
+}

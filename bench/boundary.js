@@ -1,0 +1,249 @@
+#!/usr/bin/env node
+'use strict';
+// Benchmark of the boundary-level losses on distance maps against the same losses computed the
+// reference way in the same run (DESIGN.md, "Where the numbers come from"): per image and class
+// scipy.ndimage.distance_transform_edt maps, then the formula in PyTorch eager with autograd
+// (value + backward), as LIVIAETS SurfaceLoss, jmlipman RWLoss, SegLossOdyssey DisPenalizedCE and
+// MONAI HausdorffDTLoss compute them, timed inside python3; segloss's computeLoss(…, { grad: true })
+// timed here, with the target-map cache cleared before every call ("cold": the maps are computed
+// every time, as the references do) and warm (the same target again: maps from the cache).
+//
+//   node bench/boundary.js [--iterations=N] [--warmup=N] [--out=FILE] [--quick] [--losses=a,b]
+//
+// Workloads: float32 logits 8×9×224² and 4×19×512² (--quick: 2×9×224² only), targets made of
+// random Voronoi regions, logits leaning towards the target (so the thresholded prediction of
+// Hausdorff-DT has regions too). Median of N after warmup. Prints a Markdown table
+// (ratio = reference time / segloss time) and writes bench/results/boundary-<date>.json with the CPU
+// model and thread counts. Needs `npm run build:ts`, `npm run build:core`, and a python3 with numpy,
+// scipy and torch (SEGLOSS_PYTHON picks it; SEGLOSS_TORCH_SITE is appended to its sys.path, e.g. a
+// venv's site-packages holding torch next to Debian's python3-scipy).
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+const { computeLoss, cpuEngineInfo, lossNames } = require(path.join(root, 'lib', 'index.js'));
+const { coreAddon } = require(path.join(root, 'lib', 'native', 'core.js'));
+
+const ALL_LOSSES = ['boundary', 'region-wise', 'distance-map-ce', 'hausdorff-dt', 'boundary-dou'];
+
+function parseArgs(argv) {
+  const options = { iterations: 3, warmup: 1, out: null, quick: false, losses: ALL_LOSSES.filter((id) => lossNames.includes(id)) };
+  for (const arg of argv) {
+    const [key, value] = arg.replace(/^--/, '').split('=');
+    if (key === 'iterations' || key === 'warmup') options[key] = Number(value);
+    else if (key === 'out') options.out = value;
+    else if (key === 'quick') options.quick = true;
+    else if (key === 'losses') options.losses = value.split(',');
+    else throw new Error(`unknown argument ${arg} (see the comment at the top of bench/boundary.js)`);
+  }
+  return options;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+// xorshift32 in [0, 1)
+function random(seed) {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+}
+
+// Target [B, H, W]: each pixel takes the class of the nearest of 3·C random points of its image;
+// logits [B, C, H, W] = noise + 1.5 on the target class.
+function workload([batch, channels, height, width], seed) {
+  const next = random(seed);
+  const n = height * width;
+  const target = new Uint8Array(batch * n);
+  const logits = new Float32Array(batch * channels * n);
+  for (let b = 0; b < batch; ++b) {
+    const points = Array.from({ length: 3 * channels }, (_, k) => [next() * height, next() * width, k % channels]);
+    for (let y = 0; y < height; ++y) {
+      for (let x = 0; x < width; ++x) {
+        let best = Infinity;
+        let label = 0;
+        for (const [py, px, k] of points) {
+          const d = (py - y) ** 2 + (px - x) ** 2;
+          if (d < best) [best, label] = [d, k];
+        }
+        target[b * n + y * width + x] = label;
+      }
+    }
+  }
+  for (let b = 0; b < batch; ++b) {
+    for (let c = 0; c < channels; ++c) {
+      for (let i = 0; i < n; ++i) logits[(b * channels + c) * n + i] = 2 * next() - 1 + (target[b * n + i] === c ? 1.5 : 0);
+    }
+  }
+  return { logits, target };
+}
+
+function timeSegloss(loss, input, options) {
+  const grad = new Float32Array(input.logits.length);
+  const run = (cold) => {
+    if (cold) coreAddon().targetMapCacheInfo(true);
+    const start = process.hrtime.bigint();
+    computeLoss(loss, input, { grad: true, gradOut: grad });
+    return Number(process.hrtime.bigint() - start) / 1e6;
+  };
+  for (let w = 0; w < options.warmup; ++w) run(true);
+  const cold = Array.from({ length: options.iterations }, () => run(true));
+  run(false);
+  const warm = Array.from({ length: options.iterations }, () => run(false));
+  return { cold: median(cold), warm: median(warm) };
+}
+
+// The reference way, in python: per-image / per-class scipy maps, then torch eager with autograd.
+const PYTHON = String.raw`
+import json, sys, time
+for site in [p for p in sys.argv[2:] if p]:
+    sys.path.append(site)
+import numpy as np, torch
+import torch.nn.functional as F
+from scipy.ndimage import distance_transform_edt as edt
+spec = json.loads(sys.argv[1])
+B, C, H, W = spec['shape']
+logits = torch.from_numpy(np.fromfile(spec['logits'], dtype=np.float32).reshape(B, C, H, W))
+target = np.fromfile(spec['target'], dtype=np.uint8).reshape(B, H, W).astype(np.int64)
+
+def boundary(z):  # LIVIAETS one_hot2dist per image and class + SurfaceLoss (idc = 1..C-1)
+    seg = np.stack([target == k for k in range(C)], 1)
+    dist = np.zeros(seg.shape, np.float32)
+    for b in range(B):
+        for k in range(C):
+            pos = seg[b, k]
+            if pos.any():
+                neg = ~pos
+                dist[b, k] = edt(neg) * neg - (edt(pos) - 1) * pos
+    p = torch.softmax(z, 1)
+    return (p[:, 1:] * torch.from_numpy(dist)[:, 1:]).mean()
+
+def region_wise(z):  # jmlipman RWLoss
+    y = np.stack([target == k for k in range(C)], 1).astype(np.float32)
+    m = np.zeros_like(y)
+    for b in range(B):
+        for k in range(C):
+            m[b, k] = edt(y[b, k])
+            m[b, k] = -1 * (m[b, k] / np.max(m[b, k] + 1e-15))
+    m[m == 0] = 1
+    return torch.mean(torch.softmax(z, 1) * torch.from_numpy(m))
+
+def distance_map_ce(z):  # SegLossOdyssey compute_edts_forPenalizedLoss + weighted CE
+    gt = target > 0.5
+    res = np.zeros(gt.shape)
+    for i in range(B):
+        pos, neg = gt[i], ~gt[i]
+        pe = edt(pos); pe = (np.max(pe) - pe) * pos
+        ne = edt(neg); ne = (np.max(ne) - ne) * neg
+        res[i] = pe / max(np.max(pe), 1e-12) + ne / max(np.max(ne), 1e-12)
+    dist = torch.from_numpy(res + 1.0).float()
+    ce = F.cross_entropy(z, torch.from_numpy(target), reduction='none')
+    return (ce * dist).mean()
+
+def field(img):  # MONAI HausdorffDTLoss.distance_field
+    out = np.zeros(img.shape, np.float32)
+    for b in range(img.shape[0]):
+        fg = img[b] > 0.5
+        if fg.any() and not fg.all():
+            out[b] = edt(fg) + edt(~fg)
+    return out
+
+def hausdorff_dt(z):  # MONAI HausdorffDTLoss(include_background=False), alpha 2
+    p = torch.softmax(z, 1)
+    g = torch.from_numpy(np.stack([target == k for k in range(C)], 1).astype(np.float32))
+    terms = []
+    for c in range(1, C):
+        pc, gc = p[:, [c]], g[:, [c]]
+        d = torch.from_numpy(field(pc.detach().numpy())) ** 2 + torch.from_numpy(field(gc.numpy())) ** 2
+        terms.append(((pc - gc) ** 2 * d).mean(dim=[2, 3], keepdim=True))
+    return torch.cat(terms, 1).mean()
+
+def boundary_dou(z):  # sunfan-bvb BoundaryDoULoss (per class, batch-pooled), on the CPU
+    p = torch.softmax(z, 1)
+    kernel = torch.tensor([[0., 1., 0.], [1., 1., 1.], [0., 1., 0.]])[None, None]
+    loss = 0.0
+    for c in range(C):
+        t = torch.from_numpy((target == c).astype(np.float32))
+        Y = torch.zeros_like(t)
+        for i in range(B):
+            Y[i] = F.conv2d(t[i][None, None], kernel, padding=1)[0, 0]
+        Y = Y * t
+        Y[Y == 5] = 0
+        Cb, S = torch.count_nonzero(Y), torch.count_nonzero(t)
+        alpha = min(2 * (1 - (Cb + 1e-5) / (S + 1e-5)) - 1, 0.8)
+        s = p[:, c]
+        inter, ys, zs = (s * t).sum(), (t * t).sum(), (s * s).sum()
+        loss = loss + (zs + ys - 2 * inter + 1e-5) / (zs + ys - (1 + alpha) * inter + 1e-5)
+    return loss / C
+
+fn = {'boundary': boundary, 'region-wise': region_wise, 'distance-map-ce': distance_map_ce,
+      'hausdorff-dt': hausdorff_dt, 'boundary-dou': boundary_dou}[spec['loss']]
+times = []
+for k in range(spec['warmup'] + spec['iterations']):
+    z = logits.clone().requires_grad_(True)
+    start = time.perf_counter()
+    value = fn(z)
+    value.backward()
+    elapsed = (time.perf_counter() - start) * 1e3
+    if k >= spec['warmup']:
+        times.append(elapsed)
+print(json.dumps({'ms': sorted(times)[len(times) // 2], 'value': float(value), 'threads': torch.get_num_threads()}))
+`;
+
+function timeReference(loss, shape, input, options) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'segloss-bench-'));
+  const logits = path.join(dir, 'logits.f32');
+  const target = path.join(dir, 'target.u8');
+  fs.writeFileSync(logits, Buffer.from(input.logits.buffer));
+  fs.writeFileSync(target, Buffer.from(input.target.buffer));
+  const spec = JSON.stringify({ loss, shape, logits, target, warmup: options.warmup, iterations: options.iterations });
+  const python = process.env.SEGLOSS_PYTHON || 'python3';
+  const py = spawnSync(python, ['-c', PYTHON, spec, process.env.SEGLOSS_TORCH_SITE || ''], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (py.status !== 0) throw new Error(`${python} (numpy, scipy, torch) failed: ${py.stderr}`);
+  return JSON.parse(py.stdout.trim().split('\n').pop());
+}
+
+function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const shapes = options.quick ? [[2, 9, 224, 224]] : [[8, 9, 224, 224], [4, 19, 512, 512]];
+  const rows = [];
+  for (const shape of shapes) {
+    const input = { ...workload(shape, 7), shape };
+    for (const loss of options.losses) {
+      const ours = timeSegloss(loss, input, options);
+      const reference = timeReference(loss, shape, input, options);
+      const value = computeLoss(loss, input).value;
+      rows.push({ loss, shape, seglossColdMs: ours.cold, seglossWarmMs: ours.warm, referenceMs: reference.ms,
+        ratioCold: reference.ms / ours.cold, ratioWarm: reference.ms / ours.warm,
+        seglossValue: value, referenceValue: reference.value, referenceTorchThreads: reference.threads });
+      const r = rows[rows.length - 1];
+      console.error(`${loss} ${shape.join('×')}: segloss ${r.seglossColdMs.toFixed(1)} ms cold, ${r.seglossWarmMs.toFixed(1)} ms warm; reference ${r.referenceMs.toFixed(1)} ms`);
+    }
+  }
+  console.log('| loss | shape | segloss cold (ms) | segloss warm (ms) | reference (ms) | ratio cold | ratio warm |');
+  console.log('|---|---|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(`| ${r.loss} | ${r.shape.join('×')} | ${r.seglossColdMs.toFixed(1)} | ${r.seglossWarmMs.toFixed(1)} | ${r.referenceMs.toFixed(1)} | ${r.ratioCold.toFixed(1)}× | ${r.ratioWarm.toFixed(1)}× |`);
+  }
+  const date = new Date().toISOString().slice(0, 10);
+  const out = options.out || path.join(root, 'bench', 'results', `boundary-${date}.json`);
+  fs.writeFileSync(out, `${JSON.stringify({
+    date, cpu: os.cpus()[0]?.model, cores: os.cpus().length, engine: cpuEngineInfo(),
+    iterations: options.iterations, warmup: options.warmup,
+    note: 'reference = scipy maps per image and class + the formula in torch eager with autograd (value + backward), timed in python3',
+    rows,
+  }, null, 1)}\n`);
+  console.error(`wrote ${out}`);
+}
+
+main();

@@ -1,0 +1,228 @@
+// active-boundary (losses/active_boundary.h): ABL's predicted boundary, direction targets and
+// 8-way KL cross-entropy on the CPU, value and gradient. Float math follows ABL's dtypes: the KL
+// maps and logits in the logits' type, the cross-entropy and its gradient in float64. Volumes
+// [B, C, D, H, W] run as B·D slices of H×W (ABL is 2-D).
+#include "losses/active_boundary.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "activation.h"
+#include "dispatch.h"
+#include "losses.h"
+
+namespace segloss {
+namespace {
+
+// ABL's neighbour order (x = row offset, y = column offset); index 8 is the pixel itself.
+constexpr int kDirections = 8;
+constexpr int kRowStep[9] = {1, -1, 0, 0, -1, 1, -1, 1, 0};
+constexpr int kColStep[9] = {0, 0, -1, 1, 1, 1, -1, -1, 0};
+constexpr double kOutsideDistance = 1e5;
+
+// The batch as ABL sees it: B·D slices of H×W (D = 1 for 2-D images), the class probabilities p
+// and log p of the request's activation (softmax for ABL) at every pixel.
+template <typename T>
+struct AblImages {
+  int64_t batch, classes, slices, height, width, pixels;  // pixels = D·H·W per image
+  std::vector<T> logProb;  // [B, K, N]
+  std::vector<T> prob;     // [B, K, N]
+
+  T lp(int64_t b, int64_t c, int64_t i) const { return logProb[(b * classes + c) * pixels + i]; }
+  T p(int64_t b, int64_t c, int64_t i) const { return prob[(b * classes + c) * pixels + i]; }
+
+  // KL(p_from ‖ p_to) = Σ_c p_from (log p_from − log p_to), in T (ABL's kl_div(a = to, b = from)).
+  T kl(int64_t b, int64_t from, int64_t to) const {
+    T sum = T(0);
+    for (int64_t c = 0; c < classes; ++c) sum += p(b, c, from) * (lp(b, c, from) - lp(b, c, to));
+    return sum;
+  }
+};
+
+template <typename T>
+AblImages<T> activate(const LossTensors& t) {
+  const int classes = probabilityClasses(t.channels);
+  AblImages<T> im{t.batch, classes, t.spatialDims == 3 ? t.extent[0] : 1, t.extent[1], t.extent[2], t.pixels, {}, {}};
+  im.logProb.resize(static_cast<size_t>(t.batch * classes * t.pixels));
+  im.prob.resize(im.logProb.size());
+  const T* z = static_cast<const T*>(t.logits);
+  dispatchActivation(resolveActivation(t.activation, t.channels), [&](auto tag) {
+    constexpr PixelActivationKind A = decltype(tag)::value;
+    for (int64_t b = 0; b < t.batch; ++b) {
+      for (int64_t i = 0; i < t.pixels; ++i) {
+        const PixelActivation<T, A> act(z + b * t.channels * t.pixels + i, t.pixels, static_cast<int>(t.channels));
+        for (int c = 0; c < classes; ++c) {
+          const size_t at = static_cast<size_t>((b * classes + c) * t.pixels + i);
+          im.logProb[at] = act.logProb(c);
+          im.prob[at] = act.prob(c);
+        }
+      }
+    }
+  });
+  return im;
+}
+
+// Calls f(b, r, c, i) for every pixel of every slice, in ABL's row-major order (i: index in the image).
+template <typename T, class F>
+void forEachPixel(const AblImages<T>& im, F&& f) {
+  for (int64_t b = 0; b < im.batch; ++b) {
+    for (int64_t d = 0; d < im.slices; ++d) {
+      for (int64_t r = 0; r < im.height; ++r) {
+        for (int64_t c = 0; c < im.width; ++c) f(b, r, c, (d * im.height + r) * im.width + c);
+      }
+    }
+  }
+}
+
+// kl_ud + kl_lr of every pixel ([B, N]): to the pixel below and to the right in its slice, 0 past the edge.
+template <typename T>
+std::vector<T> neighbourKl(const AblImages<T>& im) {
+  std::vector<T> out(static_cast<size_t>(im.batch * im.pixels));
+  forEachPixel(im, [&](int64_t b, int64_t r, int64_t c, int64_t i) {
+    const T ud = r + 1 < im.height ? im.kl(b, i, i + im.width) : T(0);
+    const T lr = c + 1 < im.width ? im.kl(b, i, i + 1) : T(0);
+    out[static_cast<size_t>(b * im.pixels + i)] = lr + ud;
+  });
+  return out;
+}
+
+// ABL's threshold: ε = 1e-5·1.2^k for the first k with at most maxN values of kl > ε (compared in
+// T, as torch compares a float32 tensor with a Python float), found from the (⌊maxN⌋ + 1)-th largest.
+template <typename T>
+double boundaryThreshold(const std::vector<T>& kl, double maxN) {
+  double eps = 1e-5;
+  const size_t allowed = static_cast<size_t>(std::floor(maxN));
+  if (kl.size() <= allowed) return eps;
+  std::vector<T> sorted(kl);
+  std::nth_element(sorted.begin(), sorted.begin() + allowed, sorted.end(), std::greater<T>());
+  const T cut = sorted[allowed];  // at most `allowed` values exceed ε ⇔ ε ≥ cut
+  while (!(static_cast<T>(eps) >= cut)) eps *= 1.2;
+  return eps;
+}
+
+// The predicted boundary ([B, N]): kl > ε, dilated by a 3×3 square in the slice (zero outside).
+template <typename T>
+std::vector<char> predictedBoundary(const AblImages<T>& im, const std::vector<T>& kl, double eps) {
+  const T threshold = static_cast<T>(eps);
+  std::vector<char> out(kl.size(), 0);
+  forEachPixel(im, [&](int64_t b, int64_t r, int64_t c, int64_t i) {
+    if (!(kl[static_cast<size_t>(b * im.pixels + i)] > threshold)) return;
+    const int64_t slice = i - r * im.width - c;  // the slice's first pixel
+    for (int64_t rr = std::max<int64_t>(r - 1, 0); rr <= std::min(r + 1, im.height - 1); ++rr) {
+      for (int64_t cc = std::max<int64_t>(c - 1, 0); cc <= std::min(c + 1, im.width - 1); ++cc) {
+        out[static_cast<size_t>(b * im.pixels + slice + rr * im.width + cc)] = 1;
+      }
+    }
+  });
+  return out;
+}
+
+// One kept boundary pixel: its image, index, direction class, weight and the 8 KL logits.
+struct DirectionSample {
+  int64_t b, i;
+  int direction;
+  double weight;        // min(D, clip) / clip
+  double logits[kDirections];
+  int64_t neighbour[kDirections];
+};
+
+template <typename T>
+std::vector<DirectionSample> directionSamples(const AblImages<T>& im, const std::vector<char>& boundary,
+                                              const double* const* distance, double clip) {
+  std::vector<DirectionSample> out;
+  forEachPixel(im, [&](int64_t b, int64_t r, int64_t c, int64_t i) {
+    if (!boundary[static_cast<size_t>(b * im.pixels + i)]) return;
+    const double* D = distance[b] + (i - r * im.width - c);  // the slice's map
+    int best = 0;
+    double bestDistance = 0.0;
+    for (int k = 0; k <= kDirections; ++k) {
+      const int64_t rr = r + kRowStep[k], cc = c + kColStep[k];
+      const bool inside = rr >= 0 && rr < im.height && cc >= 0 && cc < im.width;
+      const double d = inside ? D[rr * im.width + cc] : kOutsideDistance;
+      if (k == 0 || d < bestDistance) {
+        best = k;
+        bestDistance = d;
+      }
+    }
+    if (best == kDirections) return;
+    DirectionSample s{b, i, best, std::min(D[r * im.width + c], clip) / clip, {}, {}};
+    for (int k = 0; k < kDirections; ++k) {
+      const int64_t rr = std::clamp<int64_t>(r + kRowStep[k], 0, im.height - 1);
+      const int64_t cc = std::clamp<int64_t>(c + kColStep[k], 0, im.width - 1);
+      s.neighbour[k] = i + (rr - r) * im.width + (cc - c);
+      s.logits[k] = static_cast<double>(im.kl(b, s.neighbour[k], i));  // KL(q_n ‖ p_centre)
+    }
+    out.push_back(s);
+  });
+  return out;
+}
+
+// Adds scale · d value / d logits at a centre from u_c = p_c ∂value/∂p_c, through the activation.
+template <typename T>
+void writeCentreGrad(const LossTensors& t, const DirectionSample& s, const double* u, double scale, T* grad) {
+  const T* z = static_cast<const T*>(t.logits) + s.b * t.channels * t.pixels + s.i;
+  T* out = grad + s.b * t.channels * t.pixels + s.i;
+  dispatchActivation(resolveActivation(t.activation, t.channels), [&](auto tag) {
+    constexpr PixelActivationKind A = decltype(tag)::value;
+    const PixelActivation<T, A> act(z, t.pixels, static_cast<int>(t.channels));
+    act.writeFromScaledGrad([&](int c) { return static_cast<T>(u[c]); }, out, static_cast<T>(scale), true);
+  });
+}
+
+template <typename T>
+double activeBoundary(const ActiveBoundaryOptions& o, const LossTensors& t, const double* const* distance, double weight,
+                      const LossGradient* grad) {
+  const AblImages<T> im = activate<T>(t);
+  const std::vector<T> kl = neighbourKl(im);
+  const double eps = boundaryThreshold(kl, static_cast<double>(im.height * im.width) * o.maxBoundaryRatio);
+  const std::vector<char> boundary = predictedBoundary(im, kl, eps);
+  const std::vector<DirectionSample> samples = directionSamples(im, boundary, distance, o.maxClipDistance);
+  if (samples.empty()) return 0.0;  // ABL: None (no boundary) or an empty mean
+  const double keep = 1.0 - o.labelSmoothing, spread = o.labelSmoothing / kDirections;
+  const double targetSum = keep + (kDirections - 1) * spread;
+  const double perSample = 1.0 / static_cast<double>(samples.size());
+  double value = 0.0;
+  T* g = grad ? static_cast<T*>(grad->data) : nullptr;
+  std::vector<double> u(static_cast<size_t>(im.classes));
+  for (const DirectionSample& s : samples) {
+    double max = s.logits[0];
+    for (int k = 1; k < kDirections; ++k) max = std::max(max, s.logits[k]);
+    double sum = 0.0;
+    for (int k = 0; k < kDirections; ++k) sum += std::exp(s.logits[k] - max);
+    const double logSum = std::log(sum);
+    double ce = 0.0, dl[kDirections];
+    for (int k = 0; k < kDirections; ++k) {
+      const double target = k == s.direction ? keep : spread;
+      ce -= target * (s.logits[k] - max - logSum);
+      dl[k] = perSample * s.weight * (std::exp(s.logits[k] - max - logSum) * targetSum - target);
+    }
+    value += perSample * s.weight * ce;
+    if (!g) continue;
+    // p_c ∂KL(q_n ‖ p)/∂p_c = −q_n,c at the centre (q_n is a constant).
+    for (int64_t c = 0; c < im.classes; ++c) {
+      u[c] = 0.0;
+      for (int k = 0; k < kDirections; ++k) u[c] -= dl[k] * static_cast<double>(im.p(s.b, c, s.neighbour[k]));
+    }
+    writeCentreGrad(t, s, u.data(), grad->scale * weight, g);
+  }
+  return value;
+}
+
+}  // namespace
+
+void ActiveBoundaryLoss::checkInput(const LossTensors& t) const {
+  if (t.spatialDims != 2 && t.spatialDims != 3) {
+    throw LossArgumentError("active-boundary needs the images' spatial shape ([H, W], or [D, H, W] as D slices)");
+  }
+}
+
+double ActiveBoundaryLoss::run(const LossTensors& t, const double* const* distance, double weight,
+                               const LossGradient* grad) const {
+  return dispatchScalar(t.dtype, [&](auto scalar) {
+    return activeBoundary<decltype(scalar)>(options, t, distance, weight, grad);
+  });
+}
+
+}  // namespace segloss

@@ -1,0 +1,334 @@
+// The target-only maps of the boundary-level losses and their cache (target_maps.h).
+#include "target_maps.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <list>
+#include <mutex>
+#include <string>
+
+#include "dispatch.h"
+#include "geometry/distance_maps.h"
+#include "geometry/distance_transform.h"
+#include "geometry/morphology.h"
+
+namespace segloss {
+namespace {
+
+size_t labelBytes(LabelType type) {
+  switch (type) {
+    case LabelType::UInt8: return 1;
+    case LabelType::UInt16: return 2;
+    case LabelType::Int64: return 8;
+    default: return 4;
+  }
+}
+
+// mask[i] = (first ≤ label_i < last) for labels that are not ignored.
+void rangeMask(const void* labels, LabelType type, int64_t pixels, int64_t first, int64_t last, bool hasIgnore,
+               int64_t ignoreIndex, uint8_t* out) {
+  dispatchLabel(type, [&](auto label) {
+    using L = decltype(label);
+    const L* t = static_cast<const L*>(labels);
+    for (int64_t i = 0; i < pixels; ++i) {
+      const int64_t v = static_cast<int64_t>(t[i]);
+      out[i] = static_cast<uint8_t>(v >= first && v < last && !(hasIgnore && v == ignoreIndex));
+    }
+  });
+}
+
+// SegLossOdyssey compute_edts_forPenalizedLoss per side: (M − d) / (M − min d), d the distance to
+// the other side, M and min d over the side; 0 where the side is empty or the ratio is 0 / 0.
+void odysseyPenalty(const uint8_t* mask, int64_t maps, const geometry::GridShape& grid, double* out) {
+  const int64_t n = grid.voxels();
+  std::vector<uint8_t> inverse(static_cast<size_t>(maps * n));
+  for (int64_t i = 0; i < maps * n; ++i) inverse[i] = !mask[i];
+  std::vector<double> inside(static_cast<size_t>(maps * n)), outside(static_cast<size_t>(maps * n));
+  geometry::euclideanDistanceTransform(mask, maps, grid, inside.data());
+  geometry::euclideanDistanceTransform(inverse.data(), maps, grid, outside.data());
+  for (int64_t m = 0; m < maps; ++m) {
+    const uint8_t* mm = mask + m * n;
+    const double* din = inside.data() + m * n;
+    const double* dout = outside.data() + m * n;
+    double maxIn = 0, minIn = 0, maxOut = 0, minOut = 0;
+    bool anyIn = false, anyOut = false;
+    for (int64_t i = 0; i < n; ++i) {
+      if (mm[i]) {
+        maxIn = anyIn ? std::max(maxIn, din[i]) : din[i];
+        minIn = anyIn ? std::min(minIn, din[i]) : din[i];
+        anyIn = true;
+      } else {
+        maxOut = anyOut ? std::max(maxOut, dout[i]) : dout[i];
+        minOut = anyOut ? std::min(minOut, dout[i]) : dout[i];
+        anyOut = true;
+      }
+    }
+    const bool defined = anyIn && anyOut;
+    for (int64_t i = 0; i < n; ++i) {
+      const double d = mm[i] ? din[i] : dout[i];
+      const double max = mm[i] ? maxIn : maxOut;
+      const double span = max - (mm[i] ? minIn : minOut);
+      out[m * n + i] = defined && span > 0.0 ? (max - d) / span : 0.0;
+    }
+  }
+}
+
+// ABL's gt2boundary, inverted: out[i] = 0 where the label differs from the pixel below or to the
+// right, or is the ignore index; 1 elsewhere (the non-boundary pixels, whose EDT is the distance to
+// the boundary).
+void nonBoundaryMask(const void* labels, LabelType type, const geometry::GridShape& grid, bool hasIgnore,
+                     int64_t ignoreIndex, uint8_t* out) {
+  dispatchLabel(type, [&](auto label) {
+    using L = decltype(label);
+    const L* t = static_cast<const L*>(labels);
+    const int64_t h = grid.height, w = grid.width;
+    for (int64_t r = 0; r < grid.depth * h; ++r) {  // per slice: no neighbour below a slice's last row
+      for (int64_t c = 0; c < w; ++c) {
+        const int64_t i = r * w + c;
+        const bool down = (r % h) + 1 < h && t[i + w] != t[i];
+        const bool right = c + 1 < w && t[i + 1] != t[i];
+        const bool ignored = hasIgnore && static_cast<int64_t>(t[i]) == ignoreIndex;
+        out[i] = !(down || right || ignored);
+      }
+    }
+  });
+}
+
+// ⌊edt − 1⌋ off the boundary (ABL's int32 map), 0 on it and where there is no boundary; the 2-D
+// EDT of every slice (a volume is D slices).
+void activeBoundaryDistance(const uint8_t* nonBoundary, int64_t maps, const geometry::GridShape& grid, double* out) {
+  const int64_t n = maps * grid.voxels();
+  geometry::GridShape slice = grid;
+  slice.spatialDims = 2;
+  slice.depth = 1;
+  slice.spacing = {1, grid.spacing[1], grid.spacing[2]};
+  geometry::euclideanDistanceTransform(nonBoundary, maps * grid.depth, slice, out);
+  for (int64_t i = 0; i < n; ++i) out[i] = nonBoundary[i] && std::isfinite(out[i]) ? std::floor(out[i] - 1.0) : 0.0;
+}
+
+// The masks the maps of `kind` are made from, for `images` images of target: [images, maps, N].
+int64_t masksPerImage(TargetMapKind kind, int classes) {
+  return kind == TargetMapKind::ForegroundPenalty || kind == TargetMapKind::ForegroundPenaltyOdyssey ||
+                 kind == TargetMapKind::ActiveBoundaryDistance
+             ? 1
+             : classes;
+}
+
+void imageMasks(const void* labels, LabelType type, const TargetMapRequest& r, int64_t pixels, uint8_t* out) {
+  if (r.kind == TargetMapKind::ActiveBoundaryDistance) {
+    nonBoundaryMask(labels, type, r.grid, r.hasIgnore, r.ignoreIndex, out);
+  } else if (masksPerImage(r.kind, r.classes) == 1) {
+    rangeMask(labels, type, pixels, 1, r.classes, r.hasIgnore, r.ignoreIndex, out);
+  } else {
+    classMasks(labels, type, pixels, r.classes, r.hasIgnore, r.ignoreIndex, out);
+  }
+}
+
+// The maps of `count` images whose masks are masks [count, maps, N], into out[k].
+void mapsFromMasks(const uint8_t* masks, int64_t count, const TargetMapRequest& r, std::vector<double>* out) {
+  const int64_t n = r.grid.voxels();
+  const int64_t maps = count * masksPerImage(r.kind, r.classes);
+  std::vector<double> all(static_cast<size_t>(maps * n));
+  switch (r.kind) {
+    case TargetMapKind::BoundarySigned: geometry::boundarySignedDistance(masks, maps, r.grid, all.data()); break;
+    case TargetMapKind::RegionWiseRectified: geometry::regionWiseRectifiedMap(masks, maps, r.grid, all.data()); break;
+    case TargetMapKind::HausdorffDistance: geometry::hausdorffDistanceMap(masks, maps, r.grid, all.data()); break;
+    case TargetMapKind::DistancePenalty:
+    case TargetMapKind::ForegroundPenalty: geometry::distancePenaltyMap(masks, maps, r.grid, all.data()); break;
+    case TargetMapKind::ForegroundPenaltyOdyssey: odysseyPenalty(masks, maps, r.grid, all.data()); break;
+    case TargetMapKind::ActiveBoundaryDistance: activeBoundaryDistance(masks, maps, r.grid, all.data()); break;
+    case TargetMapKind::InnerBoundaryCount: {
+      std::vector<uint8_t> boundary(static_cast<size_t>(maps * n));
+      geometry::innerBoundary(masks, maps, r.grid, geometry::Connectivity::Face, boundary.data());
+      for (int64_t k = 0; k < count; ++k) {
+        out[k].assign(static_cast<size_t>(r.classes), 0.0);
+        for (int c = 0; c < r.classes; ++c) {
+          const uint8_t* bc = boundary.data() + (k * r.classes + c) * n;
+          int64_t total = 0;
+          for (int64_t i = 0; i < n; ++i) total += bc[i] != 0;
+          out[k][c] = static_cast<double>(total);
+        }
+      }
+      return;
+    }
+  }
+  const int64_t length = targetMapLength(r.kind, r.classes, n);
+  for (int64_t k = 0; k < count; ++k) out[k].assign(all.begin() + k * length, all.begin() + (k + 1) * length);
+}
+
+// 64-bit hash of a byte string (8-byte words, multiply–xorshift mixing).
+uint64_t hashBytes(const unsigned char* data, size_t size) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ size;
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, data + i, 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, data + i, size - i);
+  h = (h ^ tail) * 0x94D049BB133111EBull;
+  return h ^ (h >> 29);
+}
+
+struct CacheKey {
+  TargetMapKind kind;
+  int classes;
+  geometry::GridShape grid;
+  bool hasIgnore;
+  int64_t ignoreIndex;
+  LabelType labelType;
+  uint64_t hash;
+
+  bool operator==(const CacheKey& o) const {
+    return kind == o.kind && classes == o.classes && grid.spatialDims == o.grid.spatialDims &&
+           grid.depth == o.grid.depth && grid.height == o.grid.height && grid.width == o.grid.width &&
+           grid.spacing == o.grid.spacing && hasIgnore == o.hasIgnore && (!hasIgnore || ignoreIndex == o.ignoreIndex) &&
+           labelType == o.labelType && hash == o.hash;
+  }
+};
+
+struct CacheEntry {
+  CacheKey key;
+  std::vector<unsigned char> labels;  // the image's label bytes, compared on every hit
+  ImageTargetMap map;
+  int64_t bytes() const { return static_cast<int64_t>(labels.size() + map->size() * sizeof(double)); }
+};
+
+int64_t capacityFromEnvironment() {
+  const char* text = std::getenv("SEGLOSS_TARGET_MAP_CACHE_MB");
+  int64_t mb = 1024;
+  if (text && *text) {
+    char* end = nullptr;
+    const long long v = std::strtoll(text, &end, 10);
+    if (end && *end == '\0' && v >= 0) mb = v;
+  }
+  return mb * 1024 * 1024;
+}
+
+class TargetMapCache {
+ public:
+  static TargetMapCache& instance() {
+    static TargetMapCache cache;
+    return cache;
+  }
+
+  ImageTargetMap find(const CacheKey& key, const unsigned char* labels, size_t size) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->key == key && it->labels.size() == size && std::memcmp(it->labels.data(), labels, size) == 0) {
+        entries_.splice(entries_.begin(), entries_, it);  // most recently used first
+        ++hits_;
+        return entries_.front().map;
+      }
+    }
+    ++misses_;
+    return nullptr;
+  }
+
+  void insert(const CacheKey& key, const unsigned char* labels, size_t size, ImageTargetMap map) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    CacheEntry entry{key, std::vector<unsigned char>(labels, labels + size), std::move(map)};
+    if (entry.bytes() > capacity_) return;
+    bytes_ += entry.bytes();
+    entries_.push_front(std::move(entry));
+    while (bytes_ > capacity_ && !entries_.empty()) {
+      bytes_ -= entries_.back().bytes();
+      entries_.pop_back();
+    }
+  }
+
+  TargetMapCacheStats stats() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return TargetMapCacheStats{hits_, misses_, static_cast<int64_t>(entries_.size()), bytes_, capacity_};
+  }
+
+  void clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    entries_.clear();
+    bytes_ = hits_ = misses_ = 0;
+  }
+
+ private:
+  TargetMapCache() : capacity_(capacityFromEnvironment()) {}
+
+  std::mutex mutex_;
+  std::list<CacheEntry> entries_;  // most recently used first
+  int64_t bytes_ = 0, hits_ = 0, misses_ = 0;
+  int64_t capacity_;
+};
+
+}  // namespace
+
+void classMasks(const void* labels, LabelType labelType, int64_t pixels, int classes, bool hasIgnore,
+                int64_t ignoreIndex, uint8_t* out) {
+  dispatchLabel(labelType, [&](auto label) {
+    using L = decltype(label);
+    const L* t = static_cast<const L*>(labels);
+    std::memset(out, 0, static_cast<size_t>(classes * pixels));
+    for (int64_t i = 0; i < pixels; ++i) {
+      const int64_t v = static_cast<int64_t>(t[i]);
+      if (v >= 0 && v < classes && !(hasIgnore && v == ignoreIndex)) out[v * pixels + i] = 1;
+    }
+  });
+}
+
+std::vector<std::vector<double>> computeTargetMaps(const void* target, LabelType labelType, int64_t batch,
+                                                   const TargetMapRequest& request) {
+  geometry::checkGrid(request.grid);
+  const int64_t n = request.grid.voxels();
+  const int64_t perImage = masksPerImage(request.kind, request.classes) * n;
+  std::vector<uint8_t> masks(static_cast<size_t>(batch * perImage));
+  const size_t stride = labelBytes(labelType) * static_cast<size_t>(n);
+  for (int64_t b = 0; b < batch; ++b) {
+    imageMasks(static_cast<const unsigned char*>(target) + b * stride, labelType, request, n, masks.data() + b * perImage);
+  }
+  std::vector<std::vector<double>> out(static_cast<size_t>(batch));
+  mapsFromMasks(masks.data(), batch, request, out.data());
+  return out;
+}
+
+BatchTargetMaps targetMaps(const void* target, LabelType labelType, int64_t batch, const TargetMapRequest& request) {
+  geometry::checkGrid(request.grid);
+  TargetMapCache& cache = TargetMapCache::instance();
+  const int64_t n = request.grid.voxels();
+  const size_t stride = labelBytes(labelType) * static_cast<size_t>(n);
+  const unsigned char* bytes = static_cast<const unsigned char*>(target);
+  BatchTargetMaps out;
+  out.images.resize(static_cast<size_t>(batch));
+  out.data.resize(static_cast<size_t>(batch));
+  std::vector<CacheKey> keys;
+  std::vector<int64_t> missing;
+  for (int64_t b = 0; b < batch; ++b) {
+    const unsigned char* image = bytes + b * stride;
+    keys.push_back(CacheKey{request.kind, request.classes, request.grid, request.hasIgnore, request.ignoreIndex, labelType,
+                            hashBytes(image, stride)});
+    out.images[b] = cache.find(keys.back(), image, stride);
+    if (!out.images[b]) missing.push_back(b);
+  }
+  if (!missing.empty()) {
+    const int64_t perImage = masksPerImage(request.kind, request.classes) * n;
+    std::vector<uint8_t> masks(missing.size() * static_cast<size_t>(perImage));
+    for (size_t k = 0; k < missing.size(); ++k) {
+      imageMasks(bytes + missing[k] * stride, labelType, request, n, masks.data() + k * perImage);
+    }
+    std::vector<std::vector<double>> maps(missing.size());
+    mapsFromMasks(masks.data(), static_cast<int64_t>(missing.size()), request, maps.data());
+    for (size_t k = 0; k < missing.size(); ++k) {
+      const int64_t b = missing[k];
+      out.images[b] = std::make_shared<const std::vector<double>>(std::move(maps[k]));
+      cache.insert(keys[b], bytes + b * stride, stride, out.images[b]);
+    }
+  }
+  for (int64_t b = 0; b < batch; ++b) out.data[b] = out.images[b]->data();
+  return out;
+}
+
+TargetMapCacheStats targetMapCacheStats() { return TargetMapCache::instance().stats(); }
+
+void clearTargetMapCache() { TargetMapCache::instance().clear(); }
+
+}  // namespace segloss
