@@ -20,12 +20,10 @@ interface H5File {
   close(): void;
 }
 interface H5Module {
-  readonly ready: Promise<{ FS: { writeFile(name: string, data: Uint8Array): void; unlink(name: string): void } }>;
+  readonly ready: Promise<unknown>;
   readonly File: new (name: string, mode: string) => H5File;
   readonly Dataset: new (...args: never[]) => H5Dataset;
 }
-
-let counter = 0;
 
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -40,7 +38,7 @@ function hasHdf5Signature(bytes: Uint8Array): boolean {
 /** The named datasets of an HDF5 file. */
 export async function readHdf5(file: string, names: readonly string[]): Promise<Record<string, NdArray>> {
   const h5 = await importEsm<H5Module>('h5wasm', './node');
-  const { FS } = await h5.ready;
+  await h5.ready;
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
@@ -48,8 +46,8 @@ export async function readHdf5(file: string, names: readonly string[]): Promise<
     throw new DatasetError(file, `cannot be read (${(error as Error).message})`);
   }
   if (!hasHdf5Signature(bytes)) throw new DatasetError(file, 'is not a readable HDF5 file (no HDF5 signature at byte 0, 512, 1024, …)');
-  const name = `segloss-${process.pid}-${counter++}-${path.basename(file)}`;
-  FS.writeFile(name, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+  // h5wasm's Node build reads the real file system (NODERAWFS): open the file where it is.
+  const name = path.resolve(file);
   let h: H5File | null = null;
   try {
     try {
@@ -74,6 +72,5 @@ export async function readHdf5(file: string, names: readonly string[]): Promise<
     return out;
   } finally {
     h?.close();
-    FS.unlink(name);
   }
 }
