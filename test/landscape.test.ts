@@ -44,24 +44,52 @@ describe('segloss landscape', () => {
 
   // RMI compares neighbourhoods after downsampling, so once the squares are apart its value still
   // depends on where the prediction sits against its pooling grid (it alternates with the shift's
-  // parity): it is only required to end higher than it starts.
-  const structural = ['rmi'];
+  // parity). distance-map-ce weighs each pixel's CE by 1 + Φ, Φ largest next to the target's
+  // boundary and falling away from it (spec 4), so a wrong prediction far from the object costs
+  // less than one beside it; hausdorff-dt weighs the residual over the whole image by the squared
+  // distance maps of the target and of the moving prediction, which is not monotone in the shift.
+  // These are only required to end higher than they start.
+  const structural = ['rmi', 'distance-map-ce', 'hausdorff-dt'];
+  // Losses that measure how far the prediction is from the object: they never fall and keep
+  // growing after the squares are apart (the survey's point about boundary losses in Figure 3).
+  const distanceAware = ['boundary', 'region-wise'];
+  // active-boundary never falls; apart, its boundary pixels' distance weight min(D, 20)/20 is
+  // saturated for the large square and still growing for the small one.
+  const monotoneOnly = ['active-boundary'];
+  const shifts = (object: string, loss: string) => Array.from({ length: LANDSCAPE_DEFAULTS.maxShift + 1 }, (_, s) => value(object, loss, s));
+  const objects = [['large', LANDSCAPE_DEFAULTS.large], ['small', LANDSCAPE_DEFAULTS.small]] as const;
+  const neverFalls = (v: number[], what: string) => {
+    for (let s = 1; s < v.length; s++) expect(v[s], `${what} ${s}`).toBeGreaterThanOrEqual(v[s - 1] - 1e-12);
+  };
 
-  it('RMI ends higher than it starts', () => {
-    for (const object of ['large', 'small']) {
-      for (const loss of structural.filter((l) => (lossNames as readonly string[]).includes(l))) {
+  it('RMI, distance-map-ce and hausdorff-dt end higher than they start', () => {
+    for (const [object] of objects) {
+      for (const loss of structural) {
         expect(value(object, loss, LANDSCAPE_DEFAULTS.maxShift), `${object} ${loss}`).toBeGreaterThan(value(object, loss, 0));
       }
     }
   });
 
-  it('every other loss grows (never falls) as the prediction moves off the object, and is flat once they are apart', () => {
-    for (const [object, side] of [['large', LANDSCAPE_DEFAULTS.large], ['small', LANDSCAPE_DEFAULTS.small]] as const) {
-      for (const loss of lossNames.filter((l) => !structural.includes(l))) {
-        const v = Array.from({ length: LANDSCAPE_DEFAULTS.maxShift + 1 }, (_, s) => value(object, loss, s));
-        for (let s = 1; s < v.length; s++) expect(v[s], `${object} ${loss} ${s}`).toBeGreaterThanOrEqual(v[s - 1] - 1e-12);
-        expect(v[side + 1]).toBeCloseTo(v.at(-1) as number, 12);
-        expect(v[side]).toBeGreaterThan(v[0]);
+  it('boundary and region-wise never fall and keep growing once the squares are apart; active-boundary never falls', () => {
+    for (const [object, side] of objects) {
+      for (const loss of distanceAware) {
+        const v = shifts(object, loss);
+        neverFalls(v, `${object} ${loss}`);
+        expect(v.at(-1) as number, `${object} ${loss}`).toBeGreaterThan(v[side + 1]);
+      }
+      for (const loss of monotoneOnly) neverFalls(shifts(object, loss), `${object} ${loss}`);
+    }
+  });
+
+  it('every pixel and region loss grows (never falls) as the prediction moves off the object, and is flat once they are apart', () => {
+    const others = lossNames.filter((l) => ![...structural, ...distanceAware, ...monotoneOnly].includes(l));
+    expect(others.length).toBeGreaterThan(15);
+    for (const [object, side] of objects) {
+      for (const loss of others) {
+        const v = shifts(object, loss);
+        neverFalls(v, `${object} ${loss}`);
+        expect(v[side + 1], `${object} ${loss}`).toBeCloseTo(v.at(-1) as number, 12);
+        expect(v[side], `${object} ${loss}`).toBeGreaterThan(v[0]);
       }
     }
   });
