@@ -3,13 +3,13 @@
  * `segloss train` would, and prints what it holds (splits, shapes, classes with their pixel
  * counts, volumes). A bad file: the message names it and says what is wrong, exit code 2.
  */
-import { Command as Commander, CommanderError } from 'commander';
+import { Command as Commander } from 'commander';
 
-import { DATASET_ERROR, type SegmentationDataset, loadDataset } from '../datasets/index';
+import { type SegmentationDataset, loadDataset } from '../datasets/index';
 import type { TrainingData } from '../trainer/types';
-import type { Command } from './command';
+import { type Command, commanderCommand } from './command';
 import { jsonLine } from './progress';
-import { UsageError, parseInteger } from './train-options';
+import { parseInteger } from './train-options';
 
 function checkProgram(): Commander {
   return new Commander('check')
@@ -65,36 +65,22 @@ function describeText(d: Record<string, unknown>): string {
   return lines.join('\n') + '\n';
 }
 
-export const checkCommand: Command = {
+export const checkCommand: Command = commanderCommand({
+  name: 'check',
   summary: 'Read and check a dataset (every file, every label) and print its splits and classes',
   usage: '--dataset <spec> [--image-size N] [--json]',
-  get help(): string {
-    const text = checkProgram().helpInformation();
-    return text.slice(text.indexOf('Options:')).trimEnd();
-  },
-  async run(args) {
-    const program = checkProgram();
-    try {
-      program.parse(args, { from: 'user' });
-    } catch (error) {
-      if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-      throw error;
-    }
+  program: checkProgram,
+  async run(program) {
     const o = program.opts<{ dataset: string; imageSize?: string; json?: boolean }>();
-    try {
-      const imageSize = o.imageSize === undefined ? undefined : parseInteger(o.imageSize, '--image-size', 16, 8192);
-      const data = await loadDataset(o.dataset, imageSize === undefined ? {} : { imageSize });
-      const d = describeDataset(data);
-      process.stdout.write(o.json ? jsonLine(d) + '\n' : describeText(d));
-      return 0;
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (error instanceof UsageError || code === DATASET_ERROR || code === 'SEGLOSS_INVALID_ARGUMENT') {
-        if (o.json) process.stdout.write(jsonLine({ ok: false, error: (error as Error).message, file: (error as { file?: string }).file ?? null }) + '\n');
-        process.stderr.write(`segloss check: ${(error as Error).message}\n`);
-        return 2;
-      }
-      throw error;
+    const imageSize = o.imageSize === undefined ? undefined : parseInteger(o.imageSize, '--image-size', 16, 8192);
+    const data = await loadDataset(o.dataset, imageSize === undefined ? {} : { imageSize });
+    const d = describeDataset(data);
+    process.stdout.write(o.json ? jsonLine(d) + '\n' : describeText(d));
+    return 0;
+  },
+  onUsageError(program, error) {
+    if (program.opts<{ json?: boolean }>().json) {
+      process.stdout.write(jsonLine({ ok: false, error: error.message, file: (error as { file?: string }).file ?? null }) + '\n');
     }
   },
-};
+});

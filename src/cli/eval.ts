@@ -6,10 +6,10 @@
  */
 import * as fs from 'node:fs';
 
-import { Command as Commander, CommanderError } from 'commander';
+import { Command as Commander } from 'commander';
 
 import { Trainer } from '../trainer/trainer';
-import type { Command } from './command';
+import { type Command, commanderCommand } from './command';
 import { jsonLine } from './progress';
 import { type RunConfig, readRunConfig, runFiles } from './run-dir';
 import { metricsOf, metricsText, prepareDataset } from './train';
@@ -79,30 +79,10 @@ async function evaluateCommand(o: EvalFlags): Promise<number> {
   }
 }
 
-export const evalCommand: Command = {
+export const evalCommand: Command = commanderCommand({
+  name: 'eval',
   summary: "Evaluate a trained model (a run folder or a checkpoint) on a dataset's test split",
   usage: '--run DIR | --checkpoint FILE --dataset SPEC [--image-size N] [--test-limit N] [--json]',
-  get help(): string {
-    const text = evalProgram().helpInformation();
-    return text.slice(text.indexOf('Options:')).trimEnd();
-  },
-  async run(args) {
-    const program = evalProgram();
-    try {
-      program.parse(args, { from: 'user' });
-    } catch (error) {
-      if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-      throw error;
-    }
-    try {
-      return await evaluateCommand(program.opts<EvalFlags>());
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (error instanceof UsageError || code === 'SEGLOSS_DATASET' || code === 'SEGLOSS_INVALID_ARGUMENT') {
-        process.stderr.write(`segloss eval: ${(error as Error).message}\n`);
-        return 2;
-      }
-      throw error;
-    }
-  },
-};
+  program: evalProgram,
+  run: (program) => evaluateCommand(program.opts<EvalFlags>()),
+});

@@ -10,14 +10,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { Command as Commander, CommanderError } from 'commander';
+import { Command as Commander } from 'commander';
 
 import { computeLoss } from '../compute';
 import { lossDefinitions, lossNames } from '../losses/registry';
 import { renderSvg } from '../report/charts';
 import type { Activation, LossName } from '../types';
-import type { Command } from './command';
-import { UsageError, parseInteger } from './train-options';
+import { type Command, commanderCommand } from './command';
+import { parseInteger } from './train-options';
 
 /** The two objects of the figure: sides in pixels on a `size` × `size` canvas. */
 export interface LandscapeOptions {
@@ -129,41 +129,24 @@ function landscapeProgram(): Commander {
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
 }
 
-export const landscapeCommand: Command = {
+export const landscapeCommand: Command = commanderCommand({
+  name: 'landscape',
   summary: 'Every loss for predictions shifted away from a large and a small object (plot + CSV, survey Fig. 3)',
   usage: '[--out DIR] [--size N] [--large N] [--small N] [--max-shift N]',
-  get help(): string {
-    const text = landscapeProgram().helpInformation();
-    return text.slice(text.indexOf('Options:')).trimEnd();
-  },
-  async run(args) {
-    const program = landscapeProgram();
-    try {
-      program.parse(args, { from: 'user' });
-    } catch (error) {
-      if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-      throw error;
-    }
+  program: landscapeProgram,
+  async run(program) {
     const raw = program.opts<{ out: string; size: string; large: string; small: string; maxShift: string }>();
-    try {
-      const size = parseInteger(raw.size, '--size', 4, 4096);
-      const large = parseInteger(raw.large, '--large', 1, Math.floor(size / 2));
-      const small = parseInteger(raw.small, '--small', 1, Math.floor(size / 2));
-      // The shifted square must stay on the canvas (it starts a quarter of the way across).
-      const room = Math.min(...[large, small].map((side) => size - side - Math.floor(size / 4 - side / 2)));
-      const o: LandscapeOptions = { size, large, small, maxShift: parseInteger(raw.maxShift, '--max-shift', 0, room) };
-      const rows = landscapeRows(o);
-      fs.mkdirSync(raw.out, { recursive: true });
-      fs.writeFileSync(path.join(raw.out, 'landscape.csv'), landscapeCsv(rows));
-      fs.writeFileSync(path.join(raw.out, 'landscape.svg'), await landscapeSvg(rows));
-      process.stdout.write(`segloss landscape: ${lossNames.length} losses × ${2 * (o.maxShift + 1)} predictions → ${path.join(raw.out, 'landscape.csv')}, ${path.join(raw.out, 'landscape.svg')}\n`);
-      return 0;
-    } catch (error) {
-      if (error instanceof UsageError) {
-        process.stderr.write(`segloss landscape: ${error.message}\n`);
-        return 2;
-      }
-      throw error;
-    }
+    const size = parseInteger(raw.size, '--size', 4, 4096);
+    const large = parseInteger(raw.large, '--large', 1, Math.floor(size / 2));
+    const small = parseInteger(raw.small, '--small', 1, Math.floor(size / 2));
+    // The shifted square must stay on the canvas (it starts a quarter of the way across).
+    const room = Math.min(...[large, small].map((side) => size - side - Math.floor(size / 4 - side / 2)));
+    const o: LandscapeOptions = { size, large, small, maxShift: parseInteger(raw.maxShift, '--max-shift', 0, room) };
+    const rows = landscapeRows(o);
+    fs.mkdirSync(raw.out, { recursive: true });
+    fs.writeFileSync(path.join(raw.out, 'landscape.csv'), landscapeCsv(rows));
+    fs.writeFileSync(path.join(raw.out, 'landscape.svg'), await landscapeSvg(rows));
+    process.stdout.write(`segloss landscape: ${lossNames.length} losses × ${2 * (o.maxShift + 1)} predictions → ${path.join(raw.out, 'landscape.csv')}, ${path.join(raw.out, 'landscape.svg')}\n`);
+    return 0;
   },
-};
+});

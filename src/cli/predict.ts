@@ -8,14 +8,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { Command as Commander, CommanderError } from 'commander';
+import { Command as Commander } from 'commander';
 
 import { readImage, stemOf } from '../datasets/folder';
 import { encodeLabelPng } from '../datasets/png';
 import { resizeImages, resizeMasks } from '../datasets/resize';
 import { overlayPngs } from '../report/overlays';
 import { Trainer } from '../trainer/trainer';
-import type { Command } from './command';
+import { type Command, commanderCommand } from './command';
 import { checkpointOf } from './eval';
 import { UsageError, parseInteger } from './train-options';
 
@@ -80,30 +80,10 @@ async function predict(o: { run?: string; checkpoint?: string; input: string[]; 
   }
 }
 
-export const predictCommand: Command = {
+export const predictCommand: Command = commanderCommand({
+  name: 'predict',
   summary: 'Segment PNG images or NIfTI volumes with a trained model: mask PNGs and overlays',
   usage: '--run DIR | --checkpoint FILE --input PATH… [--out DIR] [--image-size N]',
-  get help(): string {
-    const text = predictProgram().helpInformation();
-    return text.slice(text.indexOf('Options:')).trimEnd();
-  },
-  async run(args) {
-    const program = predictProgram();
-    try {
-      program.parse(args, { from: 'user' });
-    } catch (error) {
-      if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-      throw error;
-    }
-    try {
-      return await predict(program.opts());
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (error instanceof UsageError || code === 'SEGLOSS_DATASET' || code === 'SEGLOSS_INVALID_ARGUMENT') {
-        process.stderr.write(`segloss predict: ${(error as Error).message}\n`);
-        return 2;
-      }
-      throw error;
-    }
-  },
-};
+  program: predictProgram,
+  run: (program) => predict(program.opts()),
+});

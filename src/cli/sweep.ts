@@ -9,12 +9,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { Command as Commander, CommanderError } from 'commander';
+import { Command as Commander } from 'commander';
 
-import type { Command } from './command';
+import { type Command, commanderCommand } from './command';
 import type { RunSummary } from './run-dir';
 import { train } from './train';
-import { UsageError, parseLoss, parseModel, parseNumber, parseInteger } from './train-options';
+import { parseLoss, parseModel, parseNumber, parseInteger } from './train-options';
 
 export interface SweepCell {
   readonly loss: string;
@@ -146,30 +146,10 @@ async function sweep(o: SweepFlags, argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-export const sweepCommand: Command = {
+export const sweepCommand: Command = commanderCommand({
+  name: 'sweep',
   summary: "Train a grid of losses × models × learning rates (survey protocol) and write Tables 3–5 as Markdown and CSV",
   usage: '[--losses L1,L2] [--models M1,M2] [--lrs X,Y] [--epochs N] [--out DIR] [options]',
-  get help(): string {
-    const text = sweepProgram().helpInformation();
-    return text.slice(text.indexOf('Options:')).trimEnd();
-  },
-  async run(args) {
-    const program = sweepProgram();
-    try {
-      program.parse(args, { from: 'user' });
-    } catch (error) {
-      if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-      throw error;
-    }
-    try {
-      return await sweep(program.opts<SweepFlags>(), args);
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (error instanceof UsageError || code === 'SEGLOSS_DATASET' || code === 'SEGLOSS_INVALID_ARGUMENT') {
-        process.stderr.write(`segloss sweep: ${(error as Error).message}\n`);
-        return 2;
-      }
-      throw error;
-    }
-  },
-};
+  program: sweepProgram,
+  run: (program, args) => sweep(program.opts<SweepFlags>(), args),
+});

@@ -8,13 +8,13 @@
  */
 import * as fs from 'node:fs';
 
-import { Command as Commander, CommanderError, Option } from 'commander';
+import { Command as Commander, Option } from 'commander';
 
 import { type SegmentationDataset, loadDataset } from '../datasets/index';
 import { firstImages } from '../datasets/resize';
 import { Trainer } from '../trainer/trainer';
 import type { EpochEvent, Evaluation, StepEvent } from '../trainer/types';
-import type { Command } from './command';
+import { type Command, commanderCommand } from './command';
 import { type ProgressReporter, createReporter, progressMode } from './progress';
 import {
   type Environment,
@@ -355,29 +355,10 @@ export async function train(flags: TrainFlags, argv: readonly string[]): Promise
   }
 }
 
-export const trainCommand: Command = {
+export const trainCommand: Command = commanderCommand({
+  name: 'train',
   summary: 'Train a model (default: a small UNet on the built-in fashion-seg, CPU) and print per-class and mean Dice',
   usage: '[options]',
-  get help(): string {
-    const text = trainProgram().helpInformation();
-    return text.slice(text.indexOf('Options:')).trimEnd();
-  },
-  async run(args) {
-    const program = trainProgram();
-    try {
-      program.parse(args, { from: 'user' });
-    } catch (error) {
-      if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-      throw error;
-    }
-    try {
-      return await train(explicitOptions(program), args);
-    } catch (error) {
-      if (error instanceof UsageError || (error as { code?: string }).code === 'SEGLOSS_INVALID_ARGUMENT' || (error as { code?: string }).code === 'SEGLOSS_DATASET') {
-        process.stderr.write(`segloss train: ${(error as Error).message}\n`);
-        return 2;
-      }
-      throw error;
-    }
-  },
-};
+  program: trainProgram,
+  run: (program, args) => train(explicitOptions(program), args),
+});
