@@ -39,7 +39,10 @@
         "native/core/geometry/distance_maps.cpp",
         "native/core/geometry/morphology.cpp",
         "native/core/geometry/segmentation_metrics.cpp",
-        "native/addon/geometry_addon.cpp"
+        "native/addon/geometry_addon.cpp",
+        "native/core/special/boundary_aware.cpp",
+        "native/core/special/conditional_boundary.cpp",
+        "native/addon/special_losses_addon.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -11,7 +11,9 @@
  * ```
  */
 export { computeLoss, computeLossAsync } from './compute';
-export { lossNames } from './losses/registry';
+export { combinableLossNames, lossNames } from './losses/registry';
+export { decodeBoundaryAware } from './special-losses';
+export type { DecodeBoundaryAwareOptions } from './special-losses';
 export { lossOptionNames, lossPresetNames } from './options-info';
 export { INVALID_ARGUMENT, NATIVE_ERROR } from './validate';
 export { coreAddonLocation, cpuEngineInfo, CORE_ADDON_MISSING } from './native/core';

@@ -24,6 +24,7 @@
 #include "errors.h"
 #include "geometry_addon.h"
 #include "loss_request.h"
+#include "special_losses_addon.h"
 #include "staged_output.h"
 #include "typed_arrays.h"
 
@@ -196,6 +197,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("cpuEngineInfo", Napi::Function::New(env, CpuEngineInfo, "cpuEngineInfo"));
   registerGeometry(env, exports);
+  registerSpecialLosses(env, exports);
   return exports;
 }
 

@@ -20,6 +20,12 @@ export interface LossDefinition<Id extends string = string, UserOptions = unknow
   readonly options: Readonly<Record<string, OptionSpec<unknown>>>;
   /** Its preset names (empty when it has none). */
   readonly presetNames: readonly string[];
+  /**
+   * True for a loss that runs on its own native entry point (src/special-losses.ts) because its
+   * input is not the engine's logits [B, C, N] + labels (boundary-aware's C·K channels,
+   * conditional-boundary's features): it is computed alone, never as a term of a compound loss.
+   */
+  readonly ownEntry?: boolean;
   /** Resolves the own options; `preset` is one of presetNames or undefined (already checked). */
   resolve(user: Record<string, unknown>, context: OptionContext, namePrefix: string, preset?: string): Own;
   /** Type-level only (never set): the user options type. */

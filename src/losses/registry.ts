@@ -5,6 +5,8 @@
  * this list (the native side has its own one list, native/core/loss_list.h).
  */
 import type { OptionContext } from './options';
+import { boundaryAwareDefinition } from './boundary-aware';
+import { conditionalBoundaryDefinition } from './conditional-boundary';
 import { crossEntropyDefinition } from './cross-entropy';
 import type { LossDefinition } from './definition';
 import { diceDefinition } from './dice';
@@ -25,6 +27,8 @@ export const lossDefinitions = [
   tverskyDefinition,
   focalTverskyDefinition,
   sensitivitySpecificityDefinition,
+  boundaryAwareDefinition,
+  conditionalBoundaryDefinition,
 ] as const;
 
 type Definitions = (typeof lossDefinitions)[number];
@@ -53,6 +57,15 @@ type OwnFieldsOf<D> = D extends LossDefinition<infer Id, unknown, infer Own> ? {
  * ```
  */
 export const lossNames: readonly LossName[] = Object.freeze(lossDefinitions.map((d) => d.id));
+
+/**
+ * The ids that take the common input (logits [B, C, ...] and labels in [0, C)) and can be terms of
+ * a compound loss: `lossNames` without the losses that run alone on their own input
+ * (`'boundary-aware'`: C·K channels; `'conditional-boundary'`: features and classifier); frozen.
+ */
+export const combinableLossNames: readonly LossName[] = Object.freeze(
+  lossDefinitions.filter((d) => !(d as LossDefinition).ownEntry).map((d) => d.id),
+);
 
 const definitions = new Map<string, LossDefinition>(lossDefinitions.map((d) => [d.id, d]));
 

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { ResolvedLossRequest } from '../native/resolved';
+import type { CheckedFeatures } from '../special-losses';
 import { packageRoot } from '../native/core';
 import type { LogitsArray, TargetArray } from '../types';
 
@@ -56,6 +57,10 @@ export interface TorchLossOutput {
   readonly value: number;
   /** [B, C, ...] d value / d logits · gradScale (the logits' type), or null without grad. */
   readonly grad: LogitsArray | null;
+  /** conditional-boundary with grad: the gradients of its extra inputs (the logits' type). */
+  readonly featuresGrad?: LogitsArray;
+  readonly classifierWeightGrad?: LogitsArray;
+  readonly classifierBiasGrad?: LogitsArray;
 }
 
 /** Options of the Dice + CE benchmark binding. */
@@ -91,6 +96,7 @@ export interface TorchAddon {
     request: ResolvedLossRequest,
     device: string,
     grad: boolean,
+    extra?: CheckedFeatures | null, // conditional-boundary's features and classifier
   ): TorchLossOutput;
   /** The same on a libuv worker thread (the arrays are copied before it returns). */
   lossBackwardAsync(
@@ -100,6 +106,7 @@ export interface TorchAddon {
     request: ResolvedLossRequest,
     device: string,
     grad: boolean,
+    extra?: CheckedFeatures | null,
   ): Promise<TorchLossOutput>;
   benchDiceCe(options: DiceCeBenchOptions): DiceCeBenchResult;
   /** ms per forward + backward of the fused op on any resolved objective. */

@@ -12,6 +12,7 @@
 import { checkLossCall } from '../compute';
 import type { CheckedInput } from '../input';
 import type { ResolvedLossRequest } from '../native/resolved';
+import type { CheckedFeatures } from '../special-losses';
 import type {
   AsyncLossOptions,
   CommonLossOptions,
@@ -94,18 +95,22 @@ interface PreparedTorchCall {
   readonly request: ResolvedLossRequest;
   readonly grad: boolean;
   readonly device: string;
+  readonly features: CheckedFeatures | null;
 }
 
 /** The checks of computeLoss, in its order, then the device. Loads the addon first. */
 function prepareTorchCall(loss: unknown, input: unknown, options: unknown, extraNames: readonly string[]): PreparedTorchCall {
   const addon = torchAddon();
-  const { input: checked, request, common, userOptions } = checkLossCall(loss, input, options, ['device', ...extraNames]);
+  const { input: checked, features, request, common, userOptions } = checkLossCall(loss, input, options, ['device', ...extraNames]);
   const device = checkDevice(userOptions.device, addon);
-  return { addon, input: checked, request, grad: common.grad, device };
+  return { addon, input: checked, request, grad: common.grad, device, features };
 }
 
 function toResult<T extends LogitsArray>(output: TorchLossOutput): LossResult<T> {
-  return output.grad ? { value: output.value, grad: output.grad as T } : { value: output.value };
+  if (!output.grad) return { value: output.value };
+  if (!output.featuresGrad) return { value: output.value, grad: output.grad as T };
+  const { featuresGrad, classifierWeightGrad, classifierBiasGrad } = output;
+  return { value: output.value, grad: output.grad, featuresGrad, classifierWeightGrad, classifierBiasGrad } as LossResult<T>;
 }
 
 /**
@@ -149,7 +154,7 @@ export function computeLossTorch<T extends LogitsArray>(
 export function computeLossTorch(loss: unknown, input: unknown, options?: unknown): LossResult {
   const call = prepareTorchCall(loss, input, options, []);
   const { logits, target, shape } = call.input;
-  return toResult(call.addon.lossBackward(logits, target, shape, call.request, call.device, call.grad));
+  return toResult(call.addon.lossBackward(logits, target, shape, call.request, call.device, call.grad, call.features));
 }
 
 function checkSignal(options: unknown): AbortSignal | undefined {
@@ -201,5 +206,5 @@ export async function computeLossTorchAsync(loss: unknown, input: unknown, optio
     });
   }
   const { logits, target, shape } = call.input;
-  return toResult(await call.addon.lossBackwardAsync(logits, target, shape, call.request, call.device, call.grad));
+  return toResult(await call.addon.lossBackwardAsync(logits, target, shape, call.request, call.device, call.grad, call.features));
 }

@@ -261,7 +261,9 @@ function trace(text) {
 // ---------------------------------------------------------------------------------------------
 // Valid loss calls.
 
-const LOSSES = segloss.lossNames;
+// The losses that take the common input (logits + labels in [0, C)); the others (boundary-aware,
+// conditional-boundary) run alone on their own input and have their own tests.
+const LOSSES = segloss.combinableLossNames;
 
 const validLossCase = fc
   .record({
