@@ -14,6 +14,15 @@ export { computeLoss, computeLossAsync } from './compute';
 export { combinableLossNames, lossNames } from './losses/registry';
 export { decodeBoundaryAware } from './special-losses';
 export type { DecodeBoundaryAwareOptions } from './special-losses';
+export {
+  defaultInverseFormNetwork,
+  inverseFormParameterCount,
+  loadInverseFormMasks,
+  loadInverseFormNetwork,
+  saveInverseFormNetwork,
+  trainInverseForm,
+} from './inverseform';
+export type { InverseFormMasks, TrainInverseFormOptions, TrainedInverseFormNetwork } from './inverseform';
 export { lossOptionNames, lossPresetNames } from './options-info';
 export { INVALID_ARGUMENT, NATIVE_ERROR } from './validate';
 export { coreAddonLocation, cpuEngineInfo, CORE_ADDON_MISSING } from './native/core';

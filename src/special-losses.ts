@@ -6,6 +6,7 @@
  * term of a compound loss.
  */
 import { type CheckedInput, checkFiniteLogits, checkLossInput, findNonFinite } from './input';
+import { defaultInverseFormNetwork } from './inverseform';
 import { boundaryAwareOptions } from './losses/boundary-aware';
 import { resolveTable } from './losses/options';
 import { lossDefinition } from './losses/registry';
@@ -46,6 +47,7 @@ export interface OwnEntryInput {
 export function checkOwnEntryInput(term: ResolvedLossTerm, checked: CheckedInput, user: Record<string, unknown>, raw: unknown): OwnEntryInput {
   if (term.id === 'boundary-aware') return { input: checkBinnedInput(term, checked, user), features: null };
   if (term.id === 'conditional-boundary') return { input: checkFeatureInput(checked), features: checkFeatures(checked, raw as Record<string, unknown>) };
+  if (term.id === 'inverseform') return { input: checkEdgeChannelInput(checked, user), features: null };
   return { input: checked, features: null };
 }
 
@@ -63,6 +65,17 @@ function checkFeatureInput(checked: CheckedInput): CheckedInput {
   if (checked.shape.length !== 4) throw rangeErrorText('[B, C, H, W] (conditional-boundary is 2-D)', 'shape', `${checked.shape.length} entries`);
   if (checked.channels < 2) throw rangeError('an integer ≥ 2 (conditional-boundary needs C ≥ 2 classes)', 'shape[1] (C)', checked.channels);
   return { ...checked, classes: checked.channels };
+}
+
+function checkEdgeChannelInput(checked: CheckedInput, user: Record<string, unknown>): CheckedInput {
+  if (checked.shape.length !== 4) throw rangeErrorText('[B, C + 1, H, W] (inverseform is 2-D)', 'shape', `${checked.shape.length} entries`);
+  if (checked.channels < 3) {
+    throw rangeError('an integer ≥ 3 (C ≥ 2 segmentation channels, then the edge channel)', 'shape[1] (C + 1)', checked.channels);
+  }
+  if (user.activation !== undefined && user.activation !== 'softmax') {
+    throw rangeError("'softmax' (inverseform's segmentation channels take the softmax, its edge channel the sigmoid)", 'activation', user.activation);
+  }
+  return { ...checked, classes: checked.channels - 1 };
 }
 
 function arrayTypeName(logits: LogitsArray): string {
@@ -144,6 +157,9 @@ export function computeOwnEntry(call: OwnEntryCall, grads: FeatureGrads | null):
   if (term.id === 'boundary-aware') {
     return coreAddon().computeBoundaryAware(input.logits, input.target, input.shape, term, call.gradScale, call.grad);
   }
+  if (term.id === 'inverseform') {
+    return coreAddon().computeInverseForm(input.logits, input.target, input.shape, term, call.gradScale, call.grad, term.network ?? defaultInverseFormNetwork());
+  }
   if (term.id === 'conditional-boundary' && call.features) {
     return coreAddon().computeConditionalBoundary(input.logits, input.target, input.shape, term, call.gradScale, call.grad, featureExtra(call.features, grads));
   }
@@ -155,6 +171,9 @@ export function computeOwnEntryAsync(call: OwnEntryCall, grads: FeatureGrads | n
   const { input, term } = call;
   if (term.id === 'boundary-aware') {
     return coreAddon().computeBoundaryAwareAsync(input.logits, input.target, input.shape, term, call.gradScale, call.grad);
+  }
+  if (term.id === 'inverseform') {
+    return coreAddon().computeInverseFormAsync(input.logits, input.target, input.shape, term, call.gradScale, call.grad, term.network ?? defaultInverseFormNetwork());
   }
   if (term.id === 'conditional-boundary' && call.features) {
     return coreAddon().computeConditionalBoundaryAsync(input.logits, input.target, input.shape, term, call.gradScale, call.grad, featureExtra(call.features, grads));

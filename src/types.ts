@@ -104,6 +104,7 @@ export type { CrossEntropyLossOptions } from './losses/cross-entropy';
 export type { DiceLossOptions, DicePreset } from './losses/dice';
 export type { FocalLossOptions, FocalPreset } from './losses/focal';
 export type { FocalTverskyLossOptions, FocalTverskyPreset } from './losses/focal-tversky';
+export type { InverseFormLossOptions } from './losses/inverseform';
 export type { JaccardLossOptions, JaccardPreset } from './losses/jaccard';
 export type { LogCoshDiceLossOptions } from './losses/log-cosh-dice';
 export type { SensitivitySpecificityLossOptions, SensitivitySpecificityPreset } from './losses/sensitivity-specificity';

@@ -16,10 +16,10 @@ describe('lossNames', () => {
   it('lists the losses in spec order, frozen', () => {
     expect(lossNames).toEqual([
       'cross-entropy', 'focal', 'dice', 'log-cosh-dice', 'jaccard', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'boundary-aware',
-      'conditional-boundary',
+      'inverseform', 'conditional-boundary',
     ]);
     expect(Object.isFrozen(lossNames)).toBe(true);
-    expect(combinableLossNames).toEqual(lossNames.filter((id) => id !== 'boundary-aware' && id !== 'conditional-boundary'));
+    expect(combinableLossNames).toEqual(lossNames.filter((id) => !['boundary-aware', 'inverseform', 'conditional-boundary'].includes(id)));
     expect(Object.isFrozen(combinableLossNames)).toBe(true);
   });
   it('every listed id computes', () => {

@@ -44,7 +44,7 @@ describe('module formats (lib/)', () => {
       value: number;
     };
     expect(esm.names).toEqual(cjs.names);
-    expect(esm.lossNames).toEqual(['cross-entropy', 'focal', 'dice', 'log-cosh-dice', 'jaccard', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'boundary-aware', 'conditional-boundary']);
+    expect(esm.lossNames).toEqual(['cross-entropy', 'focal', 'dice', 'log-cosh-dice', 'jaccard', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'boundary-aware', 'inverseform', 'conditional-boundary']);
     expect(esm.sync).toBe('function');
     const p = 1 / (1 + Math.exp(-2)); // softmax([1, −1]) for class 0
     expect(esm.value).toBeCloseTo(1 - ((2 * p + 1e-5) / (p + 1 + 1e-5) + 1e-5 / (1 - p + 1e-5)) / 2, 6);

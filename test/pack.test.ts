@@ -103,7 +103,7 @@ describe('npm pack + npm install --ignore-scripts', () => {
       lossNames: string[];
       sameDefault: boolean;
     };
-    expect(out.lossNames).toEqual(['cross-entropy', 'focal', 'dice', 'log-cosh-dice', 'jaccard', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'boundary-aware', 'conditional-boundary']);
+    expect(out.lossNames).toEqual(['cross-entropy', 'focal', 'dice', 'log-cosh-dice', 'jaccard', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'boundary-aware', 'inverseform', 'conditional-boundary']);
     expect(out.sameDefault).toBe(true);
     expect(Number.isFinite(out.value)).toBe(true);
   });

@@ -36,7 +36,7 @@ function runAsync(args: unknown[]): Promise<unknown> {
 
 const DICE_OPTIONS = 'activation, grad, gradOut, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, smooth, squared';
 const CE_OPTIONS = 'activation, classWeights, grad, gradOut, gradScale, ignoreIndex, labelSmoothing';
-const LOSS_IDS = 'cross-entropy, focal, dice, log-cosh-dice, jaccard, tversky, focal-tversky, sensitivity-specificity, boundary-aware, conditional-boundary';
+const LOSS_IDS = 'cross-entropy, focal, dice, log-cosh-dice, jaccard, tversky, focal-tversky, sensitivity-specificity, boundary-aware, inverseform, conditional-boundary';
 
 const lossCases: BadCase[] = [
   ['unknown loss id', call('dise'), 'RangeError', `Expected one of ${LOSS_IDS} for loss but received 'dise'`],

@@ -12,6 +12,14 @@
 //   decodeBoundaryAware(logits, shape, term) → Int32Array [B, ...spatial]
 //   computeConditionalBoundary(logits, target, shape, term, gradScale, grad, extra) → number
 //   computeConditionalBoundaryAsync(...same) → Promise<number>
+//   computeInverseForm(logits, target, shape, term, gradScale, grad, network) → number
+//   computeInverseFormAsync(...same) → Promise<number>
+//     logits [B, C + 1, H, W]; network: Float32Array [InverseFormNet::kParameterCount]
+//   trainInverseForm(masks, [count, H, W], options, onProgress) → Promise<Float32Array>
+//     masks: Uint8Array (non-zero = inside); options { steps, batch, learningRate, seed, maxShift,
+//     maxScale, maxRotation, evaluationSamples }; onProgress(step, loss) on the main thread; the
+//     promise resolves to the parameters, with .meanError / .meanTarget of the held-out check
+//   inverseFormParameterCount() → number
 //     shape: [B, C, H, W]; extra: { features [B, D, H, W], featureChannels D, classifierWeight [C, D],
 //       classifierBias [C] | null, featuresGrad | null, classifierWeightGrad | null,
 //       classifierBiasGrad | null } — every array of the logits' type; the grads are written
@@ -24,6 +32,9 @@
 
 #include "../core/special/boundary_aware.h"
 #include "../core/special/conditional_boundary.h"
+#include "../core/special/inverse_form.h"
+#include "../core/special/inverse_form_net.h"
+#include "../core/special/inverse_form_training.h"
 #include "errors.h"
 #include "loss_request.h"
 #include "staged_output.h"
@@ -288,6 +299,166 @@ Napi::Value ComputeConditionalBoundaryAsync(const Napi::CallbackInfo& info) {
   });
 }
 
+struct InverseFormCall {
+  InverseFormInput input;
+  InverseFormOptions options;
+  double gradScale = 1.0;
+  void* grad = nullptr;
+};
+
+InverseFormCall readInverseFormCall(const Napi::CallbackInfo& info) {
+  if (info.Length() < 7 || !info[3].IsObject()) throw NativeTypeError("expected (logits, target, shape, term, gradScale, grad, network)");
+  const std::vector<int64_t> shape = readShape(info[2]);
+  if (shape.size() != 4) throw LossArgumentError("inverseform takes [B, C + 1, H, W] logits");
+  const ScalarView logits = readScalarArray(info[0], "logits");
+  const LabelView target = readLabelArray(info[1], "target");
+  InverseFormCall call;
+  call.input.height = shape[2];
+  call.input.width = shape[3];
+  call.input.tensors = makeLossTensors(logits, target, shape[0], shape[1], shape[2] * shape[3]);
+  const Napi::Object term = info[3].As<Napi::Object>();
+  call.options = readResolvedOptions<InverseFormOptions>(term);
+  const std::optional<int64_t> ignore = readResolvedIgnoreIndex(term);
+  call.input.tensors.hasIgnore = ignore.has_value();
+  call.input.tensors.ignoreIndex = ignore.value_or(-100);
+  if (!info[4].IsNumber()) throw NativeTypeError("gradScale is not a number");
+  call.gradScale = info[4].As<Napi::Number>().DoubleValue();
+  if (!info[5].IsNull() && !info[5].IsUndefined()) {
+    const ScalarView grad = readScalarArray(info[5], "grad");
+    if (grad.type != logits.type || grad.length != logits.length) throw LossArgumentError("grad does not have the logits' type and length");
+    call.grad = grad.data;
+  }
+  const ScalarView network = readScalarArray(info[6], "network");
+  if (network.type != ScalarType::Float32 || network.length != int64_t(InverseFormNet::kParameterCount)) {
+    throw LossArgumentError("network is not a Float32Array of the network's parameter count");
+  }
+  call.input.network = static_cast<const float*>(network.data);
+  return call;
+}
+
+double runInverseForm(const InverseFormCall& call) {
+  const LossGradient grad{call.grad, call.gradScale, false};
+  return inverseFormLossCpu(call.input, call.options, call.grad ? &grad : nullptr);
+}
+
+Napi::Value ComputeInverseForm(const Napi::CallbackInfo& info) {
+  return guardNative(info.Env(), [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), runInverseForm(readInverseFormCall(info)));
+  });
+}
+
+Napi::Value ComputeInverseFormAsync(const Napi::CallbackInfo& info) {
+  return guardNative(info.Env(), [&]() -> Napi::Value {
+    InverseFormCall call = readInverseFormCall(info);
+    auto* worker = new SpecialLossWorker(info.Env());
+    worker->reserveOutputs(1);
+    LossTensors& t = call.input.tensors;
+    t.logits = worker->own(t.logits, scalarBytes(t));
+    t.target = worker->own(t.target, labelBytes(t));
+    call.input.network = static_cast<const float*>(worker->own(call.input.network, InverseFormNet::kParameterCount * sizeof(float)));
+    if (call.grad) call.grad = worker->stage(info[5], "grad");
+    worker->setRun([call]() { return runInverseForm(call); });
+    const Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
+  });
+}
+
+// The network's training on a libuv worker thread, reporting (step, loss) to the main thread.
+// Training runs for a minute or so; it is meant for `segloss train-inverseform`.
+class InverseFormTrainingWorker : public Napi::AsyncProgressQueueWorker<std::pair<int, double>> {
+ public:
+  InverseFormTrainingWorker(Napi::Env env, std::vector<uint8_t> masks, InverseFormMasks dims, InverseFormTrainingOptions options,
+                            int evaluationSamples, Napi::Function onProgress)
+      : Napi::AsyncProgressQueueWorker<std::pair<int, double>>(env, "segloss:trainInverseForm"), deferred_(env),
+        masks_(std::move(masks)), dims_(dims), options_(options), evaluationSamples_(evaluationSamples) {
+    if (!onProgress.IsEmpty()) onProgress_ = Napi::Persistent(onProgress);
+    dims_.data = masks_.data();
+  }
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute(const ExecutionProgress& progress) override {
+    try {
+      params_ = trainInverseFormNet(dims_, options_, [&](int step, double loss) {
+        const std::pair<int, double> report{step, loss};
+        progress.Send(&report, 1);
+        return true;
+      });
+      evaluation_ = evaluateInverseFormNet(params_, dims_, options_, evaluationSamples_);
+    } catch (...) {
+      failure_ = captureFailure(std::current_exception());
+    }
+  }
+  void OnProgress(const std::pair<int, double>* data, size_t count) override {
+    if (onProgress_.IsEmpty()) return;
+    Napi::HandleScope scope(Env());
+    for (size_t i = 0; i < count; ++i) onProgress_.Call({Napi::Number::New(Env(), data[i].first), Napi::Number::New(Env(), data[i].second)});
+  }
+  void OnOK() override {
+    if (failure_) {
+      deferred_.Reject(toJsError(Env(), *failure_).Value());
+      return;
+    }
+    Napi::Float32Array out = Napi::Float32Array::New(Env(), params_.size());
+    std::copy(params_.begin(), params_.end(), out.Data());
+    out.Set("meanError", evaluation_.meanError);
+    out.Set("meanTarget", evaluation_.meanTarget);
+    deferred_.Resolve(out);
+  }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<uint8_t> masks_;
+  InverseFormMasks dims_;
+  InverseFormTrainingOptions options_;
+  int evaluationSamples_;
+  Napi::FunctionReference onProgress_;
+  std::vector<float> params_;
+  InverseFormEvaluation evaluation_;
+  std::optional<NativeFailure> failure_;
+};
+
+double numberField(Napi::Object object, const char* name, double fallback) {
+  const Napi::Value v = object.Get(name);
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+}
+
+Napi::Value TrainInverseForm(const Napi::CallbackInfo& info) {
+  return guardNative(info.Env(), [&]() -> Napi::Value {
+    if (info.Length() < 3 || !info[1].IsArray() || !info[2].IsObject()) throw NativeTypeError("expected (masks, dims, options, onProgress?)");
+    const LabelView masks = readLabelArray(info[0], "masks");
+    if (masks.type != LabelType::UInt8) throw NativeTypeError("masks is not a Uint8Array");
+    const Napi::Array dimsArray = info[1].As<Napi::Array>();
+    if (dimsArray.Length() != 3) throw LossArgumentError("dims must be [count, H, W]");
+    InverseFormMasks dims;
+    dims.count = dimsArray.Get(0u).As<Napi::Number>().Int64Value();
+    dims.height = dimsArray.Get(1u).As<Napi::Number>().Int64Value();
+    dims.width = dimsArray.Get(2u).As<Napi::Number>().Int64Value();
+    if (dims.count < 1 || dims.height < 1 || dims.width < 1 || masks.length != dims.count * dims.height * dims.width) {
+      throw LossArgumentError("masks length is not count · H · W");
+    }
+    const Napi::Object o = info[2].As<Napi::Object>();
+    InverseFormTrainingOptions options;
+    options.steps = static_cast<int>(numberField(o, "steps", options.steps));
+    options.batch = static_cast<int>(numberField(o, "batch", options.batch));
+    options.learningRate = numberField(o, "learningRate", options.learningRate);
+    options.seed = static_cast<uint64_t>(numberField(o, "seed", double(options.seed)));
+    options.maxShift = numberField(o, "maxShift", options.maxShift);
+    options.maxScale = numberField(o, "maxScale", options.maxScale);
+    options.maxRotation = numberField(o, "maxRotation", options.maxRotation);
+    const int samples = static_cast<int>(numberField(o, "evaluationSamples", 1000));
+    const auto* bytes = static_cast<const uint8_t*>(masks.data);
+    Napi::Function onProgress = info.Length() > 3 && info[3].IsFunction() ? info[3].As<Napi::Function>() : Napi::Function();
+    auto* worker = new InverseFormTrainingWorker(info.Env(), std::vector<uint8_t>(bytes, bytes + masks.length), dims, options,
+                                                 samples, onProgress);
+    const Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
+  });
+}
+
 }  // namespace
 
 void registerSpecialLosses(Napi::Env env, Napi::Object exports) {
@@ -297,6 +468,10 @@ void registerSpecialLosses(Napi::Env env, Napi::Object exports) {
   exports.Set("computeConditionalBoundary", Napi::Function::New(env, ComputeConditionalBoundary, "computeConditionalBoundary"));
   exports.Set("computeConditionalBoundaryAsync",
               Napi::Function::New(env, ComputeConditionalBoundaryAsync, "computeConditionalBoundaryAsync"));
+  exports.Set("computeInverseForm", Napi::Function::New(env, ComputeInverseForm, "computeInverseForm"));
+  exports.Set("computeInverseFormAsync", Napi::Function::New(env, ComputeInverseFormAsync, "computeInverseFormAsync"));
+  exports.Set("trainInverseForm", Napi::Function::New(env, TrainInverseForm, "trainInverseForm"));
+  exports.Set("inverseFormParameterCount", Napi::Number::New(env, double(InverseFormNet::kParameterCount)));
 }
 
 }  // namespace segloss::addon

@@ -147,7 +147,7 @@ torch_ops::Objective objectiveOf(const std::vector<LossTerm>& terms) {
 // A request whose single term is a loss with its own entry point (native/core/special): its
 // options, read from that term (monostate: the request runs on the engine).
 struct SpecialTorchTerm {
-  std::variant<std::monostate, BoundaryAwareOptions, ConditionalBoundaryOptions> options;
+  std::variant<std::monostate, BoundaryAwareOptions, ConditionalBoundaryOptions, InverseFormOptions> options;
   std::optional<int64_t> ignoreIndex;
 };
 
@@ -161,6 +161,7 @@ SpecialTorchTerm readSpecialTerm(Napi::Object request) {
   const std::string name = id.As<Napi::String>().Utf8Value();
   if (name == "boundary-aware") special.options = readResolvedOptions<BoundaryAwareOptions>(term);
   else if (name == "conditional-boundary") special.options = readResolvedOptions<ConditionalBoundaryOptions>(term);
+  else if (name == "inverseform") special.options = readResolvedOptions<InverseFormOptions>(term);
   else return special;
   special.ignoreIndex = readResolvedIgnoreIndex(term);
   return special;
@@ -175,6 +176,7 @@ struct TorchLossCall {
   at::Tensor features;          // conditional-boundary: [B, D, H, W] on the device, else undefined
   at::Tensor classifierWeight;  // [C, D]
   at::Tensor classifierBias;    // [C] or undefined
+  std::vector<float> network;   // inverseform: the network's parameters
   double gradScale = 1.0;  // upstream gradient
   bool wantGrad = false;
   ScalarType dtype = ScalarType::Float32;
@@ -231,6 +233,14 @@ TorchLossCall readTorchLossCall(const Napi::CallbackInfo& info) {
   if (std::holds_alternative<ConditionalBoundaryOptions>(call.special.options)) {
     readFeatureInputs(info.Length() > 6 ? info[6] : info.Env().Undefined(), shape, logits.type, device, call);
   }
+  if (std::holds_alternative<InverseFormOptions>(call.special.options)) {
+    const Napi::Value extra = info.Length() > 6 ? info[6] : info.Env().Undefined();
+    if (!extra.IsObject()) throw NativeTypeError("inverseform needs { network }");
+    const ScalarView network = readScalarArray(extra.As<Napi::Object>().Get("network"), "network");
+    if (network.type != ScalarType::Float32) throw NativeTypeError("network is not a Float32Array");
+    const float* first = static_cast<const float*>(network.data);
+    call.network.assign(first, first + network.length);
+  }
   call.wantGrad = info[5].As<Napi::Boolean>().Value();
   call.dtype = logits.type;
   return call;
@@ -244,6 +254,8 @@ TorchLossResult runTorchLossCall(const TorchLossCall& call) {
   at::Tensor value;
   if (const auto* options = std::get_if<BoundaryAwareOptions>(&call.special.options)) {
     value = torch_ops::boundaryAwareLoss(logits, call.target, *options, call.special.ignoreIndex);
+  } else if (const auto* inverse = std::get_if<InverseFormOptions>(&call.special.options)) {
+    value = torch_ops::inverseFormLoss(logits, call.target, call.network, *inverse, call.special.ignoreIndex);
   } else if (const auto* cbl = std::get_if<ConditionalBoundaryOptions>(&call.special.options)) {
     value = torch_ops::conditionalBoundaryLoss(logits, call.target, features, weight, bias, *cbl, call.special.ignoreIndex);
   } else {

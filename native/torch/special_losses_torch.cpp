@@ -7,6 +7,8 @@
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include "../core/special/inverse_form_net.h"
+
 namespace segloss::torch_ops {
 namespace {
 
@@ -193,7 +195,65 @@ class ConditionalBoundaryFunction : public torch::autograd::Function<Conditional
   }
 };
 
+ValueAndGrad inverseFormForward(const at::Tensor& logitsIn, const at::Tensor& targetIn, const std::vector<float>& network,
+                                const InverseFormOptions& options, std::optional<int64_t> ignoreIndex, bool withGrad) {
+  checkSpatialMatch(logitsIn, targetIn);
+  if (logitsIn.dim() != 4) throw LossArgumentError("inverseform takes logits [B, C + 1, H, W], got " + sizesText(logitsIn));
+  if (network.size() != InverseFormNet::kParameterCount) throw LossArgumentError("inverseform: the network has the wrong parameter count");
+  scalarTypeOf(logitsIn);
+  const at::Tensor logits = logitsIn.detach().to(at::kCPU).contiguous();
+  const at::Tensor target = targetIn.detach().to(at::kCPU).to(at::kLong).contiguous();
+  InverseFormInput input;
+  input.tensors.logits = logits.data_ptr();
+  input.tensors.dtype = scalarTypeOf(logits);
+  input.tensors.target = target.data_ptr();
+  input.tensors.labelType = LabelType::Int64;
+  input.tensors.batch = logits.size(0);
+  input.tensors.channels = logits.size(1);
+  input.tensors.pixels = logits.size(2) * logits.size(3);
+  input.tensors.hasIgnore = ignoreIndex.has_value();
+  input.tensors.ignoreIndex = ignoreIndex.value_or(-100);
+  input.height = logits.size(2);
+  input.width = logits.size(3);
+  input.network = network.data();
+  ValueAndGrad out;
+  at::Tensor grad = withGrad ? at::empty_like(logits) : at::Tensor();
+  const LossGradient engineGrad{withGrad ? grad.data_ptr() : nullptr, 1.0, false};
+  const double value = inverseFormLossCpu(input, options, withGrad ? &engineGrad : nullptr);
+  out.value = at::scalar_tensor(value, logits.options()).to(logitsIn.device());
+  if (withGrad) out.grad = grad.to(logitsIn.device());
+  return out;
+}
+
+class InverseFormFunction : public torch::autograd::Function<InverseFormFunction> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logits, const at::Tensor& target,
+                            const std::vector<float>& network, const InverseFormOptions& options, bool hasIgnore,
+                            int64_t ignoreIndex) {
+    ValueAndGrad result = inverseFormForward(logits, target, network, options,
+                                             hasIgnore ? std::optional<int64_t>(ignoreIndex) : std::nullopt, true);
+    ctx->saved_data["grad"] = result.grad;
+    return result.value;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list upstream) {
+    auto saved = ctx->saved_data.find("grad");
+    if (saved == ctx->saved_data.end()) throw LossArgumentError("segloss's inverseform loss is differentiable once: its backward already ran");
+    at::Tensor grad = saved->second.toTensor();
+    ctx->saved_data.erase("grad");
+    return {grad * upstream[0].to(grad.scalar_type()), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
 }  // namespace
+
+at::Tensor inverseFormLoss(const at::Tensor& logits, const at::Tensor& target, const std::vector<float>& network,
+                           const InverseFormOptions& options, std::optional<int64_t> ignoreIndex) {
+  if (const char* problem = options.invalid()) throw LossArgumentError(std::string("inverseform: ") + problem);
+  if (at::GradMode::is_enabled() && logits.requires_grad()) {
+    return InverseFormFunction::apply(logits, target, network, options, ignoreIndex.has_value(), ignoreIndex.value_or(-100));
+  }
+  return inverseFormForward(logits, target, network, options, ignoreIndex, false).value;
+}
 
 at::Tensor conditionalBoundaryLoss(const at::Tensor& logits, const at::Tensor& target, const at::Tensor& features,
                                    const at::Tensor& classifierWeight, const at::Tensor& classifierBias,

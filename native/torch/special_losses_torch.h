@@ -9,11 +9,13 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include <ATen/ATen.h>
 
 #include "../core/special/boundary_aware.h"
 #include "../core/special/conditional_boundary.h"
+#include "../core/special/inverse_form.h"
 
 namespace segloss::torch_ops {
 
@@ -32,5 +34,11 @@ at::Tensor boundaryAwareLoss(const at::Tensor& logits, const at::Tensor& target,
 at::Tensor conditionalBoundaryLoss(const at::Tensor& logits, const at::Tensor& target, const at::Tensor& features,
                                    const at::Tensor& classifierWeight, const at::Tensor& classifierBias,
                                    const ConditionalBoundaryOptions& options, std::optional<int64_t> ignoreIndex = std::nullopt);
+
+// inverseform: logits [B, C + 1, H, W] float32 / float64 (any device; CPU path), target [B, H, W];
+// `network` the inverse-transformation network's parameters (InverseFormNet::kParameterCount
+// floats). A 0-dim tensor, differentiable once with respect to the logits.
+at::Tensor inverseFormLoss(const at::Tensor& logits, const at::Tensor& target, const std::vector<float>& network,
+                           const InverseFormOptions& options, std::optional<int64_t> ignoreIndex = std::nullopt);
 
 }  // namespace segloss::torch_ops

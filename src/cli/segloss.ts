@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `segloss` command line. Subcommands live in one table ({@link commands}); each is a small
- * module under src/cli/ exporting a `Command`. Today: `doctor` (and `help`); `train` comes later.
+ * module under src/cli/ exporting a `Command`. Today: `doctor`, `train-inverseform` (and `help`); `train` comes later.
  *
  * @example
  * ```sh
@@ -16,10 +16,12 @@ import * as path from 'node:path';
 import { packageRoot } from '../native/core';
 import type { Command } from './command';
 import { doctorCommand } from './doctor';
+import { trainInverseFormCommand } from './train-inverseform';
 
 /** Every subcommand, by name, in help order. */
 export const commands: Readonly<Record<string, Command>> = Object.freeze({
   doctor: doctorCommand,
+  'train-inverseform': trainInverseFormCommand,
 });
 
 function packageVersion(): string {

@@ -23,7 +23,7 @@ export interface LossDefinition<Id extends string = string, UserOptions = unknow
   /**
    * True for a loss that runs on its own native entry point (src/special-losses.ts) because its
    * input is not the engine's logits [B, C, N] + labels (boundary-aware's C·K channels,
-   * conditional-boundary's features): it is computed alone, never as a term of a compound loss.
+   * inverseform's edge channel and network, conditional-boundary's features): it is computed alone, never as a term of a compound loss.
    */
   readonly ownEntry?: boolean;
   /** Resolves the own options; `preset` is one of presetNames or undefined (already checked). */

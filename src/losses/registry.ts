@@ -12,6 +12,7 @@ import type { LossDefinition } from './definition';
 import { diceDefinition } from './dice';
 import { focalDefinition } from './focal';
 import { focalTverskyDefinition } from './focal-tversky';
+import { inverseFormDefinition } from './inverseform';
 import { jaccardDefinition } from './jaccard';
 import { logCoshDiceDefinition } from './log-cosh-dice';
 import { sensitivitySpecificityDefinition } from './sensitivity-specificity';
@@ -28,6 +29,7 @@ export const lossDefinitions = [
   focalTverskyDefinition,
   sensitivitySpecificityDefinition,
   boundaryAwareDefinition,
+  inverseFormDefinition,
   conditionalBoundaryDefinition,
 ] as const;
 
@@ -61,7 +63,8 @@ export const lossNames: readonly LossName[] = Object.freeze(lossDefinitions.map(
 /**
  * The ids that take the common input (logits [B, C, ...] and labels in [0, C)) and can be terms of
  * a compound loss: `lossNames` without the losses that run alone on their own input
- * (`'boundary-aware'`: C·K channels; `'conditional-boundary'`: features and classifier); frozen.
+ * (`'boundary-aware'`: C·K channels; `'inverseform'`: C + 1 channels and its network;
+ * `'conditional-boundary'`: features and classifier); frozen.
  */
 export const combinableLossNames: readonly LossName[] = Object.freeze(
   lossDefinitions.filter((d) => !(d as LossDefinition).ownEntry).map((d) => d.id),

@@ -66,6 +66,35 @@ export interface CoreAddon {
     grad: LogitsArray | null,
     extra: ConditionalBoundaryExtra,
   ): Promise<number>;
+  /** inverseform (native/core/special/inverse_form.h): value; writes grad · gradScale when given. */
+  computeInverseForm(
+    logits: LogitsArray, // [B, C + 1, H, W]
+    target: TargetArray, // [B, H, W]
+    shape: readonly number[],
+    term: ResolvedLossTerm,
+    gradScale: number,
+    grad: LogitsArray | null,
+    network: Float32Array, // the network's parameters
+  ): number;
+  /** The same on a libuv worker thread (inputs copied at the call, grad staged). */
+  computeInverseFormAsync(
+    logits: LogitsArray,
+    target: TargetArray,
+    shape: readonly number[],
+    term: ResolvedLossTerm,
+    gradScale: number,
+    grad: LogitsArray | null,
+    network: Float32Array,
+  ): Promise<number>;
+  /** Trains the inverse-transformation network (a libuv worker thread). */
+  trainInverseForm(
+    masks: Uint8Array, // [count, H, W]
+    dims: readonly [number, number, number],
+    options: Record<string, number>,
+    onProgress: ((step: number, loss: number) => void) | null,
+  ): Promise<Float32Array & { readonly meanError: number; readonly meanTarget: number }>;
+  /** The network's parameter count. */
+  readonly inverseFormParameterCount: number;
   /** How the addon was built. */
   buildInfo(): { napiVersion: number; compiler: string; cxxStandard: number };
   /** The CPU kernels in use; throws when SEGLOSS_CPU_ISA names an unsupported instruction set. */

@@ -96,7 +96,7 @@ export interface TorchAddon {
     request: ResolvedLossRequest,
     device: string,
     grad: boolean,
-    extra?: CheckedFeatures | null, // conditional-boundary's features and classifier
+    extra?: CheckedFeatures | { readonly network: Float32Array } | null, // conditional-boundary's features, inverseform's network
   ): TorchLossOutput;
   /** The same on a libuv worker thread (the arrays are copied before it returns). */
   lossBackwardAsync(
@@ -106,7 +106,7 @@ export interface TorchAddon {
     request: ResolvedLossRequest,
     device: string,
     grad: boolean,
-    extra?: CheckedFeatures | null,
+    extra?: CheckedFeatures | { readonly network: Float32Array } | null,
   ): Promise<TorchLossOutput>;
   benchDiceCe(options: DiceCeBenchOptions): DiceCeBenchResult;
   /** ms per forward + backward of the fused op on any resolved objective. */

@@ -12,7 +12,8 @@
 import { checkLossCall } from '../compute';
 import type { CheckedInput } from '../input';
 import type { ResolvedLossRequest } from '../native/resolved';
-import type { CheckedFeatures } from '../special-losses';
+import { defaultInverseFormNetwork } from '../inverseform';
+import { type CheckedFeatures, ownEntryTerm } from '../special-losses';
 import type {
   AsyncLossOptions,
   CommonLossOptions,
@@ -106,6 +107,13 @@ function prepareTorchCall(loss: unknown, input: unknown, options: unknown, extra
   return { addon, input: checked, request, grad: common.grad, device, features };
 }
 
+/** The extra inputs of an own-entry loss: conditional-boundary's features, inverseform's network. */
+function torchExtra(call: PreparedTorchCall): CheckedFeatures | { readonly network: Float32Array } | null {
+  const own = ownEntryTerm(call.request);
+  if (own?.id === 'inverseform') return { network: own.network ?? defaultInverseFormNetwork() };
+  return call.features;
+}
+
 function toResult<T extends LogitsArray>(output: TorchLossOutput): LossResult<T> {
   if (!output.grad) return { value: output.value };
   if (!output.featuresGrad) return { value: output.value, grad: output.grad as T };
@@ -154,7 +162,7 @@ export function computeLossTorch<T extends LogitsArray>(
 export function computeLossTorch(loss: unknown, input: unknown, options?: unknown): LossResult {
   const call = prepareTorchCall(loss, input, options, []);
   const { logits, target, shape } = call.input;
-  return toResult(call.addon.lossBackward(logits, target, shape, call.request, call.device, call.grad, call.features));
+  return toResult(call.addon.lossBackward(logits, target, shape, call.request, call.device, call.grad, torchExtra(call)));
 }
 
 function checkSignal(options: unknown): AbortSignal | undefined {
@@ -206,5 +214,5 @@ export async function computeLossTorchAsync(loss: unknown, input: unknown, optio
     });
   }
   const { logits, target, shape } = call.input;
-  return toResult(await call.addon.lossBackwardAsync(logits, target, shape, call.request, call.device, call.grad, call.features));
+  return toResult(await call.addon.lossBackwardAsync(logits, target, shape, call.request, call.device, call.grad, torchExtra(call)));
 }
