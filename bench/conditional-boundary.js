@@ -8,7 +8,8 @@
 // one run on this machine. Each configuration's ratio is eager median / ours median; both values
 // are printed and must agree (float32).
 //
-//   node bench/conditional-boundary.js [--threads=1,2] [--iterations=5] [--out=FILE]
+//   node bench/conditional-boundary.js [--threads=1,2] [--iterations=5] [--eager-iterations=3] [--out=FILE]
+//   (each side also runs once first, untimed, to warm up)
 //
 // Needs `npm run build` and .venv (npm run setup:libtorch). Writes
 // bench/results/conditional-boundary-<date>.json.
@@ -26,11 +27,12 @@ const CONFIGS = [
 ];
 
 function parseArgs(argv) {
-  const options = { threads: [1, 2], iterations: 5, out: null };
+  const options = { threads: [1, 2], iterations: 5, eagerIterations: 3, out: null };
   for (const arg of argv) {
     const [key, value] = arg.replace(/^--/, '').split('=');
     if (key === 'threads') options.threads = value.split(',').map(Number);
     else if (key === 'iterations') options.iterations = Number(value);
+    else if (key === 'eager-iterations') options.eagerIterations = Number(value);
     else if (key === 'out') options.out = value;
     else throw new Error(`unknown argument ${arg}`);
   }
@@ -115,12 +117,21 @@ function main() {
   const options = parseArgs(process.argv.slice(2));
   const python = path.join(root, '.venv', 'bin', 'python');
   const rows = [];
+  const date = new Date().toISOString().slice(0, 10);
+  const out = options.out ?? path.join(__dirname, 'results', `conditional-boundary-${date}.json`);
+  // written after every row, so that a run cut short keeps what it measured
+  const write = () => fs.writeFileSync(out, JSON.stringify({
+    bench: 'conditional-boundary: segloss native (value + features and classifier gradients) vs PyTorch eager written as the released CBL code computes it',
+    date: new Date().toISOString(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAverage: os.loadavg(),
+    note: 'the machine was shared with other jobs during the run (see loadAverage); ratios are from medians in one run',
+    rows,
+  }, null, 2) + '\n');
   for (const config of CONFIGS) {
     const inputs = makeInputs(config);
     inputs.dir = writeInputs(config, inputs);
     for (const threads of options.threads) {
       const ours = timeOurs(config, inputs, threads, options.iterations);
-      const eagerIterations = Math.max(1, Math.min(options.iterations, 3));
+      const eagerIterations = Math.max(1, options.eagerIterations);
       const eager = JSON.parse(execFileSync(python, [path.join(__dirname, 'conditional_boundary_eager.py'), inputs.dir, String(threads), String(eagerIterations)], { maxBuffer: 1 << 24 }).toString());
       const row = {
         shape: config.shape, featureChannels: config.D, threads,
@@ -128,20 +139,12 @@ function main() {
         oursValue: ours.value, eagerValue: eager.value, oursRuns: ours.ms, eagerRuns: eager.ms, torch: eager.torch,
       };
       rows.push(row);
+      write();
       console.log(`conditional-boundary ${config.shape.join('x')} D=${config.D} threads=${threads}: ours ${row.oursMs.toFixed(1)} ms, ` +
         `eager ${row.eagerMs.toFixed(1)} ms → ${row.ratio.toFixed(1)}× (values ${ours.value.toPrecision(7)} / ${eager.value.toPrecision(7)})`);
     }
     fs.rmSync(inputs.dir, { recursive: true, force: true });
   }
-  const date = new Date().toISOString().slice(0, 10);
-  const out = options.out ?? path.join(__dirname, 'results', `conditional-boundary-${date}.json`);
-  const load = os.loadavg();
-  fs.writeFileSync(out, JSON.stringify({
-    bench: 'conditional-boundary: segloss native (value + features and classifier gradients) vs PyTorch eager written as the released CBL code computes it',
-    date: new Date().toISOString(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAverage: load,
-    note: 'the machine was shared with other jobs during the run (see loadAverage); ratios are from medians in one run',
-    rows,
-  }, null, 2) + '\n');
   console.log(`wrote ${path.relative(root, out)}`);
 }
 
