@@ -15,7 +15,7 @@ import {
   newFeatureGrads,
   type OwnEntryCall,
   ownEntryTerm,
-} from './special-losses';
+} from './standalone-losses';
 import { checkLossSpec, checkOptionKeys, resolveLossCall } from './resolve';
 import type {
   AsyncLossOptions,

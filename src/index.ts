@@ -12,8 +12,8 @@
  */
 export { computeLoss, computeLossAsync } from './compute';
 export { combinableLossNames, lossNames } from './losses/registry';
-export { decodeBoundaryAware } from './special-losses';
-export type { DecodeBoundaryAwareOptions } from './special-losses';
+export { decodeBoundaryAware } from './standalone-losses';
+export type { DecodeBoundaryAwareOptions } from './standalone-losses';
 export {
   defaultInverseFormNetwork,
   inverseFormParameterCount,

@@ -123,7 +123,7 @@ function nonNegative(value: unknown, name: string, fallback: number, max = Infin
 /**
  * Trains the inverse-transformation network natively (a libuv worker thread; about a minute of
  * CPU for the defaults): random affine warps of 32×32 tiles of the masks' boundary maps, and
- * regression of the warp parameters (native/core/special/inverse_form_training.h).
+ * regression of the warp parameters (native/core/standalone/inverse_form_training.h).
  * @example
  * ```ts
  * const network = await trainInverseForm({ steps: 6000, seed: 1 });

@@ -1,5 +1,5 @@
 // conditional-boundary (spec 20): parity with dywu98/CBL-Conditional-Boundary-Loss context_loss +
-// er_loss (test/fixtures/special/conditional-boundary.cbl.json, float32: 1e-4), float64 finite
+// er_loss (test/fixtures/standalone/conditional-boundary.cbl.json, float32: 1e-4), float64 finite
 // differences, ignoreIndex, the async and torch paths and the argument errors.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -28,7 +28,7 @@ interface CblCase {
   classifierBiasGrad: number[];
 }
 
-const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'special', 'conditional-boundary.cbl.json'), 'utf8')) as { cases: CblCase[] };
+const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'standalone', 'conditional-boundary.cbl.json'), 'utf8')) as { cases: CblCase[] };
 
 /** The fixture's inputs, from the formulas its provenance states (float64, rounded to float32). */
 function fixtureInput(c: CblCase) {

@@ -24,7 +24,7 @@
 #include "errors.h"
 #include "geometry_addon.h"
 #include "loss_request.h"
-#include "special_losses_addon.h"
+#include "standalone_losses_addon.h"
 #include "staged_output.h"
 #include "typed_arrays.h"
 
@@ -197,7 +197,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("cpuEngineInfo", Napi::Function::New(env, CpuEngineInfo, "cpuEngineInfo"));
   registerGeometry(env, exports);
-  registerSpecialLosses(env, exports);
+  registerStandaloneLosses(env, exports);
   return exports;
 }
 

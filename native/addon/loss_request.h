@@ -46,7 +46,7 @@ void checkLossTerms(const std::vector<LossTerm>& terms, int64_t channels);
 double computeLossTermsCpu(const LossTensors& tensors, const std::vector<LossTerm>& terms,
                            const LossGradient* grad);
 
-// The generic field readers, for entry points outside the engine's list (native/core/special):
+// The generic field readers, for entry points outside the engine's list (native/core/standalone):
 // one resolved field by its C++ type, the term's ignoreIndex (null → none), a number of the request.
 void readResolvedField(Napi::Object term, const char* name, bool& out);
 void readResolvedField(Napi::Object term, const char* name, double& out);

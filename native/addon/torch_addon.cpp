@@ -36,7 +36,7 @@
 
 #include "../torch/loss_bench.h"
 #include "../torch/fused_loss.h"
-#include "../torch/special_losses_torch.h"
+#include "../torch/standalone_losses_torch.h"
 #include "../torch/torch_runtime.h"
 #include "errors.h"
 #include "loss_request.h"
@@ -144,34 +144,34 @@ torch_ops::Objective objectiveOf(const std::vector<LossTerm>& terms) {
   return objective;
 }
 
-// A request whose single term is a loss with its own entry point (native/core/special): its
+// A request whose single term is a loss with its own entry point (native/core/standalone): its
 // options, read from that term (monostate: the request runs on the engine).
-struct SpecialTorchTerm {
+struct StandaloneTorchTerm {
   std::variant<std::monostate, BoundaryAwareOptions, ConditionalBoundaryOptions, InverseFormOptions> options;
   std::optional<int64_t> ignoreIndex;
 };
 
-SpecialTorchTerm readSpecialTerm(Napi::Object request) {
-  SpecialTorchTerm special;
+StandaloneTorchTerm readStandaloneTerm(Napi::Object request) {
+  StandaloneTorchTerm standalone;
   const Napi::Value terms = request.Get("terms");
-  if (!terms.IsArray() || terms.As<Napi::Array>().Length() != 1 || !terms.As<Napi::Array>().Get(0u).IsObject()) return special;
+  if (!terms.IsArray() || terms.As<Napi::Array>().Length() != 1 || !terms.As<Napi::Array>().Get(0u).IsObject()) return standalone;
   const Napi::Object term = terms.As<Napi::Array>().Get(0u).As<Napi::Object>();
   const Napi::Value id = term.Get("id");
-  if (!id.IsString()) return special;
+  if (!id.IsString()) return standalone;
   const std::string name = id.As<Napi::String>().Utf8Value();
-  if (name == "boundary-aware") special.options = readResolvedOptions<BoundaryAwareOptions>(term);
-  else if (name == "conditional-boundary") special.options = readResolvedOptions<ConditionalBoundaryOptions>(term);
-  else if (name == "inverseform") special.options = readResolvedOptions<InverseFormOptions>(term);
-  else return special;
-  special.ignoreIndex = readResolvedIgnoreIndex(term);
-  return special;
+  if (name == "boundary-aware") standalone.options = readResolvedOptions<BoundaryAwareOptions>(term);
+  else if (name == "conditional-boundary") standalone.options = readResolvedOptions<ConditionalBoundaryOptions>(term);
+  else if (name == "inverseform") standalone.options = readResolvedOptions<InverseFormOptions>(term);
+  else return standalone;
+  standalone.ignoreIndex = readResolvedIgnoreIndex(term);
+  return standalone;
 }
 
 // Everything one lossBackward call needs, detached from Node-API (the "baton").
 struct TorchLossCall {
   at::Tensor logits;  // [B, C, ...] on the requested device
   at::Tensor target;  // [B, ...] on the requested device
-  SpecialTorchTerm special;  // a special loss, or monostate: `objective` runs on the engine
+  StandaloneTorchTerm standalone;  // a standalone loss, or monostate: `objective` runs on the engine
   torch_ops::Objective objective;
   at::Tensor features;          // conditional-boundary: [B, D, H, W] on the device, else undefined
   at::Tensor classifierWeight;  // [C, D]
@@ -221,8 +221,8 @@ TorchLossCall readTorchLossCall(const Napi::CallbackInfo& info) {
   const at::Device device(info[4].As<Napi::String>().Utf8Value());
 
   TorchLossCall call;
-  call.special = readSpecialTerm(requestObject);
-  if (std::holds_alternative<std::monostate>(call.special.options)) {
+  call.standalone = readStandaloneTerm(requestObject);
+  if (std::holds_alternative<std::monostate>(call.standalone.options)) {
     const LossRequest request = readLossRequest(requestObject);
     checkLossTerms(request.terms, shape[1]);
     call.objective = objectiveOf(request.terms);
@@ -230,10 +230,10 @@ TorchLossCall readTorchLossCall(const Napi::CallbackInfo& info) {
   call.gradScale = readResolvedNumber(requestObject, "gradScale");
   call.logits = logitsTensor(logits, shape).to(device);
   call.target = targetTensor(target, shape).to(device);
-  if (std::holds_alternative<ConditionalBoundaryOptions>(call.special.options)) {
+  if (std::holds_alternative<ConditionalBoundaryOptions>(call.standalone.options)) {
     readFeatureInputs(info.Length() > 6 ? info[6] : info.Env().Undefined(), shape, logits.type, device, call);
   }
-  if (std::holds_alternative<InverseFormOptions>(call.special.options)) {
+  if (std::holds_alternative<InverseFormOptions>(call.standalone.options)) {
     const Napi::Value extra = info.Length() > 6 ? info[6] : info.Env().Undefined();
     if (!extra.IsObject()) throw NativeTypeError("inverseform needs { network }");
     const ScalarView network = readScalarArray(extra.As<Napi::Object>().Get("network"), "network");
@@ -252,12 +252,12 @@ TorchLossResult runTorchLossCall(const TorchLossCall& call) {
   const auto leaf = [&](const at::Tensor& t) { return t.defined() ? t.detach().requires_grad_(call.wantGrad) : t; };
   const at::Tensor features = leaf(call.features), weight = leaf(call.classifierWeight), bias = leaf(call.classifierBias);
   at::Tensor value;
-  if (const auto* options = std::get_if<BoundaryAwareOptions>(&call.special.options)) {
-    value = torch_ops::boundaryAwareLoss(logits, call.target, *options, call.special.ignoreIndex);
-  } else if (const auto* inverse = std::get_if<InverseFormOptions>(&call.special.options)) {
-    value = torch_ops::inverseFormLoss(logits, call.target, call.network, *inverse, call.special.ignoreIndex);
-  } else if (const auto* cbl = std::get_if<ConditionalBoundaryOptions>(&call.special.options)) {
-    value = torch_ops::conditionalBoundaryLoss(logits, call.target, features, weight, bias, *cbl, call.special.ignoreIndex);
+  if (const auto* options = std::get_if<BoundaryAwareOptions>(&call.standalone.options)) {
+    value = torch_ops::boundaryAwareLoss(logits, call.target, *options, call.standalone.ignoreIndex);
+  } else if (const auto* inverse = std::get_if<InverseFormOptions>(&call.standalone.options)) {
+    value = torch_ops::inverseFormLoss(logits, call.target, call.network, *inverse, call.standalone.ignoreIndex);
+  } else if (const auto* cbl = std::get_if<ConditionalBoundaryOptions>(&call.standalone.options)) {
+    value = torch_ops::conditionalBoundaryLoss(logits, call.target, features, weight, bias, *cbl, call.standalone.ignoreIndex);
   } else {
     value = torch_ops::loss(logits, call.target, call.objective);
   }

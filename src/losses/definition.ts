@@ -21,7 +21,7 @@ export interface LossDefinition<Id extends string = string, UserOptions = unknow
   /** Its preset names (empty when it has none). */
   readonly presetNames: readonly string[];
   /**
-   * True for a loss that runs on its own native entry point (src/special-losses.ts) because its
+   * True for a loss that runs on its own native entry point (src/standalone-losses.ts) because its
    * input is not the engine's logits [B, C, N] + labels (boundary-aware's C·K channels,
    * inverseform's edge channel and network, conditional-boundary's features): it is computed alone, never as a term of a compound loss.
    */

@@ -37,7 +37,7 @@ export interface InverseFormOwnOptions {
   readonly network: Float32Array | null;
 }
 
-/** The network's parameter count (native/core/special/inverse_form_net.h). */
+/** The network's parameter count (native/core/standalone/inverse_form_net.h). */
 export const INVERSEFORM_PARAMETER_COUNT = 36622;
 
 function checkNetwork(value: unknown, name: string): Float32Array {

@@ -26,7 +26,7 @@ export interface CoreAddon {
     request: ResolvedLossRequest,
     grad: LogitsArray | null,
   ): Promise<number>;
-  /** boundary-aware (native/core/special/boundary_aware.h): value; writes grad · gradScale when given. */
+  /** boundary-aware (native/core/standalone/boundary_aware.h): value; writes grad · gradScale when given. */
   computeBoundaryAware(
     logits: LogitsArray, // [B, C·K, ...spatial]
     target: TargetArray, // [B, ...spatial]
@@ -46,7 +46,7 @@ export interface CoreAddon {
   ): Promise<number>;
   /** The label map [B, ...spatial] of boundary-aware bin logits. */
   decodeBoundaryAware(logits: LogitsArray, shape: readonly number[], term: ResolvedLossTerm): Int32Array;
-  /** conditional-boundary (native/core/special/conditional_boundary.h): value; writes the grads given. */
+  /** conditional-boundary (native/core/standalone/conditional_boundary.h): value; writes the grads given. */
   computeConditionalBoundary(
     logits: LogitsArray, // [B, C, H, W]
     target: TargetArray, // [B, H, W]
@@ -66,7 +66,7 @@ export interface CoreAddon {
     grad: LogitsArray | null,
     extra: ConditionalBoundaryExtra,
   ): Promise<number>;
-  /** inverseform (native/core/special/inverse_form.h): value; writes grad · gradScale when given. */
+  /** inverseform (native/core/standalone/inverse_form.h): value; writes grad · gradScale when given. */
   computeInverseForm(
     logits: LogitsArray, // [B, C + 1, H, W]
     target: TargetArray, // [B, H, W]

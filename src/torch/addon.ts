@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { ResolvedLossRequest } from '../native/resolved';
-import type { CheckedFeatures } from '../special-losses';
+import type { CheckedFeatures } from '../standalone-losses';
 import { packageRoot } from '../native/core';
 import type { LogitsArray, TargetArray } from '../types';
 

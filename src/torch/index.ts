@@ -13,7 +13,7 @@ import { checkLossCall } from '../compute';
 import type { CheckedInput } from '../input';
 import type { ResolvedLossRequest } from '../native/resolved';
 import { defaultInverseFormNetwork } from '../inverseform';
-import { type CheckedFeatures, ownEntryTerm } from '../special-losses';
+import { type CheckedFeatures, ownEntryTerm } from '../standalone-losses';
 import type {
   AsyncLossOptions,
   CommonLossOptions,

@@ -1,5 +1,5 @@
 /**
- * The losses that run on their own native entry points (native/core/special, docs/engine.md)
+ * The losses that run on their own native entry points (native/core/standalone, docs/engine.md)
  * because their input is not the engine's logits [B, C, N] + labels in [0, C): their extra
  * input checks, and the calls into the core addon. `computeLoss` and `computeLossAsync` (and the
  * torch API) route a single loss whose definition has `ownEntry` here; such a loss is never a

@@ -1,4 +1,4 @@
-// The special losses' bindings (special_losses_addon.h). Thin: TypeScript (src/special-losses.ts)
+// The standalone losses' bindings (standalone_losses_addon.h). Thin: TypeScript (src/standalone-losses.ts)
 // has validated every argument and resolved the options into one resolved term.
 //
 // JavaScript signatures (src/native/core.ts holds the matching TypeScript interface):
@@ -23,18 +23,18 @@
 //     shape: [B, C, H, W]; extra: { features [B, D, H, W], featureChannels D, classifierWeight [C, D],
 //       classifierBias [C] | null, featuresGrad | null, classifierWeightGrad | null,
 //       classifierBiasGrad | null } — every array of the logits' type; the grads are written
-#include "special_losses_addon.h"
+#include "standalone_losses_addon.h"
 
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <vector>
 
-#include "../core/special/boundary_aware.h"
-#include "../core/special/conditional_boundary.h"
-#include "../core/special/inverse_form.h"
-#include "../core/special/inverse_form_net.h"
-#include "../core/special/inverse_form_training.h"
+#include "../core/standalone/boundary_aware.h"
+#include "../core/standalone/conditional_boundary.h"
+#include "../core/standalone/inverse_form.h"
+#include "../core/standalone/inverse_form_net.h"
+#include "../core/standalone/inverse_form_training.h"
 #include "errors.h"
 #include "loss_request.h"
 #include "staged_output.h"
@@ -111,11 +111,11 @@ double runBoundaryAware(const BoundaryAwareCall& call) {
   return boundaryAwareLossCpu(call.input, call.options, call.grad ? &grad : nullptr);
 }
 
-// A special-loss call on a libuv worker thread: the inputs are copied when it starts, outputs are
+// A standalone-loss call on a libuv worker thread: the inputs are copied when it starts, outputs are
 // staged (staged_output.h) and committed on the main thread; Execute() touches no Node-API.
-class SpecialLossWorker : public Napi::AsyncWorker {
+class StandaloneLossWorker : public Napi::AsyncWorker {
  public:
-  explicit SpecialLossWorker(Napi::Env env) : Napi::AsyncWorker(env, "segloss:specialLoss"), deferred_(env) {}
+  explicit StandaloneLossWorker(Napi::Env env) : Napi::AsyncWorker(env, "segloss:standaloneLoss"), deferred_(env) {}
   Napi::Promise Promise() const { return deferred_.Promise(); }
   // Call before stage(): the staged outputs' data() pointers must not move.
   void reserveOutputs(size_t count) { outputs_.reserve(count); }
@@ -173,7 +173,7 @@ Napi::Value ComputeBoundaryAware(const Napi::CallbackInfo& info) {
 Napi::Value ComputeBoundaryAwareAsync(const Napi::CallbackInfo& info) {
   return guardNative(info.Env(), [&]() -> Napi::Value {
     BoundaryAwareCall call = readBoundaryAwareCall(info);
-    auto* worker = new SpecialLossWorker(info.Env());
+    auto* worker = new StandaloneLossWorker(info.Env());
     worker->reserveOutputs(1);
     LossTensors& t = call.input.tensors;
     t.logits = worker->own(t.logits, scalarBytes(t));
@@ -275,7 +275,7 @@ Napi::Value ComputeConditionalBoundary(const Napi::CallbackInfo& info) {
 Napi::Value ComputeConditionalBoundaryAsync(const Napi::CallbackInfo& info) {
   return guardNative(info.Env(), [&]() -> Napi::Value {
     ConditionalBoundaryCall call = readConditionalBoundaryCall(info);
-    auto* worker = new SpecialLossWorker(info.Env());
+    auto* worker = new StandaloneLossWorker(info.Env());
     worker->reserveOutputs(4);
     ConditionalBoundaryInput& in = call.input;
     LossTensors& t = in.tensors;
@@ -350,7 +350,7 @@ Napi::Value ComputeInverseForm(const Napi::CallbackInfo& info) {
 Napi::Value ComputeInverseFormAsync(const Napi::CallbackInfo& info) {
   return guardNative(info.Env(), [&]() -> Napi::Value {
     InverseFormCall call = readInverseFormCall(info);
-    auto* worker = new SpecialLossWorker(info.Env());
+    auto* worker = new StandaloneLossWorker(info.Env());
     worker->reserveOutputs(1);
     LossTensors& t = call.input.tensors;
     t.logits = worker->own(t.logits, scalarBytes(t));
@@ -461,7 +461,7 @@ Napi::Value TrainInverseForm(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void registerSpecialLosses(Napi::Env env, Napi::Object exports) {
+void registerStandaloneLosses(Napi::Env env, Napi::Object exports) {
   exports.Set("computeBoundaryAware", Napi::Function::New(env, ComputeBoundaryAware, "computeBoundaryAware"));
   exports.Set("computeBoundaryAwareAsync", Napi::Function::New(env, ComputeBoundaryAwareAsync, "computeBoundaryAwareAsync"));
   exports.Set("decodeBoundaryAware", Napi::Function::New(env, DecodeBoundaryAware, "decodeBoundaryAware"));

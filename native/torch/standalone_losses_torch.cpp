@@ -1,5 +1,5 @@
-// The special losses on tensors (special_losses_torch.h).
-#include "special_losses_torch.h"
+// The standalone losses on tensors (standalone_losses_torch.h).
+#include "standalone_losses_torch.h"
 
 #include <string>
 #include <vector>
@@ -7,7 +7,7 @@
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
-#include "../core/special/inverse_form_net.h"
+#include "../core/standalone/inverse_form_net.h"
 
 namespace segloss::torch_ops {
 namespace {

@@ -1,4 +1,4 @@
-// The special losses (native/core/special) on libtorch tensors, differentiable: each is an autograd
+// The standalone losses (native/core/standalone) on libtorch tensors, differentiable: each is an autograd
 // Function whose forward runs the core's CPU entry point and gets the value and the fused gradient
 // in one pass; its backward scales the saved gradient. CUDA tensors run on the CPU path: they are
 // copied to the host, and the gradient is copied back to their device (documented in docs/engine.md).
@@ -13,9 +13,9 @@
 
 #include <ATen/ATen.h>
 
-#include "../core/special/boundary_aware.h"
-#include "../core/special/conditional_boundary.h"
-#include "../core/special/inverse_form.h"
+#include "../core/standalone/boundary_aware.h"
+#include "../core/standalone/conditional_boundary.h"
+#include "../core/standalone/inverse_form.h"
 
 namespace segloss::torch_ops {
 
