@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `segloss` command line. Subcommands live in one table ({@link commands}); each is a small
- * module under src/cli/ exporting a `Command`. Today: `train`, `eval`, `predict`, `check`, `sweep`, `landscape`, `doctor` (and `help`).
+ * module under src/cli/ exporting a `Command`. Today: `train`, `eval`, `predict`, `check`, `sweep`, `landscape`, `train-inverseform`, `doctor` (and `help`).
  *
  * @example
  * ```sh
@@ -23,6 +23,7 @@ import { landscapeCommand } from './landscape';
 import { predictCommand } from './predict';
 import { sweepCommand } from './sweep';
 import { trainCommand } from './train';
+import { trainInverseFormCommand } from './train-inverseform';
 
 /** Every subcommand, by name, in help order. */
 export const commands: Readonly<Record<string, Command>> = Object.freeze({
@@ -33,6 +34,7 @@ export const commands: Readonly<Record<string, Command>> = Object.freeze({
   sweep: sweepCommand,
   landscape: landscapeCommand,
   doctor: doctorCommand,
+  'train-inverseform': trainInverseFormCommand,
 });
 
 function packageVersion(): string {
