@@ -44,6 +44,23 @@ export function checkImageShape(shape: unknown, name: string, model: ResolvedMod
   return checked;
 }
 
+/**
+ * A UNet on images under 32 × 32 has a 1 × 1 deepest feature map, where BatchNorm in training needs
+ * more than one image per batch: refuses a `batchSize` that leaves a batch of a single image.
+ */
+export function checkBatchNormBatches(model: ResolvedModelOptions, shape: readonly number[], batchSize: number, name: string): void {
+  if (model.name !== 'unet') return;
+  const deepest = Math.floor(shape[2] / MIN_SIZE) * Math.floor(shape[3] / MIN_SIZE);
+  const n = shape[0];
+  const smallest = n <= batchSize ? n : n % batchSize || batchSize;
+  if (deepest * smallest > 1) return;
+  throw rangeErrorText(
+    `a batch size that leaves no batch of one image (at ${shape[2]}×${shape[3]} the UNet's deepest feature map is 1×1, and BatchNorm needs more than one value per channel)`,
+    name,
+    `${batchSize} (N = ${n} leaves a batch of 1)`,
+  );
+}
+
 /** Checks `images` (Float32Array [N, Cin, H, W], finite) against a checked shape. */
 export function checkImages(images: unknown, shape: readonly number[], name: string): Float32Array {
   if (!(images instanceof Float32Array)) throw typeError('a Float32Array [N, Cin, H, W]', name, images);

@@ -5,7 +5,7 @@
  */
 import { checkKnownKeys, is, quoteList, rangeError, typeError } from '../validate';
 import { checkInteger, checkTrainerOptions, optionsFromRecord, type ResolvedTrainerOptions } from './config';
-import { checkCases, checkImageShape, checkImages, checkTrainingData } from './data';
+import { checkBatchNormBatches, checkCases, checkImageShape, checkImages, checkTrainingData } from './data';
 import { type NativeData, type NativeEvent, type NativeFitOptions, type NativeTrainer, newNativeTrainer } from './native';
 import type { EvaluateOptions, Evaluation, FitOptions, FitResult, ProgressEvent, TrainerOptions, TrainingData } from './types';
 
@@ -216,6 +216,7 @@ export class Trainer {
     const native = this.#live();
     const train = checkTrainingData(data, 'data', this.#options.model, this.#options.ignoreIndex);
     const fit = this.#checkFit(options);
+    checkBatchNormBatches(this.#options.model, train.shape, fit.native.batchSize, 'options.batchSize');
     if (fit.signal?.aborted) throw abortError(fit.signal);
     return this.#enqueue(() => this.#runFit(native, train, fit));
   }

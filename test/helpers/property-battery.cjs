@@ -1,7 +1,7 @@
 // Property-based hostile-input battery (fast-check), run in a plain Node process against the built
 // package (lib/) so that a crash is a dead child, not a dead test runner:
 //   node test/helpers/property-battery.cjs <group> [runs] [seed]
-// groups: losses, losses-async, torch, geometry, metrics, introspection.
+// groups: losses, losses-async, torch, geometry, metrics, introspection, trainer.
 //
 // Every case is a valid call (random shapes, dtypes, options, presets, compound objectives) with
 // zero or more mutations applied. The oracle, by case:
@@ -132,7 +132,7 @@ function describeSpec(v) {
 // ---------------------------------------------------------------------------------------------
 // Outcomes and the summary.
 
-const ALLOWED_CODES = new Set(['SEGLOSS_INVALID_ARGUMENT', 'SEGLOSS_NATIVE', 'ABORT_ERR', 'SEGLOSS_NO_CUDA', HOSTILE]);
+const ALLOWED_CODES = new Set(['SEGLOSS_INVALID_ARGUMENT', 'SEGLOSS_NATIVE', 'ABORT_ERR', 'SEGLOSS_NO_CUDA', 'SEGLOSS_TRAINER_DISPOSED', HOSTILE]);
 const summary = { group, seed: SEED, cases: 0, values: 0, errors: 0, byCode: {}, byMutation: {}, problems: [] };
 
 class Problem extends Error {}
@@ -868,6 +868,118 @@ function introspectionProperty() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Trainer: create, fit, evaluate, predict on a tiny UNet with one mutation (or none) of the
+// options or the data. A valid case trains, evaluates (finite metrics in range) and predicts
+// (labels in range); a declared mutation gives its error; every trainer is disposed, and a call
+// after dispose is SEGLOSS_TRAINER_DISPOSED.
+
+const SIDE = 16;
+const refused = (mentions) => invalid(undefined, mentions); // a TypeError or RangeError naming the argument
+// Each: where it applies ('create', 'fit', 'evaluate', 'predict', 'after-dispose'), what it does, the error it must give.
+const TRAINER_MUTATIONS = [
+  { name: 'model name', at: 'create', apply: (c) => (c.create.model = { ...c.create.model, name: 'resnet' }), expect: refused('model.name') },
+  { name: 'negative baseChannels', at: 'create', apply: (c) => (c.create.model = { ...c.create.model, baseChannels: -2 }), expect: refused('model.baseChannels') },
+  { name: 'NaN numClasses', at: 'create', apply: (c) => (c.create.model = { ...c.create.model, numClasses: NaN }), expect: refused('model.numClasses') },
+  { name: 'huge numClasses', at: 'create', apply: (c) => (c.create.model = { ...c.create.model, numClasses: 2 ** 40 }), expect: refused('model.numClasses') },
+  { name: 'unknown option', at: 'create', apply: (c) => (c.create.schedule = 'cosine'), expect: refused("an option name of Trainer.create but received 'schedule'") },
+  { name: 'throwing getter (model)', at: 'create', apply: (c) => (c.create = withThrowingGetter(c.create, 'model')), expect: { code: HOSTILE } },
+  { name: 'exploding options', at: 'create', apply: (c) => (c.create = exploding()), expect: { code: HOSTILE } },
+  { name: 'unknown loss', at: 'create', apply: (c) => (c.create.objective = 'dicee'), expect: refused('objective') },
+  { name: 'negative lr', at: 'create', apply: (c) => (c.create.optimizer = { name: 'sgd', lr: -1 }), expect: refused('optimizer.lr') },
+  { name: 'a device that does not exist', at: 'create', apply: (c) => (c.create.device = 'tpu'), expect: refused('device') },
+  { name: 'images as Float64Array', at: 'fit', apply: (c) => (c.data.images = Float64Array.from(c.data.images)), expect: refused('data.images') },
+  { name: 'images one short', at: 'fit', apply: (c) => (c.data.images = c.data.images.subarray(1)), expect: refused('data.images') },
+  { name: 'a label out of range', at: 'fit', apply: (c) => (c.data.masks[3] = 200), expect: refused('data.masks') },
+  { name: 'a NaN pixel', at: 'fit', apply: (c) => (c.data.images[5] = NaN), expect: refused('data.images') },
+  { name: 'too small images', at: 'fit', apply: (c) => (c.data.shape = [c.data.shape[0] * 4, c.data.shape[1], 8, 8]), expect: refused('data.shape') },
+  { name: 'zero epochs', at: 'fit', apply: (c) => (c.fit.epochs = 0), expect: refused('options.epochs') },
+  { name: 'huge batch', at: 'fit', apply: (c) => (c.fit.batchSize = 2 ** 31), expect: refused('options.batchSize') },
+  { name: 'a last batch of one image at 16×16', at: 'fit', apply: (c) => (c.fit.batchSize = c.data.shape[0] - 1), expect: refused('options.batchSize') },
+  { name: 'detached images', at: 'fit', apply: (c) => detach(c.data.images), expect: refused('data.images') },
+  { name: 'throwing getter (data.masks)', at: 'fit', apply: (c) => (c.data = withThrowingGetter(c.data, 'masks')), expect: { code: HOSTILE } },
+  { name: 'images shared', at: 'fit', apply: (c) => (c.data.images = shared(c.data.images)), equivalent: true },
+  { name: 'evaluate a wrong shape', at: 'evaluate', apply: (c) => (c.data.shape = [c.data.shape[0], c.data.shape[1] + 1, SIDE, SIDE]), expect: refused('data') },
+  { name: 'predict a revoked proxy', at: 'predict', apply: (c) => (c.images = revoked()), expect: {} },
+  { name: 'use after dispose', at: 'after-dispose', apply: () => {}, expect: { code: 'SEGLOSS_TRAINER_DISPOSED' } },
+];
+
+function shared(array) {
+  const copy = new array.constructor(new SharedArrayBuffer(array.byteLength));
+  copy.set(array);
+  return copy;
+}
+
+function trainerCase(model, optimizer, objective, n, seed) {
+  let state = seed >>> 0 || 1;
+  const next = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+  const pixels = n * SIDE * SIDE;
+  const images = Float32Array.from({ length: pixels * model.inChannels }, next);
+  const masks = Uint8Array.from({ length: pixels }, () => Math.floor(next() * model.numClasses));
+  const create = { model: { ...model }, seed };
+  if (optimizer) create.optimizer = optimizer;
+  if (objective) create.objective = objective;
+  return { create, data: { images, masks, shape: [n, model.inChannels, SIDE, SIDE] }, fit: { epochs: 1, batchSize: 2 }, images: null };
+}
+
+async function trainerSteps(c, mutation) {
+  const at = mutation?.at;
+  const trainer = await segloss.Trainer.create(c.create);
+  try {
+    const data = at === 'fit' ? c.data : { ...c.data, images: c.data.images.slice(), masks: c.data.masks.slice() };
+    await trainer.fit(data, c.fit);
+    const evaluation = await trainer.evaluate(at === 'evaluate' ? c.data : data);
+    const predicted = await trainer.predict(at === 'predict' ? c.images : data.images, data.shape);
+    if (at === 'after-dispose') {
+      trainer.dispose();
+      return trainer.evaluate(data);
+    }
+    return { evaluation, predicted, classes: c.create.model.numClasses, pixels: data.shape[0] * SIDE * SIDE };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+function checkTrainerValue(label, value) {
+  const { evaluation, predicted, classes, pixels } = value;
+  if (!(evaluation.meanDice >= 0 && evaluation.meanDice <= 1) || !Number.isFinite(evaluation.loss)) problem(`${label}: evaluation ${safeJson(evaluation)}`);
+  if (!(predicted instanceof Uint8Array) || predicted.length !== pixels || predicted.some((v) => v >= classes)) problem(`${label}: a bad prediction`);
+}
+
+function trainerProperty() {
+  const model = fc.record({ name: fc.constant('unet'), inChannels: fc.constantFrom(1, 2), numClasses: fc.constantFrom(2, 3), baseChannels: fc.constantFrom(1, 2) });
+  const optimizer = fc.constantFrom(undefined, { name: 'sgd', lr: 0.01 }, { name: 'adamw', lr: 1e-3 });
+  const objective = fc.constantFrom(undefined, 'dice', 'focal', 'boundary', [{ loss: 'tversky', weight: 0.5 }, { loss: 'cross-entropy', weight: 0.5 }]);
+  const mutation = fc.option(fc.constantFrom(...TRAINER_MUTATIONS), { nil: undefined, freq: 3 });
+  return fc.asyncProperty(model, optimizer, objective, fc.constantFrom(2, 4), fc.nat(1000), mutation, async (m, opt, obj, n, seed, mutation) => {
+    const c = trainerCase(m, opt, obj, n, seed + 1);
+    if (mutation && mutation.at !== 'after-dispose') mutation.apply(c);
+    const label = `Trainer ${safeJson({ model: m, optimizer: opt, objective: obj, n })} ${mutation ? mutation.name : '(valid)'}`;
+    trace(`${group} #${summary.cases}: ${label}`);
+    const outcome = await outcomeOf(() => trainerSteps(c, mutation));
+    try {
+      tally(outcome);
+    } catch (e) {
+      if (e instanceof Problem) problem(`${label}: ${e.message}`);
+      throw e;
+    }
+    if (!mutation || mutation.equivalent) {
+      if (!outcome.ok) problem(`${label}: a valid run failed: ${outcome.error.name} ${outcome.error.code}: ${outcome.error.message}`);
+      checkTrainerValue(label, outcome.value);
+    } else if (mutation.expect.code || mutation.expect.mentions) {
+      checkExpected(outcome, mutation.expect, label);
+    } else if (outcome.ok) {
+      problem(`${label}: expected an error`);
+    }
+    maybeCheckCanary();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main() {
   const parameters = { seed: SEED, numRuns: RUNS, endOnFailure: true, ...(replayPath ? { path: replayPath } : {}) };
@@ -900,6 +1012,13 @@ async function main() {
       break;
     case 'introspection':
       property = introspectionProperty();
+      break;
+    case 'trainer':
+      if (!segloss.torchAvailable()) {
+        console.log(JSON.stringify({ ...summary, skipped: 'the torch addon is not available' }));
+        return;
+      }
+      property = trainerProperty();
       break;
     default:
       throw new Error(`unknown group ${group}`);

@@ -48,8 +48,24 @@ const asyncKinds = {
   })(),
 };
 
+// One at a time: a trainer created, trained one step (a tiny UNet, 2 images of 16×16) and disposed.
+const trainerImages = Float32Array.from({ length: 2 * 16 * 16 }, (_, i) => (i % 11) / 11);
+const trainerMasks = Uint8Array.from({ length: 2 * 16 * 16 }, (_, i) => (i % 11 > 5 ? 1 : 0));
+const sequentialKinds = {
+  trainerCycles: async () => {
+    const trainer = await segloss.Trainer.create({ model: { name: 'unet', inChannels: 1, numClasses: 2, baseChannels: 2 }, seed: 1 });
+    const result = await trainer.fit({ images: trainerImages, masks: trainerMasks, shape: [2, 1, 16, 16] }, { epochs: 1, batchSize: 2 });
+    trainer.dispose();
+    return result.step;
+  },
+};
+
 async function run(n) {
   let check;
+  if (sequentialKinds[kind]) {
+    for (let i = 0; i < n; ++i) check = await sequentialKinds[kind]();
+    return check;
+  }
   if (kinds[kind]) {
     for (let i = 0; i < n; ++i) check = kinds[kind]();
     return check;
@@ -68,7 +84,7 @@ const settle = () => {
 };
 
 (async () => {
-  if (!kinds[kind] && !asyncKinds[kind]) throw new Error(`unknown kind ${kind}`);
+  if (!kinds[kind] && !asyncKinds[kind] && !sequentialKinds[kind]) throw new Error(`unknown kind ${kind}`);
   await run(calls); // warm-up: as many calls as measured, so V8 heap growth is over
   settle();
   const baselineMB = mb();
