@@ -101,7 +101,7 @@ struct ComboLoss {
     for (int j = 0; j < n; ++j) ld[j] = T(0);
     if (normalized) dominantLog1m<Math>(rows, classes, n, dom, ld, rows.scratch[3]);
     double value = 0.0;
-    if (values) value = tileValue<Math>(rows, classes, n, dom, ld, beta, negative);
+    if (values) value = tileValue<Math>(rows, classes, n, dom, ld, beta, negative, rows.scratch[3]);
     if (!u) return value;
     constexpr T floor = ProbabilityFloor<T>::value;
     if (!normalized) {
@@ -122,7 +122,7 @@ struct ComboLoss {
       const T* __restrict pc = rows.prob + c * S;
       const T fc = static_cast<T>(c);
       for (int j = 0; j < n; ++j) {
-        const bool own = label[j] != c && fc != dom[j];
+        const bool own = (label[j] != c) & (fc != dom[j]);
         const T inv = T(1) / (T(1) - pc[j]);
         bounded[j] += own ? inv : T(0);
       }
@@ -133,10 +133,10 @@ struct ComboLoss {
       const T fk = static_cast<T>(k);
       T* __restrict uk = u + k * S;
       for (int j = 0; j < n; ++j) {
-        const bool ownSelected = label[j] != k && fk != dom[j];
+        const bool ownSelected = (label[j] != k) & (fk != dom[j]);
         const T inv = T(1) / (T(1) - pk[j]);
         const T own = ownSelected ? inv : T(0);
-        const bool viaDominant = dom[j] >= T(0) && dom[j] != static_cast<T>(label[j]) && dom[j] != fk;
+        const bool viaDominant = (dom[j] >= T(0)) & (dom[j] != static_cast<T>(label[j])) & (dom[j] != fk);
         const T e = Math::exp(lk[j] - ld[j]);
         const T r = pk[j] * (bounded[j] - own) + (viaDominant ? e : T(0));
         const T truth = label[j] == k ? -s * beta : T(0);
@@ -160,7 +160,7 @@ struct ComboLoss {
       const T* __restrict pc = rows.prob + c * S;
       const T fc = static_cast<T>(c);
       for (int j = 0; j < n; ++j) {
-        const bool take = dom[j] < T(0) && pc[j] >= T(0.5);
+        const bool take = (dom[j] < T(0)) & (pc[j] >= T(0.5));
         dom[j] = take ? fc : dom[j];
       }
     }
@@ -172,7 +172,7 @@ struct ComboLoss {
       const T* __restrict lc = rows.logProb + c * S;
       const T fc = static_cast<T>(c);
       for (int j = 0; j < n; ++j) {
-        const bool larger = fc != dom[j] && lc[j] > ld[j];
+        const bool larger = (fc != dom[j]) & (lc[j] > ld[j]);
         ld[j] = larger ? lc[j] : ld[j];
       }
     }
@@ -189,29 +189,30 @@ struct ComboLoss {
     for (int j = 0; j < n; ++j) ld[j] = dom[j] >= T(0) ? ld[j] : T(0);
   }
 
-  // Σ over the tile's valid pixels of −β ln p_t − (1 − β) Σ_{c≠t} ln(1 − p_c).
+  // Σ over the tile's valid pixels of −β ln p_t − (1 − β) Σ_{c≠t} ln(1 − p_c); acc: a scratch row.
   template <class Math, typename T>
   SEGLOSS_INLINE static double tileValue(const SpecialTileRows<T>& rows, int classes, int n, const T* __restrict dom,
-                                         const T* __restrict ld, T beta, T negative) {
+                                         const T* __restrict ld, T beta, T negative, T* __restrict acc) {
     const int S = rows.stride;
     const int32_t* __restrict label = rows.label;
     constexpr T floor = ProbabilityFloor<T>::value;
-    T lanes[kLanes] = {};
+    for (int j = 0; j < n; ++j) acc[j] = T(0);
     for (int c = 0; c < classes; ++c) {
       const T* __restrict pc = rows.prob + c * S;
       const T* __restrict lc = rows.logProb + c * S;
       const T fc = static_cast<T>(c);
-      for (int j0 = 0; j0 < n; j0 += kLanes) {
-        for (int l = 0; l < kLanes; ++l) {
-          const int j = j0 + l;
-          const T q = T(1) - pc[j];
-          const T qf = q > floor ? q : floor;
-          const T log1m = Math::log(qf);
-          const T L = fc == dom[j] ? ld[j] : log1m;
-          const T term = label[j] == c ? -beta * lc[j] : -negative * L;
-          lanes[l] += label[j] >= 0 ? term : T(0);
-        }
+      for (int j = 0; j < n; ++j) {
+        const T q = T(1) - pc[j];
+        const T qf = q > floor ? q : floor;
+        const T log1m = Math::log(qf);
+        const T L = fc == dom[j] ? ld[j] : log1m;
+        const T term = label[j] == c ? -beta * lc[j] : -negative * L;
+        acc[j] += label[j] >= 0 ? term : T(0);
       }
+    }
+    T lanes[kLanes] = {};
+    for (int j0 = 0; j0 < n; j0 += kLanes) {
+      for (int l = 0; l < kLanes; ++l) lanes[l] += acc[j0 + l];
     }
     double total = 0.0;
     for (int l = 0; l < kLanes; ++l) total += static_cast<double>(lanes[l]);
