@@ -5,7 +5,7 @@
   "target_defaults": {
     "cflags!": ["-fno-exceptions", "-O2", "-O0"],
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++1y", "-O2", "-O0"],
-    "cflags_cc": ["-std=c++20", "-fexceptions", "-O3", "-fno-trapping-math", "-Wall", "-Wextra"]
+    "cflags_cc": ["-std=c++20", "-fexceptions", "-O3", "-fno-trapping-math", "-fno-math-errno", "-Wall", "-Wextra"]
   },
   "targets": [
     {
@@ -43,7 +43,13 @@
         "native/core/geometry/distance_maps.cpp",
         "native/core/geometry/morphology.cpp",
         "native/core/geometry/segmentation_metrics.cpp",
-        "native/addon/geometry_addon.cpp"
+        "native/addon/geometry_addon.cpp",
+        "native/core/standalone/boundary_aware.cpp",
+        "native/core/standalone/conditional_boundary.cpp",
+        "native/core/standalone/inverse_form.cpp",
+        "native/core/standalone/inverse_form_net.cpp",
+        "native/core/standalone/inverse_form_training.cpp",
+        "native/addon/standalone_losses_addon.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

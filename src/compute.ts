@@ -5,7 +5,17 @@
 import { checkSignal, throwIfAborted, withCallerStack } from './abort';
 import { checkFiniteLogits, checkLabels, checkLossInput, type CheckedInput } from './input';
 import { coreAddon } from './native/core';
-import type { ResolvedLossRequest } from './native/resolved';
+import type { ResolvedLossRequest, ResolvedLossTerm } from './native/resolved';
+import {
+  type CheckedFeatures,
+  checkOwnEntryInput,
+  computeOwnEntry,
+  computeOwnEntryAsync,
+  type FeatureGrads,
+  newFeatureGrads,
+  type OwnEntryCall,
+  ownEntryTerm,
+} from './standalone-losses';
 import { checkLossSpec, checkOptionKeys, resolveLossCall } from './resolve';
 import type {
   AsyncLossOptions,
@@ -24,6 +34,8 @@ import { rangeErrorText, typeError } from './validate';
 /** A loss call's arguments, checked, with the options resolved into the flat native request. */
 export interface CheckedLossCall {
   readonly input: CheckedInput;
+  /** conditional-boundary's features and classifier, checked (null for every other loss). */
+  readonly features: CheckedFeatures | null;
   readonly request: ResolvedLossRequest;
   readonly common: ReturnType<typeof resolveLossCall>['common'];
   readonly userOptions: Record<string, unknown>; // the caller's options object (names checked)
@@ -47,8 +59,10 @@ export function checkLossCall(
   const userOptions = checkOptionKeys(spec, options, extraNames);
   const checked = checkLossInput(input);
   const { request, common } = resolveLossCall(spec, userOptions, checked);
-  if (dataChecks === 'here') checkDataOf(checked, common.ignoreIndex);
-  return { input: checked, request, common, userOptions };
+  const own = ownEntryTerm(request);
+  const { input: dataInput, features } = own ? checkOwnEntryInput(own, checked, userOptions, input) : { input: checked, features: null };
+  if (dataChecks === 'here') checkDataOf(dataInput, common.ignoreIndex);
+  return { input: dataInput, features, request, common, userOptions };
 }
 
 function checkDataOf(input: CheckedInput, ignoreIndex: number | null): void {
@@ -73,6 +87,7 @@ function explainNativeFailure(error: unknown, call: PreparedLossCall): unknown {
 /** Everything a core-addon loss call takes, checked. */
 interface PreparedLossCall {
   readonly input: CheckedInput;
+  readonly features: CheckedFeatures | null;
   readonly request: ResolvedLossRequest;
   readonly ignoreIndex: number | null;
   readonly grad: LogitsArray | null; // [B, C, N], the logits' type, or null
@@ -80,11 +95,11 @@ interface PreparedLossCall {
 }
 
 function prepareLossCall(loss: unknown, input: unknown, options: unknown, extraNames: readonly string[]): PreparedLossCall {
-  const { input: checked, request, common, userOptions } = checkLossCall(loss, input, options, [...extraNames, 'gradOut'], 'native');
+  const { input: checked, features, request, common, userOptions } = checkLossCall(loss, input, options, [...extraNames, 'gradOut'], 'native');
   const out = checkGradOut(userOptions.gradOut, checked, common.grad);
   const grad = common.grad ? (out ?? newLike(checked.logits)) : null;
   const stateGrad = grad && request.terms.some((t) => t.id === 'robust-t') ? new Float64Array(1) : null;
-  return { input: checked, request, ignoreIndex: common.ignoreIndex, grad, stateGrad };
+  return { input: checked, features, request, ignoreIndex: common.ignoreIndex, grad, stateGrad };
 }
 
 /**
@@ -122,9 +137,24 @@ function dims(input: CheckedInput): number[] {
   return [...input.shape];
 }
 
-function toResult<T extends LogitsArray>(value: number, grad: LogitsArray | null, stateGrad: Float64Array | null = null): LossResult<T> {
+function toResult<T extends LogitsArray>(
+  value: number,
+  grad: LogitsArray | null,
+  stateGrad: Float64Array | null,
+  extra: FeatureGrads | null,
+): LossResult<T> {
   if (!grad) return { value };
-  return stateGrad ? { value, grad: grad as T, gradNuParameter: stateGrad[0] } : { value, grad: grad as T };
+  const nu = stateGrad ? { gradNuParameter: stateGrad[0] } : {};
+  return { value, grad: grad as T, ...nu, ...extra } as LossResult<T>;
+}
+
+/** conditional-boundary's extra gradients, allocated when the call asks for a gradient. */
+function featureGradsOf(call: PreparedLossCall): FeatureGrads | null {
+  return call.features && call.grad ? newFeatureGrads(call.features, call.input.channels) : null;
+}
+
+function ownEntryCall(call: PreparedLossCall, term: ResolvedLossTerm): OwnEntryCall {
+  return { input: call.input, features: call.features, term, gradScale: call.request.gradScale, grad: call.grad };
 }
 
 /**
@@ -203,13 +233,17 @@ export function computeLoss<T extends LogitsArray>(
 export function computeLoss(loss: unknown, input: unknown, options?: unknown): LossResult {
   const call = prepareLossCall(loss, input, options, []);
   const { logits, target } = call.input;
+  const own = ownEntryTerm(call.request);
+  const extra = featureGradsOf(call);
   let value: number;
   try {
-    value = coreAddon().computeLoss(logits, target, dims(call.input), call.request, call.grad, call.stateGrad);
+    value = own
+      ? computeOwnEntry(ownEntryCall(call, own), extra)
+      : coreAddon().computeLoss(logits, target, dims(call.input), call.request, call.grad, call.stateGrad);
   } catch (error) {
     throw explainNativeFailure(error, call);
   }
-  return toResult(value, call.grad, call.stateGrad);
+  return toResult(value, call.grad, call.stateGrad, extra);
 }
 
 
@@ -258,8 +292,11 @@ export async function computeLossAsync(loss: unknown, input: unknown, options?: 
   const call = prepareLossCall(loss, input, options, ['signal']);
   throwIfAborted(checkSignal(options));
   const { logits, target } = call.input;
-  const native = coreAddon()
-    .computeLossAsync(logits, target, dims(call.input), call.request, call.grad, call.stateGrad)
-    .catch((error: unknown) => Promise.reject(explainNativeFailure(error, call)));
-  return toResult(await withCallerStack(native, callerStack), call.grad, call.stateGrad);
+  const own = ownEntryTerm(call.request);
+  const extra = featureGradsOf(call);
+  const started = own
+    ? computeOwnEntryAsync(ownEntryCall(call, own), extra)
+    : coreAddon().computeLossAsync(logits, target, dims(call.input), call.request, call.grad, call.stateGrad);
+  const native = started.catch((error: unknown) => Promise.reject(explainNativeFailure(error, call)));
+  return toResult(await withCallerStack(native, callerStack), call.grad, call.stateGrad, extra);
 }

@@ -11,7 +11,18 @@
  * ```
  */
 export { computeLoss, computeLossAsync } from './compute';
-export { lossNames } from './losses/registry';
+export { combinableLossNames, lossNames } from './losses/registry';
+export { decodeBoundaryAware } from './standalone-losses';
+export type { DecodeBoundaryAwareOptions } from './standalone-losses';
+export {
+  defaultInverseFormNetwork,
+  inverseFormParameterCount,
+  loadInverseFormMasks,
+  loadInverseFormNetwork,
+  saveInverseFormNetwork,
+  trainInverseForm,
+} from './inverseform';
+export type { InverseFormMasks, TrainInverseFormOptions, TrainedInverseFormNetwork } from './inverseform';
 export { lossOptionNames, lossPresetNames } from './options-info';
 export { INVALID_ARGUMENT, NATIVE_ERROR } from './validate';
 export { coreAddonLocation, cpuEngineInfo, CORE_ADDON_MISSING } from './native/core';

@@ -46,6 +46,9 @@ function checkTerm(term: unknown, name: string): LossTermSpec {
   if (!is.object(term)) throw typeError('an object { loss, weight?, options? }', name, term);
   checkKnownKeys(term, termKeys, `a key of ${name}`);
   const id = checkLossName(term.loss, `${name}.loss`);
+  if (lossDefinition(id).ownEntry) {
+    throw rangeError('a loss that can be a term of a compound loss (this one runs alone, on its own input)', `${name}.loss`, id);
+  }
   const weight = term.weight === undefined ? 1 : checkFinite(term.weight, `${name}.weight`);
   const options = term.options ?? {};
   if (!is.object(options)) throw typeError('an object', `${name}.options`, term.options);

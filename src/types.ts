@@ -26,6 +26,14 @@ export interface LossInput<T extends LogitsArray = LogitsArray> {
   readonly target: TargetArray;
   /** `[B, C, H, W]` or `[B, C, D, H, W]`, every entry a positive integer. */
   readonly shape: LossShape;
+  /** `conditional-boundary` only: [B, D, H, W] decoder features, the logits' array type. */
+  readonly features?: T;
+  /** `conditional-boundary` only: the features' shape [B, D, H, W] (B, H, W those of the logits). */
+  readonly featureShape?: readonly [number, number, number, number];
+  /** `conditional-boundary` only: [C, D] the 1×1 classifier's weight, the logits' array type. */
+  readonly classifierWeight?: T;
+  /** `conditional-boundary` only: [C] the classifier's bias (default 0), the logits' array type. */
+  readonly classifierBias?: T;
 }
 
 /** The value of a loss and, when `grad: true` was asked for, its gradient. */
@@ -40,6 +48,12 @@ export interface LossResult<T extends LogitsArray = LogitsArray> {
    * the gradient of one θ shared by them).
    */
   readonly gradNuParameter?: number;
+  /** `conditional-boundary` with `grad: true`: [B, D, H, W] d value / d features · gradScale. */
+  readonly featuresGrad?: T;
+  /** `conditional-boundary` with `grad: true`: [C, D] d value / d classifierWeight · gradScale. */
+  readonly classifierWeightGrad?: T;
+  /** `conditional-boundary` with `grad: true`: [C] d value / d classifierBias · gradScale. */
+  readonly classifierBiasGrad?: T;
 }
 
 /** A loss result that holds its gradient (returned when `grad: true`). */
@@ -91,6 +105,8 @@ export interface AsyncLossOptions {
 import type { LossName, LossOptionsById } from './losses/registry';
 
 export type { ComboLossOptions } from './losses/combo';
+export type { BoundaryAwareLossOptions } from './losses/boundary-aware';
+export type { ConditionalBoundaryLossOptions } from './losses/conditional-boundary';
 export type { CrossEntropyLossOptions } from './losses/cross-entropy';
 export type { DiceLossOptions, DicePreset } from './losses/dice';
 export type { ExpLogLossOptions, ExpLogPreset } from './losses/exp-log';
@@ -98,6 +114,7 @@ export type { FocalLossOptions, FocalPreset } from './losses/focal';
 export type { FocalTverskyLossOptions, FocalTverskyPreset } from './losses/focal-tversky';
 export type { TopKLossOptions, TopKPreset } from './losses/topk';
 export type { GeneralizedWassersteinDiceLossOptions, WassersteinWeighting } from './losses/generalized-wasserstein-dice';
+export type { InverseFormLossOptions } from './losses/inverseform';
 export type { JaccardLossOptions, JaccardPreset } from './losses/jaccard';
 export type { LogCoshDiceLossOptions } from './losses/log-cosh-dice';
 export type { LovaszClasses, LovaszSoftmaxLossOptions } from './losses/lovasz-softmax';

@@ -2,7 +2,7 @@
 // resolved request that crosses into native code (src/native/resolved.ts).
 import { describe, expect, it } from 'vitest';
 
-import { computeLoss, lossNames, lossOptionNames, lossPresetNames } from '../src/index';
+import { combinableLossNames, computeLoss, lossNames, lossOptionNames, lossPresetNames } from '../src/index';
 import { resolveLossRequest } from '../src/resolve';
 import { expectClose, labels, rng, uniform } from './helpers/numeric';
 
@@ -14,11 +14,19 @@ const target = Uint8Array.from(labels(random, 40, 3));
 
 describe('lossNames', () => {
   it('lists the losses in spec order, frozen', () => {
-    expect(lossNames).toEqual(['cross-entropy', 'topk', 'focal', 'distance-map-ce', 'dice', 'log-cosh-dice', 'generalized-wasserstein-dice', 'jaccard', 'lovasz-softmax', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'rmi', 'robust-t', 'boundary', 'hausdorff-dt', 'active-boundary', 'boundary-dou', 'region-wise', 'combo', 'exp-log', 'unified-focal']);
+    expect(lossNames).toEqual([
+      'cross-entropy', 'topk', 'focal', 'distance-map-ce', 'dice', 'log-cosh-dice', 'generalized-wasserstein-dice', 'jaccard', 'lovasz-softmax', 'tversky', 'focal-tversky', 'sensitivity-specificity',
+      'rmi', 'robust-t', 'boundary', 'hausdorff-dt', 'boundary-aware', 'active-boundary', 'inverseform', 'conditional-boundary', 'boundary-dou',
+      'region-wise', 'combo', 'exp-log', 'unified-focal',
+    ]);
     expect(Object.isFrozen(lossNames)).toBe(true);
+    expect(combinableLossNames).toEqual(lossNames.filter((id) => !['boundary-aware', 'inverseform', 'conditional-boundary'].includes(id)));
+    expect(Object.isFrozen(combinableLossNames)).toBe(true);
   });
   it('every listed id computes', () => {
-    for (const id of lossNames) expect(Number.isFinite(computeLoss(id, { logits: logits32, target, shape }).value)).toBe(true);
+    for (const id of combinableLossNames) expect(Number.isFinite(computeLoss(id, { logits: logits32, target, shape }).value)).toBe(true);
+    // boundary-aware: C·K channels (here C = 1 class, K = 3 bins)
+    expect(Number.isFinite(computeLoss('boundary-aware', { logits: logits32, target: new Uint8Array(40), shape }, { bins: 3 }).value)).toBe(true);
   });
 });
 

@@ -9,11 +9,11 @@ import * as path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { main } from '../src/cli/segloss';
 import { DATASET_ERROR, DatasetError, LABEL_TO_TRAIN_ID, loadCityscapes, loadDataset, loadFolder, loadSynapse } from '../src/datasets/index';
 import { readHdf5 } from '../src/datasets/hdf5';
 import { readNpz } from '../src/datasets/npy';
 import { readPng } from '../src/datasets/png';
+import { runCli } from './helpers/cli';
 import { tempFolder } from './helpers/trainer';
 
 const fixtures = path.join(__dirname, 'fixtures', 'datasets');
@@ -173,21 +173,6 @@ describe('loadDataset and segloss check', () => {
     await expect(loadDataset('mnist')).rejects.toThrow('Expected one of fashion-seg, synapse:DIR, cityscapes:DIR, folder:DIR for --dataset but received "mnist"');
     await expect(loadDataset('synapse:')).rejects.toThrow(RangeError);
   });
-
-  async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const out = process.stdout.write.bind(process.stdout);
-    const err = process.stderr.write.bind(process.stderr);
-    process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
-    process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
-    try {
-      return { code: await main(args), stdout, stderr };
-    } finally {
-      process.stdout.write = out;
-      process.stderr.write = err;
-    }
-  }
 
   it('check --json describes a dataset', async () => {
     const { code, stdout } = await runCli(['check', '--dataset', `synapse:${path.join(fixtures, 'synapse-tiny')}`, '--image-size', '32', '--json']);

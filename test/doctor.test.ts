@@ -119,8 +119,9 @@ describe('segloss CLI', () => {
     const lines = stdout.split('\n');
     expect(lines[0]).toBe(`segloss ${version} — segmentation losses on native C++/CUDA engines`);
     expect(lines).toContain('Usage: segloss <command> [options]');
-    expect(lines).toContain('  doctor      Check the installation: core addon, libtorch, torch addon, CUDA devices, threads');
-    expect(lines).toContain("  help        Show this help, or a command's: segloss help <command>");
+    expect(lines).toContain(`  ${'doctor'.padEnd(20)}Check the installation: core addon, libtorch, torch addon, CUDA devices, threads`);
+    expect(lines).toContain(`  ${'train-inverseform'.padEnd(20)}Train the inverseform loss's inverse-transformation network and write its weights`);
+    expect(lines).toContain(`  ${'help'.padEnd(20)}Show this help, or a command's: segloss help <command>`);
   });
 
   it('doctor --help and help doctor describe the command', async () => {
@@ -138,7 +139,7 @@ describe('segloss CLI', () => {
   it('an unknown command exits 2 and lists the commands', async () => {
     const { code, stderr } = await runCli(['trian']);
     expect(code).toBe(2);
-    expect(stderr.split('\n')[0]).toBe("segloss: unknown command 'trian' (commands: train, eval, predict, check, sweep, landscape, doctor, help)");
+    expect(stderr.split('\n')[0]).toBe("segloss: unknown command 'trian' (commands: train, eval, predict, check, sweep, landscape, bench, doctor, train-inverseform, help)");
   });
 
   it('no command prints the help and exits 2', async () => {

@@ -44,7 +44,11 @@ describe('module formats (lib/)', () => {
       value: number;
     };
     expect(esm.names).toEqual(cjs.names);
-    expect(esm.lossNames).toEqual(['cross-entropy', 'topk', 'focal', 'distance-map-ce', 'dice', 'log-cosh-dice', 'generalized-wasserstein-dice', 'jaccard', 'lovasz-softmax', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'rmi', 'robust-t', 'boundary', 'hausdorff-dt', 'active-boundary', 'boundary-dou', 'region-wise', 'combo', 'exp-log', 'unified-focal']);
+    expect(esm.lossNames).toEqual([
+      'cross-entropy', 'topk', 'focal', 'distance-map-ce', 'dice', 'log-cosh-dice', 'generalized-wasserstein-dice', 'jaccard', 'lovasz-softmax', 'tversky', 'focal-tversky', 'sensitivity-specificity',
+      'rmi', 'robust-t', 'boundary', 'hausdorff-dt', 'boundary-aware', 'active-boundary', 'inverseform', 'conditional-boundary', 'boundary-dou',
+      'region-wise', 'combo', 'exp-log', 'unified-focal',
+    ]);
     expect(esm.sync).toBe('function');
     const p = 1 / (1 + Math.exp(-2)); // softmax([1, −1]) for class 0
     expect(esm.value).toBeCloseTo(1 - ((2 * p + 1e-5) / (p + 1 + 1e-5) + 1e-5 / (1 - p + 1e-5)) / 2, 6);

@@ -36,7 +36,7 @@ function runAsync(args: unknown[]): Promise<unknown> {
 
 const DICE_OPTIONS = 'activation, grad, gradOut, gradScale, ignoreIndex, includeBackground, logLoss, perImage, preset, smooth, squared';
 const CE_OPTIONS = 'activation, classWeights, grad, gradOut, gradScale, ignoreIndex, labelSmoothing';
-const LOSS_IDS = 'cross-entropy, topk, focal, distance-map-ce, dice, log-cosh-dice, generalized-wasserstein-dice, jaccard, lovasz-softmax, tversky, focal-tversky, sensitivity-specificity, rmi, robust-t, boundary, hausdorff-dt, active-boundary, boundary-dou, region-wise, combo, exp-log, unified-focal';
+const LOSS_IDS = 'cross-entropy, topk, focal, distance-map-ce, dice, log-cosh-dice, generalized-wasserstein-dice, jaccard, lovasz-softmax, tversky, focal-tversky, sensitivity-specificity, rmi, robust-t, boundary, hausdorff-dt, boundary-aware, active-boundary, inverseform, conditional-boundary, boundary-dou, region-wise, combo, exp-log, unified-focal';
 
 const lossCases: BadCase[] = [
   ['unknown loss id', call('dise'), 'RangeError', `Expected one of ${LOSS_IDS} for loss but received 'dise'`],

@@ -28,6 +28,7 @@
 #include "errors.h"
 #include "geometry_addon.h"
 #include "loss_request.h"
+#include "standalone_losses_addon.h"
 #include "staged_output.h"
 #include "typed_arrays.h"
 
@@ -241,6 +242,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuEngineInfo", Napi::Function::New(env, CpuEngineInfo, "cpuEngineInfo"));
   exports.Set("targetMapCacheInfo", Napi::Function::New(env, TargetMapCacheInfo, "targetMapCacheInfo"));
   registerGeometry(env, exports);
+  registerStandaloneLosses(env, exports);
   return exports;
 }
 

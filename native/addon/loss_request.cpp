@@ -55,7 +55,7 @@ void readIgnore(Napi::Object term, LossTerm& request) {
   request.ignoreIndex = static_cast<int64_t>(x);
 }
 
-[[maybe_unused]] int readInt(Napi::Object object, const char* name) {
+int readInt(Napi::Object object, const char* name) {
   const double x = readNumber(object, name);
   if (std::trunc(x) != x || std::fabs(x) > 2147483647.0) {
     throw LossArgumentError(std::string("resolved field '") + name + "' is not a 32-bit integer");
@@ -86,15 +86,27 @@ DoubleArray readArray(Napi::Object object, const char* name) {
   return array;
 }
 
+}  // namespace
+
+void readResolvedField(Napi::Object term, const char* name, bool& out) { out = readBool(term, name); }
+void readResolvedField(Napi::Object term, const char* name, double& out) { out = readNumber(term, name); }
+void readResolvedField(Napi::Object term, const char* name, int& out) { out = readInt(term, name); }
+void readResolvedField(Napi::Object term, const char* name, DoubleArray& out) { out = readArray(term, name); }
+
+std::optional<int64_t> readResolvedIgnoreIndex(Napi::Object term) {
+  LossTerm request;
+  readIgnore(term, request);
+  return request.ignoreIndex;
+}
+
+double readResolvedNumber(Napi::Object object, const char* name) { return readNumber(object, name); }
+
+namespace {
+
 // One field of an options struct, by the member's type.
 template <class Options, class Member>
 void readField(Napi::Object term, const OptionField<Options, Member>& spec, Options& options) {
-  Member& member = options.*(spec.member);
-  if constexpr (std::is_same_v<Member, bool>) member = readBool(term, spec.name);
-  else if constexpr (std::is_same_v<Member, double>) member = readNumber(term, spec.name);
-  else if constexpr (std::is_same_v<Member, int>) member = readInt(term, spec.name);
-  else if constexpr (std::is_same_v<Member, DoubleArray>) member = readArray(term, spec.name);
-  else static_assert(sizeof(Member) == 0, "option field type without a reader");
+  readResolvedField(term, spec.name, options.*(spec.member));
 }
 
 // The options of the loss named `id`, every field of its list read from `term`.

@@ -16,6 +16,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <napi.h>
@@ -43,5 +45,23 @@ void checkLossTerms(const std::vector<LossTerm>& terms, int64_t channels);
 // terms; consecutive terms sharing them run in one compound pass.
 double computeLossTermsCpu(const LossTensors& tensors, const std::vector<LossTerm>& terms,
                            const LossGradient* grad);
+
+// The generic field readers, for entry points outside the engine's list (native/core/standalone):
+// one resolved field by its C++ type, the term's ignoreIndex (null → none), a number of the request.
+void readResolvedField(Napi::Object term, const char* name, bool& out);
+void readResolvedField(Napi::Object term, const char* name, double& out);
+void readResolvedField(Napi::Object term, const char* name, int& out);
+void readResolvedField(Napi::Object term, const char* name, DoubleArray& out);
+std::optional<int64_t> readResolvedIgnoreIndex(Napi::Object term);
+double readResolvedNumber(Napi::Object object, const char* name);
+
+// Options (a struct with fields() and invalid()) read field by field from a resolved term.
+template <class Options>
+Options readResolvedOptions(Napi::Object term) {
+  Options options;
+  forEachField<Options>([&](const auto& spec) { readResolvedField(term, spec.name, options.*(spec.member)); });
+  if (const char* problem = options.invalid()) throw LossArgumentError(std::string("resolved ") + problem);
+  return options;
+}
 
 }  // namespace segloss::addon

@@ -6,7 +6,9 @@
 // JavaScript signature (src/torch/addon.ts holds the matching TypeScript interface):
 //   info() → { torchVersion, builtAgainst, libtorchPath, builtLibtorchPath, cudaBuilt, cuda,
 //              cudaDevices, deviceNames, threads, interopThreads }
-//   lossBackward(logits, target, shape, request, device, grad) → { value, grad, gradNuParameter? }
+//   lossBackward(logits, target, shape, request, device, grad, extra?) → { value, grad, gradNuParameter?, ... }
+//     (extra: conditional-boundary's { features, featureChannels, classifierWeight, classifierBias };
+//      its result also holds featuresGrad, classifierWeightGrad, classifierBiasGrad)
 //   lossBackwardAsync(...same) → Promise<{ value, grad }>
 //     logits: Float32Array | Float64Array            // [B, C, ...shape.slice(2)]
 //     target: Uint8Array | Uint16Array | Int32Array  // [B, ...shape.slice(2)]
@@ -26,6 +28,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -33,6 +36,7 @@
 
 #include "../torch/loss_bench.h"
 #include "../torch/fused_loss.h"
+#include "../torch/standalone_losses_torch.h"
 #include "../torch/torch_runtime.h"
 #include "errors.h"
 #include "loss_request.h"
@@ -153,11 +157,39 @@ torch_ops::Objective objectiveOf(const std::vector<LossTerm>& terms) {
   return objective;
 }
 
+// A request whose single term is a loss with its own entry point (native/core/standalone): its
+// options, read from that term (monostate: the request runs on the engine).
+struct StandaloneTorchTerm {
+  std::variant<std::monostate, BoundaryAwareOptions, ConditionalBoundaryOptions, InverseFormOptions> options;
+  std::optional<int64_t> ignoreIndex;
+};
+
+StandaloneTorchTerm readStandaloneTerm(Napi::Object request) {
+  StandaloneTorchTerm standalone;
+  const Napi::Value terms = request.Get("terms");
+  if (!terms.IsArray() || terms.As<Napi::Array>().Length() != 1 || !terms.As<Napi::Array>().Get(0u).IsObject()) return standalone;
+  const Napi::Object term = terms.As<Napi::Array>().Get(0u).As<Napi::Object>();
+  const Napi::Value id = term.Get("id");
+  if (!id.IsString()) return standalone;
+  const std::string name = id.As<Napi::String>().Utf8Value();
+  if (name == "boundary-aware") standalone.options = readResolvedOptions<BoundaryAwareOptions>(term);
+  else if (name == "conditional-boundary") standalone.options = readResolvedOptions<ConditionalBoundaryOptions>(term);
+  else if (name == "inverseform") standalone.options = readResolvedOptions<InverseFormOptions>(term);
+  else return standalone;
+  standalone.ignoreIndex = readResolvedIgnoreIndex(term);
+  return standalone;
+}
+
 // Everything one lossBackward call needs, detached from Node-API (the "baton").
 struct TorchLossCall {
   at::Tensor logits;  // [B, C, ...] on the requested device
   at::Tensor target;  // [B, ...] on the requested device
+  StandaloneTorchTerm standalone;  // a standalone loss, or monostate: `objective` runs on the engine
   torch_ops::Objective objective;
+  at::Tensor features;          // conditional-boundary: [B, D, H, W] on the device, else undefined
+  at::Tensor classifierWeight;  // [C, D]
+  at::Tensor classifierBias;    // [C] or undefined
+  std::vector<float> network;   // inverseform: the network's parameters
   double gradScale = 1.0;  // upstream gradient
   bool wantGrad = false;
   ScalarType dtype = ScalarType::Float32;
@@ -167,7 +199,29 @@ struct TorchLossResult {
   double value = 0.0;
   at::Tensor grad;  // [B, C, ...] contiguous on the CPU, or undefined
   std::optional<double> gradNuParameter;  // θ.grad() of the robust-t terms (with grad)
+  at::Tensor featuresGrad, classifierWeightGrad, classifierBiasGrad;  // conditional-boundary, on the CPU
 };
+
+// A CPU tensor owning a copy of a typed array of `count` elements, in `shape`.
+at::Tensor copiedTensor(Napi::Value value, const char* name, ScalarType type, const std::vector<int64_t>& shape) {
+  const ScalarView view = readScalarArray(value, name);
+  if (view.type != type || view.length != product(shape)) throw LossArgumentError(std::string(name) + " does not have the logits' type and the expected length");
+  return at::from_blob(view.data, shape, at::TensorOptions().dtype(type == ScalarType::Float64 ? at::kDouble : at::kFloat)).clone();
+}
+
+// conditional-boundary's extra inputs: { features, featureChannels, classifierWeight, classifierBias | null }.
+void readFeatureInputs(Napi::Value value, const std::vector<int64_t>& shape, ScalarType type, const at::Device& device,
+                       TorchLossCall& call) {
+  if (!value.IsObject() || shape.size() != 4) throw NativeTypeError("conditional-boundary needs its extra inputs and a 4-D shape");
+  const Napi::Object extra = value.As<Napi::Object>();
+  const Napi::Value channels = extra.Get("featureChannels");
+  if (!channels.IsNumber() || channels.As<Napi::Number>().Int64Value() < 1) throw LossArgumentError("featureChannels must be ≥ 1");
+  const int64_t d = channels.As<Napi::Number>().Int64Value();
+  call.features = copiedTensor(extra.Get("features"), "features", type, {shape[0], d, shape[2], shape[3]}).to(device);
+  call.classifierWeight = copiedTensor(extra.Get("classifierWeight"), "classifierWeight", type, {shape[1], d}).to(device);
+  const Napi::Value bias = extra.Get("classifierBias");
+  if (!bias.IsNull() && !bias.IsUndefined()) call.classifierBias = copiedTensor(bias, "classifierBias", type, {shape[1]}).to(device);
+}
 
 TorchLossCall readTorchLossCall(const Napi::CallbackInfo& info) {
   if (info.Length() < 6) throw NativeTypeError("expected (logits, target, shape, request, device, grad)");
@@ -177,15 +231,30 @@ TorchLossCall readTorchLossCall(const Napi::CallbackInfo& info) {
   const std::vector<int64_t> shape = readShape(info[2]);
   const ScalarView logits = readScalarArray(info[0], "logits");
   const LabelView target = readLabelArray(info[1], "target");
-  const LossRequest request = readLossRequest(info[3].As<Napi::Object>());
-  checkLossTerms(request.terms, shape[1]);
+  const Napi::Object requestObject = info[3].As<Napi::Object>();
   const at::Device device(info[4].As<Napi::String>().Utf8Value());
 
   TorchLossCall call;
+  call.standalone = readStandaloneTerm(requestObject);
+  if (std::holds_alternative<std::monostate>(call.standalone.options)) {
+    const LossRequest request = readLossRequest(requestObject);
+    checkLossTerms(request.terms, shape[1]);
+    call.objective = objectiveOf(request.terms);
+  }
+  call.gradScale = readResolvedNumber(requestObject, "gradScale");
   call.logits = logitsTensor(logits, shape).to(device);
   call.target = targetTensor(target, shape).to(device);
-  call.objective = objectiveOf(request.terms);
-  call.gradScale = request.gradScale;
+  if (std::holds_alternative<ConditionalBoundaryOptions>(call.standalone.options)) {
+    readFeatureInputs(info.Length() > 6 ? info[6] : info.Env().Undefined(), shape, logits.type, device, call);
+  }
+  if (std::holds_alternative<InverseFormOptions>(call.standalone.options)) {
+    const Napi::Value extra = info.Length() > 6 ? info[6] : info.Env().Undefined();
+    if (!extra.IsObject()) throw NativeTypeError("inverseform needs { network }");
+    const ScalarView network = readScalarArray(extra.As<Napi::Object>().Get("network"), "network");
+    if (network.type != ScalarType::Float32) throw NativeTypeError("network is not a Float32Array");
+    const float* first = static_cast<const float*>(network.data);
+    call.network.assign(first, first + network.length);
+  }
   call.wantGrad = info[5].As<Napi::Boolean>().Value();
   call.dtype = logits.type;
   return call;
@@ -194,7 +263,18 @@ TorchLossCall readTorchLossCall(const Napi::CallbackInfo& info) {
 // Forward through the autograd op and, when asked, backward with the upstream gradient.
 TorchLossResult runTorchLossCall(const TorchLossCall& call) {
   const at::Tensor logits = call.logits.detach().requires_grad_(call.wantGrad);
-  const at::Tensor value = torch_ops::loss(logits, call.target, call.objective);
+  const auto leaf = [&](const at::Tensor& t) { return t.defined() ? t.detach().requires_grad_(call.wantGrad) : t; };
+  const at::Tensor features = leaf(call.features), weight = leaf(call.classifierWeight), bias = leaf(call.classifierBias);
+  at::Tensor value;
+  if (const auto* options = std::get_if<BoundaryAwareOptions>(&call.standalone.options)) {
+    value = torch_ops::boundaryAwareLoss(logits, call.target, *options, call.standalone.ignoreIndex);
+  } else if (const auto* inverse = std::get_if<InverseFormOptions>(&call.standalone.options)) {
+    value = torch_ops::inverseFormLoss(logits, call.target, call.network, *inverse, call.standalone.ignoreIndex);
+  } else if (const auto* cbl = std::get_if<ConditionalBoundaryOptions>(&call.standalone.options)) {
+    value = torch_ops::conditionalBoundaryLoss(logits, call.target, features, weight, bias, *cbl, call.standalone.ignoreIndex);
+  } else {
+    value = torch_ops::loss(logits, call.target, call.objective);
+  }
   TorchLossResult result;
   result.value = value.item<double>();
   if (call.wantGrad) {
@@ -202,27 +282,38 @@ TorchLossResult runTorchLossCall(const TorchLossCall& call) {
     result.grad = logits.grad().to(at::kCPU).contiguous();
     const at::Tensor& theta = call.objective.nuParameter;
     if (theta.defined()) result.gradNuParameter = theta.grad().defined() ? theta.grad().item<double>() : 0.0;
+    const auto hostGrad = [](const at::Tensor& t) { return t.defined() ? t.grad().to(at::kCPU).contiguous() : t; };
+    result.featuresGrad = hostGrad(features);
+    result.classifierWeightGrad = hostGrad(weight);
+    if (bias.defined()) result.classifierBiasGrad = hostGrad(bias);
+    else if (features.defined()) result.classifierBiasGrad = at::zeros({call.logits.size(1)}, result.featuresGrad.options());
   }
   return result;
+}
+
+// A new Float32Array / Float64Array (the dtype's) holding a contiguous CPU tensor, or null.
+Napi::Value typedArrayOf(Napi::Env env, const at::Tensor& tensor, ScalarType dtype) {
+  if (!tensor.defined()) return env.Null();
+  const size_t length = static_cast<size_t>(tensor.numel());
+  if (dtype == ScalarType::Float64) {
+    Napi::Float64Array array = Napi::Float64Array::New(env, length);
+    std::memcpy(array.Data(), tensor.data_ptr<double>(), length * sizeof(double));
+    return array;
+  }
+  Napi::Float32Array array = Napi::Float32Array::New(env, length);
+  std::memcpy(array.Data(), tensor.data_ptr<float>(), length * sizeof(float));
+  return array;
 }
 
 Napi::Value resultObject(Napi::Env env, const TorchLossResult& result, ScalarType dtype) {
   Napi::Object object = Napi::Object::New(env);
   object.Set("value", result.value);
   if (result.gradNuParameter) object.Set("gradNuParameter", *result.gradNuParameter);
-  if (!result.grad.defined()) {
-    object.Set("grad", env.Null());
-    return object;
-  }
-  const size_t length = static_cast<size_t>(result.grad.numel());
-  if (dtype == ScalarType::Float64) {
-    Napi::Float64Array grad = Napi::Float64Array::New(env, length);
-    std::memcpy(grad.Data(), result.grad.data_ptr<double>(), length * sizeof(double));
-    object.Set("grad", grad);
-  } else {
-    Napi::Float32Array grad = Napi::Float32Array::New(env, length);
-    std::memcpy(grad.Data(), result.grad.data_ptr<float>(), length * sizeof(float));
-    object.Set("grad", grad);
+  object.Set("grad", typedArrayOf(env, result.grad, dtype));
+  if (result.featuresGrad.defined()) {
+    object.Set("featuresGrad", typedArrayOf(env, result.featuresGrad, dtype));
+    object.Set("classifierWeightGrad", typedArrayOf(env, result.classifierWeightGrad, dtype));
+    object.Set("classifierBiasGrad", typedArrayOf(env, result.classifierBiasGrad, dtype));
   }
   return object;
 }

@@ -1,7 +1,7 @@
 /**
  * `segloss landscape`: the survey's Figure 3. For a large and a small square object, a confident
  * prediction (probability 0.95 inside a square of the object's size, 0.05 outside) is shifted
- * step by step away from the target, and every loss of `lossNames` (default options; the
+ * step by step away from the target, and every loss of `combinableLossNames` (the 22 on the common input) (default options; the
  * prediction given as probabilities, `activation: 'none'`, or for a loss that takes only sigmoid
  * or softmax inputs as the logits that activation turns into the same probabilities) is
  * evaluated at each shift. Writes
@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { Command as Commander } from 'commander';
 
 import { computeLoss } from '../compute';
-import { lossDefinitions, lossNames } from '../losses/registry';
+import { combinableLossNames, lossDefinitions } from '../losses/registry';
 import { renderSvg } from '../report/charts';
 import type { Activation, LossName } from '../types';
 import { type Command, commanderCommand } from './command';
@@ -80,7 +80,7 @@ export function landscapeRows(o: LandscapeOptions = LANDSCAPE_DEFAULTS): Landsca
   for (const [object, side] of [['large', o.large], ['small', o.small]] as const) {
     for (let shift = 0; shift <= o.maxShift; shift++) {
       const { probs, target, overlapDice } = squareCase(o, side, shift);
-      for (const loss of lossNames as readonly LossName[]) {
+      for (const loss of combinableLossNames) {
         const { logits, activation } = inputFor(loss, probs);
         const { value } = computeLoss(loss, { logits, target, shape: [1, 2, o.size, o.size] }, { activation });
         rows.push({ object, shift, overlapDice, loss, activation, value });
@@ -146,7 +146,7 @@ export const landscapeCommand: Command = commanderCommand({
     fs.mkdirSync(raw.out, { recursive: true });
     fs.writeFileSync(path.join(raw.out, 'landscape.csv'), landscapeCsv(rows));
     fs.writeFileSync(path.join(raw.out, 'landscape.svg'), await landscapeSvg(rows));
-    process.stdout.write(`segloss landscape: ${lossNames.length} losses × ${2 * (o.maxShift + 1)} predictions → ${path.join(raw.out, 'landscape.csv')}, ${path.join(raw.out, 'landscape.svg')}\n`);
+    process.stdout.write(`segloss landscape: ${combinableLossNames.length} losses × ${2 * (o.maxShift + 1)} predictions → ${path.join(raw.out, 'landscape.csv')}, ${path.join(raw.out, 'landscape.svg')}\n`);
     return 0;
   },
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `segloss` command line. Subcommands live in one table ({@link commands}); each is a small
- * module under src/cli/ exporting a `Command`. Today: `train`, `eval`, `predict`, `check`, `sweep`, `landscape`, `doctor` (and `help`).
+ * module under src/cli/ exporting a `Command`. Today: `train`, `eval`, `predict`, `check`, `sweep`, `landscape`, `bench`, `train-inverseform`, `doctor` (and `help`).
  *
  * @example
  * ```sh
@@ -16,6 +16,7 @@ import * as path from 'node:path';
 
 import { packageRoot } from '../native/core';
 import type { Command } from './command';
+import { benchCommand } from './bench';
 import { checkCommand } from './check';
 import { doctorCommand } from './doctor';
 import { evalCommand } from './eval';
@@ -23,6 +24,7 @@ import { landscapeCommand } from './landscape';
 import { predictCommand } from './predict';
 import { sweepCommand } from './sweep';
 import { trainCommand } from './train';
+import { trainInverseFormCommand } from './train-inverseform';
 
 /** Every subcommand, by name, in help order. */
 export const commands: Readonly<Record<string, Command>> = Object.freeze({
@@ -32,7 +34,9 @@ export const commands: Readonly<Record<string, Command>> = Object.freeze({
   check: checkCommand,
   sweep: sweepCommand,
   landscape: landscapeCommand,
+  bench: benchCommand,
   doctor: doctorCommand,
+  'train-inverseform': trainInverseFormCommand,
 });
 
 function packageVersion(): string {

@@ -4,7 +4,7 @@
  * a {@link UsageError} naming the option, what was expected and what was received, raised before
  * any data is read or any native code runs.
  */
-import { lossNames } from '../losses/registry';
+import { combinableLossNames } from '../losses/registry';
 import type { FitOptions, ModelOptions, OptimizerOptions, TrainerOptions, VitPreset } from '../trainer/types';
 import type { TorchDevice } from '../torch/index';
 import type { LossSpec, LossTerm } from '../types';
@@ -141,8 +141,8 @@ function parseLossValue(value: string): unknown {
 export function parseLoss(spec: string): { loss: string; options: Record<string, unknown> } {
   const colon = spec.indexOf(':');
   const loss = colon < 0 ? spec : spec.slice(0, colon);
-  if (!(lossNames as readonly string[]).includes(loss)) {
-    throw new UsageError(`--loss: expected one of ${lossNames.join(', ')} (optionally :k=v,…) but received ${received(spec)}`);
+  if (!(combinableLossNames as readonly string[]).includes(loss)) {
+    throw new UsageError(`--loss: expected one of ${combinableLossNames.join(', ')} (optionally :k=v,…) but received ${received(spec)}`);
   }
   const options: Record<string, unknown> = {};
   if (colon >= 0) {
@@ -158,7 +158,7 @@ export function parseLoss(spec: string): { loss: string; options: Record<string,
 /** The objective: (1 − ceWeight)·loss + ceWeight·cross-entropy (cross-entropy alone when the loss is CE). */
 export function objectiveOf(lossSpec: string, ceWeight: number): LossSpec {
   const { loss, options } = parseLoss(lossSpec);
-  // The loss id was checked against lossNames and its options are checked by Trainer.create.
+  // The loss id was checked against combinableLossNames and its options are checked by Trainer.create.
   const term = (weight: number): LossTerm => (Object.keys(options).length ? { loss, weight, options } : { loss, weight }) as LossTerm;
   if (loss === 'cross-entropy' || ceWeight === 0) return [term(1)];
   if (ceWeight === 1) return [{ loss: 'cross-entropy', weight: 1 }];

@@ -24,6 +24,12 @@ export interface LossDefinition<Id extends string = string, UserOptions = unknow
   readonly defaultActivation?: 'softmax' | 'sigmoid' | 'none';
   /** The activations it accepts (default: all); another is a RangeError naming `activation`. */
   readonly activations?: readonly ('softmax' | 'sigmoid' | 'none')[];
+  /**
+   * True for a loss that runs on its own native entry point (src/standalone-losses.ts) because its
+   * input is not the engine's logits [B, C, N] + labels (boundary-aware's C·K channels,
+   * inverseform's edge channel and network, conditional-boundary's features): it is computed alone, never as a term of a compound loss.
+   */
+  readonly ownEntry?: boolean;
   /** Resolves the own options; `preset` is one of presetNames or undefined (already checked). */
   resolve(user: Record<string, unknown>, context: OptionContext, namePrefix: string, preset?: string): Own;
   /** Type-level only (never set): the user options type. */

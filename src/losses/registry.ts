@@ -7,8 +7,10 @@
 import type { OptionContext } from './options';
 import { activeBoundaryDefinition } from './active-boundary';
 import { boundaryDefinition } from './boundary';
+import { boundaryAwareDefinition } from './boundary-aware';
 import { boundaryDouDefinition } from './boundary-dou';
 import { comboDefinition } from './combo';
+import { conditionalBoundaryDefinition } from './conditional-boundary';
 import { crossEntropyDefinition } from './cross-entropy';
 import type { LossDefinition } from './definition';
 import { diceDefinition } from './dice';
@@ -18,6 +20,7 @@ import { focalDefinition } from './focal';
 import { focalTverskyDefinition } from './focal-tversky';
 import { generalizedWassersteinDiceDefinition } from './generalized-wasserstein-dice';
 import { hausdorffDtDefinition } from './hausdorff-dt';
+import { inverseFormDefinition } from './inverseform';
 import { jaccardDefinition } from './jaccard';
 import { logCoshDiceDefinition } from './log-cosh-dice';
 import { lovaszSoftmaxDefinition } from './lovasz-softmax';
@@ -47,7 +50,10 @@ export const lossDefinitions = [
   robustTDefinition,
   boundaryDefinition,
   hausdorffDtDefinition,
+  boundaryAwareDefinition,
   activeBoundaryDefinition,
+  inverseFormDefinition,
+  conditionalBoundaryDefinition,
   boundaryDouDefinition,
   regionWiseDefinition,
   comboDefinition,
@@ -70,10 +76,12 @@ export type ResolvedOwnFields = OwnFieldsOf<Definitions>;
 type OwnFieldsOf<D> = D extends LossDefinition<infer Id, unknown, infer Own> ? { readonly id: Id } & Own : never;
 
 /**
- * The ids `computeLoss` accepts, in the order of the spec; frozen. Now
- * `['cross-entropy', 'topk', 'focal', 'dice', 'log-cosh-dice', 'generalized-wasserstein-dice', 'jaccard',
- * 'lovasz-softmax', 'tversky', 'focal-tversky', 'sensitivity-specificity', 'rmi', 'robust-t', 'combo',
- * 'exp-log', 'unified-focal']` (and those the other lists add); it grows to the 25 losses of docs/losses.md.
+ * The ids `computeLoss` accepts, all 25 losses of docs/losses.md in the survey's order; frozen:
+ * `['cross-entropy', 'topk', 'focal', 'distance-map-ce', 'dice', 'log-cosh-dice',
+ * 'generalized-wasserstein-dice', 'jaccard', 'lovasz-softmax', 'tversky', 'focal-tversky',
+ * 'sensitivity-specificity', 'rmi', 'robust-t', 'boundary', 'hausdorff-dt', 'boundary-aware',
+ * 'active-boundary', 'inverseform', 'conditional-boundary', 'boundary-dou', 'region-wise', 'combo',
+ * 'exp-log', 'unified-focal']`.
  *
  * @example
  * ```ts
@@ -82,6 +90,16 @@ type OwnFieldsOf<D> = D extends LossDefinition<infer Id, unknown, infer Own> ? {
  * ```
  */
 export const lossNames: readonly LossName[] = Object.freeze(lossDefinitions.map((d) => d.id));
+
+/**
+ * The ids that take the common input (logits [B, C, ...] and labels in [0, C)) and can be terms of
+ * a compound loss: `lossNames` without the losses that run alone on their own input
+ * (`'boundary-aware'`: C·K channels; `'inverseform'`: C + 1 channels and its network;
+ * `'conditional-boundary'`: features and classifier); frozen.
+ */
+export const combinableLossNames: readonly LossName[] = Object.freeze(
+  lossDefinitions.filter((d) => !(d as LossDefinition).ownEntry).map((d) => d.id),
+);
 
 const definitions = new Map<string, LossDefinition>(lossDefinitions.map((d) => [d.id, d]));
 

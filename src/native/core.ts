@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 
-import type { ResolvedLossRequest } from './resolved';
+import type { ResolvedLossRequest, ResolvedLossTerm } from './resolved';
 import type { LogitsArray, TargetArray } from '../types';
 
 /** The core addon's exports (native/addon/core_addon.cpp). */
@@ -28,6 +28,75 @@ export interface CoreAddon {
     grad: LogitsArray | null,
     stateGrad?: Float64Array | null,
   ): Promise<number>;
+  /** boundary-aware (native/core/standalone/boundary_aware.h): value; writes grad · gradScale when given. */
+  computeBoundaryAware(
+    logits: LogitsArray, // [B, C·K, ...spatial]
+    target: TargetArray, // [B, ...spatial]
+    shape: readonly number[], // [B, C·K, H, W] or [B, C·K, D, H, W]
+    term: ResolvedLossTerm,
+    gradScale: number,
+    grad: LogitsArray | null,
+  ): number;
+  /** The same on a libuv worker thread (inputs copied at the call, grad staged). */
+  computeBoundaryAwareAsync(
+    logits: LogitsArray,
+    target: TargetArray,
+    shape: readonly number[],
+    term: ResolvedLossTerm,
+    gradScale: number,
+    grad: LogitsArray | null,
+  ): Promise<number>;
+  /** The label map [B, ...spatial] of boundary-aware bin logits. */
+  decodeBoundaryAware(logits: LogitsArray, shape: readonly number[], term: ResolvedLossTerm): Int32Array;
+  /** conditional-boundary (native/core/standalone/conditional_boundary.h): value; writes the grads given. */
+  computeConditionalBoundary(
+    logits: LogitsArray, // [B, C, H, W]
+    target: TargetArray, // [B, H, W]
+    shape: readonly number[],
+    term: ResolvedLossTerm,
+    gradScale: number,
+    grad: LogitsArray | null, // [B, C, H, W], written with zeros
+    extra: ConditionalBoundaryExtra,
+  ): number;
+  /** The same on a libuv worker thread (inputs copied at the call, outputs staged). */
+  computeConditionalBoundaryAsync(
+    logits: LogitsArray,
+    target: TargetArray,
+    shape: readonly number[],
+    term: ResolvedLossTerm,
+    gradScale: number,
+    grad: LogitsArray | null,
+    extra: ConditionalBoundaryExtra,
+  ): Promise<number>;
+  /** inverseform (native/core/standalone/inverse_form.h): value; writes grad · gradScale when given. */
+  computeInverseForm(
+    logits: LogitsArray, // [B, C + 1, H, W]
+    target: TargetArray, // [B, H, W]
+    shape: readonly number[],
+    term: ResolvedLossTerm,
+    gradScale: number,
+    grad: LogitsArray | null,
+    network: Float32Array, // the network's parameters
+  ): number;
+  /** The same on a libuv worker thread (inputs copied at the call, grad staged). */
+  computeInverseFormAsync(
+    logits: LogitsArray,
+    target: TargetArray,
+    shape: readonly number[],
+    term: ResolvedLossTerm,
+    gradScale: number,
+    grad: LogitsArray | null,
+    network: Float32Array,
+  ): Promise<number>;
+  /** Trains the inverse-transformation network (a libuv worker thread). */
+  trainInverseForm(
+    masks: Uint8Array, // [count, H, W]
+    dims: readonly [number, number, number],
+    options: Record<string, number>,
+    onProgress: ((step: number, loss: number) => void) | null,
+  ): Promise<Float32Array & { readonly meanError: number; readonly meanTarget: number }>;
+  /** The network's parameter count. */
+  readonly inverseFormParameterCount: number;
   /** How the addon was built. */
   buildInfo(): { napiVersion: number; compiler: string; cxxStandard: number };
   /** The CPU kernels in use; throws when SEGLOSS_CPU_ISA names an unsupported instruction set. */
@@ -48,6 +117,17 @@ export interface TargetMapCacheInfo {
   readonly bytes: number;
   /** The budget (SEGLOSS_TARGET_MAP_CACHE_MB, default 1024 MiB). */
   readonly capacityBytes: number;
+}
+
+/** conditional-boundary's extra arrays (all of the logits' type; the grads are written when given). */
+export interface ConditionalBoundaryExtra {
+  readonly features: LogitsArray; // [B, D, H, W]
+  readonly featureChannels: number; // D
+  readonly classifierWeight: LogitsArray; // [C, D]
+  readonly classifierBias: LogitsArray | null; // [C]
+  readonly featuresGrad: LogitsArray | null;
+  readonly classifierWeightGrad: LogitsArray | null;
+  readonly classifierBiasGrad: LogitsArray | null;
 }
 
 /** The CPU engine's instruction set and threads (see {@link cpuEngineInfo}). */

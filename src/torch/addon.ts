@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { ResolvedLossRequest } from '../native/resolved';
+import type { CheckedFeatures } from '../standalone-losses';
 import { packageRoot } from '../native/core';
 import type { LogitsArray, TargetArray } from '../types';
 
@@ -58,6 +59,10 @@ export interface TorchLossOutput {
   readonly grad: LogitsArray | null;
   /** d value / d θ · gradScale of the robust-t terms' shared θ (with grad), else absent. */
   readonly gradNuParameter?: number;
+  /** conditional-boundary with grad: the gradients of its extra inputs (the logits' type). */
+  readonly featuresGrad?: LogitsArray;
+  readonly classifierWeightGrad?: LogitsArray;
+  readonly classifierBiasGrad?: LogitsArray;
 }
 
 /** Options of the Dice + CE benchmark binding. */
@@ -93,6 +98,7 @@ export interface TorchAddon {
     request: ResolvedLossRequest,
     device: string,
     grad: boolean,
+    extra?: CheckedFeatures | { readonly network: Float32Array } | null, // conditional-boundary's features, inverseform's network
   ): TorchLossOutput;
   /** The same on a libuv worker thread (the arrays are copied before it returns). */
   lossBackwardAsync(
@@ -102,6 +108,7 @@ export interface TorchAddon {
     request: ResolvedLossRequest,
     device: string,
     grad: boolean,
+    extra?: CheckedFeatures | { readonly network: Float32Array } | null,
   ): Promise<TorchLossOutput>;
   benchDiceCe(options: DiceCeBenchOptions): DiceCeBenchResult;
   /** ms per forward + backward of the fused op on any resolved objective. */

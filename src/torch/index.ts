@@ -12,6 +12,8 @@
 import { checkLossCall } from '../compute';
 import type { CheckedInput } from '../input';
 import type { ResolvedLossRequest } from '../native/resolved';
+import { defaultInverseFormNetwork } from '../inverseform';
+import { type CheckedFeatures, ownEntryTerm } from '../standalone-losses';
 import type {
   AsyncLossOptions,
   CommonLossOptions,
@@ -94,20 +96,31 @@ interface PreparedTorchCall {
   readonly request: ResolvedLossRequest;
   readonly grad: boolean;
   readonly device: string;
+  readonly features: CheckedFeatures | null;
 }
 
 /** The checks of computeLoss, in its order, then the device. Loads the addon first. */
 function prepareTorchCall(loss: unknown, input: unknown, options: unknown, extraNames: readonly string[]): PreparedTorchCall {
   const addon = torchAddon();
-  const { input: checked, request, common, userOptions } = checkLossCall(loss, input, options, ['device', ...extraNames]);
+  const { input: checked, features, request, common, userOptions } = checkLossCall(loss, input, options, ['device', ...extraNames]);
   const device = checkDevice(userOptions.device, addon);
-  return { addon, input: checked, request, grad: common.grad, device };
+  return { addon, input: checked, request, grad: common.grad, device, features };
+}
+
+/** The extra inputs of an own-entry loss: conditional-boundary's features, inverseform's network. */
+function torchExtra(call: PreparedTorchCall): CheckedFeatures | { readonly network: Float32Array } | null {
+  const own = ownEntryTerm(call.request);
+  if (own?.id === 'inverseform') return { network: own.network ?? defaultInverseFormNetwork() };
+  return call.features;
 }
 
 function toResult<T extends LogitsArray>(output: TorchLossOutput): LossResult<T> {
   if (!output.grad) return { value: output.value };
   const grad = output.grad as T;
-  return output.gradNuParameter === undefined ? { value: output.value, grad } : { value: output.value, grad, gradNuParameter: output.gradNuParameter };
+  const nu = output.gradNuParameter === undefined ? {} : { gradNuParameter: output.gradNuParameter };
+  if (!output.featuresGrad) return { value: output.value, grad, ...nu };
+  const { featuresGrad, classifierWeightGrad, classifierBiasGrad } = output;
+  return { value: output.value, grad, ...nu, featuresGrad, classifierWeightGrad, classifierBiasGrad } as LossResult<T>;
 }
 
 /**
@@ -151,7 +164,7 @@ export function computeLossTorch<T extends LogitsArray>(
 export function computeLossTorch(loss: unknown, input: unknown, options?: unknown): LossResult {
   const call = prepareTorchCall(loss, input, options, []);
   const { logits, target, shape } = call.input;
-  return toResult(call.addon.lossBackward(logits, target, shape, call.request, call.device, call.grad));
+  return toResult(call.addon.lossBackward(logits, target, shape, call.request, call.device, call.grad, torchExtra(call)));
 }
 
 function checkSignal(options: unknown): AbortSignal | undefined {
@@ -203,5 +216,5 @@ export async function computeLossTorchAsync(loss: unknown, input: unknown, optio
     });
   }
   const { logits, target, shape } = call.input;
-  return toResult(await call.addon.lossBackwardAsync(logits, target, shape, call.request, call.device, call.grad));
+  return toResult(await call.addon.lossBackwardAsync(logits, target, shape, call.request, call.device, call.grad, torchExtra(call)));
 }

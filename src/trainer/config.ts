@@ -4,6 +4,7 @@
  * resolved options, with every default filled in, are also the `config` stored in checkpoints, from
  * which `Trainer.load` rebuilds the trainer through this same code.
  */
+import { combinableLossNames, lossNames } from '../losses/registry';
 import { resolveLossRequest } from '../resolve';
 import { torchAddon } from '../torch/addon';
 import { checkDevice } from '../torch/index';
@@ -269,6 +270,9 @@ export function checkTrainerOptions(options: unknown): CheckedTrainerOptions {
 
 /** The objective through the loss API's own resolution, its messages naming `objective`. */
 function resolveObjective(spec: unknown, lossOptions: Record<string, unknown>, channels: number): ReturnType<typeof resolveLossRequest> {
+  if (is.string(spec) && (lossNames as readonly string[]).includes(spec) && !(combinableLossNames as readonly string[]).includes(spec)) {
+    throw rangeError(`a loss the trainer's model output feeds (one of ${combinableLossNames.join(', ')})`, 'objective', spec);
+  }
   try {
     return resolveLossRequest(spec, lossOptions, channels);
   } catch (error) {
