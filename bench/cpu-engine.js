@@ -14,7 +14,11 @@
 // benchObjective), forward + backward.
 // Median of --iterations runs after 2 warm-up runs each.
 //
-//   node bench/cpu-engine.js [--shapes=8x9x224x224,4x19x512x512] [--threads=1,2] [--iterations=9] [--all] [--only=a,b] [--out=FILE]
+// Also the peak extra memory of one call per objective (a fresh process; the rise of its peak
+// resident set over the call), as bytes and as a multiple of the logits' bytes. The plain loop
+// covers cross-entropy, dice, dice+ce, topk, combo and exp-log.
+//
+//   node bench/cpu-engine.js [--shapes=8x9x224x224,4x19x512x512] [--threads=1,2] [--iterations=9] [--all] [--only=a,b] [--note=TEXT] [--out=FILE]
 //   (--all: also topk, lovasz-softmax, focal, the region losses, generalized-wasserstein-dice, rmi, robust-t,
 //   combo, exp-log and unified-focal, against PyTorch eager written as their references write them;
 //   --only: just the named objectives of either list)
@@ -56,7 +60,7 @@ const MORE_OBJECTIVES = {
 let OBJECTIVES = CORE_OBJECTIVES;
 
 function parseArgs(argv) {
-  const options = { shapes: [[8, 9, 224, 224], [4, 19, 512, 512]], threads: [1, 2], iterations: 9, out: null, all: false, only: null };
+  const options = { shapes: [[8, 9, 224, 224], [4, 19, 512, 512]], threads: [1, 2], iterations: 9, out: null, all: false, only: null, note: null };
   for (const arg of argv) {
     const [key, value] = arg.replace(/^--/, '').split('=');
     if (key === 'shapes') options.shapes = value.split(',').map((s) => s.split('x').map(Number));
@@ -65,6 +69,7 @@ function parseArgs(argv) {
     else if (key === 'out') options.out = value;
     else if (key === 'all') options.all = true;
     else if (key === 'only') options.only = value.split(',');
+    else if (key === 'note') options.note = arg.slice(arg.indexOf('=') + 1);
     else throw new Error(`unknown argument ${arg} (see the comment at the top of bench/cpu-engine.js)`);
   }
   return options;
@@ -133,6 +138,44 @@ function timeCorePrebuilt(dir, shape, threads, iterations) {
   return result;
 }
 
+// ---- ours: peak extra memory --------------------------------------------------------------------
+
+// One call in a fresh process after the logits, labels and gradient array are allocated and
+// touched: the rise of the peak resident set (getrusage maxrss) over the call is the scratch the
+// engine needed at its peak (buffers, per-worker scratch), reported also as a multiple of the
+// logits' bytes.
+const MEMORY_CHILD = `
+'use strict';
+const { computeLoss } = require('./lib/index.js');
+const [shape, objective] = JSON.parse(process.argv[2]);
+const [B, C, ...spatial] = shape;
+const pixels = spatial.reduce((a, b) => a * b, 1);
+const logits = new Float32Array(B * C * pixels);
+for (let i = 0; i < logits.length; ++i) logits[i] = ((i * 2654435761) % 4294967296) / 4294967296 * 6 - 3;
+const target = new Uint8Array(B * pixels);
+for (let i = 0; i < target.length; ++i) target[i] = (i * 40503) % C;
+const gradOut = new Float32Array(logits.length).fill(1);
+const before = process.resourceUsage().maxRSS;
+computeLoss(objective, { logits, target, shape }, { grad: true, gradOut });
+const after = process.resourceUsage().maxRSS;
+console.log(JSON.stringify({ peakExtraBytes: (after - before) * 1024, logitsBytes: logits.byteLength }));
+`;
+
+function peakExtraMemory(dir, shape, threads) {
+  fs.writeFileSync(path.join(dir, 'bench-memory.js'), MEMORY_CHILD);
+  const out = {};
+  for (const [name, objective] of Object.entries(OBJECTIVES)) {
+    const line = execFileSync(process.execPath, ['bench-memory.js', JSON.stringify([shape, objective])], {
+      cwd: dir,
+      env: { ...process.env, SEGLOSS_NUM_THREADS: String(threads) },
+      encoding: 'utf8',
+    });
+    const { peakExtraBytes, logitsBytes } = JSON.parse(line);
+    out[name] = { peakExtraBytes, ratioToLogits: peakExtraBytes / logitsBytes };
+  }
+  return out;
+}
+
 // ---- ours: the torch op ------------------------------------------------------------------------
 
 function timeTorchOp(shape, threads, iterations) {
@@ -156,9 +199,12 @@ function buildPlainLoop() {
   return out;
 }
 
+// The objectives bench/plain_loop.cpp has a plain loop of.
+const PLAIN_LOOP_OBJECTIVES = ['cross-entropy', 'dice', 'dice+ce', 'topk', 'combo', 'exp-log'];
+
 function timePlainLoop(binary, shape, threads, iterations) {
   const ms = {};
-  for (const name of Object.keys(CORE_OBJECTIVES).filter((n) => n in OBJECTIVES)) {
+  for (const name of PLAIN_LOOP_OBJECTIVES.filter((n) => n in OBJECTIVES)) {
     const [b, c, h, w] = shape;
     const out = execFileSync(binary, [name, b, c, h, w, threads, iterations].map(String), { encoding: 'utf8' });
     ms[name] = Number(out.trim().split(' ')[0]);
@@ -187,15 +233,15 @@ function cpuModel() {
 function markdown(rows) {
   const f = (x) => x.toFixed(2);
   const lines = [
-    '| B×C×H×W | threads | objective | ours, prebuilt core (ms) | ours, torch op (ms) | plain loop (ms) | PyTorch eager (ms) | ours / plain | eager / ours | eager / torch op |',
-    '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| B×C×H×W | threads | objective | ours, prebuilt core (ms) | ours, torch op (ms) | plain loop (ms) | PyTorch eager (ms) | ours / plain | eager / ours | eager / torch op | peak extra memory / logits |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const plain = r.plainMs === undefined ? '—' : f(r.plainMs);
     const ratio = r.plainMs === undefined ? '—' : f(r.coreMs / r.plainMs);
     lines.push(
       `| ${r.shape.join('×')} | ${r.threads} | ${r.objective} | ${f(r.coreMs)} | ${f(r.torchOpMs)} | ${plain} | ${f(r.eagerMs)} | ` +
-        `${ratio} | ${f(r.eagerMs / r.coreMs)} | ${f(r.eagerMs / r.torchOpMs)} |`,
+        `${ratio} | ${f(r.eagerMs / r.coreMs)} | ${f(r.eagerMs / r.torchOpMs)} | ${f(r.peakExtraToLogits)} |`,
     );
   }
   return lines.join('\n');
@@ -211,6 +257,7 @@ function main() {
       return [name, known[name]];
     }));
   }
+  const loadBefore = os.loadavg();
   const plain = buildPlainLoop();
   const dir = prebuiltPackage();
   const rows = [];
@@ -224,6 +271,7 @@ function main() {
         const torchOp = timeTorchOp(shape, threads, options.iterations);
         const plainMs = timePlainLoop(plain, shape, threads, options.iterations);
         const eager = timeTorchEager(shape, threads, options.iterations);
+        const memory = peakExtraMemory(dir, shape, threads);
         torchVersion = eager.torch;
         for (const objective of Object.keys(OBJECTIVES)) {
           rows.push({
@@ -235,6 +283,8 @@ function main() {
             torchOpMs: torchOp[objective],
             plainMs: plainMs[objective],
             eagerMs: eager[objective],
+            peakExtraBytes: memory[objective].peakExtraBytes,
+            peakExtraToLogits: memory[objective].ratioToLogits,
           });
         }
         process.stderr.write(`done ${shape.join('x')} threads ${threads}\n`);
@@ -255,6 +305,8 @@ function main() {
     node: process.version,
     torch: torchVersion,
     iterations: options.iterations,
+    loadAverage: { before: loadBefore, after: os.loadavg() },
+    note: options.note ?? undefined,
     rows,
   };
   fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');

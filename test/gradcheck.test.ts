@@ -60,6 +60,7 @@ const topkCases: GradCase[] = [
   { name: 'C = 1 sigmoid', loss: 'topk', shape: [2, 1, 5, 3], options: { k: 50 } },
   { name: 'k 100, gradScale −2.5', loss: 'topk', shape: [3, 5, 7, 3], options: { k: 100, gradScale: -2.5 } },
   { name: '5-D volume', loss: 'topk', shape: [2, 3, 2, 3, 4], options: { k: 20 } },
+  { name: '200 pixels per image (several tiles)', loss: 'topk', shape: [2, 3, 10, 20], options: { k: 15 } },
 ];
 
 const lovaszCases: GradCase[] = [
@@ -83,6 +84,8 @@ const comboCases: GradCase[] = [
   { name: 'C = 1 sigmoid', loss: 'combo', shape: [2, 1, 5, 3], options: { alpha: 0.3 } },
   { name: 'gradScale −2.5, odd shape', loss: 'combo', shape: [3, 5, 7, 3], options: { gradScale: -2.5, beta: 0.6 } },
   { name: '5-D volume', loss: 'combo', shape: [2, 3, 2, 3, 4], options: {} },
+  { name: '200 pixels per image (several tiles), ignoreIndex', loss: 'combo', shape: [2, 3, 10, 20], options: { beta: 0.3, ignoreIndex: 9 }, ignore: 9 },
+  { name: '200 pixels per image (several tiles), sigmoid', loss: 'combo', shape: [2, 3, 10, 20], options: { activation: 'sigmoid' } },
 ];
 
 const expLogCases: GradCase[] = [
@@ -95,6 +98,7 @@ const expLogCases: GradCase[] = [
   { name: "'none' with probabilities", loss: 'exp-log', shape: [2, 3, 4, 3], options: { activation: 'none' }, probabilities: true },
   { name: 'C = 1 sigmoid', loss: 'exp-log', shape: [2, 1, 5, 3], options: {} },
   { name: 'gradScale −2.5, odd shape', loss: 'exp-log', shape: [3, 5, 7, 3], options: { gradScale: -2.5 } },
+  { name: '200 pixels per image (several tiles), ignoreIndex', loss: 'exp-log', shape: [2, 3, 10, 20], options: { ignoreIndex: 9 }, ignore: 9 },
   { name: '5-D volume', loss: 'exp-log', shape: [2, 3, 2, 3, 4], options: {} },
 ];
 

@@ -67,6 +67,49 @@ describe('topk', () => {
     }
   });
 
+  it('the threaded radix select over 80 000 pixels (several chunks, two workers) gives the sort\'s value and selection, for 1 and 2 threads', () => {
+    const big = [2, 3, 200, 200] as const;
+    const n = big[2] * big[3];
+    const random = rng(11);
+    const logits = Float64Array.from(uniform(random, big[0] * big[1] * n, -3, 3));
+    const target = Uint8Array.from(labels(random, big[0] * n, big[1]));
+    for (let j = 0; j < target.length; j += 7) target[j] = 255;
+    const ce: number[] = [];
+    for (let b = 0; b < big[0]; ++b) {
+      for (let i = 0; i < n; ++i) {
+        const t = target[b * n + i];
+        const z = [0, 1, 2].map((c) => logits[(b * big[1] + c) * n + i]);
+        const m = Math.max(...z);
+        ce.push(t === 255 ? Number.NaN : m + Math.log(z.reduce((sum, v) => sum + Math.exp(v - m), 0)) - z[t]);
+      }
+    }
+    const sorted = ce.filter((v) => !Number.isNaN(v)).sort((a, b) => b - a);
+    const selected = Math.floor((sorted.length * 10) / 100);
+    const expected = sorted.slice(0, selected).reduce((sum, v) => sum + v, 0) / selected;
+    const previous = process.env.SEGLOSS_NUM_THREADS;
+    try {
+      const results = ['1', '2'].map((threads) => {
+        process.env.SEGLOSS_NUM_THREADS = threads;
+        return computeLoss('topk', { logits, target, shape: big }, { ignoreIndex: 255, grad: true });
+      });
+      for (const r of results) {
+        expectClose(r.value, expected, 1e-12, 0);
+        let withGradient = 0;
+        for (let j = 0; j < ce.length; ++j) {
+          const b = Math.floor(j / n), i = j % n;
+          const g = [0, 1, 2].some((c) => r.grad[(b * big[1] + c) * n + i] !== 0);
+          expect(g).toBe(!Number.isNaN(ce[j]) && ce[j] >= sorted[selected - 1]);
+          withGradient += g ? 1 : 0;
+        }
+        expect(withGradient).toBe(selected);
+      }
+      expectArrayClose(results[1].grad, results[0].grad, 0, 0);
+    } finally {
+      if (previous === undefined) delete process.env.SEGLOSS_NUM_THREADS;
+      else process.env.SEGLOSS_NUM_THREADS = previous;
+    }
+  });
+
   it('k = 100 equals cross-entropy, value and gradient', () => {
     const { logits, target } = input(2, 4);
     const topk = computeLoss('topk', { logits, target, shape }, { k: 100, ignoreIndex: 255, grad: true });

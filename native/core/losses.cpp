@@ -14,10 +14,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <memory>
 #include <string>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "confusion_moments.h"
 #include "cpu_isa.h"
@@ -105,6 +110,26 @@ void checkLossOptions(const LossOptions& options, int classes) {
 }
 
 namespace {
+
+// The batch-sized host arrays of the special terms ([B, K, N] and [B, N]): calloc'd (large ones come
+// zeroed from fresh pages, without a pass of their own) and, on Linux, marked for transparent huge
+// pages, so that first touching a [B, K, N] array costs a few faults rather than one per 4 KiB page.
+struct FreeDeleter {
+  void operator()(unsigned char* p) const { std::free(p); }
+};
+using BatchBuffer = std::unique_ptr<unsigned char, FreeDeleter>;
+
+BatchBuffer batchBuffer(size_t bytes) {
+  auto* p = static_cast<unsigned char*>(std::calloc(bytes, 1));
+  if (!p) throw std::bad_alloc();
+#ifdef __linux__
+  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#endif
+  return BatchBuffer(p);
+}
 
 void checkShape(const LossTensors& t) {
   if (t.batch <= 0 || t.channels <= 0 || t.pixels <= 0) {
@@ -285,9 +310,25 @@ class CpuDriver {
     }
     for (const size_t k : terms.special) {
       std::visit([&](const auto& loss) {
-        if constexpr (isSpecialLoss<std::decay_t<decltype(loss)>>()) needs_ = needs_ | loss.needs();
+        using Loss = std::decay_t<decltype(loss)>;
+        if constexpr (isSpecialLoss<Loss>()) needs_ = needs_ | loss.needs();
+        if constexpr (isSpecialLoss<Loss>() && specialUsesMoments<Loss>()) {
+          job_.moments |= loss.moments();
+          specialMoments_ = true;
+        }
+        if constexpr (isSpecialLoss<Loss>() && specialHasTilePart<Loss>()) {
+          specialTileOf_.push_back(static_cast<int>(specialTileRefs_.size()));
+          specialTileRefs_.push_back(SpecialTileRef{static_cast<int>(terms.functors[k].index()), &loss, 0.0});
+          job_.needLogProb = job_.needLogProb || Loss::kTileLogProb;
+        } else {
+          specialTileOf_.push_back(-1);
+        }
       }, terms.functors[k]);
     }
+    job_.specialTiles = specialTileRefs_.data();
+    job_.specialTileCount = static_cast<int>(specialTileRefs_.size());
+    job_.normalized = job_.activation == PixelActivationKind::Softmax || job_.activation == PixelActivationKind::BinarySigmoid ||
+                      job_.activation == PixelActivationKind::BinaryNone;
     prepareMapTerms();
   }
 
@@ -303,14 +344,15 @@ class CpuDriver {
       sums = runPass(PassKind::Statistics, momentsSize, confusionCount);
       job_.checkInputs = false;
     }
-    double value = hasRegion ? regionHeads(sums) : 0.0;
+    const bool hasCoefficients = hasRegion || specialMoments_;  // region heads, or special parts on the moments
+    double value = hasCoefficients ? regionHeads(sums) : 0.0;
     if (grad && grad->stateGrad && hasRegion && sums.validPixels > 0) *grad->stateGrad += grad->scale * stateGradients(sums);
     if (hasSpecial) value += dispatchScalar(job_.dtype, [&](auto scalar) { return specialTerms(scalar, sums, grad != nullptr); });
     if (grad) {
       job_.grad = grad->data;
       job_.gradScale = grad->scale;
       job_.accumulate = grad->accumulate;
-      job_.coefficients = hasRegion ? coefficients_.data() : nullptr;
+      job_.coefficients = hasCoefficients ? coefficients_.data() : nullptr;
       job_.specialDprob = hasSpecial ? specialDprob_.get() : nullptr;
       job_.specialU = hasSpecial ? specialU_.get() : nullptr;
       job_.specialTrueU = hasSpecial ? specialTrueU_.get() : nullptr;
@@ -328,6 +370,7 @@ class CpuDriver {
   struct Sums {
     std::vector<double> moments;      // [B, K, kMomentCount]
     std::vector<double> pixelValues;  // [pixel terms]
+    std::vector<double> specialTileValues;  // [special tile parts]
     std::vector<double> confusion;    // [B, K, K] (Confusion terms only)
     double mapValue = 0.0;            // Σ over map terms (weighted, normalised)
     int64_t validPixels = 0;
@@ -355,7 +398,7 @@ class CpuDriver {
   }
 
   // Worker w's sums: [momentsSize moments | pixel term values | the map terms' value |
-  // confusionCount confusion moments].
+  // confusionCount confusion moments | special tile part values].
   Sums runPass(PassKind pass, size_t momentsSize, size_t confusionCount) {
     job_.pass = pass;
     const int64_t units = job_.units();
@@ -363,7 +406,8 @@ class CpuDriver {
     const size_t scratch = tileWorkspaceBytes(job_);
     const size_t mapValueAt = momentsSize + pixelRefs_.size();
     const size_t confusionAt = mapValueAt + 1;
-    const size_t perWorker = confusionAt + confusionCount;
+    const size_t tilesAt = confusionAt + confusionCount;
+    const size_t perWorker = tilesAt + specialTileRefs_.size();
     std::vector<double> sums(size_t(workers) * perWorker, 0.0);
     std::vector<int64_t> valid(workers, 0);
     std::vector<char> invalidLabel(workers, 0), nonFinite(workers, 0);
@@ -375,6 +419,7 @@ class CpuDriver {
       partials.pixelValues = partials.moments + momentsSize;
       partials.mapValue = partials.moments + mapValueAt;
       partials.confusion = partials.moments + confusionAt;
+      partials.specialTileValues = partials.moments + tilesAt;
       kernel(job_, begin, end, scratch_.get() + w * scratch, partials);
       valid[w] = partials.validPixels;
       invalidLabel[w] = partials.invalidLabel;
@@ -385,7 +430,8 @@ class CpuDriver {
     merged.moments.assign(sums.begin(), sums.begin() + momentsSize);
     merged.pixelValues.assign(sums.begin() + momentsSize, sums.begin() + mapValueAt);
     merged.mapValue = sums[mapValueAt];
-    merged.confusion.assign(sums.begin() + confusionAt, sums.begin() + perWorker);
+    merged.confusion.assign(sums.begin() + confusionAt, sums.begin() + tilesAt);
+    merged.specialTileValues.assign(sums.begin() + tilesAt, sums.begin() + perWorker);
     merged.validPixels = valid[0];
     for (int w = 1; w < workers; ++w) {
       const double* part = sums.data() + w * perWorker;
@@ -393,6 +439,7 @@ class CpuDriver {
       for (size_t k = 0; k < pixelRefs_.size(); ++k) merged.pixelValues[k] += part[momentsSize + k];
       merged.mapValue += part[mapValueAt];
       for (size_t i = 0; i < confusionCount; ++i) merged.confusion[i] += part[confusionAt + i];
+      for (size_t i = 0; i < specialTileRefs_.size(); ++i) merged.specialTileValues[i] += part[tilesAt + i];
       merged.validPixels += valid[w];
     }
     return merged;
@@ -433,16 +480,23 @@ class CpuDriver {
           value += w * loss.head(sums.moments.data(), dmoments.data(), job_.batch, job_.classes);
         }
       }, terms_.functors[k]);
-      for (size_t g = 0; g < groups; ++g) {
-        const double* d = dmoments.data() + g * kMomentCount;
-        double* c = coefficients_.data() + g * kCoefficientCount;
-        c[0] += w * d[kMomentP];
-        c[1] += w * d[kMomentPG];
-        c[2] += w * 2.0 * d[kMomentP2];
-        c[3] += w * 2.0 * d[kMomentP2G];
-      }
+      foldMomentGradients(dmoments.data(), w);
     }
     return value;
+  }
+
+  // coefficients_ += weight · the per-pixel coefficients of d value / d moments [B, K, kMomentCount]
+  // (d value / d p = dP + dPG·g + 2p·(dP2 + dP2G·g)).
+  void foldMomentGradients(const double* dmoments, double weight) {
+    const size_t groups = size_t(job_.batch) * job_.classes;
+    for (size_t g = 0; g < groups; ++g) {
+      const double* d = dmoments + g * kMomentCount;
+      double* c = coefficients_.data() + g * kCoefficientCount;
+      c[0] += weight * d[kMomentP];
+      c[1] += weight * d[kMomentPG];
+      c[2] += weight * 2.0 * d[kMomentP2];
+      c[3] += weight * 2.0 * d[kMomentP2G];
+    }
   }
 
   // The buffers of the special terms (those some term needs, special_batch.h): the activation and
@@ -451,15 +505,18 @@ class CpuDriver {
     const size_t element = job_.dtype == ScalarType::Float64 ? sizeof(double) : sizeof(float);
     const size_t pixels = size_t(job_.batch) * job_.pixels;
     const size_t cells = pixels * job_.classes;
-    if (needs_.prob) prob_.reset(new unsigned char[cells * element]);
-    if (needs_.logProb) logProb_.reset(new unsigned char[cells * element]);
-    if (needs_.trueLogProb) trueLogProb_.reset(new unsigned char[pixels * element]);
-    job_.needLogProb = job_.needLogProb || needs_.logProb || needs_.trueLogProb;
-    labels_.assign(pixels, -1);
+    if (needs_.prob) prob_ = batchBuffer(cells * element);
+    if (needs_.logProb) logProb_ = batchBuffer(cells * element);
+    if (needs_.trueLogProb) trueLogProb_ = batchBuffer(pixels * element);
+    termsNeedLogProb_ = job_.needLogProb;
+    // log p_t under softmax comes from z_t − lse (storeActivation); other activations need the rows.
+    job_.needLogProb = job_.needLogProb || needs_.logProb ||
+                       (needs_.trueLogProb && job_.activation != PixelActivationKind::Softmax);
+    labels_ = batchBuffer(pixels * sizeof(int32_t));  // every label is written by the Statistics pass
     job_.probOut = prob_.get();
     job_.logProbOut = logProb_.get();
     job_.trueLogProbOut = trueLogProb_.get();
-    job_.labelOut = labels_.data();
+    job_.labelOut = reinterpret_cast<int32_t*>(labels_.get());
   }
 
   // Σ weight · special term value; with grad, Σ weight · d value / d p into specialDprob_ and
@@ -468,43 +525,48 @@ class CpuDriver {
   double specialTerms(T, const Sums& sums, bool withGrad) {
     job_.probOut = job_.logProbOut = job_.trueLogProbOut = nullptr;
     job_.labelOut = nullptr;
+    job_.needLogProb = termsNeedLogProb_;  // the gradient pass computes only what the other terms read
     const size_t pixels = size_t(job_.batch) * job_.pixels;
     SpecialGrad<T> grad;
     if (withGrad) {
-      specialTrueU_.reset(new unsigned char[pixels * sizeof(T)]);
+      specialTrueU_ = batchBuffer(pixels * sizeof(T));  // zeroed
       grad.trueU = reinterpret_cast<T*>(specialTrueU_.get());
-      std::fill_n(grad.trueU, pixels, T(0));
       if (needs_.dprob) {
-        specialDprob_.reset(new unsigned char[pixels * job_.classes * sizeof(T)]);
+        specialDprob_ = batchBuffer(pixels * job_.classes * sizeof(T));
         grad.dprob = reinterpret_cast<T*>(specialDprob_.get());
-        std::fill_n(grad.dprob, pixels * job_.classes, T(0));
       }
       if (needs_.u) {
-        specialU_.reset(new unsigned char[pixels * job_.classes * sizeof(T)]);
+        specialU_ = batchBuffer(pixels * job_.classes * sizeof(T));
         grad.u = reinterpret_cast<T*>(specialU_.get());
-        std::fill_n(grad.u, pixels * job_.classes, T(0));
       }
     }
     if (sums.validPixels == 0) return 0.0;
+    std::vector<double> dmoments(withGrad && specialMoments_ ? sums.moments.size() : 0, 0.0);
+    grad.dmoments = dmoments.empty() ? nullptr : dmoments.data();
     ActivatedBatch<T> in;
+    in.moments = sums.moments.data();
     in.prob = reinterpret_cast<const T*>(prob_.get());
     in.logProb = reinterpret_cast<const T*>(logProb_.get());
     in.trueLogProb = reinterpret_cast<const T*>(trueLogProb_.get());
-    in.label = labels_.data();
+    in.label = reinterpret_cast<const int32_t*>(labels_.get());
     in.batch = job_.batch;
     in.classes = job_.classes;
     in.pixels = job_.pixels;
     in.validPixels = sums.validPixels;
-    in.normalized = job_.activation == PixelActivationKind::Softmax || job_.activation == PixelActivationKind::BinarySigmoid ||
-                    job_.activation == PixelActivationKind::BinaryNone;
+    in.normalized = job_.normalized;
     double value = 0.0;
-    for (const size_t k : terms_.special) {
+    for (size_t i = 0; i < terms_.special.size(); ++i) {
+      const size_t k = terms_.special[i];
+      const int tile = specialTileOf_[i];
+      in.tileSum = tile >= 0 ? sums.specialTileValues[tile] : 0.0;
+      grad.tileGradScale = tile >= 0 && withGrad ? &specialTileRefs_[tile].gradScale : nullptr;
       std::visit([&](const auto& loss) {
         if constexpr (isSpecialLoss<std::decay_t<decltype(loss)>>()) {
           value += terms_.weights[k] * loss.run(in, grad, terms_.weights[k]);
         }
       }, terms_.functors[k]);
     }
+    if (grad.dmoments) foldMomentGradients(grad.dmoments, 1.0);  // the terms' weights are in their factor
     return value;
   }
 
@@ -541,13 +603,17 @@ class CpuDriver {
   std::unique_ptr<unsigned char[]> scratch_;
   size_t scratchBytes_ = 0;
   SpecialNeeds needs_;                            // the union over the special terms
-  std::unique_ptr<unsigned char[]> prob_;         // [B, K, N] dtype, when needs_.prob
-  std::unique_ptr<unsigned char[]> logProb_;      // [B, K, N] dtype, when needs_.logProb
-  std::unique_ptr<unsigned char[]> trueLogProb_;  // [B, N] dtype, when needs_.trueLogProb
-  std::vector<int32_t> labels_;                   // [B, N]
-  std::unique_ptr<unsigned char[]> specialDprob_;  // [B, K, N] dtype: Σ weight · d value / d p, when needs_.dprob
-  std::unique_ptr<unsigned char[]> specialU_;      // [B, K, N] dtype: Σ weight · p · d value / d p, when needs_.u
-  std::unique_ptr<unsigned char[]> specialTrueU_;  // [B, N] dtype: Σ weight · u of the true class
+  std::vector<SpecialTileRef> specialTileRefs_;  // the special terms' tile parts (TileJob::specialTiles)
+  std::vector<int> specialTileOf_;               // per special term: its index in specialTileRefs_, or −1
+  bool specialMoments_ = false;                  // some special term has a part on the region moments
+  bool termsNeedLogProb_ = false;                 // job_.needLogProb of the pixel-wise and map terms alone
+  BatchBuffer prob_;          // [B, K, N] dtype, when needs_.prob
+  BatchBuffer logProb_;       // [B, K, N] dtype, when needs_.logProb
+  BatchBuffer trueLogProb_;   // [B, N] dtype, when needs_.trueLogProb
+  BatchBuffer labels_;        // [B, N] int32
+  BatchBuffer specialDprob_;  // [B, K, N] dtype: Σ weight · d value / d p, when needs_.dprob
+  BatchBuffer specialU_;      // [B, K, N] dtype: Σ weight · p · d value / d p, when needs_.u
+  BatchBuffer specialTrueU_;  // [B, N] dtype: Σ weight · u of the true class
 };
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The rmi loss on the CPU (losses/rmi.h): one task per (image plane, class), in parallel on the
 // persistent pool; each task pools its plane, accumulates the R²×R² covariances in float64, factors
-// them (9×9 Cholesky for R = 3), and writes the plane's gradient. Per-worker scratch: a few pooled
-// maps of the plane (≈ 5 · H·W / stride² doubles), nothing of the size of the batch.
+// them (9×9 Cholesky for R = 3), and writes the plane's gradient. Per-worker scratch: four maps of
+// the plane and a few pooled ones (≈ (4 + 4 / stride²) · H·W doubles), nothing of the size of the
+// batch.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -268,10 +269,11 @@ double planeRmi(const double* y, const double* p, const PlaneShape& s, double sc
 
 // Per-worker buffers of one plane.
 struct PlaneScratch {
-  std::vector<double> prob, label, pooledP, pooledY, dpooled, dprob;
+  std::vector<double> sigmoid, prob, label, pooledP, pooledY, dpooled, dprob;
   std::vector<int32_t> argmax;
   void size(const PlaneShape& s) {
     const size_t plane = size_t(s.height) * s.width, pooled = size_t(s.ph) * s.pw;
+    sigmoid.resize(plane);
     prob.resize(plane);
     label.resize(plane);
     dprob.resize(plane);
@@ -318,10 +320,13 @@ void runPlane(const RmiJob<T, L>& job, int64_t task, PlaneScratch& sc, double* b
     const bool valid = isValid(job, labels[i]);
     const double zi = static_cast<double>(z[i]);
     const double g = valid && static_cast<int64_t>(labels[i]) == c ? 1.0 : 0.0;
-    const double sig = sigmoid(zi);
+    // σ(z) and softplus(z) from one e^−|z| (the same numbers as math.h's sigmoid and softplus)
+    const double e = std::exp(-std::fabs(zi));
+    const double sig = zi >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    sc.sigmoid[i] = sig;
     sc.prob[i] = (valid ? sig : 0.0) + kClipMin;
     sc.label[i] = g;
-    if (valid) bceSum += softplus(zi) - zi * g;  // BCE with logits: max(z, 0) − z g + log(1 + e^−|z|)
+    if (valid) bceSum += (zi > 0.0 ? zi : 0.0) + std::log1p(e) - zi * g;  // BCE with logits: max(z, 0) − z g + log(1 + e^−|z|)
   }
   *bce = bceSum;
   poolPlane(sc.prob.data(), job.shape, o, sc.pooledP.data(), o.maxPool ? sc.argmax.data() : nullptr);
@@ -341,7 +346,7 @@ void runPlane(const RmiJob<T, L>& job, int64_t task, PlaneScratch& sc, double* b
   T* out = job.grad + (b * channels + c) * t.pixels + slice * planeSize;
   for (int64_t i = 0; i < planeSize; ++i) {
     const bool valid = isValid(job, labels[i]);
-    const double sig = sigmoid(static_cast<double>(z[i]));
+    const double sig = sc.sigmoid[i];
     const double dz = valid ? sc.dprob[i] * sig * (1.0 - sig) + bceScale * (sig - sc.label[i]) : 0.0;
     const T v = static_cast<T>(job.gradScale * dz);
     out[i] = job.accumulate ? out[i] + v : v;

@@ -8,7 +8,7 @@
 //   Statistics:        region moments per (image, class), confusion moments per (image, class pair)
 //                      when a Confusion term asks, and the pixel-wise terms' value sums
 //   Gradient:          d value / d logits (region terms through moment coefficients; pixel terms;
-//                      special terms through their stored u)
+//                      special terms through their stored u, and their tile parts)
 //   ValuesAndGradient: pixel-wise values and gradient in one pass (no region term)
 // Map terms (map_terms.h) add their values in the passes that compute values, and their
 // u = p · d value / d p to the region part of the gradient.
@@ -45,6 +45,13 @@ struct MapTermRef {
   const double* factors = nullptr;      // [K] w_c (0: class not in the mean); TrueClassLog: [1] w
 };
 
+// One special term with a per-pixel part computed in the tile passes (special_batch.h, kTilePart).
+struct SpecialTileRef {
+  int lossIndex = 0;              // alternative of LossFunctor
+  const void* functor = nullptr;  // the functor
+  double gradScale = 0.0;         // Gradient: the factor of its u (written by the term's run)
+};
+
 // Per-(image, class) gradient coefficients of all region terms together:
 //   d value / d p = c[0] + c[1]·g + p·(c[2] + c[3]·g)   (c[2], c[3] include the 2 of d p²)
 inline constexpr int kCoefficientCount = 4;
@@ -75,11 +82,14 @@ struct TileJob {
   // every pixel, and the Gradient pass adds the special terms' u.
   void* probOut = nullptr;          // Statistics: [B, K, N] dtype, p; or nullptr
   void* logProbOut = nullptr;       // Statistics: [B, K, N] dtype, log p (needs needLogProb); or nullptr
-  void* trueLogProbOut = nullptr;   // Statistics: [B, N] dtype, log p of the true class, 0 if ignored (needs needLogProb); or nullptr
+  void* trueLogProbOut = nullptr;   // Statistics: [B, N] dtype, log p of the true class, 0 if ignored (softmax: z_t − lse; else needs needLogProb); or nullptr
   int32_t* labelOut = nullptr;      // Statistics: [B, N] class, −1 for ignored; or nullptr
   const void* specialDprob = nullptr;  // Gradient: [B, K, N] dtype, d value / d p of the special terms; or nullptr
   const void* specialU = nullptr;      // Gradient: [B, K, N] dtype, u = p · d value / d p of the special terms; or nullptr
   const void* specialTrueU = nullptr;  // Gradient: [B, N] dtype, the special terms' u of the true class; or nullptr
+  const SpecialTileRef* specialTiles = nullptr;  // the special terms' tile parts: values (Statistics), u (Gradient)
+  int specialTileCount = 0;
+  bool normalized = true;              // Σ_c p_c = 1 (softmax and the C = 1 forms), for the tile parts
   bool confusion = false;           // Statistics: accumulate the confusion moments [B, K, K] (confusion_moments.h)
   const double* confusionRows = nullptr;  // Gradient: [B, K, K] d value / d C[a][c] added to the pixels of class a
                                           // (with coefficients set), or nullptr (no Confusion term)
@@ -101,6 +111,7 @@ struct TilePartials {
   double* pixelValues = nullptr;  // [pixelTermCount] Σ of unnormalised term values
   double* confusion = nullptr;    // [B, K, K] when TileJob::confusion
   double* mapValue = nullptr;     // [1] Σ over map terms of their (weighted, normalised) values
+  double* specialTileValues = nullptr;  // [specialTileCount] Σ of the special tile parts' values (Statistics)
   int64_t validPixels = 0;
   bool invalidLabel = false;  // some label is outside [0, K) and not the ignore index (checkInputs)
   bool nonFinite = false;     // some logit is NaN or ±∞ (checkInputs)

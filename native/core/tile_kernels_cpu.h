@@ -230,8 +230,8 @@ void activateTile(const TileJob& job, const T* z, int n, TileScratch<T>& s) {
   const int64_t stride = job.pixels;
   const int channels = static_cast<int>(job.channels);
   if constexpr (A == PixelActivationKind::Softmax) {
-    softmaxTile(z, stride, channels, n, s.prob, s.logProb, job.pixelTermCount > 0 || job.mapLogProb, job.needLogProb, s.lse,
-                s.sum);
+    const bool withLse = job.pixelTermCount > 0 || job.mapLogProb || job.trueLogProbOut != nullptr;
+    softmaxTile(z, stride, channels, n, s.prob, s.logProb, withLse, job.needLogProb, s.lse, s.sum);
   } else if constexpr (A == PixelActivationKind::Sigmoid) {
     for (int c = 0; c < channels; ++c) sigmoidClass(z + c * stride, T(1), n, s.prob + c * S, s.logProb + c * S);
   } else if constexpr (A == PixelActivationKind::BinarySigmoid) {
@@ -672,9 +672,10 @@ void storeRows(const T* src, int classes, int n, int64_t pixels, T* dst) {
   }
 }
 
-// The tile's activation and labels into the job's batch buffers (special_batch.h).
+// The tile's activation and labels into the job's batch buffers (special_batch.h). Under softmax
+// without log-probability rows, log p_t = z_t − lse (the same numbers as the rows would hold).
 template <typename T>
-void storeActivation(const TileJob& job, int64_t b, int64_t i0, int n, const TileScratch<T>& s) {
+void storeActivation(const TileJob& job, int64_t b, int64_t i0, const T* z, int n, const TileScratch<T>& s) {
   const int classes = job.classes;
   const int64_t offset = b * classes * job.pixels + i0;
   if (job.probOut) storeRows(s.prob, classes, n, job.pixels, static_cast<T*>(job.probOut) + offset);
@@ -682,7 +683,14 @@ void storeActivation(const TileJob& job, int64_t b, int64_t i0, int n, const Til
   if (job.trueLogProbOut) {
     T* __restrict to = static_cast<T*>(job.trueLogProbOut) + b * job.pixels + i0;
     for (int j = 0; j < n; ++j) to[j] = T(0);
-    for (int c = 0; c < classes; ++c) selectClass(s.logProb + c * S, s.label, c, n, to);
+    if (job.activation == PixelActivationKind::Softmax && !job.needLogProb) {
+      for (int c = 0; c < classes; ++c) selectClass(z + c * job.pixels, s.label, c, n, to);
+      const T* __restrict lse = s.lse;
+      const T* __restrict valid = s.valid;
+      for (int j = 0; j < n; ++j) to[j] = valid[j] * (to[j] - lse[j]);
+    } else {
+      for (int c = 0; c < classes; ++c) selectClass(s.logProb + c * S, s.label, c, n, to);
+    }
   }
   if (job.labelOut) {
     int32_t* __restrict to = job.labelOut + b * job.pixels + i0;
@@ -730,6 +738,36 @@ void addSpecialTrueU(const TileJob& job, int64_t b, int64_t i0, int n, TileScrat
   for (int j = 0; j < n; ++j) tau[j] += from[j];
 }
 
+// One special term's tile part (special_batch.h: tileTerm) on the tile: its value sum (when
+// `values`) and, when `gradient`, its u added to s.u with the term's gradScale. Uses the rows the
+// pixel-wise terms fill later (pt, lpt, wt, at) as scratch.
+template <typename T>
+double runSpecialTileTerm(const TileJob& job, const SpecialTileRef& term, TileScratch<T>& s, int n, bool values,
+                          bool gradient) {
+  SpecialTileRows<T> rows;
+  rows.prob = s.prob;
+  rows.logProb = s.logProb;
+  rows.label = s.label;
+  rows.scratch[0] = s.pt;
+  rows.scratch[1] = s.lpt;
+  rows.scratch[2] = s.wt;
+  rows.scratch[3] = s.at;
+  rows.stride = S;
+  double value = 0.0;
+  int index = 0;
+  Losses::forEach([&]<class Loss>() {
+    if constexpr (isSpecialLoss<Loss>() && specialHasTilePart<Loss>()) {
+      if (term.lossIndex == index) {
+        value = static_cast<const Loss*>(term.functor)
+                    ->template tileTerm<TileMath>(rows, job.classes, n, job.normalized, values, gradient ? s.u : nullptr,
+                                                  static_cast<T>(term.gradScale));
+      }
+    }
+    ++index;
+  });
+  return value;
+}
+
 // ---- one unit -----------------------------------------------------------------------------------
 
 template <typename T, PixelActivationKind A>
@@ -753,21 +791,27 @@ void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& 
   const bool gradient = job.pass != PassKind::Statistics;
   if (job.pass == PassKind::Statistics) {
     accumulateTileMoments(job.moments, s, classes, padded, partials.moments + b * classes * kMomentCount);
-    storeActivation(job, b, i0, n, s);
+    storeActivation(job, b, i0, z, n, s);
     if (job.confusion) tileConfusion(s, classes, padded, partials.confusion + b * confusionSize(classes));
+    for (int k = 0; k < job.specialTileCount; ++k) {
+      partials.specialTileValues[k] += runSpecialTileTerm(job, job.specialTiles[k], s, padded, true, false);
+    }
   }
   const GradParts parts{job.coefficients != nullptr || job.specialDprob != nullptr || job.specialU != nullptr ||
-                            job.mapTermCount > 0,
+                            job.mapTermCount > 0 || job.specialTileCount > 0,
                         job.pixelTermCount > 0 || job.specialTrueU != nullptr};
   if (gradient && job.coefficients) {
     regionTileGrad(job.coefficients + b * classes * kCoefficientCount, s, classes, n);
-  } else if (gradient && job.mapTermCount > 0) {  // the map terms add to u
+  } else if (gradient && (job.mapTermCount > 0 || job.specialTileCount > 0)) {  // these terms add to u
     for (int j = 0; j < classes * S; ++j) s.u[j] = T(0);
   }
-  const bool uWritten = job.coefficients != nullptr || job.mapTermCount > 0;
+  const bool uWritten = job.coefficients != nullptr || job.mapTermCount > 0 || job.specialTileCount > 0;
   if (gradient && job.confusionRows) confusionTileGrad(job.confusionRows + b * confusionSize(classes), s, classes, n);
   if (gradient && job.specialDprob) addSpecialDprob(job, b, i0, n, s, !uWritten);
   if (gradient && job.specialU) addSpecialU(job, b, i0, n, s, !uWritten && job.specialDprob == nullptr);
+  if (gradient) {
+    for (int k = 0; k < job.specialTileCount; ++k) runSpecialTileTerm(job, job.specialTiles[k], s, padded, false, true);
+  }
   if (job.mapTermCount > 0 && (values || gradient)) {
     const double v = runMapTerms(job, b, i0, z, s, padded, n, gradient);
     if (values) *partials.mapValue += v;

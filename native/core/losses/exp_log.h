@@ -5,8 +5,10 @@
 // image with perImage; classes from 1 without background) floored at 1e-6 before the log, and f_k the
 // valid pixels of class k in the batch (the weights are constants of the target). Where −ln D_c or
 // −ln p_t is 0 (a perfect class or pixel) the derivative of x^γ (γ < 1) is infinite: the subgradient
-// 0 is used. Special family (special_batch.h): it reads log p of the true class and p, and writes
-// the true class's u (cross-entropy part) and d value / d p (Dice part).
+// 0 is used. Special family (special_batch.h): the Dice part is a head on the engine's region
+// moments (moments(): summed by the Statistics pass, its gradient through the region
+// coefficients), the label frequencies f_k are the moments' G; the cross-entropy part reads log p
+// of the true class and writes its u, in parallel over chunks of pixels.
 // Preset odyssey (SegLossOdyssey ExpLog_loss with SoftDiceLoss and WeightedCrossEntropyLoss defaults):
 //   w_dice · (−ln max(mean_{b,c} D, 1e-6))^γ + w_ce · mean_x(−ln p_t): the exponent after the mean,
 //   the cross-entropy unweighted and not exponentiated (odysseyForm), perImage, smooth 1.
@@ -19,6 +21,7 @@
 
 #include "../loss_family.h"
 #include "../option_fields.h"
+#include "../parallel_cpu.h"
 #include "../region_moments.h"
 #include "../special_batch.h"
 #include "region_classes.h"
@@ -59,11 +62,12 @@ struct ExpLogLoss {
   ExpLogLoss() = default;
   ExpLogLoss(const Options& o, const LossContext&) : options(o) {}
 
-  SpecialNeeds needs() const { return SpecialNeeds{.prob = true, .trueLogProb = true, .dprob = true}; }
+  SpecialNeeds needs() const { return SpecialNeeds{.trueLogProb = true}; }
+  MomentMask moments() const { return momentBit(kMomentP) | momentBit(kMomentPG) | momentBit(kMomentG); }
 
   template <typename T>
   double run(const ActivatedBatch<T>& in, const SpecialGrad<T>& grad, double factor) const {
-    const double dice = dicePart(in, grad.dprob, factor * options.wDice);
+    const double dice = dicePart(in, grad.dmoments, factor * options.wDice);
     const double ce = crossEntropyPart(in, grad.trueU, factor * options.wCe);
     return options.wDice * dice + options.wCe * ce;
   }
@@ -113,55 +117,27 @@ struct ExpLogLoss {
   };
 
  private:
+  static constexpr int64_t kChunk = 1 << 14;  // pixels per work unit of the cross-entropy part
+
+  // The Dice part on the engine's moments; dmoments += scale · its d value / d moments.
   template <typename T>
-  double dicePart(const ActivatedBatch<T>& in, T* dprob, double scale) const {
+  double dicePart(const ActivatedBatch<T>& in, double* dmoments, double scale) const {
     const int K = in.classes;
-    const int64_t N = in.pixels;
-    std::vector<double> moments(size_t(in.batch) * K * kMomentCount, 0.0);
-    std::vector<double> dmoments(moments.size(), 0.0);
-    for (int64_t b = 0; b < in.batch; ++b) {
-      const int32_t* label = in.labelRow(b);
-      for (int c = 0; c < K; ++c) {
-        const T* p = in.probRow(b, c);
-        double P = 0.0, PG = 0.0, G = 0.0;
-        for (int64_t i = 0; i < N; ++i) {
-          const double valid = label[i] >= 0 ? 1.0 : 0.0;
-          const double g = label[i] == c ? 1.0 : 0.0;
-          P += valid * static_cast<double>(p[i]);
-          PG += g * static_cast<double>(p[i]);
-          G += g;
-        }
-        double* m = moments.data() + (b * K + c) * kMomentCount;
-        m[kMomentP] = P;
-        m[kMomentPG] = PG;
-        m[kMomentG] = G;
-      }
-    }
+    std::vector<double> d(size_t(in.batch) * K * kMomentCount, 0.0);
     const DiceTerm term{options};
     double value;
     if (options.odysseyForm) {
-      const double mean = meanClassTerms(MeanDiceTerm{term}, moments.data(), dmoments.data(), in.batch, K,
-                                         options.perImage, options.includeBackground);
+      const double mean = meanClassTerms(MeanDiceTerm{term}, in.moments, d.data(), in.batch, K, options.perImage,
+                                         options.includeBackground);
       const bool floored = mean < kDiceFloor;
       double dx;
       value = power(-std::log(floored ? kDiceFloor : mean), options.gamma, dx);
-      scaleMoments(dmoments.data(), in.batch, K, floored ? 0.0 : -dx / mean);
+      scaleMoments(d.data(), in.batch, K, floored ? 0.0 : -dx / mean);
     } else {
-      value = meanClassTerms(term, moments.data(), dmoments.data(), in.batch, K, options.perImage, options.includeBackground);
+      value = meanClassTerms(term, in.moments, d.data(), in.batch, K, options.perImage, options.includeBackground);
     }
-    if (!dprob) return value;
-    for (int64_t b = 0; b < in.batch; ++b) {
-      const int32_t* label = in.labelRow(b);
-      for (int c = 0; c < K; ++c) {
-        const double* d = dmoments.data() + (b * K + c) * kMomentCount;
-        const T dP = static_cast<T>(scale * d[kMomentP]), dPG = static_cast<T>(scale * d[kMomentPG]);
-        T* dc = dprob + (b * K + c) * N;
-        for (int64_t i = 0; i < N; ++i) {
-          const T valid = label[i] >= 0 ? T(1) : T(0);
-          const T g = label[i] == c ? T(1) : T(0);
-          dc[i] += valid * dP + g * dPG;
-        }
-      }
+    if (dmoments) {
+      for (size_t k = 0; k < d.size(); ++k) dmoments[k] += scale * d[k];
     }
     return value;
   }
@@ -171,24 +147,32 @@ struct ExpLogLoss {
   double crossEntropyPart(const ActivatedBatch<T>& in, T* trueU, double scale) const {
     const int K = in.classes;
     const int64_t n = in.batch * in.pixels;
-    std::vector<double> frequency(K, 0.0), weight(K, 1.0);
-    for (int64_t j = 0; j < n; ++j) {
-      if (in.label[j] >= 0) frequency[in.label[j]] += 1.0;
+    std::vector<double> frequency(K, 0.0), weight(K, 1.0);  // f_k: the moments' G summed over the images
+    for (int64_t b = 0; b < in.batch; ++b) {
+      for (int c = 0; c < K; ++c) frequency[c] += in.moments[(b * K + c) * kMomentCount + kMomentG];
     }
     const double V = static_cast<double>(in.validPixels);
     if (!options.odysseyForm) {
       for (int c = 0; c < K; ++c) weight[c] = frequency[c] > 0.0 ? std::sqrt(V / frequency[c]) : 0.0;
     }
+    const int64_t units = (n + kChunk - 1) / kChunk;
+    const int workers = workersFor(units, kChunk * 8);
+    std::vector<double> partial(workers, 0.0);
+    parallelRanges(units, workers, [&](int w, int64_t begin, int64_t end) {
+      double sum = 0.0;
+      for (int64_t j = begin * kChunk; j < std::min(n, end * kChunk); ++j) {
+        const int t = in.label[j];
+        if (t < 0) continue;
+        const double x = -static_cast<double>(in.trueLogProb[j]);
+        double dx = 1.0;
+        const double term = options.odysseyForm ? x : power(x, options.gamma, dx);
+        sum += weight[t] * term;
+        if (trueU) trueU[j] += static_cast<T>(-scale * weight[t] * dx / V);  // u_t = p_t · d/dp_t = −w · d(x^γ)/dx
+      }
+      partial[w] = sum;
+    });
     double sum = 0.0;
-    for (int64_t j = 0; j < n; ++j) {
-      const int t = in.label[j];
-      if (t < 0) continue;
-      const double x = -static_cast<double>(in.trueLogProb[j]);
-      double dx = 1.0;
-      const double term = options.odysseyForm ? x : power(x, options.gamma, dx);
-      sum += weight[t] * term;
-      if (trueU) trueU[j] += static_cast<T>(-scale * weight[t] * dx / V);  // u_t = p_t · d/dp_t = −w · d(x^γ)/dx
-    }
+    for (const double p : partial) sum += p;
     return sum / V;
   }
 };
