@@ -164,6 +164,35 @@ describe.skipIf(!torchReady)('Trainer: objectives with a standalone loss train',
   });
 });
 
+describe.skipIf(!torchReady)('Trainer: standalone objectives on a TransUNet (fixed input size)', () => {
+  it.each([
+    ['inverseform', 'inverseform', C + 1],
+    ['boundary-aware', binned, C * 3],
+  ] as const)('%s: images of another size are resized in and the classes out, as for any objective', { timeout: 120_000 }, async (_name, objective, channels) => {
+    const trainer = await Trainer.create({
+      model: { name: 'transunet', numClasses: C, imageSize: 32, layers: 1, hidden: 32, heads: 2, mlp: 32 },
+      objective: objective as LossSpec,
+      optimizer: { name: 'adamw', lr: 1e-3 },
+    });
+    try {
+      const events = await steps(trainer, shapesData(8, 32, 40, C), 1);
+      expect(events.every((e) => Number.isFinite(e.loss))).toBe(true);
+      const data = shapesData(2, 48, 41, C);
+      const shape = data.shape as [number, number, number, number];
+      const logits = await trainer.predictLogits(data.images, shape);
+      expect(logits.length).toBe(2 * channels * 48 * 48);
+      const classes = await trainer.predict(data.images, shape);
+      expect(classes.length).toBe(2 * 48 * 48);
+      expect(Math.max(...classes)).toBeLessThan(C);
+      const r = await trainer.evaluate(data);
+      expect(Number.isFinite(r.loss)).toBe(true);
+      expect(r.perClassDice).toHaveLength(C);
+    } finally {
+      trainer.dispose();
+    }
+  });
+});
+
 describe.skipIf(!torchReady)('Trainer: standalone objectives in checkpoints', () => {
   const network = defaultInverseFormNetwork().map((x) => x * 0.5);
   it.each([
