@@ -5,7 +5,7 @@
   "target_defaults": {
     "cflags!": ["-fno-exceptions", "-O2", "-O0"],
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++1y", "-O2", "-O0"],
-    "cflags_cc": ["-std=c++20", "-fexceptions", "-O3", "-fno-trapping-math", "-Wall", "-Wextra"]
+    "cflags_cc": ["-std=c++20", "-fexceptions", "-O3", "-fno-trapping-math", "-fno-math-errno", "-Wall", "-Wextra"]
   },
   "targets": [
     {

@@ -4,7 +4,7 @@
 // reference way in the same run (DESIGN.md, "Where the numbers come from"): per image and class
 // scipy.ndimage.distance_transform_edt maps, then the formula in PyTorch eager with autograd
 // (value + backward), as LIVIAETS SurfaceLoss, jmlipman RWLoss, SegLossOdyssey DisPenalizedCE and
-// MONAI HausdorffDTLoss compute them, timed inside python3; segloss's computeLoss(…, { grad: true })
+// MONAI HausdorffDTLoss, sunfan-bvb BoundaryDoULoss and wangchi95's ABL compute them, timed inside python3; segloss's computeLoss(…, { grad: true })
 // timed here, with the target-map cache cleared before every call ("cold": the maps are computed
 // every time, as the references do) and warm (the same target again: maps from the cache).
 //
@@ -26,7 +26,7 @@ const root = path.resolve(__dirname, '..');
 const { computeLoss, cpuEngineInfo, lossNames } = require(path.join(root, 'lib', 'index.js'));
 const { coreAddon } = require(path.join(root, 'lib', 'native', 'core.js'));
 
-const ALL_LOSSES = ['boundary', 'region-wise', 'distance-map-ce', 'hausdorff-dt', 'boundary-dou'];
+const ALL_LOSSES = ['boundary', 'region-wise', 'distance-map-ce', 'hausdorff-dt', 'boundary-dou', 'active-boundary'];
 
 function parseArgs(argv) {
   const options = { iterations: 3, warmup: 1, out: null, quick: false, losses: ALL_LOSSES.filter((id) => lossNames.includes(id)) };
@@ -185,7 +185,57 @@ def boundary_dou(z):  # sunfan-bvb BoundaryDoULoss (per class, batch-pooled), on
         loss = loss + (zs + ys - 2 * inter + 1e-5) / (zs + ys - (1 + alpha) * inter + 1e-5)
     return loss / C
 
-fn = {'boundary': boundary, 'region-wise': region_wise, 'distance-map-ce': distance_map_ce,
+def kl_div(a, b):  # ABL's kl_div(q, p)
+    return F.softmax(b, dim=1) * (F.log_softmax(b, dim=1) - F.log_softmax(a, dim=1))
+
+def active_boundary(z):  # wangchi95 ABL (isdetach, max_N_ratio 1/100, label smoothing 0.2, clip 20, ignore 255)
+    t = torch.from_numpy(target)
+    ud = F.pad(t[:, 1:, :] - t[:, :-1, :], [0, 0, 0, 1]) != 0
+    lr = F.pad(t[:, :, 1:] - t[:, :, :-1], [0, 1, 0, 0]) != 0
+    on_boundary = (ud | lr | (t == 255)).numpy()
+    dist = np.zeros((B, H, W), np.int32)  # one_hot2dist of (boundary == 0) in int32, as its transform
+    for b in range(B):
+        pos = ~on_boundary[b]
+        if pos.any():
+            neg = ~pos
+            dist[b] = edt(neg) * neg - (edt(pos) - 1) * pos
+    dist = torch.from_numpy(-dist.astype(np.float32)).clamp(min=0)
+    # logits2boundary: neighbour KL, the threshold raised until at most max_N pixels pass, 3x3 dilation
+    kl_ud = F.pad(kl_div(z[:, :, 1:, :], z[:, :, :-1, :]).sum(1, keepdim=True), [0, 0, 0, 1])
+    kl_lr = F.pad(kl_div(z[:, :, :, 1:], z[:, :, :, :-1]).sum(1, keepdim=True), [0, 1, 0, 0])
+    kl = kl_ud + kl_lr
+    eps, max_n = 1e-5, H * W / 100
+    while True:
+        kl_bin = (kl > eps).float()
+        if kl_bin.sum() > max_n:
+            eps *= 1.2
+        else:
+            break
+    pred_boundary = F.conv2d(kl_bin, torch.ones(1, 1, 3, 3), padding=1).squeeze(1) > 0
+    if pred_boundary.sum() < 1:
+        return None
+    # get_direction_gt_predkl
+    n, x, y = torch.nonzero(pred_boundary * 1).T
+    zl = z.permute(0, 2, 3, 1)
+    dist_d = F.pad(dist, (1, 1, 1, 1), value=1e5)
+    z_d = F.pad(zl, (0, 0, 1, 1, 1, 1))
+    z_d[:, 0] = z_d[:, 1]; z_d[:, -1] = z_d[:, -2]; z_d[:, :, 0] = z_d[:, :, 1]; z_d[:, :, -1] = z_d[:, :, -2]
+    centre = zl[(n, x, y)]
+    dists, kls = [], []
+    for dx, dy in zip([1, -1, 0, 0, -1, 1, -1, 1, 0], [0, 0, -1, 1, 1, 1, -1, -1, 0]):
+        dists.append(dist_d[(n, x + dx + 1, y + dy + 1)])
+        if dx != 0 or dy != 0:
+            kls.append(kl_div(centre, z_d[(n, x + dx + 1, y + dy + 1)].detach()).sum(1))
+    direction = torch.argmin(torch.stack(dists), 0)
+    keep = direction != 8
+    pred = torch.stack(kls).T[keep]
+    weight = dist[(n, x, y)][keep]
+    label = direction[keep]
+    smooth = torch.full_like(pred, 0.2 / 8).scatter_(1, label[:, None], 0.8)  # LabelSmoothSoftmaxCEV1
+    loss = -(F.log_softmax(pred, 1) * smooth).sum(1)
+    return (loss * weight.clamp(max=20.0) / 20.0).mean()
+
+fn = {'active-boundary': active_boundary, 'boundary': boundary, 'region-wise': region_wise, 'distance-map-ce': distance_map_ce,
       'hausdorff-dt': hausdorff_dt, 'boundary-dou': boundary_dou}[spec['loss']]
 times = []
 for k in range(spec['warmup'] + spec['iterations']):

@@ -176,6 +176,44 @@ describe('hausdorff-dt: the formula, with the prediction map recomputed every ca
   });
 });
 
+describe('the per-image class maps: one transform per class (the classes do not overlap) equals two per mask', () => {
+  it('boundary on 4 classes with ignored pixels and an absent class is Σ p·distanceMap(\'boundary\') of each class mask', () => {
+    const shape: LossShape = [2, 4, 9, 11];
+    const n = 99;
+    const { logits, target } = makeInput({ shape, ignore: 7, absent: 2, seed: 41 });
+    const probs = softmaxChannels(logits, 2, 4, n);
+    let sum = 0;
+    let valid = 0;
+    for (let b = 0; b < 2; ++b) {
+      const t = target.subarray(b * n, (b + 1) * n);
+      valid += t.filter((v) => v !== 7).length;
+      for (let c = 1; c < 4; ++c) {
+        const map = distanceMap('boundary', Uint8Array.from(t, (v) => (v === c ? 1 : 0)), [9, 11]);
+        for (let i = 0; i < n; ++i) if (t[i] !== 7) sum += probs[(b * 4 + c) * n + i] * map[i];
+      }
+    }
+    expect(computeLoss('boundary', { logits, target, shape }, { ignoreIndex: 7 }).value).toBeCloseTo(sum / (3 * valid), 12);
+  });
+  it("hausdorff-dt with 'none' probabilities whose thresholded masks overlap (two classes > 0.5) is still the formula", () => {
+    const shape: LossShape = [1, 3, 6, 7];
+    const n = 42;
+    const { target } = makeInput({ shape, seed: 43 });
+    const probs = Float64Array.from({ length: 3 * n }, (_, k) => ((k * 37) % 11) / 10); // in [0, 1], often > 0.5 twice
+    let overlaps = 0;
+    for (let i = 0; i < n; ++i) if ([0, 1, 2].filter((c) => probs[c * n + i] > 0.5).length > 1) overlaps++;
+    expect(overlaps).toBeGreaterThan(0);
+    let sum = 0;
+    for (let c = 1; c < 3; ++c) {
+      const g = Uint8Array.from(target, (t) => (t === c ? 1 : 0));
+      const pc = probs.subarray(c * n, (c + 1) * n);
+      const dg = distanceMap('hausdorff-dt', g, [6, 7]);
+      const dp = distanceMap('hausdorff-dt', Uint8Array.from(pc, (p) => (p > 0.5 ? 1 : 0)), [6, 7]);
+      for (let i = 0; i < n; ++i) sum += (pc[i] - g[i]) ** 2 * (dg[i] ** 2 + dp[i] ** 2);
+    }
+    expect(computeLoss('hausdorff-dt', { logits: probs, target, shape }, { activation: 'none' }).value).toBeCloseTo(sum / (2 * n), 12);
+  });
+});
+
 describe('boundary-dou: the formula in float64', () => {
   it.each([
     ['2-D', [2, 3, 6, 7] as LossShape],

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { LANDSCAPE_DEFAULTS, landscapeCsv, landscapeRows } from '../src/cli/landscape';
 import { main } from '../src/cli/segloss';
-import { lossNames } from '../src/losses/registry';
+import { combinableLossNames } from '../src/losses/registry';
 import { tempFolder } from './helpers/trainer';
 
 const folder = tempFolder('segloss-landscape-');
@@ -19,7 +19,7 @@ const value = (object: string, loss: string, shift: number): number => rows.find
 
 describe('segloss landscape', () => {
   it('has every loss at every shift for both objects', () => {
-    expect(rows).toHaveLength(2 * (LANDSCAPE_DEFAULTS.maxShift + 1) * lossNames.length);
+    expect(rows).toHaveLength(2 * (LANDSCAPE_DEFAULTS.maxShift + 1) * combinableLossNames.length);
     for (const r of rows) expect(Number.isFinite(r.value), `${r.object} ${r.loss} ${r.shift}`).toBe(true);
   });
 
@@ -82,7 +82,7 @@ describe('segloss landscape', () => {
   });
 
   it('every pixel and region loss grows (never falls) as the prediction moves off the object, and is flat once they are apart', () => {
-    const others = lossNames.filter((l) => ![...structural, ...distanceAware, ...monotoneOnly].includes(l));
+    const others = combinableLossNames.filter((l) => ![...structural, ...distanceAware, ...monotoneOnly].includes(l));
     expect(others.length).toBeGreaterThan(15);
     for (const [object, side] of objects) {
       for (const loss of others) {
@@ -109,6 +109,6 @@ describe('segloss landscape', () => {
     expect(csv).toBe(landscapeCsv(landscapeRows({ ...LANDSCAPE_DEFAULTS, maxShift: 8 })));
     const svg = fs.readFileSync(path.join(out, 'landscape.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg.match(/class="mark-line role-mark/g)?.length).toBe(2 * lossNames.length); // a line per loss in each panel
+    expect(svg.match(/class="mark-line role-mark/g)?.length).toBe(2 * combinableLossNames.length); // a line per loss in each panel
   });
 });

@@ -8,6 +8,7 @@
 #include "dispatch.h"
 #include "geometry/distance_maps.h"
 #include "losses.h"
+#include "parallel_cpu.h"
 #include "target_maps.h"
 
 namespace segloss {
@@ -28,40 +29,42 @@ void predictionMasksOf(const LossTensors& t, uint8_t* out) {
   const L* target = static_cast<const L*>(t.target);
   const int64_t n = t.pixels;
   const PixelActivationKind kind = resolveActivation(t.activation, t.channels);
-  for (int64_t b = 0; b < t.batch; ++b) {
-    const T* z = logits + b * t.channels * n;
-    uint8_t* o = out + b * classes * n;
-    for (int64_t i = 0; i < n; ++i) {
-      const bool ignored = t.hasIgnore && static_cast<int64_t>(target[b * n + i]) == t.ignoreIndex;
-      for (int c = 0; c < classes; ++c) o[c * n + i] = 0;
-      if (ignored) continue;
-      switch (kind) {
-        case PixelActivationKind::Softmax: {
-          // Only the largest logit can have p > 0.5: p_c > 0.5 ⇔ z_c − lse > log ½.
-          int best = 0;
-          for (int c = 1; c < classes; ++c) best = z[c * n + i] > z[best * n + i] ? c : best;
-          double sum = 0.0;
-          for (int c = 0; c < classes; ++c) sum += std::exp(static_cast<double>(z[c * n + i] - z[best * n + i]));
-          o[best * n + i] = 1.0 / sum > 0.5;
-          break;
+  parallelRanges(t.batch, workersFor(t.batch, n * classes), [&](int, int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const T* z = logits + b * t.channels * n;
+      uint8_t* o = out + b * classes * n;
+      for (int64_t i = 0; i < n; ++i) {
+        const bool ignored = t.hasIgnore && static_cast<int64_t>(target[b * n + i]) == t.ignoreIndex;
+        for (int c = 0; c < classes; ++c) o[c * n + i] = 0;
+        if (ignored) continue;
+        switch (kind) {
+          case PixelActivationKind::Softmax: {
+            // Only the largest logit can have p > 0.5: p_c > 0.5 ⇔ z_c − lse > log ½.
+            int best = 0;
+            for (int c = 1; c < classes; ++c) best = z[c * n + i] > z[best * n + i] ? c : best;
+            double sum = 0.0;
+            for (int c = 0; c < classes; ++c) sum += std::exp(static_cast<double>(z[c * n + i] - z[best * n + i]));
+            o[best * n + i] = 1.0 / sum > 0.5;
+            break;
+          }
+          case PixelActivationKind::Sigmoid:
+            for (int c = 0; c < classes; ++c) o[c * n + i] = z[c * n + i] > T(0);
+            break;
+          case PixelActivationKind::None:
+            for (int c = 0; c < classes; ++c) o[c * n + i] = z[c * n + i] > T(0.5);
+            break;
+          case PixelActivationKind::BinarySigmoid:
+            o[i] = z[i] < T(0);
+            o[n + i] = z[i] > T(0);
+            break;
+          case PixelActivationKind::BinaryNone:
+            o[i] = T(1) - z[i] > T(0.5);
+            o[n + i] = z[i] > T(0.5);
+            break;
         }
-        case PixelActivationKind::Sigmoid:
-          for (int c = 0; c < classes; ++c) o[c * n + i] = z[c * n + i] > T(0);
-          break;
-        case PixelActivationKind::None:
-          for (int c = 0; c < classes; ++c) o[c * n + i] = z[c * n + i] > T(0.5);
-          break;
-        case PixelActivationKind::BinarySigmoid:
-          o[i] = z[i] < T(0);
-          o[n + i] = z[i] > T(0);
-          break;
-        case PixelActivationKind::BinaryNone:
-          o[i] = T(1) - z[i] > T(0.5);
-          o[n + i] = z[i] > T(0.5);
-          break;
       }
     }
-  }
+  });
 }
 
 // m = d_g^α + d_p^α per image, d_g the target's cached Hausdorff map, d_p the prediction's.
@@ -71,7 +74,9 @@ void combineWithPrediction(const LossTensors& t, const geometry::GridShape& grid
   std::vector<uint8_t> masks(static_cast<size_t>(t.batch * perImage));
   predictionMasks(t, masks.data());
   std::vector<double> predicted(masks.size());
-  geometry::hausdorffDistanceMap(masks.data(), t.batch * classes, grid, predicted.data());
+  // Each image's thresholded class masks rarely overlap (p > 0.5 holds for one class at most when
+  // the probabilities sum to 1): groups of `classes`, checked, and computed mask by mask if they do.
+  geometry::hausdorffDistanceMap(masks.data(), t.batch * classes, grid, predicted.data(), classes);
   const bool square = alpha == 2.0;
   for (int64_t b = 0; b < t.batch; ++b) {
     auto combined = std::make_shared<std::vector<double>>(static_cast<size_t>(perImage));

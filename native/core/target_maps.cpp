@@ -43,34 +43,32 @@ void rangeMask(const void* labels, LabelType type, int64_t pixels, int64_t first
 // the other side, M and min d over the side; 0 where the side is empty or the ratio is 0 / 0.
 void odysseyPenalty(const uint8_t* mask, int64_t maps, const geometry::GridShape& grid, double* out) {
   const int64_t n = grid.voxels();
-  std::vector<uint8_t> inverse(static_cast<size_t>(maps * n));
-  for (int64_t i = 0; i < maps * n; ++i) inverse[i] = !mask[i];
-  std::vector<double> inside(static_cast<size_t>(maps * n)), outside(static_cast<size_t>(maps * n));
-  geometry::euclideanDistanceTransform(mask, maps, grid, inside.data());
-  geometry::euclideanDistanceTransform(inverse.data(), maps, grid, outside.data());
+  std::vector<uint8_t> defined(static_cast<size_t>(maps));
+  geometry::distanceToOtherSide(mask, maps, grid, out, defined.data());
   for (int64_t m = 0; m < maps; ++m) {
     const uint8_t* mm = mask + m * n;
-    const double* din = inside.data() + m * n;
-    const double* dout = outside.data() + m * n;
+    double* om = out + m * n;
+    if (!defined[m]) {
+      std::fill(om, om + n, 0.0);
+      continue;
+    }
     double maxIn = 0, minIn = 0, maxOut = 0, minOut = 0;
     bool anyIn = false, anyOut = false;
     for (int64_t i = 0; i < n; ++i) {
       if (mm[i]) {
-        maxIn = anyIn ? std::max(maxIn, din[i]) : din[i];
-        minIn = anyIn ? std::min(minIn, din[i]) : din[i];
+        maxIn = anyIn ? std::max(maxIn, om[i]) : om[i];
+        minIn = anyIn ? std::min(minIn, om[i]) : om[i];
         anyIn = true;
       } else {
-        maxOut = anyOut ? std::max(maxOut, dout[i]) : dout[i];
-        minOut = anyOut ? std::min(minOut, dout[i]) : dout[i];
+        maxOut = anyOut ? std::max(maxOut, om[i]) : om[i];
+        minOut = anyOut ? std::min(minOut, om[i]) : om[i];
         anyOut = true;
       }
     }
-    const bool defined = anyIn && anyOut;
     for (int64_t i = 0; i < n; ++i) {
-      const double d = mm[i] ? din[i] : dout[i];
       const double max = mm[i] ? maxIn : maxOut;
       const double span = max - (mm[i] ? minIn : minOut);
-      out[m * n + i] = defined && span > 0.0 ? (max - d) / span : 0.0;
+      om[i] = span > 0.0 ? (max - om[i]) / span : 0.0;
     }
   }
 }
@@ -126,36 +124,44 @@ void imageMasks(const void* labels, LabelType type, const TargetMapRequest& r, i
   }
 }
 
-// The maps of `count` images whose masks are masks [count, maps, N], into out[k].
-void mapsFromMasks(const uint8_t* masks, int64_t count, const TargetMapRequest& r, std::vector<double>* out) {
+// The maps of one image from its masks [maps, N] (maps = masksPerImage), into out (its length
+// is targetMapLength).
+void imageMapsFromMasks(const uint8_t* masks, const TargetMapRequest& r, double* out) {
   const int64_t n = r.grid.voxels();
-  const int64_t maps = count * masksPerImage(r.kind, r.classes);
-  std::vector<double> all(static_cast<size_t>(maps * n));
+  const int64_t maps = masksPerImage(r.kind, r.classes);
   switch (r.kind) {
-    case TargetMapKind::BoundarySigned: geometry::boundarySignedDistance(masks, maps, r.grid, all.data()); break;
-    case TargetMapKind::RegionWiseRectified: geometry::regionWiseRectifiedMap(masks, maps, r.grid, all.data()); break;
-    case TargetMapKind::HausdorffDistance: geometry::hausdorffDistanceMap(masks, maps, r.grid, all.data()); break;
+    // The class masks of one image do not overlap: maps = the disjoint group (half the transforms).
+    case TargetMapKind::BoundarySigned: geometry::boundarySignedDistance(masks, maps, r.grid, out, maps); return;
+    case TargetMapKind::RegionWiseRectified: geometry::regionWiseRectifiedMap(masks, maps, r.grid, out); return;
+    case TargetMapKind::HausdorffDistance: geometry::hausdorffDistanceMap(masks, maps, r.grid, out, maps); return;
     case TargetMapKind::DistancePenalty:
-    case TargetMapKind::ForegroundPenalty: geometry::distancePenaltyMap(masks, maps, r.grid, all.data()); break;
-    case TargetMapKind::ForegroundPenaltyOdyssey: odysseyPenalty(masks, maps, r.grid, all.data()); break;
-    case TargetMapKind::ActiveBoundaryDistance: activeBoundaryDistance(masks, maps, r.grid, all.data()); break;
+    case TargetMapKind::ForegroundPenalty: geometry::distancePenaltyMap(masks, maps, r.grid, out, maps); return;
+    case TargetMapKind::ForegroundPenaltyOdyssey: odysseyPenalty(masks, maps, r.grid, out); return;
+    case TargetMapKind::ActiveBoundaryDistance: activeBoundaryDistance(masks, maps, r.grid, out); return;
     case TargetMapKind::InnerBoundaryCount: {
       std::vector<uint8_t> boundary(static_cast<size_t>(maps * n));
       geometry::innerBoundary(masks, maps, r.grid, geometry::Connectivity::Face, boundary.data());
-      for (int64_t k = 0; k < count; ++k) {
-        out[k].assign(static_cast<size_t>(r.classes), 0.0);
-        for (int c = 0; c < r.classes; ++c) {
-          const uint8_t* bc = boundary.data() + (k * r.classes + c) * n;
-          int64_t total = 0;
-          for (int64_t i = 0; i < n; ++i) total += bc[i] != 0;
-          out[k][c] = static_cast<double>(total);
-        }
+      for (int c = 0; c < r.classes; ++c) {
+        const uint8_t* bc = boundary.data() + c * n;
+        int64_t total = 0;
+        for (int64_t i = 0; i < n; ++i) total += bc[i] != 0;
+        out[c] = static_cast<double>(total);
       }
       return;
     }
   }
+}
+
+// The maps of `count` images whose masks are masks [count, maps, N], into out[k] (each image's
+// geometry call threads over its maps, and writes straight into the vector the cache keeps).
+void mapsFromMasks(const uint8_t* masks, int64_t count, const TargetMapRequest& r, std::vector<double>* out) {
+  const int64_t n = r.grid.voxels();
+  const int64_t perImage = masksPerImage(r.kind, r.classes) * n;
   const int64_t length = targetMapLength(r.kind, r.classes, n);
-  for (int64_t k = 0; k < count; ++k) out[k].assign(all.begin() + k * length, all.begin() + (k + 1) * length);
+  for (int64_t k = 0; k < count; ++k) {
+    out[k].assign(static_cast<size_t>(length), 0.0);
+    imageMapsFromMasks(masks + k * perImage, r, out[k].data());
+  }
 }
 
 // 64-bit hash of a byte string (8-byte words, multiply–xorshift mixing).

@@ -10,20 +10,6 @@
 namespace segloss::geometry {
 namespace {
 
-// For every element, the distance to the other side of the mask: inside elements to the nearest
-// outside one, outside elements to the nearest inside one ([maps, D, H, W]); inf where the other
-// side is empty.
-std::vector<double> distanceToOtherSide(const uint8_t* mask, int64_t maps, const GridShape& grid) {
-  checkGrid(grid);
-  if (maps < 0) throw GeometryArgumentError("maps must be ≥ 0");
-  const int64_t n = maps * grid.voxels();
-  std::vector<double> inside(static_cast<size_t>(n)), outside(static_cast<size_t>(n));
-  squaredDistanceToFeatures(mask, FeatureRule::ZeroElements, maps, grid, inside.data());
-  squaredDistanceToFeatures(mask, FeatureRule::NonZeroElements, maps, grid, outside.data());
-  for (int64_t i = 0; i < n; ++i) inside[i] = std::sqrt(mask[i] ? inside[i] : outside[i]);
-  return inside;
-}
-
 // What one map's mask holds.
 struct MaskExtent {
   bool anyInside = false;
@@ -32,56 +18,78 @@ struct MaskExtent {
   double maxOutside = 0;  // ... over outside elements
 };
 
+// The extent of a map with both sides, from its distances to the other side.
 MaskExtent maskExtent(const uint8_t* mask, const double* distance, int64_t n) {
   MaskExtent e;
+  e.anyInside = e.anyOutside = true;
   for (int64_t i = 0; i < n; ++i) {
     if (mask[i]) {
-      e.anyInside = true;
       e.maxInside = std::max(e.maxInside, distance[i]);
     } else {
-      e.anyOutside = true;
       e.maxOutside = std::max(e.maxOutside, distance[i]);
     }
   }
   return e;
 }
 
-// Calls write(mask, distance, extent, out, n) per map, with the map's slices.
+// The extent of a map with an empty or full mask (no distance is defined).
+MaskExtent oneSidedExtent(const uint8_t* mask, int64_t n) {
+  MaskExtent e;
+  e.anyInside = n > 0 && mask[0] != 0;
+  e.anyOutside = n > 0 && mask[0] == 0;
+  return e;
+}
+
+// Calls write(mask, distance, extent, out, n) per map, with the map's slices; distance and out
+// are the same buffer (each element's distance to the other side, written first; unwritten for a
+// one-sided map, whose write must not read it), so write works element by element in place.
 template <class Write>
-void perMap(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out, const Write& write) {
-  const std::vector<double> distance = distanceToOtherSide(mask, maps, grid);
+void perMap(const uint8_t* mask, int64_t maps, const GridShape& grid, int64_t disjointGroup, double* out, const Write& write) {
+  std::vector<uint8_t> defined(static_cast<size_t>(std::max<int64_t>(maps, 0)));
+  distanceToOtherSide(mask, maps, grid, out, defined.data(), disjointGroup);
   const int64_t n = grid.voxels();
   for (int64_t m = 0; m < maps; ++m) {
     const uint8_t* mm = mask + m * n;
-    const double* dm = distance.data() + m * n;
-    write(mm, dm, maskExtent(mm, dm, n), out + m * n, n);
+    double* om = out + m * n;
+    write(mm, om, defined[m] ? maskExtent(mm, om, n) : oneSidedExtent(mm, n), om, n);
   }
 }
 
 }  // namespace
 
-void boundarySignedDistance(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out) {
-  perMap(mask, maps, grid, out, [](const uint8_t* m, const double* d, const MaskExtent& e, double* o, int64_t n) {
+void boundarySignedDistance(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out, int64_t disjointGroup) {
+  perMap(mask, maps, grid, disjointGroup, out, [](const uint8_t* m, const double* d, const MaskExtent& e, double* o, int64_t n) {
     const bool defined = e.anyInside && e.anyOutside;
     for (int64_t i = 0; i < n; ++i) o[i] = !defined ? 0.0 : m[i] ? 1.0 - d[i] : d[i];
   });
 }
 
 void regionWiseRectifiedMap(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out) {
-  perMap(mask, maps, grid, out, [](const uint8_t* m, const double* d, const MaskExtent& e, double* o, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) o[i] = !m[i] ? 1.0 : e.anyOutside ? -d[i] / e.maxInside : -1.0;
-  });
+  // Only the inside distances are read: one transform (edt(mask)) instead of both sides'.
+  euclideanDistanceTransform(mask, maps, grid, out);
+  const int64_t n = grid.voxels();
+  for (int64_t m = 0; m < maps; ++m) {
+    const uint8_t* mm = mask + m * n;
+    double* om = out + m * n;
+    bool anyOutside = false;
+    double maxInside = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (mm[i]) maxInside = std::max(maxInside, om[i]);
+      else anyOutside = true;
+    }
+    for (int64_t i = 0; i < n; ++i) om[i] = !mm[i] ? 1.0 : anyOutside ? -om[i] / maxInside : -1.0;
+  }
 }
 
-void hausdorffDistanceMap(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out) {
-  perMap(mask, maps, grid, out, [](const uint8_t*, const double* d, const MaskExtent& e, double* o, int64_t n) {
+void hausdorffDistanceMap(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out, int64_t disjointGroup) {
+  perMap(mask, maps, grid, disjointGroup, out, [](const uint8_t*, const double* d, const MaskExtent& e, double* o, int64_t n) {
     const bool defined = e.anyInside && e.anyOutside;
     for (int64_t i = 0; i < n; ++i) o[i] = defined ? d[i] : 0.0;
   });
 }
 
-void distancePenaltyMap(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out) {
-  perMap(mask, maps, grid, out, [](const uint8_t* m, const double* d, const MaskExtent& e, double* o, int64_t n) {
+void distancePenaltyMap(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out, int64_t disjointGroup) {
+  perMap(mask, maps, grid, disjointGroup, out, [](const uint8_t* m, const double* d, const MaskExtent& e, double* o, int64_t n) {
     const bool defined = e.anyInside && e.anyOutside;
     for (int64_t i = 0; i < n; ++i) {
       const double max = m[i] ? e.maxInside : e.maxOutside;

@@ -277,6 +277,191 @@ void distancePasses(const uint8_t* data, bool featureNonZero, int64_t maps, cons
   for (int64_t m = 0; m < maps; ++m) passes.splitMap<kRoot>(data + m * n, steps.data(), scratch, out + m * n);
 }
 
+// Whether a mask has elements on both sides (non-zero and zero).
+bool hasBothSides(const uint8_t* mask, int64_t n) {
+  bool inside = false, outside = false;
+  for (int64_t i = 0; i < n && !(inside && outside); ++i) (mask[i] ? inside : outside) = true;
+  return inside && outside;
+}
+
+// out[i] = sqrt(inside element ? out[i] : other[i]) over [i0, i1): the squared distance to the
+// nearest zero element (in out) for inside elements, to the nearest non-zero one (in other) outside.
+void rootOfOtherSide(const uint8_t* mask, const double* other, int64_t i0, int64_t i1, double* out) {
+  for (int64_t i = i0; i < i1; ++i) {
+    const double inside = out[i], outside = other[i];  // both loaded: a select, not a branch
+    out[i] = std::sqrt(mask[i] ? inside : outside);
+  }
+}
+
+// Both transforms of one map on the calling thread: out gets the distance to the other side.
+void otherSideWholeMap(const MapPasses& inside, const MapPasses& outside, const uint8_t* mask, int32_t* steps,
+                       LineScratch& s, double* other, double* out) {
+  inside.wholeMap<false>(mask, steps, s, out);
+  outside.wholeMap<false>(mask, steps, s, other);
+  rootOfOtherSide(mask, other, 0, inside.grid.voxels(), out);
+}
+
+// One transform to run: the squared distances of the elements of `mask` to its features.
+struct TransformJob {
+  const uint8_t* mask;
+  double* out;
+};
+
+// Runs the jobs' squared transforms (features: the non-zero elements when featureNonZero), whole
+// maps per worker when there are enough jobs, else each map's passes split over the workers.
+void runTransformJobs(const std::vector<TransformJob>& jobs, bool featureNonZero, const GridShape& grid) {
+  if (jobs.empty()) return;
+  const MapPasses passes{grid, featureNonZero};
+  const int64_t n = grid.voxels();
+  const int64_t count = static_cast<int64_t>(jobs.size());
+  if (count >= cpuEngineThreads()) {
+    const int workers = workersFor(count, n);
+    std::vector<std::vector<int32_t>> steps(static_cast<size_t>(workers), std::vector<int32_t>(static_cast<size_t>(n)));
+    std::vector<LineScratch> scratch = lineScratches(passes, workers);
+    parallelRanges(count, workers, [&](int w, int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) passes.wholeMap<false>(jobs[k].mask, steps[w].data(), scratch[w], jobs[k].out);
+    });
+    return;
+  }
+  std::vector<int32_t> steps(static_cast<size_t>(n));
+  std::vector<LineScratch> scratch = lineScratches(passes, workersFor(passes.lineUnits(), n / passes.lineUnits()));
+  for (const TransformJob& job : jobs) passes.splitMap<false>(job.mask, steps.data(), scratch, job.out);
+}
+
+void checkExtents(const GridShape& grid, int64_t maps) {
+  checkGrid(grid);
+  if (grid.depth >= kNoFeature || grid.height >= kNoFeature || grid.width >= kNoFeature) {
+    throw GeometryArgumentError("extents must be < 2^30");
+  }
+  if (maps < 0) throw GeometryArgumentError("maps must be ≥ 0");
+}
+
+// Independent masks: both transforms of every mask with both sides.
+void otherSideOfIndependentMasks(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out, uint8_t* defined) {
+  const int64_t n = grid.voxels();
+  std::vector<int64_t> work;  // the maps with both sides
+  for (int64_t m = 0; m < maps; ++m) {
+    defined[m] = hasBothSides(mask + m * n, n);
+    if (defined[m]) work.push_back(m);
+  }
+  if (work.empty()) return;
+  const MapPasses inside{grid, false}, outside{grid, true};
+  const int64_t count = static_cast<int64_t>(work.size());
+  if (count >= cpuEngineThreads()) {
+    const int workers = workersFor(count, n);
+    std::vector<std::vector<int32_t>> steps(static_cast<size_t>(workers), std::vector<int32_t>(static_cast<size_t>(n)));
+    std::vector<std::vector<double>> other(static_cast<size_t>(workers), std::vector<double>(static_cast<size_t>(n)));
+    std::vector<LineScratch> scratch = lineScratches(inside, workers);
+    parallelRanges(count, workers, [&](int w, int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) {
+        const int64_t m = work[static_cast<size_t>(k)];
+        otherSideWholeMap(inside, outside, mask + m * n, steps[w].data(), scratch[w], other[w].data(), out + m * n);
+      }
+    });
+    return;
+  }
+  std::vector<int32_t> steps(static_cast<size_t>(n));
+  std::vector<double> other(static_cast<size_t>(n));
+  std::vector<LineScratch> scratch = lineScratches(inside, workersFor(inside.lineUnits(), n / inside.lineUnits()));
+  for (const int64_t m : work) {
+    inside.splitMap<false>(mask + m * n, steps.data(), scratch, out + m * n);
+    outside.splitMap<false>(mask + m * n, steps.data(), scratch, other.data());
+    rootOfOtherSide(mask + m * n, other.data(), 0, n, out + m * n);
+  }
+}
+
+// Calls body(i0, i1) over [0, n) in element ranges, on the pool's workers.
+template <class Body>
+void overElements(int64_t n, const Body& body) {
+  constexpr int64_t kChunk = 8192;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  parallelRanges(chunks, workersFor(chunks, kChunk), [&](int, int64_t b, int64_t e) { body(b * kChunk, std::min(n, e * kChunk)); });
+}
+
+// The class of every element of a group of `classes` masks, or `classes` where no mask holds
+// it, and the count of each; false when two masks overlap (the group is not disjoint).
+bool labelsOfDisjointMasks(const uint8_t* masks, int64_t classes, int64_t n, std::vector<int32_t>& label,
+                           std::vector<int64_t>& count) {
+  label.assign(static_cast<size_t>(n), static_cast<int32_t>(classes));
+  std::vector<uint8_t> holders(static_cast<size_t>(n), 0);
+  overElements(n, [&](int64_t i0, int64_t i1) {
+    for (int64_t c = 0; c < classes; ++c) {
+      const uint8_t* m = masks + c * n;
+      const int32_t value = static_cast<int32_t>(c);
+      for (int64_t i = i0; i < i1; ++i) {
+        const uint8_t in = m[i] != 0;
+        holders[i] = static_cast<uint8_t>(holders[i] + in);
+        label[i] = in ? value : label[i];
+      }
+    }
+  });
+  count.assign(static_cast<size_t>(classes + 1), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    if (holders[i] > 1) return false;
+    ++count[label[i]];
+  }
+  return true;
+}
+
+// inside[i] = min(inside[i], d[i]) where element i is not in set `self` (vectorised: a select).
+void nearestOtherSet(const int32_t* __restrict label, int32_t self, const double* __restrict d, int64_t i0, int64_t i1,
+                     double* __restrict inside) {
+  for (int64_t i = i0; i < i1; ++i) {
+    const double v = d[i];
+    const double m = v < inside[i] ? v : inside[i];
+    inside[i] = label[i] != self ? m : inside[i];
+  }
+}
+
+// d[i] = sqrt(element i in set `self` ? inside[i] : d[i]).
+void rootOfOwnOrOther(const int32_t* __restrict label, int32_t self, const double* __restrict inside, int64_t i0, int64_t i1,
+                      double* __restrict d) {
+  for (int64_t i = i0; i < i1; ++i) {
+    const double own = inside[i], other = d[i];  // both loaded: a select, not a branch
+    d[i] = std::sqrt(label[i] == self ? own : other);
+  }
+}
+
+// Disjoint masks (the classes of one image; elements in none of them, such as ignored pixels,
+// form one more set): the distance from an element outside class c to c is the transform of c's
+// mask, and the distance from an element of c to the nearest element not in c is the smallest of
+// its distances to the other sets. So one transform per set replaces the two per class; exact
+// (the minimum over a union of feature sets is the distance to the union).
+void otherSideOfDisjointMasks(const uint8_t* masks, int64_t classes, const GridShape& grid, const std::vector<int32_t>& label,
+                              const std::vector<int64_t>& count, double* out, uint8_t* defined) {
+  const int64_t n = grid.voxels();
+  std::vector<TransformJob> jobs;
+  for (int64_t c = 0; c < classes; ++c) {
+    defined[c] = count[c] > 0 && count[c] < n;
+    if (count[c] > 0 && count[c] < n) jobs.push_back({masks + c * n, out + c * n});  // sets that can be nearest
+  }
+  if (jobs.empty()) return;
+  std::vector<uint8_t> holes;
+  std::vector<double> toHoles;
+  if (count[classes] > 0) {
+    holes.resize(static_cast<size_t>(n));
+    toHoles.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) holes[i] = label[i] == static_cast<int32_t>(classes);
+    jobs.push_back({holes.data(), toHoles.data()});
+  }
+  runTransformJobs(jobs, true, grid);
+  // inside[i] = min over the other sets of the squared distance to them; then the roots
+  std::vector<double> inside(static_cast<size_t>(n));
+  if (count[classes] > 0) {
+    std::copy(toHoles.begin(), toHoles.end(), inside.begin());
+  } else {
+    std::fill(inside.begin(), inside.end(), kInf);
+  }
+  overElements(n, [&](int64_t i0, int64_t i1) {
+    for (int64_t c = 0; c < classes; ++c) {
+      if (defined[c]) nearestOtherSet(label.data(), static_cast<int32_t>(c), out + c * n, i0, i1, inside.data());
+    }
+    for (int64_t c = 0; c < classes; ++c) {
+      if (defined[c]) rootOfOwnOrOther(label.data(), static_cast<int32_t>(c), inside.data(), i0, i1, out + c * n);
+    }
+  });
+}
+
 }  // namespace
 
 void squaredDistanceToFeatures(const uint8_t* data, FeatureRule rule, int64_t maps, const GridShape& grid,
@@ -290,6 +475,28 @@ void euclideanDistanceTransform(const uint8_t* mask, int64_t maps, const GridSha
 
 void euclideanDistanceTransform(const uint8_t* mask, int64_t maps, const GridShape& grid, float* out) {
   distancePasses<true>(mask, false, maps, grid, out);
+}
+
+}  // namespace segloss::geometry
+
+namespace segloss::geometry {
+
+void distanceToOtherSide(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out, uint8_t* defined,
+                         int64_t disjointGroup) {
+  checkExtents(grid, maps);
+  if (disjointGroup <= 1) return otherSideOfIndependentMasks(mask, maps, grid, out, defined);
+  if (maps % disjointGroup != 0) throw GeometryArgumentError("maps must be a multiple of the disjoint group's size");
+  const int64_t n = grid.voxels();
+  std::vector<int32_t> label;
+  std::vector<int64_t> count;
+  for (int64_t g = 0; g < maps; g += disjointGroup) {
+    const uint8_t* masks = mask + g * n;
+    if (labelsOfDisjointMasks(masks, disjointGroup, n, label, count)) {
+      otherSideOfDisjointMasks(masks, disjointGroup, grid, label, count, out + g * n, defined + g);
+    } else {
+      otherSideOfIndependentMasks(masks, disjointGroup, grid, out + g * n, defined + g);
+    }
+  }
 }
 
 }  // namespace segloss::geometry

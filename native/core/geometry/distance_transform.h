@@ -31,6 +31,18 @@ enum class FeatureRule : int {
 void squaredDistanceToFeatures(const uint8_t* data, FeatureRule rule, int64_t maps, const GridShape& grid,
                                double* out);
 
+// For maps whose mask has both sides: out[m, i] = the distance from element i to the nearest
+// element on the other side (inside → nearest zero element, outside → nearest non-zero one), i.e.
+// edt(mask) + edt(¬mask), both transforms of a map in one worker's cache; defined[m] = 1. Maps
+// with an empty or full mask: defined[m] = 0 and out[m] is not written. disjointGroup > 1: the
+// maps come in groups of that many masks that are meant not to overlap (the classes of one image,
+// e.g. from a label map); such a group needs one transform per class (plus one for the elements
+// in no mask) instead of two. A group whose masks do overlap is computed mask by mask. Same
+// results either way.
+//   mask: [maps, D, H, W] uint8; out: [maps, D, H, W]; defined: [maps]
+void distanceToOtherSide(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out, uint8_t* defined,
+                         int64_t disjointGroup = 1);
+
 // out = sqrt of squaredDistanceToFeatures(mask, ZeroElements, ...): scipy's distance_transform_edt.
 //   mask: [maps, D, H, W] uint8, non-zero = inside; out: [maps, D, H, W]
 void euclideanDistanceTransform(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out);
