@@ -26,10 +26,23 @@ std::optional<int64_t> TrainerObjective::ignoreIndex() const {
   return engine.terms.empty() ? std::nullopt : engine.terms.front().ignoreIndex;
 }
 
+namespace {
+
+// The index among the engine terms of objective term t (not the standalone term).
+size_t engineIndex(const TrainerObjective& objective, size_t t) {
+  return objective.standalone && t > objective.standalone->position ? t - 1 : t;
+}
+
+}  // namespace
+
 std::string TrainerObjective::termId(size_t t) const {
   if (standalone && t == standalone->position) return standaloneId(*standalone);
-  const size_t engineIndex = standalone && t > standalone->position ? t - 1 : t;
-  return std::string(lossId(engine.terms.at(engineIndex).options));
+  return std::string(lossId(engine.terms.at(engineIndex(*this, t)).options));
+}
+
+double TrainerObjective::termWeight(size_t t) const {
+  if (standalone && t == standalone->position) return standalone->weight;
+  return engine.terms.at(engineIndex(*this, t)).weight;
 }
 
 void TrainerObjective::check() const {
@@ -110,7 +123,7 @@ at::Tensor objectiveValue(const TrainerObjective& objective, const ObjectiveInpu
   if (!objective.engine.terms.empty()) total = torch_ops::loss(segmentationLogits(objective, input.output, classes), masks, objective.engine);
   if (objective.standalone) {
     const at::Tensor weighted = standaloneValue(*objective.standalone, input, masks) * objective.standalone->weight;
-    total = total.defined() ? total + weighted.to(total.scalar_type()) : weighted;
+    total = total.defined() ? total + weighted : weighted;
   }
   return total;
 }

@@ -47,8 +47,9 @@ struct TrainerObjective {
   size_t termCount() const { return engine.terms.size() + (standalone ? 1 : 0); }
   /// The ignore index shared by every term (none by default).
   std::optional<int64_t> ignoreIndex() const;
-  /// The id of term t, in objective order.
+  /// The id and the weight of term t, in objective order.
   std::string termId(size_t t) const;
+  double termWeight(size_t t) const;
   /// Throws std::invalid_argument for an objective without terms, a standalone term not at a
   /// position in [0, termCount()), engine terms beside boundary-aware, or a network of the wrong size.
   void check() const;

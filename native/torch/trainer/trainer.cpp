@@ -2,10 +2,10 @@
 #include "trainer.h"
 
 #include <chrono>
-#include <tuple>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -142,16 +142,13 @@ Trainer::StepResult Trainer::trainStep(const at::Tensor& images /* [B, Cin, H, W
   }
   const std::vector<at::Tensor> values = termValues(config_.objective, unitTerms_, input, masks, classes_);
   at::Tensor total;
-  size_t engineTerm = 0;
   for (size_t t = 0; t < values.size(); ++t) {
     result.terms.push_back(values[t].item<double>());
     if (!std::isfinite(result.terms.back()) && result.nonFinite.empty()) {
       result.nonFinite = "term " + std::to_string(t) + " ('" + config_.objective.termId(t) + "')";
     }
-    const bool standalone = config_.objective.standalone && t == config_.objective.standalone->position;
-    const double weight = standalone ? config_.objective.standalone->weight : config_.objective.engine.terms[engineTerm++].weight;
-    const at::Tensor weighted = values[t] * weight;
-    total = total.defined() ? total + weighted.to(total.scalar_type()) : weighted;
+    const at::Tensor weighted = values[t] * config_.objective.termWeight(t);
+    total = total.defined() ? total + weighted : weighted;
   }
   if (!result.nonFinite.empty()) return result;
   total.backward();
