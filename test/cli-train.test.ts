@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { main } from '../src/cli/segloss';
+import { readNifti, readNiftiGeometry } from '../src/datasets/nifti';
 import { readPng } from '../src/datasets/png';
 import { Trainer } from '../src/trainer/index';
 import { tempFolder, torchReady, torchRequired, torchSkipReason } from './helpers/trainer';
@@ -135,8 +136,14 @@ describe.runIf(canTrain)('segloss train: runs', () => {
     const predicted = await runCli(['predict', '--run', out, '--input', path.join(fixtures, 'folder-tiny', 'test', 'images'), path.join(fixtures, 'nifti-tiny', 'test', 'images', 'p3.nii.gz'), '--out', predictions]);
     expect(predicted.code, predicted.stderr).toBe(0);
     expect(fs.readdirSync(predictions).sort()).toEqual(
-      ['d_mask.png', 'd_overlay.png', 'p3_z000_mask.png', 'p3_z000_overlay.png', 'p3_z001_mask.png', 'p3_z001_overlay.png', 'p3_z002_mask.png', 'p3_z002_overlay.png'],
+      ['d_mask.png', 'd_overlay.png', 'p3_mask.nii.gz', 'p3_z000_overlay.png', 'p3_z001_overlay.png', 'p3_z002_overlay.png'],
     );
+    const labelVolume = await readNifti(path.join(predictions, 'p3_mask.nii.gz'));
+    const image = await readNifti(path.join(fixtures, 'nifti-tiny', 'test', 'images', 'p3.nii.gz'));
+    expect(labelVolume.shape).toEqual(image.shape);
+    expect(labelVolume.values).toBeInstanceOf(Uint8Array);
+    expect(Math.max(...(labelVolume.values as Uint8Array))).toBeLessThan(11);
+    expect(await readNiftiGeometry(path.join(predictions, 'p3_mask.nii.gz'))).toEqual(await readNiftiGeometry(path.join(fixtures, 'nifti-tiny', 'test', 'images', 'p3.nii.gz')));
     const mask = await readPng(path.join(predictions, 'd_mask.png'));
     expect([mask.width, mask.height, mask.channels, mask.depth]).toEqual([32, 24, 1, 8]);
     expect(Math.max(...mask.data)).toBeLessThan(11);

@@ -7,13 +7,15 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { gzipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { main } from '../src/cli/segloss';
 import { DATASET_ERROR, DatasetError, LABEL_TO_TRAIN_ID, loadCityscapes, loadDataset, loadFolder, loadSynapse } from '../src/datasets/index';
 import { readHdf5 } from '../src/datasets/hdf5';
+import { encodeNiftiLabels, readNifti, readNiftiGeometry } from '../src/datasets/nifti';
 import { readNpz } from '../src/datasets/npy';
 import { readPng } from '../src/datasets/png';
+import { runCli } from './helpers/cli';
 import { tempFolder } from './helpers/trainer';
 
 const fixtures = path.join(__dirname, 'fixtures', 'datasets');
@@ -152,6 +154,32 @@ describe('folders', () => {
     expect(fs.existsSync(path.join(fixtures, 'nifti-tiny', 'train', 'images', 'p2.nii'))).toBe(true);
   });
 
+  it('encodeNiftiLabels writes a NIfTI-1 label volume that reads back with its labels and the source geometry', async () => {
+    const source = path.join(fixtures, 'nifti-geometry.nii.gz'); // nibabel: 0.7 × 0.8 × 2.5 mm voxels, rotated, offset, qform 1, sform 2
+    const geometry = await readNiftiGeometry(source);
+    expect(geometry).toMatchObject({ qformCode: 1, sformCode: 2, xyztUnits: 10, qoffset: [-12.5, 4.25, 30] });
+    expect(geometry.pixDims.slice(1, 4).map((v) => Math.round(v * 1e6) / 1e6)).toEqual([0.7, 0.8, 2.5]);
+    const [d, h, w] = (await readNifti(source)).shape as [number, number, number];
+    const folder16 = tempFolder('segloss-nifti-write-');
+    for (const labels of [Uint8Array.from({ length: d * h * w }, (_, i) => i % 7), Uint16Array.from({ length: d * h * w }, (_, i) => (i * 131) % 1000)]) {
+      const nii = encodeNiftiLabels(labels, [d, h, w], geometry);
+      for (const [name, bytes] of [['v.nii', nii], ['v.nii.gz', gzipSync(nii)]] as const) {
+        const file = path.join(folder16, name);
+        fs.writeFileSync(file, bytes);
+        const back = await readNifti(file);
+        expect(back.shape).toEqual([d, h, w]);
+        expect(back.values).toBeInstanceOf(labels.constructor as typeof Uint8Array);
+        expect(Array.from(back.values as Uint8Array)).toEqual(Array.from(labels));
+        expect(await readNiftiGeometry(file)).toEqual(geometry);
+      }
+    }
+    const plain = encodeNiftiLabels(new Uint8Array(6), [1, 2, 3]);
+    fs.writeFileSync(path.join(folder16, 'plain.nii'), plain);
+    expect((await readNiftiGeometry(path.join(folder16, 'plain.nii'))).pixDims.slice(0, 4)).toEqual([1, 1, 1, 1]);
+    expect(() => encodeNiftiLabels(new Uint8Array(5), [1, 2, 3])).toThrow('Expected 6 labels for shape [1, 2, 3] but received 5');
+    fs.rmSync(folder16, { recursive: true, force: true });
+  });
+
   it('a missing mask, a bad label and a wrong size are errors naming the file', async () => {
     let d = copyOf('folder-tiny');
     fs.rmSync(path.join(d, 'train', 'masks', 'c.png'));
@@ -173,21 +201,6 @@ describe('loadDataset and segloss check', () => {
     await expect(loadDataset('mnist')).rejects.toThrow('Expected one of fashion-seg, synapse:DIR, cityscapes:DIR, folder:DIR for --dataset but received "mnist"');
     await expect(loadDataset('synapse:')).rejects.toThrow(RangeError);
   });
-
-  async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const out = process.stdout.write.bind(process.stdout);
-    const err = process.stderr.write.bind(process.stderr);
-    process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
-    process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
-    try {
-      return { code: await main(args), stdout, stderr };
-    } finally {
-      process.stdout.write = out;
-      process.stderr.write = err;
-    }
-  }
 
   it('check --json describes a dataset', async () => {
     const { code, stdout } = await runCli(['check', '--dataset', `synapse:${path.join(fixtures, 'synapse-tiny')}`, '--image-size', '32', '--json']);

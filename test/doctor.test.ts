@@ -139,7 +139,7 @@ describe('segloss CLI', () => {
   it('an unknown command exits 2 and lists the commands', async () => {
     const { code, stderr } = await runCli(['trian']);
     expect(code).toBe(2);
-    expect(stderr.split('\n')[0]).toBe("segloss: unknown command 'trian' (commands: train, eval, predict, check, sweep, landscape, doctor, train-inverseform, help)");
+    expect(stderr.split('\n')[0]).toBe("segloss: unknown command 'trian' (commands: train, eval, predict, check, sweep, landscape, bench, doctor, train-inverseform, help)");
   });
 
   it('no command prints the help and exits 2', async () => {

@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { LANDSCAPE_DEFAULTS, landscapeCsv, landscapeRows } from '../src/cli/landscape';
-import { main } from '../src/cli/segloss';
 import { combinableLossNames } from '../src/losses/registry';
+import { runCli } from './helpers/cli';
 import { tempFolder } from './helpers/trainer';
 
 const folder = tempFolder('segloss-landscape-');
@@ -96,14 +96,8 @@ describe('segloss landscape', () => {
 
   it('writes landscape.csv and landscape.svg', async () => {
     const out = path.join(folder, 'out');
-    let stdout = '';
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
-    try {
-      expect(await main(['landscape', '--out', out, '--max-shift', '8'])).toBe(0);
-    } finally {
-      process.stdout.write = write;
-    }
+    const { code, stdout } = await runCli(['landscape', '--out', out, '--max-shift', '8']);
+    expect(code).toBe(0);
     expect(stdout).toContain('landscape.csv');
     const csv = fs.readFileSync(path.join(out, 'landscape.csv'), 'utf8');
     expect(csv).toBe(landscapeCsv(landscapeRows({ ...LANDSCAPE_DEFAULTS, maxShift: 8 })));

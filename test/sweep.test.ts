@@ -6,29 +6,18 @@ import * as path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { main } from '../src/cli/segloss';
 import { cellDir } from '../src/cli/sweep';
+import { runCli } from './helpers/cli';
 import { tempFolder, torchReady, torchRequired } from './helpers/trainer';
 
 const folder = tempFolder('segloss-sweep-');
 afterAll(() => fs.rmSync(folder, { recursive: true, force: true }));
 
-async function quiet(args: string[]): Promise<{ code: number; stdout: string }> {
-  let stdout = '';
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
-  try {
-    return { code: await main(args), stdout };
-  } finally {
-    process.stdout.write = write;
-  }
-}
-
 describe.runIf(torchReady || torchRequired)('segloss sweep', () => {
   it('trains the grid and writes the tables', { timeout: 180_000 }, async () => {
     const out = path.join(folder, 'grid');
     const args = ['sweep', '--losses', 'dice,tversky:alpha=0.5;beta=0.5', '--models', 'unet:4', '--epochs', '1', '--train-limit', '16', '--test-limit', '8', '--out', out];
-    const first = await quiet(args);
+    const first = await runCli(args);
     expect(first.code).toBe(0);
     const cells = [cellDir(out, 'dice', 'unet:4', 0.01), cellDir(out, 'tversky:alpha=0.5,beta=0.5', 'unet:4', 0.01)];
     const summaries = cells.map((dir) => JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as { meanForegroundDice: number; meanIoU: number; hd95: number; perClassDice: (number | null)[] });
@@ -50,7 +39,7 @@ describe.runIf(torchReady || torchRequired)('segloss sweep', () => {
     expect(csv[2].startsWith('"tversky:alpha=0.5,beta=0.5",unet:4,0.01,1,')).toBe(true);
     // A second call reuses the finished cells.
     const stamp = fs.statSync(path.join(cells[0], 'checkpoint.pt')).mtimeMs;
-    const second = await quiet(args);
+    const second = await runCli(args);
     expect(second.code).toBe(0);
     expect(fs.statSync(path.join(cells[0], 'checkpoint.pt')).mtimeMs).toBe(stamp);
     expect(fs.readFileSync(path.join(out, 'results.csv'), 'utf8').trim().split('\n')).toEqual(csv);

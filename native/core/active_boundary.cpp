@@ -12,6 +12,7 @@
 #include "activation.h"
 #include "dispatch.h"
 #include "losses.h"
+#include "parallel_cpu.h"
 
 namespace segloss {
 namespace {
@@ -50,18 +51,26 @@ AblImages<T> activate(const LossTensors& t) {
   const T* z = static_cast<const T*>(t.logits);
   dispatchActivation(resolveActivation(t.activation, t.channels), [&](auto tag) {
     constexpr PixelActivationKind A = decltype(tag)::value;
-    for (int64_t b = 0; b < t.batch; ++b) {
-      for (int64_t i = 0; i < t.pixels; ++i) {
-        const PixelActivation<T, A> act(z + b * t.channels * t.pixels + i, t.pixels, static_cast<int>(t.channels));
-        for (int c = 0; c < classes; ++c) {
-          const size_t at = static_cast<size_t>((b * classes + c) * t.pixels + i);
-          im.logProb[at] = act.logProb(c);
-          im.prob[at] = act.prob(c);
+    parallelRanges(t.batch, workersFor(t.batch, classes * t.pixels), [&](int, int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        for (int64_t i = 0; i < t.pixels; ++i) {
+          const PixelActivation<T, A> act(z + b * t.channels * t.pixels + i, t.pixels, static_cast<int>(t.channels));
+          for (int c = 0; c < classes; ++c) {
+            const size_t at = static_cast<size_t>((b * classes + c) * t.pixels + i);
+            im.logProb[at] = act.logProb(c);
+            im.prob[at] = act.prob(c);
+          }
         }
       }
-    }
+    });
   });
   return im;
+}
+
+// acc[x] += p[x] · (lp[x] − lpTo[x]) for x < n: one class's term of KL(p_from ‖ p_to) along a row.
+template <typename T>
+void klRow(const T* __restrict p, const T* lp, const T* lpTo, int64_t n, T* __restrict acc) {
+  for (int64_t x = 0; x < n; ++x) acc[x] += p[x] * (lp[x] - lpTo[x]);
 }
 
 // Calls f(b, r, c, i) for every pixel of every slice, in ABL's row-major order (i: index in the image).
@@ -76,14 +85,29 @@ void forEachPixel(const AblImages<T>& im, F&& f) {
   }
 }
 
-// kl_ud + kl_lr of every pixel ([B, N]): to the pixel below and to the right in its slice, 0 past the edge.
+// kl_ud + kl_lr of every pixel ([B, N]): to the pixel below and to the right in its slice, 0 past
+// the edge. Class by class over whole rows (vectorised; per pixel the classes are still summed in
+// order, as ABL's .sum(1)), images in parallel.
 template <typename T>
 std::vector<T> neighbourKl(const AblImages<T>& im) {
-  std::vector<T> out(static_cast<size_t>(im.batch * im.pixels));
-  forEachPixel(im, [&](int64_t b, int64_t r, int64_t c, int64_t i) {
-    const T ud = r + 1 < im.height ? im.kl(b, i, i + im.width) : T(0);
-    const T lr = c + 1 < im.width ? im.kl(b, i, i + 1) : T(0);
-    out[static_cast<size_t>(b * im.pixels + i)] = lr + ud;
+  std::vector<T> out(static_cast<size_t>(im.batch * im.pixels), T(0));
+  const int64_t w = im.width;
+  parallelRanges(im.batch, workersFor(im.batch, im.classes * im.pixels), [&](int, int64_t b0, int64_t b1) {
+    std::vector<T> right(static_cast<size_t>(im.pixels));
+    for (int64_t b = b0; b < b1; ++b) {
+      T* down = out.data() + b * im.pixels;  // kl_ud, then kl_lr + kl_ud
+      std::fill(right.begin(), right.end(), T(0));
+      for (int64_t c = 0; c < im.classes; ++c) {
+        const T* p = im.prob.data() + (b * im.classes + c) * im.pixels;
+        const T* lp = im.logProb.data() + (b * im.classes + c) * im.pixels;
+        for (int64_t row = 0; row < im.slices * im.height; ++row) {
+          const int64_t i0 = row * w;
+          if ((row % im.height) + 1 < im.height) klRow(p + i0, lp + i0, lp + i0 + w, w, down + i0);
+          klRow(p + i0, lp + i0, lp + i0 + 1, w - 1, right.data() + i0);
+        }
+      }
+      for (int64_t i = 0; i < im.pixels; ++i) down[i] = right[i] + down[i];
+    }
   });
   return out;
 }
@@ -128,34 +152,55 @@ struct DirectionSample {
   int64_t neighbour[kDirections];
 };
 
+// The samples of image b, in ABL's row-major order.
+template <typename T>
+void imageDirectionSamples(const AblImages<T>& im, int64_t b, const std::vector<char>& boundary, const double* distance,
+                           double clip, std::vector<DirectionSample>& out) {
+  for (int64_t d = 0; d < im.slices; ++d) {
+    for (int64_t r = 0; r < im.height; ++r) {
+      for (int64_t c = 0; c < im.width; ++c) {
+        const int64_t i = (d * im.height + r) * im.width + c;
+        if (!boundary[static_cast<size_t>(b * im.pixels + i)]) continue;
+        const double* D = distance + (i - r * im.width - c);  // the slice's map
+        int best = 0;
+        double bestDistance = 0.0;
+        for (int k = 0; k <= kDirections; ++k) {
+          const int64_t rr = r + kRowStep[k], cc = c + kColStep[k];
+          const bool inside = rr >= 0 && rr < im.height && cc >= 0 && cc < im.width;
+          const double dk = inside ? D[rr * im.width + cc] : kOutsideDistance;
+          if (k == 0 || dk < bestDistance) {
+            best = k;
+            bestDistance = dk;
+          }
+        }
+        if (best == kDirections) continue;
+        DirectionSample s{b, i, best, std::min(D[r * im.width + c], clip) / clip, {}, {}};
+        for (int k = 0; k < kDirections; ++k) {
+          const int64_t rr = std::clamp<int64_t>(r + kRowStep[k], 0, im.height - 1);
+          const int64_t cc = std::clamp<int64_t>(c + kColStep[k], 0, im.width - 1);
+          s.neighbour[k] = i + (rr - r) * im.width + (cc - c);
+          s.logits[k] = static_cast<double>(im.kl(b, s.neighbour[k], i));  // KL(q_n ‖ p_centre)
+        }
+        out.push_back(s);
+      }
+    }
+  }
+}
+
+// Every image's samples (images in parallel), concatenated in image order.
 template <typename T>
 std::vector<DirectionSample> directionSamples(const AblImages<T>& im, const std::vector<char>& boundary,
                                               const double* const* distance, double clip) {
-  std::vector<DirectionSample> out;
-  forEachPixel(im, [&](int64_t b, int64_t r, int64_t c, int64_t i) {
-    if (!boundary[static_cast<size_t>(b * im.pixels + i)]) return;
-    const double* D = distance[b] + (i - r * im.width - c);  // the slice's map
-    int best = 0;
-    double bestDistance = 0.0;
-    for (int k = 0; k <= kDirections; ++k) {
-      const int64_t rr = r + kRowStep[k], cc = c + kColStep[k];
-      const bool inside = rr >= 0 && rr < im.height && cc >= 0 && cc < im.width;
-      const double d = inside ? D[rr * im.width + cc] : kOutsideDistance;
-      if (k == 0 || d < bestDistance) {
-        best = k;
-        bestDistance = d;
-      }
-    }
-    if (best == kDirections) return;
-    DirectionSample s{b, i, best, std::min(D[r * im.width + c], clip) / clip, {}, {}};
-    for (int k = 0; k < kDirections; ++k) {
-      const int64_t rr = std::clamp<int64_t>(r + kRowStep[k], 0, im.height - 1);
-      const int64_t cc = std::clamp<int64_t>(c + kColStep[k], 0, im.width - 1);
-      s.neighbour[k] = i + (rr - r) * im.width + (cc - c);
-      s.logits[k] = static_cast<double>(im.kl(b, s.neighbour[k], i));  // KL(q_n ‖ p_centre)
-    }
-    out.push_back(s);
+  std::vector<std::vector<DirectionSample>> perImage(static_cast<size_t>(im.batch));
+  for (int64_t b = 0; b < im.batch; ++b) {  // room for every boundary pixel, allocated here: workers must not throw
+    const auto first = boundary.begin() + b * im.pixels;
+    perImage[static_cast<size_t>(b)].reserve(static_cast<size_t>(std::count(first, first + im.pixels, char(1))));
+  }
+  parallelRanges(im.batch, workersFor(im.batch, im.pixels / 4), [&](int, int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) imageDirectionSamples(im, b, boundary, distance[b], clip, perImage[static_cast<size_t>(b)]);
   });
+  std::vector<DirectionSample> out;
+  for (const auto& v : perImage) out.insert(out.end(), v.begin(), v.end());
   return out;
 }
 

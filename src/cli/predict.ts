@@ -1,16 +1,20 @@
 /**
  * `segloss predict --run DIR | --checkpoint FILE --input PATH… [--out DIR] [--image-size N]`:
  * segments images with a trained model. Inputs are PNG files (grey or RGB, 8/16-bit), NIfTI
- * volumes (.nii, .nii.gz; every z slice) or folders of them. For each image (each slice of a
- * volume) it writes `<name>_mask.png` (the labels: 8-bit, 16-bit above 255 classes) and
- * `<name>_overlay.png` (the classes' colours over the image), at the input's own size.
+ * volumes (.nii, .nii.gz; every z slice) or folders of them. For each PNG it writes
+ * `<name>_mask.png` (the labels: 8-bit, 16-bit above 255 classes); for each volume
+ * `<name>_mask.nii.gz` (or `.nii`, as the input: a NIfTI-1 label volume, uint8 or uint16, with the
+ * input's voxel size, qform and sform); and for each image or slice `<name>_overlay.png` (the
+ * classes' colours over the image), at the input's own size.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { Command as Commander } from 'commander';
+import { gzipSync } from 'fflate';
 
 import { readImage, stemOf } from '../datasets/folder';
+import { encodeNiftiLabels, readNiftiGeometry } from '../datasets/nifti';
 import { encodeLabelPng } from '../datasets/png';
 import { resizeImages, resizeMasks } from '../datasets/resize';
 import { overlayPngs } from '../report/overlays';
@@ -21,7 +25,7 @@ import { UsageError, parseInteger } from './train-options';
 
 function predictProgram(): Commander {
   return new Commander('predict')
-    .description('Segment images with a trained model; write mask PNGs and overlays')
+    .description('Segment images with a trained model; write mask PNGs (NIfTI label volumes for NIfTI inputs) and overlays')
     .option('--run <dir>', 'a train run folder (its checkpoint.pt)')
     .option('--checkpoint <file>', 'a Trainer checkpoint')
     .requiredOption('--input <paths...>', 'PNG files, NIfTI volumes (.nii, .nii.gz) or folders of them')
@@ -46,6 +50,12 @@ export function inputFiles(paths: readonly string[]): string[] {
   return files;
 }
 
+/** The label volume of a NIfTI input, in its format (.nii, or gzipped .nii.gz) and with its geometry. */
+async function niftiMaskFile(input: string, ext: string, masks: Uint8Array | Uint16Array, shape: [number, number, number]): Promise<Uint8Array> {
+  const nii = encodeNiftiLabels(masks, shape, await readNiftiGeometry(input));
+  return ext === '.nii.gz' ? gzipSync(nii) : nii;
+}
+
 async function predict(o: { run?: string; checkpoint?: string; input: string[]; out: string; imageSize?: string }): Promise<number> {
   const files = inputFiles(o.input);
   const { checkpoint, config } = checkpointOf(o);
@@ -64,10 +74,12 @@ async function predict(o: { run?: string; checkpoint?: string; input: string[]; 
       const input = size === null ? image.images : resizeImages(image.images, image.shape, size, size);
       const labels = await trainer.predict(input, size === null ? image.shape : [n, c, size, size]);
       const masks = size === null ? labels : resizeMasks(labels, n, size, size, h, w);
+      const volume = ext !== '.png';
+      if (volume) fs.writeFileSync(path.join(o.out, `${stem}_mask${ext}`), await niftiMaskFile(file, ext, masks, [n, h, w]));
       for (let z = 0; z < n; z++) {
         const name = n > 1 ? `${stem}_z${String(z).padStart(3, '0')}` : stem;
         const mask = masks.subarray(z * h * w, (z + 1) * h * w);
-        fs.writeFileSync(path.join(o.out, `${name}_mask.png`), await encodeLabelPng(w, h, mask));
+        if (!volume) fs.writeFileSync(path.join(o.out, `${name}_mask.png`), await encodeLabelPng(w, h, mask));
         const { overlay } = await overlayPngs(image.images.subarray(z * c * h * w, z * c * h * w + h * w), mask, w, h);
         fs.writeFileSync(path.join(o.out, `${name}_overlay.png`), Buffer.from(overlay.slice(overlay.indexOf(',') + 1), 'base64'));
         written++;
@@ -82,7 +94,7 @@ async function predict(o: { run?: string; checkpoint?: string; input: string[]; 
 
 export const predictCommand: Command = commanderCommand({
   name: 'predict',
-  summary: 'Segment PNG images or NIfTI volumes with a trained model: mask PNGs and overlays',
+  summary: 'Segment PNG images or NIfTI volumes with a trained model: mask PNGs / NIfTI volumes and overlays',
   usage: '--run DIR | --checkpoint FILE --input PATH… [--out DIR] [--image-size N]',
   program: predictProgram,
   run: (program) => predict(program.opts()),

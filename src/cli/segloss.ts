@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `segloss` command line. Subcommands live in one table ({@link commands}); each is a small
- * module under src/cli/ exporting a `Command`. Today: `train`, `eval`, `predict`, `check`, `sweep`, `landscape`, `train-inverseform`, `doctor` (and `help`).
+ * module under src/cli/ exporting a `Command`. Today: `train`, `eval`, `predict`, `check`, `sweep`, `landscape`, `bench`, `train-inverseform`, `doctor` (and `help`).
  *
  * @example
  * ```sh
@@ -16,6 +16,7 @@ import * as path from 'node:path';
 
 import { packageRoot } from '../native/core';
 import type { Command } from './command';
+import { benchCommand } from './bench';
 import { checkCommand } from './check';
 import { doctorCommand } from './doctor';
 import { evalCommand } from './eval';
@@ -33,6 +34,7 @@ export const commands: Readonly<Record<string, Command>> = Object.freeze({
   check: checkCommand,
   sweep: sweepCommand,
   landscape: landscapeCommand,
+  bench: benchCommand,
   doctor: doctorCommand,
   'train-inverseform': trainInverseFormCommand,
 });
