@@ -27,9 +27,19 @@ export interface CheckedLossSpec {
 
 const termKeys = ['loss', 'weight', 'options'] as const;
 
+/** What a loss spec may hold beyond the loss API's rules. */
+export interface LossSpecRules {
+  /**
+   * A term of a compound spec may be a loss with its own entry point (`ownEntry`): the trainer's
+   * objective, which feeds such a loss from the model and checks the combination itself
+   * (src/trainer/config.ts). Default false: such a loss runs alone.
+   */
+  readonly standaloneTerms?: boolean;
+}
+
 /** Checks `loss` (an id or an array of terms) and each term's structure. */
-export function checkLossSpec(loss: unknown): CheckedLossSpec {
-  if (Array.isArray(loss)) return { compound: true, terms: checkTerms(loss) };
+export function checkLossSpec(loss: unknown, rules: LossSpecRules = {}): CheckedLossSpec {
+  if (Array.isArray(loss)) return { compound: true, terms: checkTerms(loss, rules) };
   if (!is.string(loss)) {
     throw typeError(`a loss id (one of ${lossNames.join(', ')}) or an array of terms`, 'loss', loss);
   }
@@ -37,16 +47,16 @@ export function checkLossSpec(loss: unknown): CheckedLossSpec {
   return { compound: false, terms: [{ id, weight: 1, options: {}, namePrefix: '' }] };
 }
 
-function checkTerms(terms: readonly unknown[]): LossTermSpec[] {
+function checkTerms(terms: readonly unknown[], rules: LossSpecRules): LossTermSpec[] {
   if (terms.length === 0) throw rangeError('at least one term { loss, weight?, options? }', 'loss', terms);
-  return terms.map((term, i) => checkTerm(term, `loss[${i}]`));
+  return terms.map((term, i) => checkTerm(term, `loss[${i}]`, rules));
 }
 
-function checkTerm(term: unknown, name: string): LossTermSpec {
+function checkTerm(term: unknown, name: string, rules: LossSpecRules): LossTermSpec {
   if (!is.object(term)) throw typeError('an object { loss, weight?, options? }', name, term);
   checkKnownKeys(term, termKeys, `a key of ${name}`);
   const id = checkLossName(term.loss, `${name}.loss`);
-  if (lossDefinition(id).ownEntry) {
+  if (lossDefinition(id).ownEntry && !rules.standaloneTerms) {
     throw rangeError('a loss that can be a term of a compound loss (this one runs alone, on its own input)', `${name}.loss`, id);
   }
   const weight = term.weight === undefined ? 1 : checkFinite(term.weight, `${name}.weight`);
@@ -103,15 +113,16 @@ export function resolveLossCall(spec: CheckedLossSpec, options: Record<string, u
 
 /**
  * The whole resolution for callers that hold a loss spec, options and C (e.g. the torch API):
- * checks the spec, the option keys (plus `extraNames`, accepted and ignored) and values.
+ * checks the spec (with `rules`), the option keys (plus `extraNames`, accepted and ignored) and values.
  */
 export function resolveLossRequest(
   loss: unknown,
   options: unknown,
   channels: number,
   extraNames: readonly string[] = [],
+  rules: LossSpecRules = {},
 ): ResolvedCall {
-  const spec = checkLossSpec(loss);
+  const spec = checkLossSpec(loss, rules);
   const checked = checkOptionKeys(spec, options, extraNames);
   return resolveLossCall(spec, checked, { channels, classes: channels === 1 ? 2 : channels });
 }

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/segloss';
 import { readNifti, readNiftiGeometry } from '../src/datasets/nifti';
 import { readPng } from '../src/datasets/png';
+import { Trainer } from '../src/trainer/index';
 import { tempFolder, torchReady, torchRequired, torchSkipReason } from './helpers/trainer';
 
 const root = path.resolve(__dirname, '..');
@@ -57,6 +58,12 @@ describe('segloss train: options', () => {
     [['--dataset', 'folder:/nonexistent'], 'segloss train: /nonexistent: is missing'],
     [['--device', 'gpu'], 'segloss train: --device: expected cpu, cuda or cuda:N but received "gpu"'],
     [['--resume'], 'segloss train: --resume: needs --out DIR, the folder of the run to continue'],
+    [['--loss', 'boundary-aware', '--ce-weight', '0.5'],
+      'segloss train: --ce-weight: boundary-aware is the whole objective (its model outputs distance bins, no logits for a cross-entropy); give 0 or leave it out'],
+    [['--loss', 'conditional-boundary', '--ce-weight', '0'],
+      'segloss train: --ce-weight: conditional-boundary reaches the logits only through their argmax and needs a cross-entropy beside it; give a weight in (0, 1]'],
+    [['--loss', 'conditional-boundary', '--model', 'transunet:ti16'],
+      "segloss train: --model: conditional-boundary reads the model's features and 1×1 head, which unet has (transunet's head is 3×3)"],
   ])('%j → exit 2 with the message', async (args, message) => {
     const { code, stderr, stdout } = await runCli(['train', ...args]);
     expect(code).toBe(2);
@@ -164,6 +171,37 @@ describe.runIf(canTrain)('segloss train: runs', () => {
     // Synapse: Dice per test volume (2 volumes of 3 slices); Cityscapes: one case per val image.
     expect(summary.testCases).toBe(kind === 'synapse' ? 2 : 1);
     expect(fs.existsSync(path.join(out, 'report.html'))).toBe(true);
+  });
+
+  it.each([
+    ['conditional-boundary', [{ loss: 'conditional-boundary', weight: 0.5 }, { loss: 'cross-entropy', weight: 0.5 }], 0.5, 11],
+    ['inverseform:edgeWeight=0.5', [{ loss: 'inverseform', weight: 1, options: { edgeWeight: 0.5 } }], 0, 12],
+    ['boundary-aware:bins=2,radius=3', [{ loss: 'boundary-aware', weight: 1, options: { bins: 2, radius: 3 } }], 0, 22],
+  ])('--loss %s trains one epoch; eval on the run gives its metrics', { timeout: 120_000 }, async (loss, objective, ceWeight, outputs) => {
+    const out = path.join(folder, loss.split(':')[0]);
+    const { code, stdout, stderr } = await runCli(['train', ...tiny, '--epochs', '1', '--loss', loss, '--out', out, '--json']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const events = jsonLines(stdout);
+    const steps = events.filter((e) => e.type === 'step');
+    expect(steps).toHaveLength(3);
+    for (const step of steps) expect((step.terms as number[]).length).toBe(objective.length);
+    const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { settings: Record<string, unknown>; trainer: { objective: unknown } };
+    expect(config.settings).toMatchObject({ loss, ceWeight });
+    expect(config.trainer.objective).toEqual(objective);
+    const summary = events.at(-1) as Record<string, unknown>;
+    expect(summary.type).toBe('summary');
+    expect((summary.perClassDice as unknown[]).length).toBe(11);
+    const evaluated = await runCli(['eval', '--run', out, '--json']);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    const evaluation = JSON.parse(evaluated.stdout) as Record<string, unknown>;
+    for (const key of ['meanDice', 'perClassDice', 'meanIoU']) expect(evaluation[key], key).toEqual(summary[key]);
+    // the checkpoint's head has C (+ 1 for the edge logit, or × bins) outputs
+    const trainer = await Trainer.load(path.join(out, 'checkpoint.pt'));
+    const image = new Float32Array(32 * 32 * (trainer.options.model.inChannels));
+    const logits = await trainer.predictLogits(image, [1, trainer.options.model.inChannels, 32, 32]);
+    trainer.dispose();
+    expect(logits.length).toBe(outputs * 32 * 32);
   });
 
   it('Ctrl-C writes the checkpoint and exits 130; --resume ends where a straight run ends', { timeout: 180_000 }, async () => {

@@ -44,4 +44,25 @@ describe.runIf(torchReady || torchRequired)('segloss sweep', () => {
     expect(fs.statSync(path.join(cells[0], 'checkpoint.pt')).mtimeMs).toBe(stamp);
     expect(fs.readFileSync(path.join(out, 'results.csv'), 'utf8').trim().split('\n')).toEqual(csv);
   });
+
+  it('inverseform and boundary-aware cells train the loss alone (their own objectives), as train does', { timeout: 180_000 }, async () => {
+    const out = path.join(folder, 'standalone');
+    const args = ['sweep', '--losses', 'inverseform,boundary-aware:bins=2;radius=2', '--models', 'unet:4', '--epochs', '1', '--train-limit', '16', '--test-limit', '8', '--out', out];
+    expect((await runCli(args)).code).toBe(0);
+    const objectives = ['inverseform', 'boundary-aware:bins=2,radius=2'].map((loss) =>
+      (JSON.parse(fs.readFileSync(path.join(cellDir(out, loss, 'unet:4', 0.01), 'config.json'), 'utf8')) as { trainer: { objective: unknown } }).trainer.objective);
+    expect(objectives).toEqual([
+      [{ loss: 'inverseform', weight: 1 }],
+      [{ loss: 'boundary-aware', weight: 1, options: { bins: 2, radius: 2 } }],
+    ]);
+    expect(fs.readFileSync(path.join(out, 'results.csv'), 'utf8').trim().split('\n')).toHaveLength(3);
+  });
+
+  it('a loss × model combination the trainer refuses stops the sweep before any cell trains', async () => {
+    const out = path.join(folder, 'refused');
+    const { code, stderr } = await runCli(['sweep', '--losses', 'dice,conditional-boundary', '--models', 'unet:4,transunet:ti16', '--epochs', '1', '--out', out]);
+    expect(code).toBe(2);
+    expect(stderr).toBe("segloss sweep: --model: conditional-boundary reads the model's features and 1×1 head, which unet has (transunet's head is 3×3)\n");
+    expect(fs.existsSync(out)).toBe(false);
+  });
 });

@@ -205,10 +205,43 @@ Napi::Value fromIValue(Napi::Env env, const c10::IValue& value) {
   throw std::invalid_argument("the checkpoint's config holds a " + value.tagKind());
 }
 
+// config.standalone: null, or { position, term (a resolved term of a standalone loss), network
+// (inverseform: a Float32Array of the network's parameters; else null) }.
+std::optional<trainer::StandaloneTerm> readStandaloneTerm(Napi::Value value) {
+  if (value.IsNull() || value.IsUndefined()) return std::nullopt;
+  if (!value.IsObject()) throw NativeTypeError("'standalone' is not an object or null");
+  const Napi::Object standalone = value.As<Napi::Object>();
+  const Napi::Object term = object(standalone, "term");
+  trainer::StandaloneTerm out;
+  out.position = static_cast<size_t>(integer(standalone, "position", 0));
+  out.weight = number(term, "weight");
+  out.ignoreIndex = readResolvedIgnoreIndex(term);
+  const std::string id = string(term, "id");
+  if (id == "conditional-boundary") {
+    out.options = readResolvedOptions<ConditionalBoundaryOptions>(term);
+  } else if (id == "boundary-aware") {
+    out.options = readResolvedOptions<BoundaryAwareOptions>(term);
+  } else if (id == "inverseform") {
+    out.options = readResolvedOptions<InverseFormOptions>(term);
+    const ScalarView network = readScalarArray(required(standalone, "network"), "network");
+    if (network.type != ScalarType::Float32) throw NativeTypeError("'network' is not a Float32Array");
+    const float* data = static_cast<const float*>(network.data);
+    out.network.assign(data, data + network.length);
+  } else {
+    throw std::invalid_argument("'" + id + "' is not a standalone loss");
+  }
+  return out;
+}
+
 trainer::TrainerConfig readConfig(Napi::Object config) {
   trainer::TrainerConfig out;
   out.model = readModel(object(config, "model"));
-  out.objective.terms = readLossTerms(object(config, "objective"));
+  const Napi::Object objective = object(config, "objective");
+  const Napi::Value terms = required(objective, "terms");
+  if (!terms.IsArray()) throw NativeTypeError("'objective.terms' is not an array");
+  // empty only beside a standalone term (TrainerObjective::check)
+  if (terms.As<Napi::Array>().Length() > 0) out.objective.engine.terms = readLossTerms(objective);
+  out.objective.standalone = readStandaloneTerm(required(config, "standalone"));
   out.optimizer = readOptimizer(object(config, "optimizer"));
   out.schedule = readSchedule(object(config, "schedule"));
   out.device = string(config, "device");

@@ -279,4 +279,28 @@ at::Tensor boundaryAwareLoss(const at::Tensor& logits, const at::Tensor& target,
   return boundaryAwareForward(logits, target, options, ignoreIndex, false).value;
 }
 
+at::Tensor decodeBoundaryAware(const at::Tensor& logitsIn, const BoundaryAwareOptions& options) {
+  if (const char* problem = options.invalid()) throw LossArgumentError(std::string("boundary-aware: ") + problem);
+  if (!logitsIn.defined() || (logitsIn.dim() != 4 && logitsIn.dim() != 5)) {
+    throw LossArgumentError("decodeBoundaryAware takes logits [B, C·K, H, W] or [B, C·K, D, H, W]");
+  }
+  if (logitsIn.size(1) % options.bins != 0) {
+    throw LossArgumentError("decodeBoundaryAware: " + std::to_string(logitsIn.size(1)) + " channels are not a multiple of bins " +
+                            std::to_string(options.bins));
+  }
+  const at::Tensor logits = logitsIn.detach().to(at::kCPU).contiguous();
+  LossTensors tensors;
+  tensors.logits = logits.data_ptr();
+  tensors.dtype = scalarTypeOf(logits);
+  tensors.batch = logits.size(0);
+  tensors.channels = logits.size(1);
+  const geometry::GridShape grid = gridOf(logits);
+  tensors.pixels = grid.voxels();
+  std::vector<int64_t> sizes{logits.size(0)};
+  for (int64_t d = 2; d < logits.dim(); ++d) sizes.push_back(logits.size(d));
+  at::Tensor labels = at::empty(sizes, at::kInt);
+  decodeBoundaryAwareCpu(tensors, grid, options, labels.data_ptr<int32_t>());
+  return labels.to(at::kLong).to(logitsIn.device());
+}
+
 }  // namespace segloss::torch_ops

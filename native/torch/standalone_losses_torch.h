@@ -26,6 +26,12 @@ namespace segloss::torch_ops {
 at::Tensor boundaryAwareLoss(const at::Tensor& logits, const at::Tensor& target, const BoundaryAwareOptions& options,
                              std::optional<int64_t> ignoreIndex = std::nullopt);
 
+// boundary-aware's decoder (decodeBoundaryAwareCpu) on tensors: bin logits [B, C·K, H, W] (or
+// [B, C·K, D, H, W]) float32 / float64, any device (CPU path) → the label map [B, ...spatial]
+// int64 on the logits' device. Not differentiable. Throws LossArgumentError when the channels are
+// not a multiple of K.
+at::Tensor decodeBoundaryAware(const at::Tensor& logits, const BoundaryAwareOptions& options);
+
 // conditional-boundary: logits [B, C, H, W] (only their argmax is read), target [B, H, W],
 // features [B, D, H, W], classifierWeight [C, D] (or [C, D, 1, 1], a 1×1 conv's weight),
 // classifierBias [C] or undefined; floating tensors of the logits' dtype, any device (CPU path).

@@ -1,6 +1,7 @@
 /**
  * `segloss sweep`: the survey's experiments as one command. Trains every combination of
- * `--losses` × `--models` × `--lrs` with the survey's protocol (objective 0.5·L + 0.5·CE, SGD
+ * `--losses` × `--models` × `--lrs` with the survey's protocol (objective 0.5·L + 0.5·CE, or the
+ * loss alone for inverseform and boundary-aware, as `segloss train` by default; SGD
  * lr 0.01 with the poly schedule, batch 8; epochs configurable), one `segloss train` run folder
  * per cell under `--out` (a cell whose summary.json exists is not run again), and writes the
  * tables of the survey's Tables 3–5 — per-class DSC, mean DSC, HD95 and mIoU per cell — as
@@ -14,7 +15,7 @@ import { Command as Commander } from 'commander';
 import { type Command, commanderCommand } from './command';
 import type { RunSummary } from './run-dir';
 import { train } from './train';
-import { parseLoss, parseModel, parseNumber, parseInteger } from './train-options';
+import { parseLoss, parseModel, parseNumber, parseInteger, resolveTrainSettings } from './train-options';
 
 export interface SweepCell {
   readonly loss: string;
@@ -114,6 +115,8 @@ async function sweep(o: SweepFlags, argv: readonly string[]): Promise<number> {
   losses.forEach((l) => parseLoss(l));
   models.forEach((m) => parseModel(m, 1, 2, 224));
   parseInteger(o.epochs, '--epochs', 1, 100_000);
+  // every cell's loss × model combination, before any cell trains (e.g. conditional-boundary needs a unet)
+  for (const model of models) for (const loss of losses) resolveTrainSettings({ loss, model });
   const done: { cell: SweepCell; summary: RunSummary }[] = [];
   const total = losses.length * models.length * lrs.length;
   for (const model of models) {
@@ -125,7 +128,7 @@ async function sweep(o: SweepFlags, argv: readonly string[]): Promise<number> {
           fs.rmSync(cell.dir, { recursive: true, force: true });
           const code = await train(
             {
-              dataset: o.dataset, model, loss, ceWeight: '0.5', optimizer: 'sgd', lr: String(lr), epochs: o.epochs, batchSize: o.batchSize, seed: o.seed,
+              dataset: o.dataset, model, loss, optimizer: 'sgd', lr: String(lr), epochs: o.epochs, batchSize: o.batchSize, seed: o.seed,
               ...(o.imageSize ? { imageSize: o.imageSize } : {}), ...(o.trainLimit ? { trainLimit: o.trainLimit } : {}), ...(o.testLimit ? { testLimit: o.testLimit } : {}),
               out: cell.dir, quiet: true,
             },

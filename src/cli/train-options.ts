@@ -4,7 +4,7 @@
  * a {@link UsageError} naming the option, what was expected and what was received, raised before
  * any data is read or any native code runs.
  */
-import { combinableLossNames } from '../losses/registry';
+import { lossNames } from '../losses/registry';
 import type { FitOptions, ModelOptions, OptimizerOptions, TrainerOptions, VitPreset } from '../trainer/types';
 import type { TorchDevice } from '../torch/index';
 import type { LossSpec, LossTerm } from '../types';
@@ -141,8 +141,8 @@ function parseLossValue(value: string): unknown {
 export function parseLoss(spec: string): { loss: string; options: Record<string, unknown> } {
   const colon = spec.indexOf(':');
   const loss = colon < 0 ? spec : spec.slice(0, colon);
-  if (!(combinableLossNames as readonly string[]).includes(loss)) {
-    throw new UsageError(`--loss: expected one of ${combinableLossNames.join(', ')} (optionally :k=v,…) but received ${received(spec)}`);
+  if (!(lossNames as readonly string[]).includes(loss)) {
+    throw new UsageError(`--loss: expected one of ${lossNames.join(', ')} (optionally :k=v,…) but received ${received(spec)}`);
   }
   const options: Record<string, unknown> = {};
   if (colon >= 0) {
@@ -155,10 +155,35 @@ export function parseLoss(spec: string): { loss: string; options: Record<string,
   return { loss, options };
 }
 
+/**
+ * The losses that are a whole objective by themselves, whose `--ce-weight` defaults to 0:
+ * inverseform holds its own cross-entropy (segmentationWeight), and boundary-aware's model outputs
+ * distance bins, no segmentation logits for a cross-entropy.
+ */
+const WHOLE_OBJECTIVE_LOSSES: readonly string[] = ['inverseform', 'boundary-aware'];
+
+/** `--ce-weight`'s default for a loss: 0 for a whole-objective loss, else the survey's 0.5. */
+function defaultCeWeight(loss: string): number {
+  return WHOLE_OBJECTIVE_LOSSES.includes(loss) ? 0 : TRAIN_DEFAULTS.ceWeight;
+}
+
+/** The combinations of `--loss`, `--ce-weight` and `--model` the trainer refuses, as usage errors. */
+function checkLossCombination(loss: string, ceWeight: number, model: string): void {
+  if (loss === 'boundary-aware' && ceWeight > 0) {
+    throw new UsageError('--ce-weight: boundary-aware is the whole objective (its model outputs distance bins, no logits for a cross-entropy); give 0 or leave it out');
+  }
+  if (loss === 'conditional-boundary' && ceWeight === 0) {
+    throw new UsageError('--ce-weight: conditional-boundary reaches the logits only through their argmax and needs a cross-entropy beside it; give a weight in (0, 1]');
+  }
+  if (loss === 'conditional-boundary' && !model.startsWith('unet')) {
+    throw new UsageError("--model: conditional-boundary reads the model's features and 1×1 head, which unet has (transunet's head is 3×3)");
+  }
+}
+
 /** The objective: (1 − ceWeight)·loss + ceWeight·cross-entropy (cross-entropy alone when the loss is CE). */
 export function objectiveOf(lossSpec: string, ceWeight: number): LossSpec {
   const { loss, options } = parseLoss(lossSpec);
-  // The loss id was checked against combinableLossNames and its options are checked by Trainer.create.
+  // The loss id was checked against lossNames and its options are checked by Trainer.create.
   const term = (weight: number): LossTerm => (Object.keys(options).length ? { loss, weight, options } : { loss, weight }) as LossTerm;
   if (loss === 'cross-entropy' || ceWeight === 0) return [term(1)];
   if (ceWeight === 1) return [{ loss: 'cross-entropy', weight: 1 }];
@@ -172,11 +197,14 @@ function optional<T>(value: string | undefined, parse: (v: string) => T): T | nu
 /** Checks every option (before anything is read or built) and fills in the defaults. */
 export function resolveTrainSettings(raw: RawTrainOptions): TrainSettings {
   const optimizer = raw.optimizer === undefined ? TRAIN_DEFAULTS.optimizer : parseChoice(raw.optimizer, '--optimizer', ['sgd', 'adamw'] as const);
+  const loss = raw.loss ?? TRAIN_DEFAULTS.loss;
   const settings: TrainSettings = {
     dataset: raw.dataset ?? TRAIN_DEFAULTS.dataset,
     model: raw.model ?? TRAIN_DEFAULTS.model,
-    loss: raw.loss ?? TRAIN_DEFAULTS.loss,
-    ceWeight: raw.ceWeight === undefined ? TRAIN_DEFAULTS.ceWeight : parseNumber(raw.ceWeight, '--ce-weight', 'a number in [0, 1]', (x) => x >= 0 && x <= 1),
+    loss,
+    ceWeight: raw.ceWeight === undefined
+      ? defaultCeWeight(parseLoss(loss).loss)
+      : parseNumber(raw.ceWeight, '--ce-weight', 'a number in [0, 1]', (x) => x >= 0 && x <= 1),
     epochs: raw.epochs === undefined ? TRAIN_DEFAULTS.epochs : parseInteger(raw.epochs, '--epochs', 1, 100_000),
     batchSize: raw.batchSize === undefined ? TRAIN_DEFAULTS.batchSize : parseInteger(raw.batchSize, '--batch-size', 1, 1 << 16),
     optimizer,
@@ -188,8 +216,8 @@ export function resolveTrainSettings(raw: RawTrainOptions): TrainSettings {
     trainLimit: optional(raw.trainLimit, (v) => parseInteger(v, '--train-limit', 1)),
     testLimit: optional(raw.testLimit, (v) => parseInteger(v, '--test-limit', 1)),
   };
-  parseLoss(settings.loss);
   parseModel(settings.model, 1, 2, settings.imageSize ?? 224);
+  checkLossCombination(parseLoss(settings.loss).loss, settings.ceWeight, settings.model);
   return settings;
 }
 

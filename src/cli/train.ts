@@ -47,7 +47,7 @@ export function trainProgram(): Commander {
     .option('--dataset <spec>', 'fashion-seg (built in), synapse:DIR, cityscapes:DIR or folder:DIR', d.dataset)
     .option('--model <spec>', 'unet[:BASE] (BASE: first-level channels) or transunet[:b16|s16|ti16]', d.model)
     .option('--loss <spec>', 'a loss id with options, ID[:k=v,…] (values: numbers, true/false, a/b/c arrays)', d.loss)
-    .option('--ce-weight <w>', 'objective = (1 − w)·loss + w·cross-entropy', String(d.ceWeight))
+    .option('--ce-weight <w>', 'objective = (1 − w)·loss + w·cross-entropy (default 0 for inverseform and boundary-aware: whole objectives)', String(d.ceWeight))
     .option('--epochs <n>', 'epochs to train (with --resume: the new total)', String(d.epochs))
     .option('--batch-size <n>', 'images per step', String(d.batchSize))
     .option('--lr <x>', `learning rate (default: ${d.lr.adamw} for adamw, ${d.lr.sgd} for sgd), poly schedule`)

@@ -4,13 +4,16 @@
  * resolved options, with every default filled in, are also the `config` stored in checkpoints, from
  * which `Trainer.load` rebuilds the trainer through this same code.
  */
-import { combinableLossNames, lossNames } from '../losses/registry';
+import { defaultInverseFormNetwork } from '../inverseform';
+import { lossDefinition } from '../losses/registry';
+import type { ResolvedLossRequest, ResolvedLossTerm } from '../native/resolved';
 import { resolveLossRequest } from '../resolve';
 import { torchAddon } from '../torch/addon';
 import { checkDevice } from '../torch/index';
 import type { LossSpec } from '../types';
 import { checkKnownKeys, is, quoteList, rangeError, typeError } from '../validate';
 import type {
+  NativeStandaloneTerm,
   NativeTrainerConfig,
   ResolvedModelOptions,
   ResolvedOptimizerOptions,
@@ -232,7 +235,7 @@ export function checkTrainerOptions(options: unknown): CheckedTrainerOptions {
     : checkInteger(options.ignoreIndex, 'ignoreIndex', -(2 ** 31), 2 ** 31 - 1);
   const objectiveSpec = options.objective === undefined ? DEFAULT_OBJECTIVE : options.objective;
   const lossOptions = ignoreIndex === null ? {} : { ignoreIndex };
-  const { request } = resolveObjective(objectiveSpec, lossOptions, model.numClasses);
+  const { engine, standalone } = resolveObjective(objectiveSpec, lossOptions, model);
   const optimizer = checkOptimizer(options.optimizer);
   const device = checkDevice(options.device, torchAddon());
   const seed = options.seed === undefined ? 0 : checkInteger(options.seed, 'seed', 0);
@@ -256,7 +259,8 @@ export function checkTrainerOptions(options: unknown): CheckedTrainerOptions {
   };
   const native: NativeTrainerConfig = {
     model,
-    objective: request,
+    objective: engine,
+    standalone,
     optimizer: nativeOptimizer(optimizer),
     schedule: nativeSchedule(optimizer),
     device,
@@ -268,18 +272,71 @@ export function checkTrainerOptions(options: unknown): CheckedTrainerOptions {
   return { resolved, native };
 }
 
-/** The objective through the loss API's own resolution, its messages naming `objective`. */
-function resolveObjective(spec: unknown, lossOptions: Record<string, unknown>, channels: number): ReturnType<typeof resolveLossRequest> {
-  if (is.string(spec) && (lossNames as readonly string[]).includes(spec) && !(combinableLossNames as readonly string[]).includes(spec)) {
-    throw rangeError(`a loss the trainer's model output feeds (one of ${combinableLossNames.join(', ')})`, 'objective', spec);
-  }
+/** The resolved objective: its engine terms, and its standalone term (with its position) if any. */
+interface ResolvedObjective {
+  readonly engine: ResolvedLossRequest;
+  readonly standalone: NativeStandaloneTerm | null;
+}
+
+/**
+ * The objective through the loss API's own resolution (terms may be losses with their own entry
+ * points, which the trainer feeds from the model), its messages naming `objective`; then the
+ * checks of such a term's combination (checkStandaloneTerm).
+ */
+function resolveObjective(spec: unknown, lossOptions: Record<string, unknown>, model: ResolvedModelOptions): ResolvedObjective {
+  let request: ResolvedLossRequest;
   try {
-    return resolveLossRequest(spec, lossOptions, channels);
+    request = resolveLossRequest(spec, lossOptions, model.numClasses, [], { standaloneTerms: true }).request;
   } catch (error) {
     const e = error as Error;
     e.message = e.message.replace(/ for loss(\[|\b)/, ' for objective$1');
     throw e;
   }
+  const positions = request.terms.flatMap((term, i) => (lossDefinition(term.id).ownEntry ? [i] : []));
+  if (positions.length === 0) return { engine: request, standalone: null };
+  if (positions.length > 1) {
+    throw rangeError('at most one term of a loss with its own entry point (boundary-aware, inverseform, conditional-boundary)', 'objective',
+      positions.map((i) => request.terms[i].id));
+  }
+  const position = positions[0];
+  const term = request.terms[position];
+  const engine = { ...request, terms: request.terms.filter((_, i) => i !== position) };
+  checkStandaloneTerm(term, engine.terms, model, spec);
+  const network = term.id === 'inverseform' ? term.network ?? defaultInverseFormNetwork() : null;
+  return { engine, standalone: { position, term, network } };
+}
+
+/**
+ * What each standalone loss needs from the model and the other terms:
+ * - conditional-boundary: the model's features and 1×1 head (unet; transunet's head is 3×3), and
+ *   a term on the logits, which it reaches through their argmax only;
+ * - boundary-aware: the whole objective (the model outputs C·K bin channels, no segmentation logits);
+ * - inverseform: its own CE is part of it; other terms see the first C channels.
+ */
+function checkStandaloneTerm(term: ResolvedLossTerm, others: readonly ResolvedLossTerm[], model: ResolvedModelOptions, spec: unknown): void {
+  if (term.id === 'conditional-boundary') {
+    if (model.name !== 'unet') {
+      throw rangeError("model 'unet' with conditional-boundary (it reads the model's features and 1×1 head; transunet's head is a 3×3 convolution)",
+        'objective', spec);
+    }
+    if (others.length === 0) {
+      throw rangeError("conditional-boundary with a term on the logits, which it reaches only through their argmax " +
+        "(e.g. [{ loss: 'conditional-boundary', weight: 0.5 }, { loss: 'cross-entropy', weight: 0.5 }])", 'objective', spec);
+    }
+  }
+  if (term.id === 'boundary-aware' && others.length > 0) {
+    throw rangeError('boundary-aware alone (its model outputs C·K distance-bin channels and no segmentation logits for other terms)',
+      'objective', spec);
+  }
+}
+
+/** A recorded objective with inverseform's `network` back as a Float32Array (jsonLike wrote an array). */
+function reviveObjective(objective: unknown): unknown {
+  if (!Array.isArray(objective)) return objective;
+  return objective.map((term: unknown) => {
+    if (!is.object(term) || term.loss !== 'inverseform' || !is.object(term.options) || !Array.isArray(term.options.network)) return term;
+    return { ...term, options: { ...term.options, network: Float32Array.from(term.options.network as number[]) } };
+  });
 }
 
 /** The options to rebuild a trainer from a checkpoint's record (optionally on another device). */
@@ -287,9 +344,10 @@ export function optionsFromRecord(record: unknown, device: string | undefined): 
   if (!is.object(record) || record.format !== CONFIG_FORMAT) {
     throw rangeError(`a segloss checkpoint (config format '${CONFIG_FORMAT}')`, 'path', record === null ? null : 'a file without it');
   }
-  const { format: _format, ignoreIndex, ...rest } = record as Record<string, unknown>;
+  const { format: _format, ignoreIndex, objective, ...rest } = record as Record<string, unknown>;
   return {
     ...(rest as unknown as TrainerOptions),
+    objective: reviveObjective(objective) as TrainerOptions['objective'],
     ...(ignoreIndex === null ? {} : { ignoreIndex: ignoreIndex as number }),
     ...(device === undefined ? {} : { device: device as TrainerOptions['device'] }),
   };

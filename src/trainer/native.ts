@@ -3,7 +3,7 @@
  * addon) and the resolved, flat values that cross into it. TypeScript has validated every value;
  * the native side only checks invariants.
  */
-import type { ResolvedLossRequest } from '../native/resolved';
+import type { ResolvedLossRequest, ResolvedLossTerm } from '../native/resolved';
 import { torchAddon } from '../torch/addon';
 import type { TargetArray } from '../types';
 
@@ -51,10 +51,23 @@ export interface ResolvedSchedule {
   readonly totalSteps: number;
 }
 
+/**
+ * The objective's term of a loss with its own entry point (native/torch/trainer/objective.h
+ * StandaloneTerm): its resolved term, its index among the objective's terms, and inverseform's
+ * network parameters (null for the other losses).
+ */
+export interface NativeStandaloneTerm {
+  readonly position: number;
+  readonly term: ResolvedLossTerm;
+  readonly network: Float32Array | null;
+}
+
 /** What `create` reads (trainer_addon.cpp readConfig). */
 export interface NativeTrainerConfig {
   readonly model: ResolvedModelOptions;
+  /** The engine terms (on the segmentation logits); no terms only beside a standalone term. */
   readonly objective: ResolvedLossRequest;
+  readonly standalone: NativeStandaloneTerm | null;
   readonly optimizer: ResolvedOptimizerOptions;
   readonly schedule: ResolvedSchedule;
   readonly device: string;

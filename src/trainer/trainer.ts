@@ -235,8 +235,9 @@ export class Trainer {
   }
 
   /**
-   * The predicted classes (argmax of the logits) of images [N, Cin, H, W]: a Uint8Array [N, H, W]
-   * (a Uint16Array when numClasses > 256).
+   * The predicted classes of images [N, Cin, H, W]: a Uint8Array [N, H, W] (a Uint16Array when
+   * numClasses > 256). The argmax of the logits (of the first C channels with inverseform), or
+   * with boundary-aware the decoder of `decodeBoundaryAware`.
    */
   async predict(images: Float32Array, shape: readonly [number, number, number, number], options?: { readonly batchSize?: number }): Promise<Uint8Array | Uint16Array> {
     const native = this.#live();
@@ -247,7 +248,9 @@ export class Trainer {
   }
 
   /**
-   * The logits [N, K, H, W] (Float32Array, NCHW) of images [N, Cin, H, W], in eval mode.
+   * The model's output [N, K, H, W] (Float32Array, NCHW) of images [N, Cin, H, W], in eval mode:
+   * K = numClasses, or C + 1 with an inverseform term (the edge logit last), or C·bins with
+   * boundary-aware (class-major distance bins).
    */
   async predictLogits(images: Float32Array, shape: readonly [number, number, number, number], options?: { readonly batchSize?: number }): Promise<Float32Array> {
     const native = this.#live();

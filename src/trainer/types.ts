@@ -109,6 +109,11 @@ export interface TrainerOptions {
   /**
    * The objective: a loss id or terms `[{ loss, weight?, options? }]`, as `computeLoss` takes them.
    * Default `[{ loss: 'dice', weight: 0.5 }, { loss: 'cross-entropy', weight: 0.5 }]` (the survey's).
+   * At most one term may be a loss with its own entry point, which the trainer feeds from the
+   * model: `conditional-boundary` (the UNet's features and 1×1 head; needs another term, e.g.
+   * cross-entropy), `inverseform` (the model gets a C + 1-th output channel, the edge logit; other
+   * terms see the first C) or `boundary-aware` (C·K output channels; the whole objective, classes
+   * from its decoder). docs/training.md, "Losses with their own entry points".
    */
   readonly objective?: LossSpec;
   /** Label whose pixels count in neither the objective nor the metrics. Default none. */

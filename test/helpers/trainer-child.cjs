@@ -51,8 +51,28 @@ async function raw() {
     model: { name: 'unet', inChannels: 1, numClasses: 2, baseChannels: 2, bilinear: false },
     objective: { terms: [{ id: 'cross-entropy', weight: 1, activation: 'softmax', ignoreIndex: null, classWeights: null, labelSmoothing: 0 }], gradScale: 1 },
     optimizer: { name: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 0, nesterov: false },
+    standalone: null,
     schedule: { name: 'constant', power: 0.9, totalSteps: 0 }, device: 'cpu', seed: 0, precision: 'float32', channelsLast: false, record: {},
   };
+  // standalone terms TypeScript would never send
+  const cbl = { id: 'conditional-boundary', weight: 1, activation: 'softmax', ignoreIndex: null, boundaryWidthRatio: 0.02, contextWeight: 1, neighbourClassWeight: 0.2, centreWeight: 2 };
+  const inverseform = { id: 'inverseform', weight: 1, activation: 'softmax', ignoreIndex: null, segmentationWeight: 1, edgeWeight: 0.3, inverseFormWeight: 0.3 };
+  const binned = { id: 'boundary-aware', weight: 1, activation: 'sigmoid', ignoreIndex: null, bins: 2, radius: 2 };
+  const noTerms = { terms: [], gradScale: 1 };
+  for (const [what, changes] of [
+    ['standalone not an object', { standalone: 3 }],
+    ['standalone of an engine loss', { standalone: { position: 0, term: config.objective.terms[0], network: null } }],
+    ['standalone position outside the terms', { standalone: { position: 4, term: cbl, network: null } }],
+    ['no terms at all', { objective: noTerms, standalone: null }],
+    ['boundary-aware beside engine terms', { standalone: { position: 1, term: binned, network: null } }],
+    ['boundary-aware with bins 0', { objective: noTerms, standalone: { position: 0, term: { ...binned, bins: 0 }, network: null } }],
+    ['inverseform without a network', { objective: noTerms, standalone: { position: 0, term: inverseform, network: null } }],
+    ['inverseform with a short network', { objective: noTerms, standalone: { position: 0, term: inverseform, network: new Float32Array(5) } }],
+    ['inverseform with a float64 network', { objective: noTerms, standalone: { position: 0, term: inverseform, network: new Float64Array(36622) } }],
+    ['conditional-boundary on a transunet', { model: { name: 'transunet', inChannels: 1, numClasses: 2, imageSize: 32, hidden: 32, layers: 1, heads: 2, mlp: 32, dropout: 0 }, standalone: { position: 1, term: cbl, network: null } }],
+  ]) {
+    await attempt(what, () => new NativeTrainer().create({ ...config, ...changes }));
+  }
   await t.create(config);
   const data = smallData();
   const fitOptions = { epochs: 1, batchSize: 2, evalBatchSize: 2, augment: 'none', checkpoint: null, nonFinite: 'stop' };

@@ -42,6 +42,7 @@ SegmentationModel makeModel(const ModelOptions& options, at::Generator& generato
           model.name = "unet";
           model.module = net.ptr();
           model.forward = [net](const at::Tensor& images) mutable { return net->forwardWithFeatures(images); };
+          model.classifier = [net]() { return std::make_pair(net->outc->conv->weight, net->outc->conv->bias); };
           model.numClasses = o.numClasses();
           model.inChannels = o.inChannels();
           initParameters(*model.module, generator);

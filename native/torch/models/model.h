@@ -32,6 +32,10 @@ struct SegmentationModel {
   int64_t fixedSize = 0;                                          // S when inputs must be S × S (TransUNet), else 0
   /// Loads the published ViT npz into the encoder (TransUNet only; empty for other models).
   std::function<void(const std::string& npzPath)> loadViTWeights;
+  /// The 1×1 head that maps the features to the logits: its weight [K, F, 1, 1] and bias [K], the
+  /// module's own parameters (UNet: `outc.conv`). Empty for a model whose head is not a 1×1
+  /// convolution of the features it returns (TransUNet's segmentation head is 3×3).
+  std::function<std::pair<at::Tensor, at::Tensor>()> classifier;
 };
 
 /// Builds the model on the CPU, initialised as PyTorch initialises it (Conv / ConvTranspose /

@@ -5,13 +5,13 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/Dict.h>
 #include <ATen/core/grad_mode.h>
 
-#include "../../core/loss_list.h"
 #include "checkpoint.h"
 
 namespace segloss::trainer {
@@ -28,23 +28,21 @@ uint64_t splitmix64(uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-std::vector<torch_ops::Objective> unitObjectives(const torch_ops::Objective& objective) {
-  std::vector<torch_ops::Objective> units;
-  for (LossTerm term : objective.terms) {
-    term.weight = 1.0;
-    units.push_back(torch_ops::Objective{{term}, at::Tensor()});
-  }
-  return units;
-}
-
 // The model's optimizer options with weight decay 0 (the learned loss state's parameter group).
 OptimizerOptions withoutWeightDecay(OptimizerOptions options) {
   std::visit([](auto& o) { o.weightDecay = 0.0; }, options);
   return options;
 }
 
-std::optional<int64_t> ignoreIndexOf(const torch_ops::Objective& objective) {
-  return objective.terms.empty() ? std::nullopt : objective.terms.front().ignoreIndex;
+// The model options with `channels` output channels; `classes` receives the options' numClasses.
+models::ModelOptions withOutputChannels(models::ModelOptions options, const TrainerObjective& objective, int64_t& classes) {
+  std::visit(
+      [&](auto& o) {
+        classes = o.numClasses();
+        o.numClasses(outputChannels(objective, classes));
+      },
+      options);
+  return options;
 }
 
 // Rows [first, last) of the epoch order, as an index tensor on `device`.
@@ -77,15 +75,20 @@ Trainer::Trainer(TrainerConfig config)
     : config_(std::move(config)),
       device_(config_.device),
       generator_(at::make_generator<at::CPUGeneratorImpl>(config_.seed)) {
-  if (config_.objective.terms.empty()) throw std::invalid_argument("the objective has no terms");
-  model_ = models::makeModel(config_.model, generator_);
+  config_.objective.check();
+  model_ = models::makeModel(withOutputChannels(config_.model, config_.objective, classes_), generator_);
+  if (config_.objective.standalone && std::holds_alternative<ConditionalBoundaryOptions>(config_.objective.standalone->options) &&
+      !model_.classifier) {
+    throw std::invalid_argument("conditional-boundary needs a model whose head is a 1×1 convolution of its features (unet); " +
+                                model_.name + "'s is not");
+  }
   model_.module->to(device_);
   if (config_.channelsLast) toChannelsLast(*model_.module);
   if (config_.precision != Precision::Float32 && !autocastSupported()) {
     throw std::invalid_argument("bfloat16 precision needs libtorch ≥ 2.4");
   }
   parameterCount_ = models::parameterCount(*model_.module);
-  unitTerms_ = unitObjectives(config_.objective);
+  unitTerms_ = unitObjectives(config_.objective.engine);
   optimizer_ = std::make_unique<Optimizer>(config_.optimizer, model_.module->parameters());
   lastLr_ = optimizer_->baseLr();
   initLossState();
@@ -93,7 +96,7 @@ Trainer::Trainer(TrainerConfig config)
 
 void Trainer::initLossState() {
   std::optional<double> theta;
-  for (const LossTerm& term : config_.objective.terms) {
+  for (const LossTerm& term : config_.objective.engine.terms) {
     const auto* robust = std::get_if<RobustTOptions>(&term.options);
     if (!robust) continue;
     if (theta && *theta != robust->nuParameter) {
@@ -103,7 +106,7 @@ void Trainer::initLossState() {
   }
   if (!theta) return;
   nuParameter_ = at::scalar_tensor(*theta, at::kDouble).requires_grad_(true);
-  config_.objective.nuParameter = nuParameter_;
+  config_.objective.engine.nuParameter = nuParameter_;
   for (torch_ops::Objective& unit : unitTerms_) {
     if (std::holds_alternative<RobustTOptions>(unit.terms.front().options)) unit.nuParameter = nuParameter_;
   }
@@ -130,21 +133,21 @@ Trainer::StepResult Trainer::trainStep(const at::Tensor& images /* [B, Cin, H, W
                                        const at::Tensor& masks /* [B, H, W] */, double lr) {
   optimizer_->zeroGrad();
   if (stateOptimizer_) stateOptimizer_->zeroGrad();
-  const at::Tensor logits = forwardLogits(images);  // [B, K, H, W] float32
+  const ObjectiveInput input = forward(images);  // [B, outputChannels, H, W] float32
   StepResult result;
   result.loss = std::numeric_limits<double>::quiet_NaN();
-  if (!logits.isfinite().all().item<bool>()) {
+  if (!input.output.isfinite().all().item<bool>() || (input.features.defined() && !input.features.isfinite().all().item<bool>())) {
     result.nonFinite = "the logits";
     return result;
   }
+  const std::vector<at::Tensor> values = termValues(config_.objective, unitTerms_, input, masks, classes_);
   at::Tensor total;
-  for (size_t t = 0; t < unitTerms_.size(); ++t) {
-    const at::Tensor value = torch_ops::loss(logits, masks, unitTerms_[t]);
-    result.terms.push_back(value.item<double>());
+  for (size_t t = 0; t < values.size(); ++t) {
+    result.terms.push_back(values[t].item<double>());
     if (!std::isfinite(result.terms.back()) && result.nonFinite.empty()) {
-      result.nonFinite = "term " + std::to_string(t) + " ('" + std::string(lossId(unitTerms_[t].terms.front().options)) + "')";
+      result.nonFinite = "term " + std::to_string(t) + " ('" + config_.objective.termId(t) + "')";
     }
-    const at::Tensor weighted = value * config_.objective.terms[t].weight;
+    const at::Tensor weighted = values[t] * config_.objective.termWeight(t);
     total = total.defined() ? total + weighted : weighted;
   }
   if (!result.nonFinite.empty()) return result;
@@ -231,7 +234,7 @@ FitSummary Trainer::fit(const Dataset& train, const Dataset* validation, const F
       at::Tensor batchImages = images.index_select(0, rows);
       at::Tensor batchMasks = masks.index_select(0, rows);
       augmentBatch(options.augment, batchImages, batchMasks, config_.seed, epoch_, first,
-                   ignoreIndexOf(config_.objective).value_or(0));
+                   config_.objective.ignoreIndex().value_or(0));
       const StepResult result =
           withMemoryAdvice("a training step", last - first, [&] { return trainStep(batchImages, batchMasks, lr); });
       const bool skipped = !result.nonFinite.empty();
@@ -275,26 +278,40 @@ FitSummary Trainer::fit(const Dataset& train, const Dataset* validation, const F
   return summary;
 }
 
-at::Tensor Trainer::forwardLogits(const at::Tensor& images) {
+ObjectiveInput Trainer::forward(const at::Tensor& images) {
   const at::Tensor input = config_.channelsLast ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
-  at::Tensor logits;
+  models::SegmentationOutput out;
   {
     const AutocastScope autocast(config_.precision, device_.type());
-    logits = model_.forward(input).logits;
+    out = model_.forward(input);
   }
-  return logits.scalar_type() == at::kFloat ? logits : logits.to(at::kFloat);
+  const auto float32 = [](const at::Tensor& t) { return t.scalar_type() == at::kFloat ? t : t.to(at::kFloat); };
+  ObjectiveInput result;
+  result.output = float32(out.logits);
+  const bool needsFeatures =
+      config_.objective.standalone && std::holds_alternative<ConditionalBoundaryOptions>(config_.objective.standalone->options);
+  if (needsFeatures) {
+    result.features = float32(out.features);
+    std::tie(result.classifierWeight, result.classifierBias) = model_.classifier();
+  }
+  return result;
 }
 
 Trainer::Inference Trainer::infer(const at::Tensor& images) {
   const int64_t h = images.size(2), w = images.size(3), size = model_.fixedSize;
   if (size == 0 || (h == size && w == size)) {
-    const at::Tensor logits = forwardLogits(images);
-    return {logits, logits.argmax(1)};
+    ObjectiveInput input = forward(images);
+    const at::Tensor classes = predictedClasses(config_.objective, input.output, classes_);
+    return {std::move(input), classes};
   }
+  // a fixed-size model: conditional-boundary (which needs the features at the images' size) is
+  // refused for it at construction
   const at::Tensor resized = at::upsample_bicubic2d(images, {size, size}, /*align_corners=*/true);
-  const at::Tensor logits = forwardLogits(resized);  // [B, K, S, S]
-  const at::Tensor classes = at::upsample_nearest2d(logits.argmax(1, true).to(at::kFloat), {h, w}).squeeze(1).to(at::kLong);
-  return {at::upsample_bilinear2d(logits, {h, w}, /*align_corners=*/true), classes};
+  ObjectiveInput input = forward(resized);  // [B, outputChannels, S, S]
+  const at::Tensor atSize = predictedClasses(config_.objective, input.output, classes_).unsqueeze(1).to(at::kFloat);
+  const at::Tensor classes = at::upsample_nearest2d(atSize, {h, w}).squeeze(1).to(at::kLong);
+  input.output = at::upsample_bilinear2d(input.output, {h, w}, /*align_corners=*/true);
+  return {std::move(input), classes};
 }
 
 Evaluation Trainer::evaluate(const Dataset& data, int64_t batchSize, bool hd95) {
@@ -303,13 +320,13 @@ Evaluation Trainer::evaluate(const Dataset& data, int64_t batchSize, bool hd95) 
   const at::Tensor images = data.images.to(device_);
   const at::Tensor masks = data.masks.to(device_);
   const int64_t n = images.size(0);
-  MetricAccumulator metrics(model_.numClasses, ignoreIndexOf(config_.objective), hd95);
+  MetricAccumulator metrics(classes_, config_.objective.ignoreIndex(), hd95);
   double lossSum = 0.0;
   for (int64_t first = 0; first < n; first += batchSize) {
     const int64_t count = std::min(batchSize, n - first);
     const at::Tensor batchMasks = masks.narrow(0, first, count);
     const Inference out = infer(images.narrow(0, first, count));
-    lossSum += torch_ops::loss(out.logits, batchMasks, config_.objective).item<double>() * static_cast<double>(count);
+    lossSum += objectiveValue(config_.objective, out.input, batchMasks, classes_).item<double>() * static_cast<double>(count);
     const std::vector<int64_t> cases =
         data.cases.empty() ? std::vector<int64_t>{} : std::vector<int64_t>(data.cases.begin() + first, data.cases.begin() + first + count);
     metrics.add(out.classes, batchMasks, cases);
@@ -325,7 +342,7 @@ at::Tensor Trainer::predict(const at::Tensor& imagesIn, int64_t batchSize, bool 
   for (int64_t first = 0; first < images.size(0); first += batchSize) {
     const int64_t count = std::min(batchSize, images.size(0) - first);
     const Inference out = infer(images.narrow(0, first, count));
-    parts.push_back((logits ? out.logits.to(at::kFloat) : out.classes).to(at::kCPU));
+    parts.push_back((logits ? out.input.output : out.classes).to(at::kCPU));
   }
   return at::cat(parts, 0);
 }

@@ -1,6 +1,7 @@
-// The native training loop: a model, an objective (any compound of the library's losses through
-// the fused autograd op, torch_ops::loss), an optimizer with its schedule, and the state that a
-// checkpoint captures. Everything here runs on the trainer's own thread (native/addon/
+// The native training loop: a model, an objective (objective.h: any compound of the engine's
+// losses through the fused autograd op, torch_ops::loss, and at most one standalone loss on the
+// model's features, head or extra output channels), an optimizer with its schedule, and the
+// state that a checkpoint captures. Everything here runs on the trainer's own thread (native/addon/
 // trainer_addon.cpp); nothing touches Node-API. One step = forward, objective, backward, update.
 //
 // Determinism: the weights are initialised from a generator seeded with `seed`, the epoch order is
@@ -25,6 +26,7 @@
 #include "../models/model.h"
 #include "augment.h"
 #include "metrics.h"
+#include "objective.h"
 #include "optimizer.h"
 #include "precision.h"
 
@@ -33,7 +35,7 @@ namespace segloss::trainer {
 /// Everything a trainer is built from.
 struct TrainerConfig {
   models::ModelOptions model;
-  torch_ops::Objective objective;  // value = Σ weight · loss
+  TrainerObjective objective;  // value = Σ weight · loss; it sets the model's output channels
   OptimizerOptions optimizer = SgdOptions{};
   ScheduleOptions schedule;
   std::string device = "cpu";  // 'cpu', 'cuda', 'cuda:<i>'
@@ -142,8 +144,9 @@ class Trainer {
   /// its logits (for the objective) bilinearly.
   /// With `hd95`, also HD95 per case and class (metrics.h).
   Evaluation evaluate(const Dataset& data, int64_t batchSize, bool hd95 = false);
-  /// For images [N, Cin, H, W]: the argmax classes [N, H, W] (int64, CPU), or with `logits` the
-  /// logits [N, K, H, W] (float32, CPU); resized as in evaluate.
+  /// For images [N, Cin, H, W]: the predicted classes [N, H, W] (int64, CPU; objective.h
+  /// predictedClasses), or with `logits` the model's output [N, outputChannels, H, W] (float32,
+  /// CPU); resized as in evaluate.
   at::Tensor predict(const at::Tensor& images, int64_t batchSize, bool logits = false);
   /// Writes a checkpoint (checkpoint.h): model, optimizer, scheduler, RNG, epoch/step, config.
   void save(const std::string& path) const;
@@ -165,13 +168,14 @@ class Trainer {
   bool gradientsFinite() const;
   StepResult trainStep(const at::Tensor& images, const at::Tensor& masks, double lr);
   struct Inference {
-    at::Tensor logits;   // [B, K, H, W] float
-    at::Tensor classes;  // [B, H, W] int64
+    ObjectiveInput input;  // the output [B, outputChannels, H, W] (and features, head) at the images' size
+    at::Tensor classes;    // [B, H, W] int64
   };
-  // Eval-mode forward at the model's size, logits and classes back at the images' size.
+  // Eval-mode forward at the model's size, output and classes back at the images' size.
   Inference infer(const at::Tensor& images /* [B, Cin, H, W] */);
-  // The model's logits [B, K, H, W] in float32: channels-last input and autocast as configured.
-  at::Tensor forwardLogits(const at::Tensor& images /* [B, Cin, H, W] */);
+  // The model's output [B, outputChannels, H, W] and features in float32, with its head (for
+  // the objective): channels-last input and autocast as configured.
+  ObjectiveInput forward(const at::Tensor& images /* [B, Cin, H, W] */);
   int64_t scheduleHorizon(const FitOptions& options, int64_t stepsPerEpoch) const;
   void writeCheckpoint(const std::string& path, const EventSink& sink) const;
   void initLossState();
@@ -181,8 +185,9 @@ class Trainer {
   TrainerConfig config_;
   at::Device device_;
   at::Generator generator_;  // CPU generator: initialisation and any later randomness
-  models::SegmentationModel model_;
-  std::vector<torch_ops::Objective> unitTerms_;  // each term alone with weight 1
+  models::SegmentationModel model_;  // outputs outputChannels(objective, classes_) channels
+  int64_t classes_ = 0;              // C, the label classes (the model options' numClasses)
+  std::vector<torch_ops::Objective> unitTerms_;  // each engine term alone with weight 1
   std::unique_ptr<Optimizer> optimizer_;
   // Learned loss state: robust-t's θ ([] float64, CPU, requires grad; undefined without a robust-t
   // term), shared by the objective's robust-t terms and optimised in its own parameter group: the
