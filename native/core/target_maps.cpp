@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <list>
 #include <mutex>
 #include <string>
@@ -13,6 +14,7 @@
 #include "geometry/distance_maps.h"
 #include "geometry/distance_transform.h"
 #include "geometry/morphology.h"
+#include "parallel_cpu.h"
 
 namespace segloss {
 namespace {
@@ -152,15 +154,36 @@ void imageMapsFromMasks(const uint8_t* masks, const TargetMapRequest& r, double*
   }
 }
 
-// The maps of `count` images whose masks are masks [count, maps, N], into out[k] (each image's
-// geometry call threads over its maps, and writes straight into the vector the cache keeps).
-void mapsFromMasks(const uint8_t* masks, int64_t count, const TargetMapRequest& r, std::vector<double>* out) {
+// The maps of `count` images (images[k]: its labels), into out[k] (written straight into the
+// vectors the cache keeps). With at least as many images as threads, each worker computes whole
+// images, masks included (its geometry calls then run on its own thread: no synchronisation inside
+// an image); otherwise the images go one by one, each geometry call threaded over its maps.
+void mapsOfImages(const unsigned char* const* images, LabelType type, int64_t count, const TargetMapRequest& r,
+                  std::vector<double>* out) {
   const int64_t n = r.grid.voxels();
   const int64_t perImage = masksPerImage(r.kind, r.classes) * n;
   const int64_t length = targetMapLength(r.kind, r.classes, n);
-  for (int64_t k = 0; k < count; ++k) {
-    out[k].assign(static_cast<size_t>(length), 0.0);
-    imageMapsFromMasks(masks + k * perImage, r, out[k].data());
+  for (int64_t k = 0; k < count; ++k) out[k].assign(static_cast<size_t>(length), 0.0);
+  const auto image = [&](int64_t k, std::vector<uint8_t>& masks) {
+    imageMasks(images[k], type, r, n, masks.data());
+    imageMapsFromMasks(masks.data(), r, out[k].data());
+  };
+  if (count < cpuEngineThreads()) {
+    std::vector<uint8_t> masks(static_cast<size_t>(perImage));
+    for (int64_t k = 0; k < count; ++k) image(k, masks);
+    return;
+  }
+  std::vector<std::exception_ptr> failed(static_cast<size_t>(count));
+  parallelRanges(count, workersFor(count, perImage), [&](int, int64_t b, int64_t e) {
+    try {  // a pool worker must not throw: the error is rethrown on the calling thread
+      std::vector<uint8_t> masks(static_cast<size_t>(perImage));
+      for (int64_t k = b; k < e; ++k) image(k, masks);
+    } catch (...) {
+      failed[static_cast<size_t>(b)] = std::current_exception();
+    }
+  });
+  for (const std::exception_ptr& error : failed) {
+    if (error) std::rethrow_exception(error);
   }
 }
 
@@ -285,15 +308,11 @@ void classMasks(const void* labels, LabelType labelType, int64_t pixels, int cla
 std::vector<std::vector<double>> computeTargetMaps(const void* target, LabelType labelType, int64_t batch,
                                                    const TargetMapRequest& request) {
   geometry::checkGrid(request.grid);
-  const int64_t n = request.grid.voxels();
-  const int64_t perImage = masksPerImage(request.kind, request.classes) * n;
-  std::vector<uint8_t> masks(static_cast<size_t>(batch * perImage));
-  const size_t stride = labelBytes(labelType) * static_cast<size_t>(n);
-  for (int64_t b = 0; b < batch; ++b) {
-    imageMasks(static_cast<const unsigned char*>(target) + b * stride, labelType, request, n, masks.data() + b * perImage);
-  }
+  const size_t stride = labelBytes(labelType) * static_cast<size_t>(request.grid.voxels());
+  std::vector<const unsigned char*> images(static_cast<size_t>(batch));
+  for (int64_t b = 0; b < batch; ++b) images[b] = static_cast<const unsigned char*>(target) + b * stride;
   std::vector<std::vector<double>> out(static_cast<size_t>(batch));
-  mapsFromMasks(masks.data(), batch, request, out.data());
+  mapsOfImages(images.data(), labelType, batch, request, out.data());
   return out;
 }
 
@@ -316,13 +335,10 @@ BatchTargetMaps targetMaps(const void* target, LabelType labelType, int64_t batc
     if (!out.images[b]) missing.push_back(b);
   }
   if (!missing.empty()) {
-    const int64_t perImage = masksPerImage(request.kind, request.classes) * n;
-    std::vector<uint8_t> masks(missing.size() * static_cast<size_t>(perImage));
-    for (size_t k = 0; k < missing.size(); ++k) {
-      imageMasks(bytes + missing[k] * stride, labelType, request, n, masks.data() + k * perImage);
-    }
+    std::vector<const unsigned char*> images(missing.size());
+    for (size_t k = 0; k < missing.size(); ++k) images[k] = bytes + missing[k] * stride;
     std::vector<std::vector<double>> maps(missing.size());
-    mapsFromMasks(masks.data(), static_cast<int64_t>(missing.size()), request, maps.data());
+    mapsOfImages(images.data(), labelType, static_cast<int64_t>(missing.size()), request, maps.data());
     for (size_t k = 0; k < missing.size(); ++k) {
       const int64_t b = missing[k];
       out.images[b] = std::make_shared<const std::vector<double>>(std::move(maps[k]));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "distance_transform.h"
+#include "../parallel_cpu.h"
 
 namespace segloss::geometry {
 namespace {
@@ -48,11 +49,13 @@ void perMap(const uint8_t* mask, int64_t maps, const GridShape& grid, int64_t di
   std::vector<uint8_t> defined(static_cast<size_t>(std::max<int64_t>(maps, 0)));
   distanceToOtherSide(mask, maps, grid, out, defined.data(), disjointGroup);
   const int64_t n = grid.voxels();
-  for (int64_t m = 0; m < maps; ++m) {
-    const uint8_t* mm = mask + m * n;
-    double* om = out + m * n;
-    write(mm, om, defined[m] ? maskExtent(mm, om, n) : oneSidedExtent(mm, n), om, n);
-  }
+  parallelRanges(maps, workersFor(maps, n), [&](int, int64_t b, int64_t e) {
+    for (int64_t m = b; m < e; ++m) {
+      const uint8_t* mm = mask + m * n;
+      double* om = out + m * n;
+      write(mm, om, defined[m] ? maskExtent(mm, om, n) : oneSidedExtent(mm, n), om, n);
+    }
+  });
 }
 
 }  // namespace

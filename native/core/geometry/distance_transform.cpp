@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <vector>
 
@@ -487,15 +488,34 @@ void distanceToOtherSide(const uint8_t* mask, int64_t maps, const GridShape& gri
   if (disjointGroup <= 1) return otherSideOfIndependentMasks(mask, maps, grid, out, defined);
   if (maps % disjointGroup != 0) throw GeometryArgumentError("maps must be a multiple of the disjoint group's size");
   const int64_t n = grid.voxels();
-  std::vector<int32_t> label;
-  std::vector<int64_t> count;
-  for (int64_t g = 0; g < maps; g += disjointGroup) {
+  const auto group = [&](int64_t g) {  // maps [g, g + disjointGroup)
+    std::vector<int32_t> label;
+    std::vector<int64_t> count;
     const uint8_t* masks = mask + g * n;
     if (labelsOfDisjointMasks(masks, disjointGroup, n, label, count)) {
       otherSideOfDisjointMasks(masks, disjointGroup, grid, label, count, out + g * n, defined + g);
     } else {
       otherSideOfIndependentMasks(masks, disjointGroup, grid, out + g * n, defined + g);
     }
+  };
+  const int64_t groups = maps / disjointGroup;
+  if (groups < cpuEngineThreads()) {
+    for (int64_t k = 0; k < groups; ++k) group(k * disjointGroup);
+    return;
+  }
+  // Whole groups per worker (their inner passes then run on the worker's own thread).
+  std::vector<std::exception_ptr> failed(static_cast<size_t>(groups));
+  parallelRanges(groups, workersFor(groups, disjointGroup * n), [&](int, int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      try {  // a pool worker must not throw: rethrown on the calling thread
+        group(k * disjointGroup);
+      } catch (...) {
+        failed[static_cast<size_t>(k)] = std::current_exception();
+      }
+    }
+  });
+  for (const std::exception_ptr& error : failed) {
+    if (error) std::rethrow_exception(error);
   }
 }
 
