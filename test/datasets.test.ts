@@ -134,6 +134,31 @@ describe('Cityscapes', () => {
   });
 });
 
+describe('truncated files (the first half of a real file) are errors naming them, before training', () => {
+  const truncate = (file: string): void => {
+    const bytes = fs.readFileSync(file);
+    fs.writeFileSync(file, bytes.subarray(0, bytes.length >> 1));
+  };
+  it.each([
+    ['synapse-tiny', ['train_npz', 'case0005_slice001.npz'], (d: string) => loadSynapse(d, 32)],
+    ['synapse-tiny', ['test_vol_h5', 'case0001.npy.h5'], (d: string) => loadSynapse(d, 32)],
+    ['cityscapes-tiny', ['leftImg8bit', 'val', 'frankfurt', 'frankfurt_000000_000019_leftImg8bit.png'], (d: string) => loadCityscapes(d, 32)],
+    ['cityscapes-tiny', ['gtFine', 'val', 'frankfurt', 'frankfurt_000000_000019_gtFine_labelIds.png'], (d: string) => loadCityscapes(d, 32)],
+    ['folder-tiny', ['train', 'images', 'b.png'], (d: string) => loadFolder(d)],
+    ['folder-tiny', ['train', 'masks', 'b.png'], (d: string) => loadFolder(d)],
+    ['nifti-tiny', ['train', 'images', 'p1.nii.gz'], (d: string) => loadFolder(d)],
+    ['nifti-tiny', ['train', 'masks', 'p2.nii'], (d: string) => loadFolder(d)],
+  ] as [string, string[], (d: string) => Promise<unknown>][])('%s: %j', async (name, parts, load) => {
+    const d = copyOf(name);
+    const file = path.join(d, ...parts);
+    truncate(file);
+    const error = await errorOf(load(d));
+    expect(error).toBeInstanceOf(DatasetError);
+    expect(error.code).toBe(DATASET_ERROR);
+    expect(error.message.startsWith(`${file}: `), error.message).toBe(true);
+  });
+});
+
 describe('folders', () => {
   it.each(['folder-tiny', 'nifti-tiny'])('%s equals PIL / nibabel reads (8/16-bit PNG, palette masks, .nii and .nii.gz)', async (name) => {
     const data = await loadFolder(path.join(fixtures, name));
