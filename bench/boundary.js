@@ -25,6 +25,7 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 const { computeLoss, cpuEngineInfo, lossNames } = require(path.join(root, 'lib', 'index.js'));
 const { coreAddon } = require(path.join(root, 'lib', 'native', 'core.js'));
+const { benchWorkload } = require(path.join(root, 'lib', 'cli', 'bench.js'));
 
 const ALL_LOSSES = ['boundary', 'region-wise', 'distance-map-ce', 'hausdorff-dt', 'boundary-dou', 'active-boundary'];
 
@@ -47,45 +48,9 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-// xorshift32 in [0, 1)
-function random(seed) {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4294967296;
-  };
-}
-
-// Target [B, H, W]: each pixel takes the class of the nearest of 3·C random points of its image;
-// logits [B, C, H, W] = noise + 1.5 on the target class.
-function workload([batch, channels, height, width], seed) {
-  const next = random(seed);
-  const n = height * width;
-  const target = new Uint8Array(batch * n);
-  const logits = new Float32Array(batch * channels * n);
-  for (let b = 0; b < batch; ++b) {
-    const points = Array.from({ length: 3 * channels }, (_, k) => [next() * height, next() * width, k % channels]);
-    for (let y = 0; y < height; ++y) {
-      for (let x = 0; x < width; ++x) {
-        let best = Infinity;
-        let label = 0;
-        for (const [py, px, k] of points) {
-          const d = (py - y) ** 2 + (px - x) ** 2;
-          if (d < best) [best, label] = [d, k];
-        }
-        target[b * n + y * width + x] = label;
-      }
-    }
-  }
-  for (let b = 0; b < batch; ++b) {
-    for (let c = 0; c < channels; ++c) {
-      for (let i = 0; i < n; ++i) logits[(b * channels + c) * n + i] = 2 * next() - 1 + (target[b * n + i] === c ? 1.5 : 0);
-    }
-  }
-  return { logits, target };
-}
+// The workload of `segloss bench` (src/cli/bench.ts): each pixel takes the class of the nearest
+// of 3·C random points of its image, logits = noise + 1.5 on that class.
+const workload = (shape) => benchWorkload(shape, 'float32');
 
 function timeSegloss(loss, input, options) {
   const grad = new Float32Array(input.logits.length);

@@ -9,10 +9,10 @@ import * as path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { main } from '../src/cli/segloss';
 import { readNifti, readNiftiGeometry } from '../src/datasets/nifti';
 import { readPng } from '../src/datasets/png';
 import { Trainer } from '../src/trainer/index';
+import { jsonLines, runCli } from './helpers/cli';
 import { tempFolder, torchReady, torchRequired, torchSkipReason } from './helpers/trainer';
 
 const root = path.resolve(__dirname, '..');
@@ -22,26 +22,6 @@ afterAll(() => fs.rmSync(folder, { recursive: true, force: true }));
 
 const canTrain = torchReady || torchRequired;
 if (!canTrain) console.warn(`test/cli-train.test.ts: training runs skipped: ${torchSkipReason()}`);
-
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
-
-function jsonLines(text: string): Record<string, unknown>[] {
-  return text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-}
 
 const tiny = ['--train-limit', '24', '--test-limit', '12', '--batch-size', '8', '--model', 'unet:4'];
 
