@@ -36,6 +36,7 @@
 #include <vector>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <ATen/core/Dict.h>
 #include <ATen/core/List.h>
 #include <c10/util/Exception.h>
@@ -562,6 +563,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Ref();
     JobScope scope{trainer_, opened_, cancel_.get(), {}};
     thread_ = std::thread([channel, scope = std::move(scope), body = std::move(body), cancel = cancel_]() mutable {
+      at::init_num_threads();  // a new thread running ATen ops: its OpenMP / MKL thread counts, as ATen's own threads set them
       scope.emit = [&channel](TrainerEvent event) {
         auto* message = new JobMessage{JobMessage::Kind::Event, std::move(event), {}, {}};
         if (channel.BlockingCall(message) != napi_ok) delete message;
