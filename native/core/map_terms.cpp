@@ -42,9 +42,9 @@ void predictionMasksOf(const LossTensors& t, uint8_t* out) {
             // Only the largest logit can have p > 0.5: p_c > 0.5 ⇔ z_c − lse > log ½.
             int best = 0;
             for (int c = 1; c < classes; ++c) best = z[c * n + i] > z[best * n + i] ? c : best;
-            double sum = 0.0;
-            for (int c = 0; c < classes; ++c) sum += std::exp(static_cast<double>(z[c * n + i] - z[best * n + i]));
-            o[best * n + i] = 1.0 / sum > 0.5;
+            T sum = T(0);  // in the logits' type, as the references threshold their softmax
+            for (int c = 0; c < classes; ++c) sum += std::exp(z[c * n + i] - z[best * n + i]);
+            o[best * n + i] = T(1) / sum > T(0.5);
             break;
           }
           case PixelActivationKind::Sigmoid:
