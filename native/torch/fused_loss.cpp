@@ -1,6 +1,7 @@
 // The differentiable losses on libtorch tensors (fused_loss.h): input checks with ATen ops (they run
 // on either device), the one place that picks the CPU or CUDA engine, and FusedLossFunction.
 #include "fused_loss.h"
+#include "tensor_text.h"
 
 #include <limits>
 #include <type_traits>
@@ -21,12 +22,6 @@
 
 namespace segloss::torch_ops {
 namespace {
-
-std::string sizesText(const at::Tensor& t) {
-  std::string text = "[";
-  for (int64_t d = 0; d < t.dim(); ++d) text += (d ? ", " : "") + std::to_string(t.size(d));
-  return text + "]";
-}
 
 // logits [B, C, ...] and target [B, ...] with the same B and spatial dims, on one device.
 void checkShapes(const at::Tensor& logits, const at::Tensor& target) {

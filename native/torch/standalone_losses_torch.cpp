@@ -8,15 +8,10 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "../core/standalone/inverse_form_net.h"
+#include "tensor_text.h"
 
 namespace segloss::torch_ops {
 namespace {
-
-std::string sizesText(const at::Tensor& t) {
-  std::string text = "[";
-  for (int64_t d = 0; d < t.dim(); ++d) text += (d ? ", " : "") + std::to_string(t.size(d));
-  return text + "]";
-}
 
 ScalarType scalarTypeOf(const at::Tensor& logits) {
   if (logits.scalar_type() == at::kFloat) return ScalarType::Float32;
