@@ -165,4 +165,12 @@ describe('the package bin (lib/cli/segloss.js)', () => {
     ]);
     expect(run.status).toBe(lines.at(-1) === 'segloss doctor: everything works' ? 0 : 1);
   });
+
+  it('is executable itself, as npx and a shell run it (npm run build:ts sets the mode)', () => {
+    expect(fs.statSync(bin).mode & 0o111, `${bin} is not executable`).toBe(0o111);
+    const run = spawnSync(bin, ['--version'], { encoding: 'utf8', cwd: root });
+    expect(run.error).toBeUndefined();
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
+  });
 });
