@@ -80,10 +80,16 @@ export function checkOptionKeys(spec: CheckedLossSpec, options: unknown, extraNa
   return options;
 }
 
-/** The loss's own default activation when every term of the call is that one loss (rmi: sigmoid). */
-function callDefaultActivation(spec: CheckedLossSpec): Activation | undefined {
+/**
+ * The loss's own default activation when every term of the call is that one loss (rmi: sigmoid),
+ * or a single loss's preset's (focal smp: sigmoid).
+ */
+function callDefaultActivation(spec: CheckedLossSpec, options: Record<string, unknown>): Activation | undefined {
   const ids = new Set(spec.terms.map((t) => t.id));
-  return ids.size === 1 ? lossDefinition(spec.terms[0].id).defaultActivation : undefined;
+  if (ids.size !== 1) return undefined;
+  const definition = lossDefinition(spec.terms[0].id);
+  const preset = spec.compound ? undefined : options.preset;
+  return (is.string(preset) ? definition.presetActivations?.[preset] : undefined) ?? definition.defaultActivation;
 }
 
 /** The resolved request and the resolved common options of a call. */
@@ -97,7 +103,7 @@ export interface ResolvedCall {
  * Throws TypeError / RangeError for bad option values.
  */
 export function resolveLossCall(spec: CheckedLossSpec, options: Record<string, unknown>, context: OptionContext): ResolvedCall {
-  const common = resolveCommonOptions(options, context, '', callDefaultActivation(spec));
+  const common = resolveCommonOptions(options, context, '', callDefaultActivation(spec, options));
   const terms = spec.terms.map((term): ResolvedLossTerm => {
     const own = spec.compound ? term.options : options;
     const preset = checkPreset(term.id, own.preset, `${term.namePrefix}preset`);
@@ -105,6 +111,10 @@ export function resolveLossCall(spec: CheckedLossSpec, options: Record<string, u
     const accepted = lossDefinition(term.id).activations;
     if (accepted && !accepted.includes(common.activation)) {
       throw rangeError(`${quoteList(accepted)} (the activation ${term.id} takes)`, 'activation', common.activation);
+    }
+    const needed = preset === undefined ? undefined : lossDefinition(term.id).presetActivations?.[preset];
+    if (needed !== undefined && needed !== common.activation) {
+      throw rangeError(`'${needed}' (the activation ${term.id}'s preset '${preset}' takes)`, 'activation', common.activation);
     }
     return { ...fields, weight: term.weight, activation: common.activation, ignoreIndex: common.ignoreIndex };
   });

@@ -79,6 +79,8 @@ class PixelActivation<T, PixelActivationKind::Sigmoid> {
   SEGLOSS_HD int classes() const { return channels_; }
   SEGLOSS_HD T logProb(int c) const { return -softplus(-z_[c * stride_]); }
   SEGLOSS_HD T prob(int c) const { return sigmoid(z_[c * stride_]); }
+  // log(1 − p_c) = −softplus(z_c) (pixel_terms.h: channel complements).
+  SEGLOSS_HD T logComplement(int c) const { return -softplus(z_[c * stride_]); }
 
   template <class ProbGrad>
   SEGLOSS_HD void writeFromProbGrad(const ProbGrad& d, T* out, T scale, bool accumulate) const {

@@ -259,6 +259,7 @@ PixelTermRef pixelTermRef(const LossFunctor& functor, double weight, const LossT
       ref.classWeights = loss.weights.classWeights;
       ref.classFactors = loss.weights.classFactors;
       ref.smoothing = loss.weights.smoothing;
+      ref.complementFactor = loss.weights.complementFactor;
     }
   }, functor);
   const double normalizer = validWeightSum(t, ref.classWeights);
@@ -301,6 +302,9 @@ class CpuDriver {
     for (const double x : pixelSmoothing_) job_.pixelSmoothingSum += x;
     job_.pixelSmoothing = smoothing ? pixelSmoothing_.data() : nullptr;
     job_.needLogProb = !pixelRefs_.empty() && (smoothing || job_.activation != PixelActivationKind::Softmax);
+    for (const PixelTermRef& ref : pixelRefs_) {
+      job_.pixelComplements |= ref.complementFactor != 0.0 && job_.activation == PixelActivationKind::Sigmoid;
+    }
     for (const size_t k : terms.region) {
       std::visit([&](const auto& loss) {
         using Loss = std::decay_t<decltype(loss)>;

@@ -36,6 +36,7 @@ struct PixelTermRef {
   const double* classWeights = nullptr;  // [K] w, or nullptr
   const double* classFactors = nullptr;  // [K] a, or nullptr
   double smoothing = 0.0;                // σ
+  double complementFactor = 0.0;         // b of the channel complements (pixel_terms.h), 0: none
 };
 
 // One map term of the objective (map_terms.h), as the kernels see it.
@@ -76,6 +77,7 @@ struct TileJob {
   bool needLogProb = false;         // log-probability rows: some pixel term smooths, or the activation is not softmax
   const double* pixelSmoothing = nullptr;  // [K] Σ over pixel terms of gradFactor · σ · w_c (or nullptr)
   double pixelSmoothingSum = 0.0;          // Σ_c pixelSmoothing[c]
+  bool pixelComplements = false;    // some pixel term has channel complements and the activation is the per-channel sigmoid
   MomentMask moments = 0;           // Statistics: the moments to accumulate ([B, K, kMomentCount])
   const double* coefficients = nullptr;  // Gradient: [B, K, kCoefficientCount], or nullptr (no region term)
   // Special terms (special_batch.h): the Statistics pass stores the activation and the labels of
@@ -121,7 +123,7 @@ struct TilePartials {
 inline size_t tileWorkspaceBytes(const TileJob& job) {
   const size_t element = job.dtype == ScalarType::Float64 ? sizeof(double) : sizeof(float);
   const size_t perClass = size_t(job.classes) * kTilePixels * element;
-  return 3 * perClass + 12 * kTilePixels * element + kTilePixels * sizeof(int32_t) + 64;
+  return 4 * perClass + 12 * kTilePixels * element + kTilePixels * sizeof(int32_t) + 64;
 }
 
 // The kernels of each instruction set: run units [begin, end) of the job.

@@ -52,6 +52,7 @@ struct TileScratch {
   T* prob;     // [K][S]
   T* logProb;  // [K][S]
   T* u;        // [K][S] p · d value / d p, then the gradient
+  T* direct;   // [K][S] d value / d z of the pixel terms' channel complements (TileJob::pixelComplements)
   T* valid;    // [S] 1 or 0
   T* pt;       // [S] p of the true class (1 for ignored pixels)
   T* lpt;      // [S] log p of the true class (0 for ignored pixels)
@@ -73,7 +74,8 @@ struct TileScratch {
     s.prob = base;
     s.logProb = s.prob + block;
     s.u = s.logProb + block;
-    T* row = s.u + block;
+    s.direct = s.u + block;
+    T* row = s.direct + block;
     s.valid = row; s.pt = row + S; s.lpt = row + 2 * S; s.wt = row + 3 * S;
     s.at = row + 4 * S; s.alpha = row + 5 * S; s.sum = row + 6 * S; s.tmp = row + 7 * S;
     s.lse = row + 8 * S; s.tau = row + 9 * S; s.ubuf = row + 10 * S; s.ubuf1 = row + 11 * S;
@@ -392,6 +394,38 @@ void gatherTrueClass(const TileJob& job, const PixelTermRef& term, const T* z, c
   }
 }
 
+// The channel complements of a pixel-wise term (pixel_terms.h) under the per-channel sigmoid: at
+// every valid pixel and channel c ≠ t, w_t · f(r_c, log r_c, b) with r_c = 1 − p_c and
+// log r_c = log p_c − z_c (= −softplus(z_c)), its value added to lanes and gradFactor · d/dz_c =
+// −factor · w_t · A · p_c to s.direct (written to the logits' gradient after the Jacobian).
+template <class Loss, typename T>
+void complementTermsTile(const Loss& loss, const TileJob& job, const PixelTermRef& term, const T* z,
+                         const TileScratch<T>& s, int n, int real, T factor, T* lanes) {
+  const T b = static_cast<T>(term.complementFactor);
+  const T* __restrict wt = s.wt;
+  const int32_t* __restrict label = s.label;
+  T* __restrict logR = s.tmp;
+  for (int c = 0; c < job.classes; ++c) {
+    const T* __restrict zc = z + c * job.pixels;
+    const T* __restrict lc = s.logProb + c * S;
+    const T* __restrict pc = s.prob + c * S;
+    T* __restrict dc = s.direct + c * S;
+    for (int j = 0; j < real; ++j) logR[j] = lc[j] - zc[j];
+    for (int j = real; j < n; ++j) logR[j] = T(0);
+    for (int j0 = 0; j0 < n; j0 += kLanes) {
+      for (int l = 0; l < kLanes; ++l) {
+        const int j = j0 + l;
+        const T other = label[j] == c ? T(0) : T(1);
+        const T m = other * wt[j];
+        T A;
+        const T f = loss.template trueClassTerm<TileMath>(TileMath::exp(logR[j]), logR[j], b, A);
+        lanes[l] += m * f;
+        dc[j] -= factor * m * A * pc[j];
+      }
+    }
+  }
+}
+
 // Runs one pixel-wise term on the tile: returns its value sum (when `values`) and, when
 // `gradient`, adds gradFactor · w_t · A to the true-class coefficients tau (the smoothing part of
 // the gradient is per class and constant: TileJob::pixelSmoothing).
@@ -419,6 +453,7 @@ double pixelTermTile(const Loss& loss, const TileJob& job, const PixelTermRef& t
       tau[j] += factor * wt[j] * A;
     }
   }
+  if (job.pixelComplements && term.complementFactor != 0.0) complementTermsTile(loss, job, term, z, s, n, real, factor, lanes);
   const T sigma = static_cast<T>(term.smoothing);
   if (sigma != T(0) && values) {
     for (int j = 0; j < n; ++j) sum[j] = T(0);
@@ -636,6 +671,10 @@ void writeTileGrad(const TileJob& job, TileScratch<T>& s, GradParts parts, int n
       classU(job, s, parts, c, n, u);
       const T* __restrict pc = s.prob + c * S;
       for (int j = 0; j < n; ++j) v[j] = u[j] * (T(1) - pc[j]);
+      if (job.pixelComplements) {
+        const T* __restrict dc = s.direct + c * S;
+        for (int j = 0; j < n; ++j) v[j] += dc[j];
+      }
       storeGrad(out + c * stride, v, n, scale, job.accumulate);
     }
   } else if constexpr (A == PixelActivationKind::None) {
@@ -818,6 +857,9 @@ void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& 
   }
   if (parts.pixel) {
     for (int j = 0; j < padded; ++j) s.tau[j] = T(0);
+  }
+  if (job.pixelComplements) {
+    for (int j = 0; j < classes * S; ++j) s.direct[j] = T(0);
   }
   if (gradient && job.specialTrueU) addSpecialTrueU(job, b, i0, n, s);
   for (int k = 0; k < job.pixelTermCount; ++k) {

@@ -12,6 +12,7 @@
 
 #include "../core/activation.h"
 #include "../core/loss_batch.h"
+#include "../core/pixel_terms.h"
 #include "device_reduce.cuh"
 
 namespace segloss::cuda {
@@ -71,6 +72,13 @@ __global__ void pixelLossKernel(LossBatch<T, L> in, Loss loss, GradTarget<T> gra
     if (hasGrad) {
       const auto h = [&](int c) { return loss.scaledGrad(px, c, label); };
       px.writeFromScaledGrad(h, grad.data + offset, gradScale, grad.accumulate);
+      if constexpr (hasChannelComplements<PixelActivation<T, A>>()) {  // pixel_terms.h: straight to dz_c
+        if (loss.weights.complementFactor != 0.0) {
+          for (int c = 0; c < channels; ++c) {
+            grad.data[offset + c * in.pixels] += gradScale * loss.complementLogitGrad(px, c, label);
+          }
+        }
+      }
     }
   }
   sum = blockReduceSum(sum, dynamicShared<double>());

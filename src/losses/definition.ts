@@ -25,6 +25,11 @@ export interface LossDefinition<Id extends string = string, UserOptions = unknow
   /** The activations it accepts (default: all); another is a RangeError naming `activation`. */
   readonly activations?: readonly ('softmax' | 'sigmoid' | 'none')[];
   /**
+   * The activation a preset needs (focal's smp: sigmoid): the default when the call gives none and
+   * is this loss alone with that preset; another is a RangeError naming `activation`.
+   */
+  readonly presetActivations?: Readonly<Record<string, 'softmax' | 'sigmoid' | 'none' | undefined>>;
+  /**
    * True for a loss that runs on its own native entry point (src/standalone-losses.ts) because its
    * input is not the engine's logits [B, C, N] + labels (boundary-aware's C·K channels,
    * inverseform's edge channel and network, conditional-boundary's features): it is computed alone, never as a term of a compound loss.

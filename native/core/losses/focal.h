@@ -6,6 +6,11 @@
 // Presets:
 //   monai — MONAI FocalLoss(use_softmax=True, to_onehot_y=True, weight=α): its mean runs over the
 //           classes too, i.e. the value divided by K (meanOverClasses).
+//   smp   — segmentation_models.pytorch FocalLoss(mode='multiclass', alpha=α): under the per-channel
+//           sigmoid, the mean over the C channels of each channel's binary focal term with the
+//           target [t = c]: the true class's term with a = α (classFactors), the channel
+//           complements (pixel_terms.h) of the other channels with b = 1 − α (complementFactor),
+//           and meanOverClasses. Without α: a = b = 1.
 #pragma once
 
 #include <cmath>
@@ -21,12 +26,14 @@ namespace segloss {
 struct FocalOptions {
   double gamma = 2.0;            // γ ≥ 0, the focusing exponent
   DoubleArray alpha;             // [K] α_c ≥ 0, or empty (all 1)
-  bool meanOverClasses = false;  // monai: value / K
+  bool meanOverClasses = false;  // monai, smp: value / K
+  double complementFactor = 0.0; // smp: b ≥ 0 of the other channels' binary terms (sigmoid), 0: none
 
   static constexpr auto fields() {
     return std::tuple{optionField("gamma", &FocalOptions::gamma),
                       optionField("alpha", &FocalOptions::alpha, kPerClass),
-                      optionField("meanOverClasses", &FocalOptions::meanOverClasses)};
+                      optionField("meanOverClasses", &FocalOptions::meanOverClasses),
+                      optionField("complementFactor", &FocalOptions::complementFactor)};
   }
   // The broken invariant, or nullptr.
   const char* invalid() const {
@@ -34,6 +41,7 @@ struct FocalOptions {
     for (const double a : alpha.values) {
       if (!(a >= 0.0) || a == HUGE_VAL) return "alpha holds a negative or non-finite weight";
     }
+    if (!(complementFactor >= 0.0) || complementFactor == HUGE_VAL) return "complementFactor is negative or not finite";
     return nullptr;
   }
 };
@@ -52,6 +60,7 @@ struct FocalLoss : TrueClassPixelLoss<FocalLoss> {
   FocalLoss(const Options& options, const LossContext& context)
       : gamma(options.gamma), scale(options.meanOverClasses ? 1.0 / context.classes : 1.0), classes(context.classes) {
     weights.classFactors = context.bind(options.alpha);
+    weights.complementFactor = options.complementFactor;
   }
 
   template <class Math, typename T>
