@@ -17,6 +17,8 @@ const specs: [string, LossSpec, Record<string, unknown>][] = [
   ['lovasz-softmax classes [0, 2]', 'lovasz-softmax', { classes: [0, 2] }],
   ['focal', 'focal', {}],
   ['focal γ 0.5 α monai', 'focal', { gamma: 0.5, alpha: [0.25, 1, 1], preset: 'monai' }],
+  ['focal smp α 0.25', 'focal', { preset: 'smp', alpha: 0.25 }],
+  ['focal smp γ 0.5', 'focal', { preset: 'smp', gamma: 0.5 }],
   ['dice', 'dice', {}],
   ['dice perImage logLoss', 'dice', { perImage: true, logLoss: true }],
   ['dice squared', 'dice', { squared: true }],

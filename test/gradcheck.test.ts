@@ -123,6 +123,11 @@ const focalCases: GradCase[] = [
   { name: 'C = 1 sigmoid', loss: 'focal', shape: [2, 1, 5, 3], options: { alpha: [0.75, 0.25] } },
   { name: 'odd shape, gradScale −2.5', loss: 'focal', shape: [3, 5, 7, 3], options: { gradScale: -2.5, gamma: 1 } },
   { name: '5-D volume', loss: 'focal', shape: [2, 3, 2, 3, 4], options: {} },
+  { name: 'preset smp (sigmoid by default), α 0.25, ignoreIndex', loss: 'focal', shape: [2, 4, 3, 5], options: { preset: 'smp', alpha: 0.25, ignoreIndex: 9 }, ignore: 9 },
+  { name: 'preset smp γ 0.5, no α, absent class', loss: 'focal', shape: [2, 3, 4, 3], options: { preset: 'smp', gamma: 0.5 }, absent: 1 },
+  { name: 'preset smp γ 0, α 0.9, gradScale −2.5', loss: 'focal', shape: [3, 2, 5, 3], options: { preset: 'smp', gamma: 0, alpha: 0.9, gradScale: -2.5 } },
+  { name: 'preset smp, 5-D volume', loss: 'focal', shape: [2, 3, 2, 3, 4], options: { preset: 'smp', gamma: 3, alpha: 0.6 } },
+  { name: 'preset smp C = 1 (binary mode), α 0.3', loss: 'focal', shape: [2, 1, 5, 3], options: { preset: 'smp', alpha: 0.3 } },
 ];
 
 const ceCases: GradCase[] = [
@@ -322,6 +327,18 @@ const compoundCases: GradCase[] = [
     ],
     shape: [2, 3, 4, 3],
     options: { ignoreIndex: 7, gradScale: 0.5 },
+    ignore: 7,
+  },
+  {
+    name: 'focal smp + dice + cross-entropy under sigmoid (channel complements beside region terms), ignore',
+    loss: [
+      { loss: 'focal', weight: 0.7, options: { preset: 'smp', alpha: 0.25 } },
+      { loss: 'dice', weight: 0.4 },
+      { loss: 'focal', weight: 0.3, options: { preset: 'smp', gamma: 1 } },
+      { loss: 'cross-entropy', weight: 0.25 },
+    ],
+    shape: [2, 3, 4, 3],
+    options: { activation: 'sigmoid', ignoreIndex: 7, gradScale: 1.5 },
     ignore: 7,
   },
   {

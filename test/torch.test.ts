@@ -117,6 +117,8 @@ const cases: Case[] = [
   ['unified-focal, preset monai, volume', 'unified-focal', { preset: 'monai' }, [2, 3, 2, 4, 5], 'int32'],
   ['focal, γ 0.5 α, ignore', 'focal', { gamma: 0.5, alpha: [0.25, 1, 2], ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 4 }],
   ['focal, preset monai, volume', 'focal', { preset: 'monai' }, [2, 3, 2, 4, 5], 'int32'],
+  ['focal, preset smp α 0.25, ignore', 'focal', { preset: 'smp', alpha: 0.25, ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 4 }],
+  ['focal, preset smp γ 0.5, volume', 'focal', { preset: 'smp', gamma: 0.5 }, [2, 4, 2, 3, 5], 'int32'],
   ['log-cosh-dice, perImage', 'log-cosh-dice', { perImage: true }, [2, 3, 4, 5], 'uint8'],
   ['jaccard, preset monai, ignore', 'jaccard', { preset: 'monai', ignoreIndex: 255 }, [2, 3, 5, 4], 'uint8', { index: 255, every: 5 }],
   ['tversky, α 0.8 β 0.2', 'tversky', { alpha: 0.8, beta: 0.2 }, [2, 4, 4, 3], 'int32'],

@@ -53,7 +53,7 @@ export interface FocalOwnOptions extends FocalUserOptions {
 
 function checkAlpha(value: unknown, name: string, context: OptionContext): readonly number[] {
   if (is.number(value)) {
-    throw typeError(`an array of K = ${context.classes} class weights (a single α is preset 'smp''s)`, name, value);
+    throw typeError(`an array of K = ${context.classes} class weights (a single number α is for preset 'smp')`, name, value);
   }
   return Object.freeze(checkPerClassWeights(value, name, context));
 }

@@ -235,6 +235,20 @@ std::vector<Case> cases() {
   add({.name = "focal gamma 0.5 alpha monai f32 uint8", .options = focalAlpha, .dtype = ScalarType::Float32, .labelType = LabelType::UInt8});
   add({.name = "focal binary sigmoid C=1", .options = focal, .channels = 1, .activation = Activation::Sigmoid, .ignore = true});
   add({.name = "focal all ignored", .options = focal, .allIgnored = true});
+  // preset smp: per-channel sigmoid with the channel complements (written straight to dz).
+  segloss::FocalOptions focalSmp;
+  focalSmp.alpha.values = {0.25, 0.25, 0.25, 0.25};
+  focalSmp.meanOverClasses = true;
+  focalSmp.complementFactor = 0.75;
+  segloss::FocalOptions focalSmpNoAlpha;
+  focalSmpNoAlpha.gamma = 0.5;
+  focalSmpNoAlpha.meanOverClasses = true;
+  focalSmpNoAlpha.complementFactor = 1.0;
+  add({.name = "focal smp sigmoid f64 ignore", .options = focalSmp, .activation = Activation::Sigmoid, .ignore = true});
+  add({.name = "focal smp gamma 0.5 no alpha f32 uint8", .options = focalSmpNoAlpha, .activation = Activation::Sigmoid, .dtype = ScalarType::Float32, .labelType = LabelType::UInt8, .ignore = true});
+  add({.name = "focal smp accumulate scale -1.5", .options = focalSmp, .activation = Activation::Sigmoid, .ignore = true, .scale = -1.5, .accumulate = true});
+  add({.name = "focal smp value only", .options = focalSmp, .activation = Activation::Sigmoid, .withGrad = false});
+  add({.name = "focal smp all ignored", .options = focalSmp, .activation = Activation::Sigmoid, .allIgnored = true});
 
   // The other region heads (jaccard, tversky, focal-tversky, sensitivity-specificity, log-cosh-dice).
   segloss::JaccardOptions jaccardSquared;
