@@ -39,9 +39,7 @@ struct PixelTermWeights {
 // Whether an activation has independent per-channel probabilities with a complement 1 − p_c of
 // its own (the per-channel sigmoid: PixelActivation::logComplement).
 template <class Px>
-constexpr bool hasChannelComplements() {
-  return requires(const Px& px) { px.logComplement(0); };
-}
+inline constexpr bool kHasChannelComplements = requires(const Px& px) { px.logComplement(0); };
 
 // The per-pixel interface (pixelWeight, value, scaledGrad) the CUDA pixel engine uses, derived
 // once for every pixel-wise loss from its trueClassTerm and its PixelTermWeights `weights`.
@@ -69,7 +67,7 @@ struct TrueClassPixelLoss {
       for (int c = 0; c < self().classes; ++c) smooth += static_cast<T>(pixelWeight(c)) * px.logProb(c);
       term -= sigma * smooth;
     }
-    if constexpr (hasChannelComplements<Px>()) {
+    if constexpr (kHasChannelComplements<Px>) {
       if (self().weights.complementFactor != 0.0) {
         for (int c = 0; c < self().classes; ++c) {
           if (c == label) continue;
@@ -86,7 +84,7 @@ struct TrueClassPixelLoss {
   template <class Px>
   SEGLOSS_HD auto complementLogitGrad(const Px& px, int c, int label) const -> decltype(px.logProb(0)) {
     using T = decltype(px.logProb(0));
-    if constexpr (hasChannelComplements<Px>()) {
+    if constexpr (kHasChannelComplements<Px>) {
       if (self().weights.complementFactor == 0.0 || c == label) return T(0);
       T A;
       complementTerm(px, c, A);

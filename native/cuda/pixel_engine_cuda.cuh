@@ -72,7 +72,7 @@ __global__ void pixelLossKernel(LossBatch<T, L> in, Loss loss, GradTarget<T> gra
     if (hasGrad) {
       const auto h = [&](int c) { return loss.scaledGrad(px, c, label); };
       px.writeFromScaledGrad(h, grad.data + offset, gradScale, grad.accumulate);
-      if constexpr (hasChannelComplements<PixelActivation<T, A>>()) {  // pixel_terms.h: straight to dz_c
+      if constexpr (kHasChannelComplements<PixelActivation<T, A>>) {  // pixel_terms.h: straight to dz_c
         if (loss.weights.complementFactor != 0.0) {
           for (int c = 0; c < channels; ++c) {
             grad.data[offset + c * in.pixels] += gradScale * loss.complementLogitGrad(px, c, label);
