@@ -151,6 +151,19 @@ describe("focal preset 'smp'", () => {
     expect(r.grad.every((g) => g === 0)).toBe(true);
   });
 
+  it('γ 0.5 with saturated logits: finite where smp 50066163 returns a NaN gradient, and float32 = float64', () => {
+    // smp: FocalLoss('multiclass', gamma=0.5) on z = [[-30, 0.3], [30, -0.2]] (channels × pixels), t = [1, 0]
+    // gives the gradient [nan, -0.0954, nan, 0.1031] (its (1 − pt).pow(γ) at pt = 1 in float32).
+    const small = { target: new Uint8Array([1, 0]), shape: [1, 2, 1, 2] as [number, number, number, number] };
+    const options = { preset: 'smp' as const, gamma: 0.5, grad: true };
+    const r32 = computeLoss('focal', { ...small, logits: new Float32Array([-30, 0.3, 30, -0.2]) }, options);
+    const r64 = computeLoss('focal', { ...small, logits: new Float64Array([-30, 0.3, 30, -0.2]) }, options);
+    expect(r32.grad.every(Number.isFinite)).toBe(true);
+    r64.grad.forEach((g, i) => expect(r32.grad[i]).toBeCloseTo(g, 6));
+    expect(r64.grad[1]).toBeCloseTo(-0.09536997973918915, 6);
+    expect(r64.grad[3]).toBeCloseTo(0.10309132933616638, 6);
+  });
+
   it('saturated logits (±1e4, float32): finite, and a confidently wrong channel keeps its gradient (1 − α) / (C · N)', () => {
     const [B, C, H, W] = shape;
     const n = H * W;

@@ -8,8 +8,10 @@
 // Channel complements (complementFactor b ≠ 0; only under the per-channel sigmoid, C ≥ 2): the
 // term also adds, for every channel c ≠ t, w_t · f(1 − p_c, log(1 − p_c), b) — channel c's binary
 // term for the target 0, so that the term is a sum of per-channel binary terms (focal's preset
-// smp). log(1 − p_c) = −softplus(z_c). Its logit gradient, −w_t · A(1 − p_c) · p_c, is written
-// straight to dz_c: as u_c = p_c ∂/∂p_c it would be unbounded where p_c → 1.
+// smp). f gets p = 1 − p_c (used in q = 1 − p and p log p, both bounded) and log p =
+// log(1 − p_c) = −softplus(z_c), exact where 1 − p_c rounds to 0. The logit gradient,
+// −w_t · A(1 − p_c) · p_c, is written straight to dz_c: as u_c = p_c ∂/∂p_c it would be unbounded
+// where p_c → 1.
 //
 // trueClassTerm is a template on a math policy M (M::exp, M::log): the CPU kernels pass their
 // vectorisable polynomials (tile_kernels_cpu.h), the CUDA engines and adapters ScalarMath.
@@ -109,8 +111,7 @@ struct TrueClassPixelLoss {
   // f(1 − p_c, log(1 − p_c), b), with A = (1 − p_c) ∂f/∂(1 − p_c).
   template <class Px, typename T>
   SEGLOSS_HD T complementTerm(const Px& px, int c, T& A) const {
-    const T logR = px.logComplement(c);
-    return self().template trueClassTerm<ScalarMath>(ScalarMath::exp(logR), logR,
+    return self().template trueClassTerm<ScalarMath>(T(1) - px.prob(c), px.logComplement(c),
                                                      static_cast<T>(self().weights.complementFactor), A);
   }
   SEGLOSS_HD SEGLOSS_INLINE const Loss& self() const { return static_cast<const Loss&>(*this); }

@@ -396,8 +396,10 @@ void gatherTrueClass(const TileJob& job, const PixelTermRef& term, const T* z, c
 
 // The channel complements of a pixel-wise term (pixel_terms.h) under the per-channel sigmoid: at
 // every valid pixel and channel c ≠ t, w_t · f(r_c, log r_c, b) with r_c = 1 − p_c and
-// log r_c = log p_c − z_c (= −softplus(z_c)), its value added to lanes and gradFactor · d/dz_c =
-// −factor · w_t · A · p_c to s.direct (written to the logits' gradient after the Jacobian).
+// log r_c = log p_c − z_c (= −softplus(z_c), exact where r_c underflows), its value added to lanes
+// and gradFactor · d/dz_c = −factor · w_t · A · p_c to s.direct (written to the logits' gradient
+// after the Jacobian). Like the true-class loop above, GCC 12 does not vectorise focal's body here
+// (its if-conversion fails: "bad loop form"); CE's does.
 template <class Loss, typename T>
 void complementTermsTile(const Loss& loss, const TileJob& job, const PixelTermRef& term, const T* z,
                          const TileScratch<T>& s, int n, int real, T factor, T* lanes) {
@@ -418,7 +420,7 @@ void complementTermsTile(const Loss& loss, const TileJob& job, const PixelTermRe
         const T other = label[j] == c ? T(0) : T(1);
         const T m = other * wt[j];
         T A;
-        const T f = loss.template trueClassTerm<TileMath>(TileMath::exp(logR[j]), logR[j], b, A);
+        const T f = loss.template trueClassTerm<TileMath>(T(1) - pc[j], logR[j], b, A);
         lanes[l] += m * f;
         dc[j] -= factor * m * A * pc[j];
       }
