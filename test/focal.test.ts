@@ -84,7 +84,7 @@ describe("focal preset 'smp'", () => {
     const { logits, target } = ignoredInput(5);
     const [B, C, H, W] = shape;
     const n = H * W;
-    const options = { preset: 'smp' as const, ignoreIndex: 255, grad: true, ...own };
+    const options = { preset: 'smp' as const, ignoreIndex: 255, grad: true as const, ...own };
     const all = computeLoss('focal', { logits, target, shape }, options);
     let mean = 0;
     for (let c = 0; c < C; ++c) {
@@ -112,7 +112,7 @@ describe("focal preset 'smp'", () => {
 
   it('defaults to the sigmoid, and computeLossAsync returns the same numbers', async () => {
     const { logits, target } = ignoredInput(7);
-    const options = { preset: 'smp' as const, alpha: 0.25, ignoreIndex: 255, grad: true };
+    const options = { preset: 'smp' as const, alpha: 0.25, ignoreIndex: 255, grad: true as const };
     const sync = computeLoss('focal', { logits, target, shape }, options);
     const explicit = computeLoss('focal', { logits, target, shape }, { ...options, activation: 'sigmoid' });
     const async = await computeLossAsync('focal', { logits, target, shape }, options);
@@ -155,7 +155,7 @@ describe("focal preset 'smp'", () => {
     // smp: FocalLoss('multiclass', gamma=0.5) on z = [[-30, 0.3], [30, -0.2]] (channels × pixels), t = [1, 0]
     // gives the gradient [nan, -0.0954, nan, 0.1031] (its (1 − pt).pow(γ) at pt = 1 in float32).
     const small = { target: new Uint8Array([1, 0]), shape: [1, 2, 1, 2] as [number, number, number, number] };
-    const options = { preset: 'smp' as const, gamma: 0.5, grad: true };
+    const options = { preset: 'smp' as const, gamma: 0.5, grad: true as const };
     const r32 = computeLoss('focal', { ...small, logits: new Float32Array([-30, 0.3, 30, -0.2]) }, options);
     const r64 = computeLoss('focal', { ...small, logits: new Float64Array([-30, 0.3, 30, -0.2]) }, options);
     expect(r32.grad.every(Number.isFinite)).toBe(true);
