@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { readNifti, readNiftiGeometry } from '../src/datasets/nifti';
 import { readPng } from '../src/datasets/png';
+import { resolveTrainSettings, trainerThreadsOf } from '../src/cli/train-options';
 import { Trainer } from '../src/trainer/index';
 import { jsonLines, runCli } from './helpers/cli';
 import { tempFolder, torchReady, torchRequired, torchSkipReason } from './helpers/trainer';
@@ -37,6 +38,8 @@ describe('segloss train: options', () => {
     [['--dataset', 'mnist'], 'segloss train: Expected one of fashion-seg, synapse:DIR, cityscapes:DIR, folder:DIR for --dataset but received "mnist"'],
     [['--dataset', 'folder:/nonexistent'], 'segloss train: /nonexistent: is missing'],
     [['--device', 'gpu'], 'segloss train: --device: expected cpu, cuda or cuda:N but received "gpu"'],
+    [['--threads', '0'], 'segloss train: --threads: expected an integer in [1, 1024] but received "0"'],
+    [['--threads', 'many'], 'segloss train: --threads: expected an integer in [1, 1024] but received "many"'],
     [['--resume'], 'segloss train: --resume: needs --out DIR, the folder of the run to continue'],
     [['--loss', 'boundary-aware', '--ce-weight', '0.5'],
       'segloss train: --ce-weight: boundary-aware is the whole objective (its model outputs distance bins, no logits for a cross-entropy); give 0 or leave it out'],
@@ -52,6 +55,20 @@ describe('segloss train: options', () => {
     else expect(stderr.trim()).toMatch(message);
   });
 
+  it('--threads auto (the default): one thread for unet:BASE ≤ 8 on the CPU, else libtorch\'s default; a number as given', () => {
+    const threadsOf = (raw: Parameters<typeof resolveTrainSettings>[0]) => trainerThreadsOf(resolveTrainSettings(raw));
+    expect(resolveTrainSettings({}).threads).toBe('auto');
+    expect(threadsOf({})).toBe(1); // unet:8, the default model
+    expect(threadsOf({ model: 'unet:4', threads: 'auto' })).toBe(1);
+    expect(threadsOf({ model: 'unet:16' })).toBeUndefined();
+    expect(threadsOf({ model: 'transunet:ti16' })).toBeUndefined();
+    expect(threadsOf({ device: 'cuda' })).toBeUndefined();
+    expect(threadsOf({ model: 'unet:16', threads: '2' })).toBe(2);
+    expect(threadsOf({ threads: '3' })).toBe(3);
+    // a run folder written before --threads existed
+    expect(trainerThreadsOf({ model: 'unet:8', device: 'cpu', threads: undefined as unknown as 'auto' })).toBe(1);
+  });
+
   it('an unknown option is refused by commander with exit 2', async () => {
     const { code, stderr } = await runCli(['train', '--epoch', '3']);
     expect(code).toBe(2);
@@ -61,7 +78,7 @@ describe('segloss train: options', () => {
   it('train --help lists every option', async () => {
     const { code, stdout } = await runCli(['train', '--help']);
     expect(code).toBe(0);
-    for (const option of ['--dataset', '--model', '--loss', '--ce-weight', '--epochs', '--batch-size', '--lr', '--optimizer', '--image-size', '--device', '--seed', '--out', '--resume', '--json', '--quiet']) {
+    for (const option of ['--dataset', '--model', '--loss', '--ce-weight', '--epochs', '--batch-size', '--lr', '--optimizer', '--image-size', '--device', '--seed', '--threads', '--out', '--resume', '--json', '--quiet']) {
       expect(stdout).toContain(option);
     }
   });
@@ -87,7 +104,8 @@ describe.runIf(canTrain)('segloss train: runs', () => {
     expect(report).toContain('tversky (×0.5) + cross-entropy (×0.5)');
     const written = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as Record<string, unknown>;
     expect({ type: 'summary', ...written }).toEqual(JSON.parse(JSON.stringify(summary)));
-    expect(written).toMatchObject({ dataset: 'fashion-seg', epochs: 2, steps: 6, testImages: 12, device: 'cpu' });
+    // --threads auto: one thread for a UNet of base ≤ 8 on the CPU.
+    expect(written).toMatchObject({ dataset: 'fashion-seg', epochs: 2, steps: 6, testImages: 12, device: 'cpu', threads: 1 });
     for (const key of ['meanDice', 'meanIoU', 'hd95', 'imagesPerSecond']) expect(typeof written[key], key).toBe('number');
     expect((written.perClassDice as unknown[]).length).toBe(11);
     // Pooled Dice = 2·IoU / (1 + IoU) of the pooled IoU, class by class.
@@ -97,7 +115,7 @@ describe.runIf(canTrain)('segloss train: runs', () => {
       else expect(d).toBeCloseTo((2 * (iou[c] as number)) / (1 + (iou[c] as number)), 12);
     });
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { settings: Record<string, unknown>; trainer: { objective: unknown; model: Record<string, unknown> } };
-    expect(config.settings).toMatchObject({ loss: 'tversky:alpha=0.4,beta=0.6', ceWeight: 0.5, epochs: 2, batchSize: 8, trainLimit: 24 });
+    expect(config.settings).toMatchObject({ loss: 'tversky:alpha=0.4,beta=0.6', ceWeight: 0.5, epochs: 2, batchSize: 8, trainLimit: 24, threads: 'auto' });
     expect(config.trainer.objective).toEqual([
       { loss: 'tversky', weight: 0.5, options: { alpha: 0.4, beta: 0.6 } },
       { loss: 'cross-entropy', weight: 0.5 },

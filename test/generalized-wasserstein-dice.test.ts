@@ -75,6 +75,22 @@ describe('identities', () => {
     expect(Array.from(c.grad)).toEqual(Array.from(a.grad));
   });
 
+  it('M = 1 − I: the region-moment head (no confusion pass) equals the confusion head of a matrix 1e-9 away, and 1 − I given is the default', () => {
+    const shape = [2, 4, 6, 5] as LossShape;
+    const { logits, target } = makeInput(shape, 61, 255);
+    const near = zeroOne(4).map((r, a) => r.map((v, c) => (a !== c && a + c === 3 ? v - 1e-9 : v)));
+    for (const weighting of ['default', 'gdl'] as const) {
+      const options = { weighting, ignoreIndex: 255, grad: true } as const;
+      const byMoments = computeLoss(loss, { logits, target, shape }, options);
+      const given = computeLoss(loss, { logits, target, shape }, { ...options, distanceMatrix: zeroOne(4) });
+      const byConfusion = computeLoss(loss, { logits, target, shape }, { ...options, distanceMatrix: near });
+      expect(given.value).toBe(byMoments.value);
+      expect(given.grad).toEqual(byMoments.grad);
+      expectClose(byMoments.value, byConfusion.value, 1e-8, 1e-12);
+      expectArrayClose(byMoments.grad, byConfusion.grad, 1e-7, 1); // the 1e-9 moves the gradient by ~1e-8 of its largest entry
+    }
+  });
+
   it('the mean over images: a batch of two is the mean of each image alone (no mixing of batch items)', () => {
     const whole = computeLoss(loss, input, { distanceMatrix: M4 }).value;
     const n = 4 * 30;

@@ -59,12 +59,13 @@ function syntheticInput() {
     trainSeconds: 1,
     parameterCount: 1000,
     device: 'cpu',
+    threads: 1,
     environment: { segloss: '0.1.0', node: process.version, platform: 'linux-x64', cpu: 'test <cpu>', cpus: 2, libtorch: '2.13.0', device: 'cpu', deviceNames: [] },
   };
   const config = {
     format: RUN_CONFIG_FORMAT,
     command: ['segloss', 'train', '--loss', 'dice'],
-    settings: { dataset: 'fashion-seg', model: 'unet:16', loss: 'dice', ceWeight: 0.5, epochs: 3, batchSize: 16, optimizer: 'adamw', lr: 0.002, imageSize: null, device: 'cpu', seed: 0, augment: 'none', trainLimit: null, testLimit: null },
+    settings: { dataset: 'fashion-seg', model: 'unet:16', loss: 'dice', ceWeight: 0.5, epochs: 3, batchSize: 16, optimizer: 'adamw', lr: 0.002, imageSize: null, device: 'cpu', seed: 0, augment: 'none', threads: 'auto', trainLimit: null, testLimit: null },
     trainer: { objective: [{ loss: 'dice', weight: 0.5 }, { loss: 'cross-entropy', weight: 0.5 }] },
   } as unknown as RunConfig;
   return { config, summary, metrics, samples: { images: test.images, targets: test.masks, predictions, shape: test.shape } };

@@ -1,12 +1,14 @@
 // Trainers side by side (docs/reliability.md): two trainers train at the same time and each gets
 // the result it gets alone, bit for bit; BatchNorm's batch of one image at a 1×1 feature map is a
-// RangeError before training, not a libtorch error mid-epoch. (1,000 create / one-step / dispose
+// RangeError before training, not a libtorch error mid-epoch; a trainer's `threads` are its own
+// (another trainer created after it still gets libtorch's default). (1,000 create / one-step / dispose
 // cycles with flat RSS: test/memory-growth.test.ts.)
 //
 // Skipped, with the reason printed, when the torch addon is not built; SEGLOSS_REQUIRE_TORCH=1
 // (CI) turns the skip into a failure (test/trainer.test.ts checks that the addon loads).
 import { describe, expect, it } from 'vitest';
 
+import { torchInfo } from '../src/torch';
 import { Trainer } from '../src/trainer/index';
 import type { TrainerOptions } from '../src/trainer/types';
 import { shapesData } from './helpers/shapes';
@@ -19,6 +21,15 @@ const small = (seed: number, baseChannels = 4): TrainerOptions => ({
   optimizer: { name: 'sgd', lr: 0.05 },
   seed,
 });
+
+async function withTrainer<T>(options: TrainerOptions, use: (trainer: Trainer) => Promise<T>): Promise<T> {
+  const trainer = await Trainer.create(options);
+  try {
+    return await use(trainer);
+  } finally {
+    trainer.dispose();
+  }
+}
 
 async function trainAlone(options: TrainerOptions, data: ReturnType<typeof shapesData>): Promise<{ losses: number[]; logits: Float32Array }> {
   const trainer = await Trainer.create(options);
@@ -43,6 +54,34 @@ describe.skipIf(!torchReady)('Trainer: concurrency and resource use', () => {
     expect(Buffer.from(togetherA.logits.buffer).equals(Buffer.from(aloneA.logits.buffer))).toBe(true);
     expect(Buffer.from(togetherB.logits.buffer).equals(Buffer.from(aloneB.logits.buffer))).toBe(true);
     expect(aloneA.losses).not.toEqual(aloneB.losses);
+  });
+
+  it("threads: each trainer's jobs run with its own count; the default is libtorch's, also after another trainer's", { timeout: 60_000 }, async () => {
+    const data = shapesData(4, 32, 5);
+    const defaultThreads = (await withTrainer(small(4), async (t) => t.threads));
+    expect(defaultThreads).toBe(torchInfo().threads);
+    for (const threads of [1, 3]) {
+      expect(await withTrainer({ ...small(4), threads }, async (t) => {
+        await t.fit(data, { epochs: 1, batchSize: 4 });
+        return t.threads;
+      })).toBe(threads);
+    }
+    expect(await withTrainer(small(4), async (t) => t.threads)).toBe(defaultThreads);
+    // The same count gives the same training, bit for bit.
+    const once = await trainAlone({ ...small(5), threads: 1 }, data);
+    const again = await trainAlone({ ...small(5), threads: 1 }, data);
+    expect(again.losses).toEqual(once.losses);
+    expect(Buffer.from(again.logits.buffer).equals(Buffer.from(once.logits.buffer))).toBe(true);
+  });
+
+  it.each([
+    [0, RangeError, 'Expected an integer in [1, 1024] for threads but received 0'],
+    [2.5, RangeError, 'Expected an integer in [1, 1024] for threads but received 2.5'],
+    ['2', TypeError, "Expected an integer in [1, 1024] for threads but received '2'"],
+  ])('threads %j is a %O naming threads', async (threads, type, message) => {
+    const attempt = Trainer.create({ ...small(6), threads: threads as number });
+    await expect(attempt).rejects.toBeInstanceOf(type);
+    await expect(attempt).rejects.toThrow(message);
   });
 
   it("a batch of one image where the UNet's deepest map is 1×1 is a RangeError naming batchSize", async () => {

@@ -41,6 +41,7 @@
 #include <ATen/core/List.h>
 #include <c10/util/Exception.h>
 
+#include "../core/parallel_cpu.h"
 #include "../torch/trainer/checkpoint.h"
 #include "../torch/trainer/trainer.h"
 #include "errors.h"
@@ -562,8 +563,9 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     busy_ = true;
     Ref();
     JobScope scope{trainer_, opened_, cancel_.get(), {}};
-    thread_ = std::thread([channel, scope = std::move(scope), body = std::move(body), cancel = cancel_]() mutable {
-      at::init_num_threads();  // a new thread running ATen ops: its OpenMP / MKL thread counts, as ATen's own threads set them
+    thread_ = std::thread([channel, scope = std::move(scope), body = std::move(body), cancel = cancel_, threads = threads_]() mutable {
+      useAtenThreads(threads);
+      const EngineThreadLimit engineThreads(threads);
       scope.emit = [&channel](TrainerEvent event) {
         auto* message = new JobMessage{JobMessage::Kind::Event, std::move(event), {}, {}};
         if (channel.BlockingCall(message) != napi_ok) delete message;
@@ -583,16 +585,27 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     return promise;
   }
 
+  // A job thread's ATen intra-op threads (OpenMP, MKL): `threads`, or libtorch's default
+  // (OMP_NUM_THREADS, else the cores) for 0. Set explicitly on every job, as at::set_num_threads
+  // also changes the count that later threads' at::init_num_threads reads.
+  static void useAtenThreads(int threads) {
+    at::init_num_threads();
+    at::set_num_threads(threads > 0 ? threads : at::intraop_default_num_threads());
+  }
+
   Napi::Value Create(const Napi::CallbackInfo& info) {
     return guardNative(info.Env(), [&]() -> Napi::Value {
       if (!info[0].IsObject()) throw NativeTypeError("config is not an object");
+      threads_ = static_cast<int>(integer(info[0].As<Napi::Object>(), "threads", 0));
       auto config = std::make_shared<trainer::TrainerConfig>(readConfig(info[0].As<Napi::Object>()));
       return startJob(info.Env(), [config](JobScope&) -> ResultBuilder {
         auto built = std::make_shared<Trainer>(std::move(*config));
-        return [built](Napi::Env env, TrainerWrap& wrap) -> Napi::Value {
+        const int threads = at::get_num_threads();  // what this trainer's jobs run with (useAtenThreads)
+        return [built, threads](Napi::Env env, TrainerWrap& wrap) -> Napi::Value {
           wrap.install(built);
           Napi::Object result = Napi::Object::New(env);
           result.Set("parameterCount", static_cast<double>(built->parameterCount()));
+          result.Set("threads", threads);
           return result;
         };
       });
@@ -766,6 +779,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   std::shared_ptr<c10::IValue> opened_;
   std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
   std::thread thread_;
+  int threads_ = 0;  // each job thread's ATen and CPU-engine threads; 0: libtorch's default
   bool busy_ = false;
   bool disposed_ = false;
 };

@@ -305,11 +305,13 @@ class CpuDriver {
     for (const PixelTermRef& ref : pixelRefs_) {
       job_.pixelComplements |= ref.complementFactor != 0.0 && job_.activation == PixelActivationKind::Sigmoid;
     }
+    job_.normalized = job_.activation == PixelActivationKind::Softmax || job_.activation == PixelActivationKind::BinarySigmoid ||
+                      job_.activation == PixelActivationKind::BinaryNone;
     for (const size_t k : terms.region) {
       std::visit([&](const auto& loss) {
         using Loss = std::decay_t<decltype(loss)>;
         if constexpr (isRegionLoss<Loss>()) job_.moments |= loss.moments();
-        if constexpr (usesConfusion<Loss>()) job_.confusion = true;
+        if constexpr (usesConfusion<Loss>()) job_.confusion = job_.confusion || loss.needsConfusion(job_.normalized);
       }, terms.functors[k]);
     }
     for (const size_t k : terms.special) {
@@ -331,8 +333,6 @@ class CpuDriver {
     }
     job_.specialTiles = specialTileRefs_.data();
     job_.specialTileCount = static_cast<int>(specialTileRefs_.size());
-    job_.normalized = job_.activation == PixelActivationKind::Softmax || job_.activation == PixelActivationKind::BinarySigmoid ||
-                      job_.activation == PixelActivationKind::BinaryNone;
     prepareMapTerms();
   }
 
@@ -477,8 +477,9 @@ class CpuDriver {
         using Loss = std::decay_t<decltype(loss)>;
         if constexpr (usesConfusion<Loss>()) {
           std::fill(dconfusion.begin(), dconfusion.end(), 0.0);
-          value += w * loss.head(sums.moments.data(), dmoments.data(), sums.confusion.data(), dconfusion.data(),
-                                 job_.batch, job_.classes);
+          const bool confusion = loss.needsConfusion(job_.normalized);  // else the head reads region moments only
+          value += w * loss.head(sums.moments.data(), dmoments.data(), confusion ? sums.confusion.data() : nullptr,
+                                 confusion ? dconfusion.data() : nullptr, job_.batch, job_.classes);
           for (size_t i = 0; i < dconfusion.size(); ++i) confusionRows_[i] += w * dconfusion[i];
         } else if constexpr (isRegionLoss<Loss>()) {
           value += w * loss.head(sums.moments.data(), dmoments.data(), job_.batch, job_.classes);

@@ -11,6 +11,17 @@
 namespace segloss {
 namespace {
 
+thread_local int threadLimit = 0;  // this thread's EngineThreadLimit; 0: none
+
+// SEGLOSS_NUM_THREADS if set (≥ 1), else the hardware's; no thread's limit applied.
+int configuredThreads() {
+  if (const char* env = std::getenv("SEGLOSS_NUM_THREADS")) {
+    const int n = std::atoi(env);
+    if (n >= 1) return n;
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
 class ThreadPool {
  public:
   explicit ThreadPool(int threads) {
@@ -88,19 +99,20 @@ ThreadPool& pool() {
   // Sized for the larger of the hardware and SEGLOSS_NUM_THREADS at first use, so that a later,
   // smaller SEGLOSS_NUM_THREADS (read on every call by workersFor) still works.
   static ThreadPool* instance =
-      new ThreadPool(std::max<int>(cpuEngineThreads(), static_cast<int>(std::thread::hardware_concurrency())) - 1);
+      new ThreadPool(std::max<int>(configuredThreads(), static_cast<int>(std::thread::hardware_concurrency())) - 1);
   return *instance;
 }
 
 }  // namespace
 
 int cpuEngineThreads() {
-  if (const char* env = std::getenv("SEGLOSS_NUM_THREADS")) {
-    const int n = std::atoi(env);
-    if (n >= 1) return n;
-  }
-  return std::max(1u, std::thread::hardware_concurrency());
+  const int configured = configuredThreads();
+  return threadLimit > 0 ? std::min(configured, threadLimit) : configured;
 }
+
+EngineThreadLimit::EngineThreadLimit(int max) : previous_(threadLimit) { threadLimit = max > 0 ? max : 0; }
+
+EngineThreadLimit::~EngineThreadLimit() { threadLimit = previous_; }
 
 int workersFor(int64_t units, int64_t unitCost) {
   const int64_t byWork = std::max<int64_t>(1, units * unitCost / (int64_t(1) << 15));

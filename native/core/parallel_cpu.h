@@ -10,8 +10,22 @@
 
 namespace segloss {
 
-// Threads the CPU engines may use: SEGLOSS_NUM_THREADS if set (≥ 1), else the hardware's.
+// Threads the CPU engines may use on the calling thread: SEGLOSS_NUM_THREADS if set (≥ 1), else
+// the hardware's, at most the calling thread's EngineThreadLimit if one is in scope.
 int cpuEngineThreads();
+
+// Caps cpuEngineThreads() on the constructing thread while in scope (a trainer's `threads`), so
+// one caller's limit never changes another thread's. max ≤ 0: no cap.
+class EngineThreadLimit {
+ public:
+  explicit EngineThreadLimit(int max);
+  ~EngineThreadLimit();
+  EngineThreadLimit(const EngineThreadLimit&) = delete;
+  EngineThreadLimit& operator=(const EngineThreadLimit&) = delete;
+
+ private:
+  int previous_;
+};
 
 // Workers for `units` work units of about `unitCost` elements each: one per ≥ 2^15 elements.
 int workersFor(int64_t units, int64_t unitCost);

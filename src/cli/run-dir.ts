@@ -85,6 +85,8 @@ export interface RunSummary {
   readonly trainSeconds: number;
   readonly parameterCount: number;
   readonly device: string;
+  /** The trainer's CPU threads (Trainer.threads). */
+  readonly threads: number;
   readonly environment: Environment;
 }
 

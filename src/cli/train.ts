@@ -30,7 +30,7 @@ import {
   writeJson,
 } from './run-dir';
 import { readMetrics, writeRunReport } from '../report/index';
-import { type RawTrainOptions, TRAIN_DEFAULTS, type TrainSettings, UsageError, parseInteger, resolveTrainSettings, trainerOptionsOf } from './train-options';
+import { type RawTrainOptions, TRAIN_DEFAULTS, type TrainSettings, UsageError, parseInteger, optionalThreads, resolveTrainSettings, trainerOptionsOf } from './train-options';
 
 export interface TrainFlags extends RawTrainOptions {
   readonly out?: string;
@@ -56,6 +56,7 @@ export function trainProgram(): Commander {
     .option('--device <device>', 'cpu, cuda or cuda:N', d.device)
     .option('--seed <n>', 'seeds the weights and the epoch order', String(d.seed))
     .addOption(new Option('--augment <name>', 'native batch augmentation').choices(['none', 'rot-flip-rotate', 'scale-crop-flip']).default(d.augment))
+    .option('--threads <n>', 'CPU threads of the training (auto: 1 for unet:BASE ≤ 8 on the CPU, whose convolutions are too small to share; else libtorch\'s default)', String(d.threads))
     .option('--train-limit <n>', 'train on the first n training images only')
     .option('--test-limit <n>', 'evaluate on the first n test images only')
     .option('--out <dir>', 'the run folder (default: runs/<dataset>-<model>-<time>)')
@@ -210,6 +211,7 @@ function summaryOf(ctx: RunContext, evaluation: Evaluation, throughput: Throughp
     trainSeconds,
     parameterCount: ctx.trainer.parameterCount,
     device: ctx.settings.device,
+    threads: ctx.trainer.threads,
     environment,
   };
 }
@@ -261,7 +263,7 @@ export function metricsText(m: MetricsSummary): string[] {
 export function resultText(summary: RunSummary, dir: string): string {
   const lines = [
     `${summary.dataset} test split: ${summary.testImages} images; ${summary.epochs} epochs, ${summary.parameterCount.toLocaleString('en-US')} parameters, ` +
-      `${summary.trainSeconds.toFixed(0)} s of training at ${summary.imagesPerSecond.toFixed(1)} images/s on ${summary.device}`,
+      `${summary.trainSeconds.toFixed(0)} s of training at ${summary.imagesPerSecond.toFixed(1)} images/s on ${summary.device} (${summary.threads} ${summary.threads === 1 ? 'thread' : 'threads'})`,
     ...metricsText(summary),
     `run folder: ${dir} (config.json, summary.json, metrics.jsonl, checkpoint.pt, report.html)`,
   ];
@@ -294,7 +296,7 @@ async function openRun(flags: TrainFlags, argv: readonly string[]): Promise<{ di
     const checkpoint = runFiles(flags.out).checkpoint;
     if (!fs.existsSync(checkpoint)) throw new UsageError(`--resume: ${checkpoint} is missing (the run stopped before its first checkpoint)`);
     const dataset = await prepareDataset(settings);
-    const trainer = await Trainer.load(checkpoint, { device: settings.device });
+    const trainer = await Trainer.load(checkpoint, { device: settings.device, ...optionalThreads(settings) });
     writeJson(runFiles(flags.out).config, { ...config, settings });
     return { dir: flags.out, settings, dataset, trainer };
   }

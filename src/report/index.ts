@@ -116,6 +116,11 @@ function metricTable(summary: RunSummary): string {
   return `<table class="metrics"><tr><th>class</th><th>Dice (per image)</th><th>Dice (pooled)</th><th>IoU</th>${hd ? '<th>HD95 (px)</th>' : ''}</tr>${rows.join('')}${mean}</table>`;
 }
 
+// A summary written before `threads` was recorded has none.
+function threadsText(threads: number | undefined): string {
+  return threads === undefined ? 'threads not recorded' : `${threads} CPU ${threads === 1 ? 'thread' : 'threads'}`;
+}
+
 function environmentTable(input: ReportInput): string {
   const e = input.summary.environment;
   const s = input.config.settings;
@@ -125,7 +130,7 @@ function environmentTable(input: ReportInput): string {
     ['model', `${s.model} (${input.summary.parameterCount.toLocaleString('en-US')} parameters)`],
     ['objective', termNames(input.config.trainer.objective).join(' + ')],
     ['optimizer', `${s.optimizer}, lr ${s.lr}, poly; batch ${s.batchSize}; ${input.summary.epochs} epochs, ${input.summary.steps} steps`],
-    ['speed', `${input.summary.imagesPerSecond.toFixed(1)} images/s, ${input.summary.trainSeconds.toFixed(0)} s of training`],
+    ['speed', `${input.summary.imagesPerSecond.toFixed(1)} images/s, ${input.summary.trainSeconds.toFixed(0)} s of training, ${threadsText(input.summary.threads)}`],
     ['device', `${e.device}${e.deviceNames.length ? ` (${e.deviceNames.join(', ')})` : ''}`],
     ['machine', `${e.cpu}, ${e.cpus} CPUs, ${e.platform}`],
     ['versions', `segloss ${e.segloss}, Node ${e.node}, libtorch ${e.libtorch}`],

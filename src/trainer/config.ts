@@ -212,7 +212,10 @@ function jsonLike(value: unknown): unknown {
   return value;
 }
 
-const TRAINER_KEYS = ['model', 'objective', 'ignoreIndex', 'optimizer', 'device', 'seed', 'precision', 'channelsLast'];
+/** The most CPU threads a trainer takes (`threads`). */
+const MAX_THREADS = 1024;
+
+const TRAINER_KEYS = ['model', 'objective', 'ignoreIndex', 'optimizer', 'device', 'seed', 'precision', 'channelsLast', 'threads'];
 const PRECISIONS: readonly Precision[] = ['float32', 'bfloat16'];
 
 /** Everything `Trainer.create` needs: the resolved options (the record) and the native config. */
@@ -246,6 +249,7 @@ export function checkTrainerOptions(options: unknown): CheckedTrainerOptions {
     precision = options.precision;
   }
   const channelsLast = options.channelsLast === undefined ? false : boolean(options.channelsLast, 'channelsLast');
+  const threads = options.threads === undefined ? 0 : checkInteger(options.threads, 'threads', 1, MAX_THREADS);
   const resolved: ResolvedTrainerOptions = {
     format: CONFIG_FORMAT,
     model,
@@ -267,6 +271,7 @@ export function checkTrainerOptions(options: unknown): CheckedTrainerOptions {
     seed,
     precision,
     channelsLast,
+    threads,
     record: resolved,
   };
   return { resolved, native };

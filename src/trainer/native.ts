@@ -74,6 +74,8 @@ export interface NativeTrainerConfig {
   readonly seed: number;
   readonly precision: 'float32' | 'bfloat16';
   readonly channelsLast: boolean;
+  /** Each job's ATen intra-op and CPU-engine threads; 0: libtorch's default. Not recorded. */
+  readonly threads: number;
   /** JSON-like; stored verbatim as the checkpoint's `config` and returned by `open`. */
   readonly record: object;
 }
@@ -137,7 +139,7 @@ export interface NativeFitSummary {
 
 /** One native trainer; one job at a time (the TypeScript Trainer queues them). */
 export interface NativeTrainer {
-  create(config: NativeTrainerConfig): Promise<{ parameterCount: number }>;
+  create(config: NativeTrainerConfig): Promise<{ parameterCount: number; threads: number }>;
   open(path: string): Promise<{ config: unknown }>;
   restore(): Promise<{ epoch: number; step: number }>;
   fit(

@@ -24,7 +24,7 @@ const BATCH_KEYS = ['batchSize'];
 const EVALUATE_KEYS = ['batchSize', 'cases', 'hd95'];
 /** The most classes HD95 is computed for (one pass over each case per class). */
 const MAX_HD95_CLASSES = 4096;
-const LOAD_KEYS = ['device'];
+const LOAD_KEYS = ['device', 'threads'];
 
 /**
  * Native trainers with a job in flight. On process 'exit' (process.exit() included) each is
@@ -131,13 +131,15 @@ export class Trainer {
   #queue: Promise<unknown> = Promise.resolve();
   readonly #options: ResolvedTrainerOptions;
   readonly #parameterCount: number;
+  readonly #threads: number;
   #epoch = 0;
   #step = 0;
 
-  private constructor(native: NativeTrainer, options: ResolvedTrainerOptions, parameterCount: number) {
+  private constructor(native: NativeTrainer, options: ResolvedTrainerOptions, { parameterCount, threads }: { parameterCount: number; threads: number }) {
     this.#native = native;
     this.#options = options;
     this.#parameterCount = parameterCount;
+    this.#threads = threads;
   }
 
   /**
@@ -149,8 +151,7 @@ export class Trainer {
     const { resolved, native: config } = checkTrainerOptions(options);
     const native = newNativeTrainer();
     try {
-      const { parameterCount } = await tracked(native, () => native.create(config));
-      return new Trainer(native, resolved, parameterCount);
+      return new Trainer(native, resolved, await tracked(native, () => native.create(config)));
     } catch (error) {
       native.dispose();
       throw error;
@@ -160,18 +161,20 @@ export class Trainer {
   /**
    * A trainer restored from a checkpoint written by `save` or by `fit`'s `checkpoint` option: the
    * same model, objective, optimizer state, schedule, RNG state, epoch and step, so `fit` continues
-   * bit-identically on the CPU. `device` overrides the recorded device.
+   * bit-identically on the CPU (with the same `threads`). `device` overrides the recorded device;
+   * `threads` is `Trainer.create`'s (not recorded).
    * @throws (rejects) TypeError for a bad path; Error when the file is missing or not a segloss checkpoint.
    */
-  static async load(path: string, options?: { readonly device?: TrainerOptions['device'] }): Promise<Trainer> {
+  static async load(path: string, options?: { readonly device?: TrainerOptions['device']; readonly threads?: number }): Promise<Trainer> {
     checkPath(path, 'path');
-    const device = checkOptionsObject(options, 'options', LOAD_KEYS).device as TrainerOptions['device'] | undefined;
+    const checked = checkOptionsObject(options, 'options', LOAD_KEYS);
+    const device = checked.device as TrainerOptions['device'] | undefined;
+    const threads = checked.threads as number | undefined;
     const native = newNativeTrainer();
     try {
       const { config: record } = await tracked(native, () => native.open(path));
-      const { resolved, native: config } = checkTrainerOptions(optionsFromRecord(record, device));
-      const { parameterCount } = await tracked(native, () => native.create(config));
-      const trainer = new Trainer(native, resolved, parameterCount);
+      const { resolved, native: config } = checkTrainerOptions({ ...optionsFromRecord(record, device), ...(threads === undefined ? {} : { threads }) });
+      const trainer = new Trainer(native, resolved, await tracked(native, () => native.create(config)));
       const state = await tracked(native, () => native.restore());
       trainer.#epoch = state.epoch;
       trainer.#step = state.step;
@@ -186,6 +189,12 @@ export class Trainer {
   get parameterCount(): number {
     this.#live();
     return this.#parameterCount;
+  }
+
+  /** The CPU threads this trainer's jobs run with (`threads`, or libtorch's default), as libtorch reports them on its thread. */
+  get threads(): number {
+    this.#live();
+    return this.#threads;
   }
 
   /** Epochs completed (across fits and resumes). */

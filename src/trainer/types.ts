@@ -132,6 +132,14 @@ export interface TrainerOptions {
   readonly precision?: Precision;
   /** Channels-last (NHWC) parameters and inputs. Default `false`. */
   readonly channelsLast?: boolean;
+  /**
+   * CPU threads of this trainer's jobs: libtorch's intra-op threads (OpenMP, MKL) on the trainer's
+   * thread and the loss engines' workers there; other trainers and loss calls keep their own.
+   * A run setting, not recorded in checkpoints. Default: libtorch's (`OMP_NUM_THREADS`, else the
+   * cores; the engines at most `SEGLOSS_NUM_THREADS`). Small models train faster on fewer threads
+   * (docs/training.md, "Threads").
+   */
+  readonly threads?: number;
 }
 
 /** The arithmetic of the forward pass. */

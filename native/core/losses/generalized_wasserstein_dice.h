@@ -13,6 +13,13 @@
 // returns d value / d C[a][c] = M[a, c] · d value / d S_a, and a pixel of class a gets the row
 // d value / d p_ic = M[a, c] · d value / d S_a.
 // An empty matrix means M[a, c] = [a ≠ c] (every pair of distinct classes at distance 1).
+//
+// With that M and probabilities that sum to 1 at every pixel (softmax, the C = 1 forms), no
+// confusion moment is needed: S_a = Σ_{i: t_i = a} (1 − p_ia) = G_a − PG_a, a region moment. The
+// gradient d value / d p_ic = [c ≠ a] · d value / d S_a is then −[c = a] · d value / d S_a plus a
+// constant over the pixel's classes, which Σ_c p_ic = 1 makes vanish in the logits' gradient; so
+// the head puts −d value / d S_a on PG_a and the engine runs no confusion pass (needsConfusion).
+// A matrix given equal to 1 − I is treated as the empty one.
 #pragma once
 
 #include <cmath>
@@ -65,28 +72,35 @@ struct GeneralizedWassersteinDiceLoss {
 
   GeneralizedWassersteinDiceLoss() = default;
   GeneralizedWassersteinDiceLoss(const Options& o, const LossContext& context)
-      : gdlWeighting(o.gdlWeighting), distance(context.bind(o.distanceMatrix)) {}
+      : gdlWeighting(o.gdlWeighting),
+        distance(isOffDiagonalOnes(o.distanceMatrix.values) ? nullptr : context.bind(o.distanceMatrix)) {}
 
-  SEGLOSS_HD MomentMask moments() const { return momentBit(kMomentG); }
+  SEGLOSS_HD MomentMask moments() const { return momentBit(kMomentG) | momentBit(kMomentPG); }
+
+  // Whether the head needs the confusion moments: for M ≠ 1 − I, or probabilities that do not
+  // sum to 1 (`normalized` false); otherwise it reads S_a from G_a − PG_a (see the top).
+  SEGLOSS_HD bool needsConfusion(bool normalized) const { return distance != nullptr || !normalized; }
 
   SEGLOSS_HD double distanceAt(int a, int c, int classes) const {
     return distance ? distance[a * classes + c] : (a == c ? 0.0 : 1.0);
   }
 
-  // moments, dmoments: [B, K, kMomentCount] (reads G); confusion, dconfusion: [B, K, K]
-  // (dconfusion arrives zeroed). Returns the mean over images of loss_b.
-  SEGLOSS_HD double head(const double* moments, double* /*dmoments*/, const double* confusion, double* dconfusion,
+  // moments, dmoments: [B, K, kMomentCount] (reads G, and PG without confusion); confusion,
+  // dconfusion: [B, K, K] (dconfusion arrives zeroed), or nullptr where needsConfusion is false
+  // (then the gradient goes to dmoments' PG). Returns the mean over images of loss_b.
+  SEGLOSS_HD double head(const double* moments, double* dmoments, const double* confusion, double* dconfusion,
                          int64_t batch, int classes) const {
     double value = 0.0;
     const double perImage = 1.0 / static_cast<double>(batch);
     for (int64_t b = 0; b < batch; ++b) {
-      const double* conf = confusion + b * classes * classes;
-      double* dconf = dconfusion + b * classes * classes;
+      const double* conf = confusion ? confusion + b * classes * classes : nullptr;
+      double* dconf = confusion ? dconfusion + b * classes * classes : nullptr;
       // TP = Σ_a α_a (G_a − S_a); D = 2 TP + Σ_a S_a (default) or Σ_a α_a (2 G_a − S_a) (gdl).
       double tp = 0.0, wsum = 0.0, gdlDen = 0.0;
       for (int a = 0; a < classes; ++a) {
-        const double G = moments[(b * classes + a) * kMomentCount + kMomentG];
-        const double S = classDistanceSum(conf, a, classes);
+        const double* m = moments + (b * classes + a) * kMomentCount;
+        const double G = m[kMomentG];
+        const double S = conf ? classDistanceSum(conf, a, classes) : G - m[kMomentPG];
         const double alpha = weightOf(a, G);
         tp += alpha * (G - S);
         wsum += S;
@@ -101,6 +115,10 @@ struct GeneralizedWassersteinDiceLoss {
         const double alpha = weightOf(a, moments[(b * classes + a) * kMomentCount + kMomentG]);
         const double dden = gdlWeighting ? -alpha : 1.0 - 2.0 * alpha;
         const double dS = perImage * (2.0 * alpha + ratio * dden) / den;
+        if (!conf) {
+          dmoments[(b * classes + a) * kMomentCount + kMomentPG] = -dS;
+          continue;
+        }
         for (int c = 0; c < classes; ++c) dconf[a * classes + c] = dS * distanceAt(a, c, classes);
       }
     }
@@ -108,6 +126,17 @@ struct GeneralizedWassersteinDiceLoss {
   }
 
  private:
+  // Whether m (row-major K×K) is 1 − I: zero diagonal, ones elsewhere.
+  static bool isOffDiagonalOnes(const std::vector<double>& m) {
+    if (m.empty()) return false;
+    const size_t k = static_cast<size_t>(std::llround(std::sqrt(static_cast<double>(m.size()))));
+    if (k * k != m.size()) return false;
+    for (size_t i = 0; i < m.size(); ++i) {
+      if (m[i] != (i / k == i % k ? 0.0 : 1.0)) return false;
+    }
+    return true;
+  }
+
   // α_a: the background weighs 0 and the other classes 1, or 1 / (G_a + 1) with gdl weighting.
   SEGLOSS_HD double weightOf(int a, double G) const {
     if (gdlWeighting) return 1.0 / (G + 1.0);
