@@ -163,6 +163,9 @@ function ownEntryCall(call: PreparedLossCall, term: ResolvedLossTerm): OwnEntryC
  * Losses (`lossNames`; each is documented in docs/losses.md):
  * - `'cross-entropy'` — mean over valid pixels of −log p_t; options `classWeights` (number[K]),
  *   `labelSmoothing` (ε ∈ [0, 1]); equals torch `F.cross_entropy(weight, ignore_index, label_smoothing)`.
+ * - `'focal'` — mean over valid pixels of −α_t (1 − p_t)^γ log p_t (Lin et al. 2017); options `gamma`
+ *   (2), `alpha` (number[K]), `preset` (`'monai'`: value / K; `'smp'`: smp's per-channel sigmoid
+ *   focal terms, mean over channels, `alpha` its scalar α ∈ [0, 1]).
  * - `'dice'` — 1 − mean_c (2 I_c + s)/(P_c + G_c + s) (Milletari et al. 2016, V-Net); options
  *   `perImage` (false), `includeBackground` (true), `smooth` (1e-5), `squared` (false), `logLoss`
  *   (false), `preset` (`'monai'` | `'smp'` | `'nnunet'`, see {@link DiceLossOptions.preset}).

@@ -73,7 +73,7 @@ function checkSmpAlpha(value: unknown, name: string): number {
 /** Options of focal: check, default, documentation. */
 export const focalOptions: OptionTable<FocalUserOptions> = {
   gamma: { default: 2, check: checkNonNegative, doc: 'γ ≥ 0, the focusing exponent; default 2 (0 is cross-entropy)' },
-  alpha: { default: null, check: checkAlpha, doc: 'number[K] ≥ 0, a factor on each class\'s pixel terms; default none (all 1)' },
+  alpha: { default: null, check: checkAlpha, doc: 'number[K] ≥ 0, a factor on each class\'s pixel terms; default none (all 1); preset smp: smp\'s scalar α in [0, 1]' },
 };
 
 /** Presets of focal. */
