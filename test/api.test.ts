@@ -42,7 +42,7 @@ describe('option introspection', () => {
   it('lossPresetNames', () => {
     expect(lossPresetNames('dice')).toEqual(['monai', 'smp', 'nnunet']);
     expect(lossPresetNames('cross-entropy')).toEqual([]);
-    expect(lossPresetNames('focal')).toEqual(['monai']);
+    expect(lossPresetNames('focal')).toEqual(['monai', 'smp']);
     expect(lossPresetNames('topk')).toEqual(['nnunet']);
     expect(lossPresetNames('lovasz-softmax')).toEqual([]);
     expect(lossPresetNames('combo')).toEqual([]);
