@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "losses.h"
 #include "parallel_cpu.h"
+#include "tile_engine_cpu.h"
 
 namespace segloss {
 namespace {
@@ -42,27 +43,25 @@ struct AblImages {
   }
 };
 
+// p and log p of every pixel with the CPU engine's vectorised tile activation (activateImagesCpu),
+// images in parallel.
 template <typename T>
 AblImages<T> activate(const LossTensors& t) {
   const int classes = probabilityClasses(t.channels);
   AblImages<T> im{t.batch, classes, t.spatialDims == 3 ? t.extent[0] : 1, t.extent[1], t.extent[2], t.pixels, {}, {}};
   im.logProb.resize(static_cast<size_t>(t.batch * classes * t.pixels));
   im.prob.resize(im.logProb.size());
-  const T* z = static_cast<const T*>(t.logits);
-  dispatchActivation(resolveActivation(t.activation, t.channels), [&](auto tag) {
-    constexpr PixelActivationKind A = decltype(tag)::value;
-    parallelRanges(t.batch, workersFor(t.batch, classes * t.pixels), [&](int, int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        for (int64_t i = 0; i < t.pixels; ++i) {
-          const PixelActivation<T, A> act(z + b * t.channels * t.pixels + i, t.pixels, static_cast<int>(t.channels));
-          for (int c = 0; c < classes; ++c) {
-            const size_t at = static_cast<size_t>((b * classes + c) * t.pixels + i);
-            im.logProb[at] = act.logProb(c);
-            im.prob[at] = act.prob(c);
-          }
-        }
-      }
-    });
+  TileJob job;
+  job.logits = t.logits;
+  job.dtype = t.dtype;
+  job.activation = resolveActivation(t.activation, t.channels);
+  job.batch = t.batch;
+  job.channels = t.channels;
+  job.pixels = t.pixels;
+  job.classes = classes;
+  parallelRanges(t.batch, workersFor(t.batch, classes * t.pixels), [&](int, int64_t b0, int64_t b1) {
+    std::vector<unsigned char> workspace(tileWorkspaceBytes(job));
+    activateImagesCpu(job, b0, b1, workspace.data(), im.prob.data(), im.logProb.data());
   });
   return im;
 }

@@ -619,6 +619,14 @@ class CpuDriver {
 
 }  // namespace
 
+void activateImagesCpu(const TileJob& job, int64_t begin, int64_t end, void* workspace, void* prob, void* logProb) {
+  switch (activeCpuIsa()) {
+    case CpuIsa::Avx512: return isa_avx512::activateImages(job, begin, end, workspace, prob, logProb);
+    case CpuIsa::Avx2: return isa_avx2::activateImages(job, begin, end, workspace, prob, logProb);
+    default: return isa_sse2::activateImages(job, begin, end, workspace, prob, logProb);
+  }
+}
+
 double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms,
                       const LossGradient* grad) {
   checkShape(tensors);
