@@ -20,10 +20,8 @@
 #include <new>
 #include <memory>
 #include <string>
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
 
+#include "batch_buffer.h"
 #include "confusion_moments.h"
 #include "cpu_isa.h"
 #include "dispatch.h"
@@ -111,25 +109,6 @@ void checkLossOptions(const LossOptions& options, int classes) {
 
 namespace {
 
-// The batch-sized host arrays of the special terms ([B, K, N] and [B, N]): calloc'd (large ones come
-// zeroed from fresh pages, without a pass of their own) and, on Linux, marked for transparent huge
-// pages, so that first touching a [B, K, N] array costs a few faults rather than one per 4 KiB page.
-struct FreeDeleter {
-  void operator()(unsigned char* p) const { std::free(p); }
-};
-using BatchBuffer = std::unique_ptr<unsigned char, FreeDeleter>;
-
-BatchBuffer batchBuffer(size_t bytes) {
-  auto* p = static_cast<unsigned char*>(std::calloc(bytes, 1));
-  if (!p) throw std::bad_alloc();
-#ifdef __linux__
-  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-#endif
-  return BatchBuffer(p);
-}
 
 void checkShape(const LossTensors& t) {
   if (t.batch <= 0 || t.channels <= 0 || t.pixels <= 0) {
