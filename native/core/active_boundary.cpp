@@ -52,14 +52,7 @@ AblImages<T> activate(const LossTensors& t) {
   AblImages<T> im{t.batch, classes, t.spatialDims == 3 ? t.extent[0] : 1, t.extent[1], t.extent[2], t.pixels, {}, {}};
   im.logProb = BatchArray<T>(static_cast<size_t>(t.batch * classes * t.pixels));
   im.prob = BatchArray<T>(static_cast<size_t>(t.batch * classes * t.pixels));
-  TileJob job;
-  job.logits = t.logits;
-  job.dtype = t.dtype;
-  job.activation = resolveActivation(t.activation, t.channels);
-  job.batch = t.batch;
-  job.channels = t.channels;
-  job.pixels = t.pixels;
-  job.classes = classes;
+  const TileJob job = tileJobOf(t);
   parallelRanges(t.batch, workersFor(t.batch, classes * t.pixels), [&](int, int64_t b0, int64_t b1) {
     std::vector<unsigned char> workspace(tileWorkspaceBytes(job));
     activateImagesCpu(job, b0, b1, workspace.data(), im.prob.data, im.logProb.data);

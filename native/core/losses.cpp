@@ -247,16 +247,7 @@ PixelTermRef pixelTermRef(const LossFunctor& functor, double weight, const LossT
 
 class CpuDriver {
  public:
-  CpuDriver(const LossTensors& tensors, const EngineTerms& terms) : tensors_(tensors), terms_(terms) {
-    job_.logits = tensors.logits;
-    job_.target = tensors.target;
-    job_.dtype = tensors.dtype;
-    job_.labelType = tensors.labelType;
-    job_.activation = resolveActivation(tensors.activation, tensors.channels);
-    job_.batch = tensors.batch;
-    job_.channels = tensors.channels;
-    job_.pixels = tensors.pixels;
-    job_.classes = probabilityClasses(tensors.channels);
+  CpuDriver(const LossTensors& tensors, const EngineTerms& terms) : tensors_(tensors), terms_(terms), job_(tileJobOf(tensors)) {
     job_.ignoreMatches = tensors.hasIgnore && tensors.ignoreIndex >= std::numeric_limits<int32_t>::min() &&
                          tensors.ignoreIndex <= std::numeric_limits<int32_t>::max();
     job_.ignoreLabel = static_cast<int32_t>(job_.ignoreMatches ? tensors.ignoreIndex : -1);
@@ -597,6 +588,20 @@ class CpuDriver {
 };
 
 }  // namespace
+
+TileJob tileJobOf(const LossTensors& tensors) {
+  TileJob job;
+  job.logits = tensors.logits;
+  job.target = tensors.target;
+  job.dtype = tensors.dtype;
+  job.labelType = tensors.labelType;
+  job.activation = resolveActivation(tensors.activation, tensors.channels);
+  job.batch = tensors.batch;
+  job.channels = tensors.channels;
+  job.pixels = tensors.pixels;
+  job.classes = probabilityClasses(tensors.channels);
+  return job;
+}
 
 void activateImagesCpu(const TileJob& job, int64_t begin, int64_t end, void* workspace, void* prob, void* logProb) {
   switch (activeCpuIsa()) {

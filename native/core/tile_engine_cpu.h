@@ -139,6 +139,9 @@ SEGLOSS_DECLARE_TILE_KERNELS(isa_avx2)
 SEGLOSS_DECLARE_TILE_KERNELS(isa_avx512)
 #undef SEGLOSS_DECLARE_TILE_KERNELS
 
+// A job over these tensors: logits, labels, their types, the resolved activation, the sizes and K.
+TileJob tileJobOf(const LossTensors& tensors);
+
 // activateImages of the instruction set chosen at load (cpu_isa.h).
 void activateImagesCpu(const TileJob& job, int64_t begin, int64_t end, void* workspace, void* prob, void* logProb);
 
