@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -164,26 +165,45 @@ class StandaloneLossWorker : public Napi::AsyncWorker {
   std::optional<NativeFailure> failure_;
 };
 
-Napi::Value ComputeBoundaryAware(const Napi::CallbackInfo& info) {
+// The synchronous entry point of a standalone loss: read the call, run it here, return the value.
+template <class Read, class Run>
+Napi::Value syncEntry(const Napi::CallbackInfo& info, Read read, Run run) {
+  return guardNative(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), run(read(info))); });
+}
+
+// The asynchronous one: read the call, let `move(call, info, worker)` point it at the worker's
+// copies of its inputs and staged outputs (at most `outputs`), then run it on a libuv thread.
+template <class Read, class Move, class Run>
+Napi::Value asyncEntry(const Napi::CallbackInfo& info, size_t outputs, Read read, Move move, Run run) {
   return guardNative(info.Env(), [&]() -> Napi::Value {
-    return Napi::Number::New(info.Env(), runBoundaryAware(readBoundaryAwareCall(info)));
+    auto call = read(info);
+    auto worker = std::make_unique<StandaloneLossWorker>(info.Env());
+    worker->reserveOutputs(outputs);
+    move(call, info, *worker);
+    worker->setRun([call, run]() { return run(call); });
+    const Napi::Promise promise = worker->Promise();
+    worker.release()->Queue();  // the AsyncWorker deletes itself when done
+    return promise;
   });
 }
 
+// The logits and labels of a call, copied into the worker.
+void ownTensors(LossTensors& t, StandaloneLossWorker& worker) {
+  t.logits = worker.own(t.logits, scalarBytes(t));
+  t.target = worker.own(t.target, labelBytes(t));
+}
+
+void moveBoundaryAware(BoundaryAwareCall& call, const Napi::CallbackInfo& info, StandaloneLossWorker& worker) {
+  ownTensors(call.input.tensors, worker);
+  if (call.grad) call.grad = worker.stage(info[5], "grad");
+}
+
+Napi::Value ComputeBoundaryAware(const Napi::CallbackInfo& info) {
+  return syncEntry(info, readBoundaryAwareCall, runBoundaryAware);
+}
+
 Napi::Value ComputeBoundaryAwareAsync(const Napi::CallbackInfo& info) {
-  return guardNative(info.Env(), [&]() -> Napi::Value {
-    BoundaryAwareCall call = readBoundaryAwareCall(info);
-    auto* worker = new StandaloneLossWorker(info.Env());
-    worker->reserveOutputs(1);
-    LossTensors& t = call.input.tensors;
-    t.logits = worker->own(t.logits, scalarBytes(t));
-    t.target = worker->own(t.target, labelBytes(t));
-    if (call.grad) call.grad = worker->stage(info[5], "grad");
-    worker->setRun([call]() { return runBoundaryAware(call); });
-    const Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
-  });
+  return asyncEntry(info, 1, readBoundaryAwareCall, moveBoundaryAware, runBoundaryAware);
 }
 
 Napi::Value DecodeBoundaryAware(const Napi::CallbackInfo& info) {
@@ -266,37 +286,27 @@ double runConditionalBoundary(const ConditionalBoundaryCall& call) {
   return conditionalBoundaryLossCpu(call.input, call.options, call.anyGrad ? &call.grads : nullptr);
 }
 
+void moveConditionalBoundary(ConditionalBoundaryCall& call, const Napi::CallbackInfo& info, StandaloneLossWorker& worker) {
+  ConditionalBoundaryInput& in = call.input;
+  LossTensors& t = in.tensors;
+  const size_t element = t.dtype == ScalarType::Float64 ? 8 : 4;
+  ownTensors(t, worker);
+  in.features = worker.own(in.features, size_t(t.batch * in.featureChannels * t.pixels) * element);
+  in.classifierWeight = worker.own(in.classifierWeight, size_t(t.channels * in.featureChannels) * element);
+  if (in.classifierBias) in.classifierBias = worker.own(in.classifierBias, size_t(t.channels) * element);
+  const Napi::Object extra = info[6].As<Napi::Object>();
+  if (call.grads.logits) call.grads.logits = worker.stage(info[5], "grad");
+  if (call.grads.features) call.grads.features = worker.stage(extra.Get("featuresGrad"), "featuresGrad");
+  if (call.grads.classifierWeight) call.grads.classifierWeight = worker.stage(extra.Get("classifierWeightGrad"), "classifierWeightGrad");
+  if (call.grads.classifierBias) call.grads.classifierBias = worker.stage(extra.Get("classifierBiasGrad"), "classifierBiasGrad");
+}
+
 Napi::Value ComputeConditionalBoundary(const Napi::CallbackInfo& info) {
-  return guardNative(info.Env(), [&]() -> Napi::Value {
-    return Napi::Number::New(info.Env(), runConditionalBoundary(readConditionalBoundaryCall(info)));
-  });
+  return syncEntry(info, readConditionalBoundaryCall, runConditionalBoundary);
 }
 
 Napi::Value ComputeConditionalBoundaryAsync(const Napi::CallbackInfo& info) {
-  return guardNative(info.Env(), [&]() -> Napi::Value {
-    ConditionalBoundaryCall call = readConditionalBoundaryCall(info);
-    auto* worker = new StandaloneLossWorker(info.Env());
-    worker->reserveOutputs(4);
-    ConditionalBoundaryInput& in = call.input;
-    LossTensors& t = in.tensors;
-    const size_t element = t.dtype == ScalarType::Float64 ? 8 : 4;
-    const size_t featureBytes = size_t(t.batch * in.featureChannels * t.pixels) * element;
-    const size_t weightBytes = size_t(t.channels * in.featureChannels) * element;
-    t.logits = worker->own(t.logits, scalarBytes(t));
-    t.target = worker->own(t.target, labelBytes(t));
-    in.features = worker->own(in.features, featureBytes);
-    in.classifierWeight = worker->own(in.classifierWeight, weightBytes);
-    if (in.classifierBias) in.classifierBias = worker->own(in.classifierBias, size_t(t.channels) * element);
-    const Napi::Object extra = info[6].As<Napi::Object>();
-    if (call.grads.logits) call.grads.logits = worker->stage(info[5], "grad");
-    if (call.grads.features) call.grads.features = worker->stage(extra.Get("featuresGrad"), "featuresGrad");
-    if (call.grads.classifierWeight) call.grads.classifierWeight = worker->stage(extra.Get("classifierWeightGrad"), "classifierWeightGrad");
-    if (call.grads.classifierBias) call.grads.classifierBias = worker->stage(extra.Get("classifierBiasGrad"), "classifierBiasGrad");
-    worker->setRun([call]() { return runConditionalBoundary(call); });
-    const Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
-  });
+  return asyncEntry(info, 4, readConditionalBoundaryCall, moveConditionalBoundary, runConditionalBoundary);
 }
 
 struct InverseFormCall {
@@ -341,27 +351,18 @@ double runInverseForm(const InverseFormCall& call) {
   return inverseFormLossCpu(call.input, call.options, call.grad ? &grad : nullptr);
 }
 
+void moveInverseForm(InverseFormCall& call, const Napi::CallbackInfo& info, StandaloneLossWorker& worker) {
+  ownTensors(call.input.tensors, worker);
+  call.input.network = static_cast<const float*>(worker.own(call.input.network, InverseFormNet::kParameterCount * sizeof(float)));
+  if (call.grad) call.grad = worker.stage(info[5], "grad");
+}
+
 Napi::Value ComputeInverseForm(const Napi::CallbackInfo& info) {
-  return guardNative(info.Env(), [&]() -> Napi::Value {
-    return Napi::Number::New(info.Env(), runInverseForm(readInverseFormCall(info)));
-  });
+  return syncEntry(info, readInverseFormCall, runInverseForm);
 }
 
 Napi::Value ComputeInverseFormAsync(const Napi::CallbackInfo& info) {
-  return guardNative(info.Env(), [&]() -> Napi::Value {
-    InverseFormCall call = readInverseFormCall(info);
-    auto* worker = new StandaloneLossWorker(info.Env());
-    worker->reserveOutputs(1);
-    LossTensors& t = call.input.tensors;
-    t.logits = worker->own(t.logits, scalarBytes(t));
-    t.target = worker->own(t.target, labelBytes(t));
-    call.input.network = static_cast<const float*>(worker->own(call.input.network, InverseFormNet::kParameterCount * sizeof(float)));
-    if (call.grad) call.grad = worker->stage(info[5], "grad");
-    worker->setRun([call]() { return runInverseForm(call); });
-    const Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
-  });
+  return asyncEntry(info, 1, readInverseFormCall, moveInverseForm, runInverseForm);
 }
 
 // The network's training on a libuv worker thread, reporting (step, loss) to the main thread.

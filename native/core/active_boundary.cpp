@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "activation.h"
+#include "batch_buffer.h"
 #include "dispatch.h"
 #include "losses.h"
 #include "parallel_cpu.h"
+#include "tile_engine_cpu.h"
 
 namespace segloss {
 namespace {
@@ -28,11 +30,11 @@ constexpr double kOutsideDistance = 1e5;
 template <typename T>
 struct AblImages {
   int64_t batch, classes, slices, height, width, pixels;  // pixels = D·H·W per image
-  std::vector<T> logProb;  // [B, K, N]
-  std::vector<T> prob;     // [B, K, N]
+  BatchArray<T> logProb;  // [B, K, N]
+  BatchArray<T> prob;     // [B, K, N]
 
-  T lp(int64_t b, int64_t c, int64_t i) const { return logProb[(b * classes + c) * pixels + i]; }
-  T p(int64_t b, int64_t c, int64_t i) const { return prob[(b * classes + c) * pixels + i]; }
+  T lp(int64_t b, int64_t c, int64_t i) const { return logProb.data[(b * classes + c) * pixels + i]; }
+  T p(int64_t b, int64_t c, int64_t i) const { return prob.data[(b * classes + c) * pixels + i]; }
 
   // KL(p_from ‖ p_to) = Σ_c p_from (log p_from − log p_to), in T (ABL's kl_div(a = to, b = from)).
   T kl(int64_t b, int64_t from, int64_t to) const {
@@ -42,27 +44,18 @@ struct AblImages {
   }
 };
 
+// p and log p of every pixel with the CPU engine's vectorised tile activation (activateImagesCpu),
+// images in parallel.
 template <typename T>
 AblImages<T> activate(const LossTensors& t) {
   const int classes = probabilityClasses(t.channels);
   AblImages<T> im{t.batch, classes, t.spatialDims == 3 ? t.extent[0] : 1, t.extent[1], t.extent[2], t.pixels, {}, {}};
-  im.logProb.resize(static_cast<size_t>(t.batch * classes * t.pixels));
-  im.prob.resize(im.logProb.size());
-  const T* z = static_cast<const T*>(t.logits);
-  dispatchActivation(resolveActivation(t.activation, t.channels), [&](auto tag) {
-    constexpr PixelActivationKind A = decltype(tag)::value;
-    parallelRanges(t.batch, workersFor(t.batch, classes * t.pixels), [&](int, int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        for (int64_t i = 0; i < t.pixels; ++i) {
-          const PixelActivation<T, A> act(z + b * t.channels * t.pixels + i, t.pixels, static_cast<int>(t.channels));
-          for (int c = 0; c < classes; ++c) {
-            const size_t at = static_cast<size_t>((b * classes + c) * t.pixels + i);
-            im.logProb[at] = act.logProb(c);
-            im.prob[at] = act.prob(c);
-          }
-        }
-      }
-    });
+  im.logProb = BatchArray<T>(static_cast<size_t>(t.batch * classes * t.pixels));
+  im.prob = BatchArray<T>(static_cast<size_t>(t.batch * classes * t.pixels));
+  const TileJob job = tileJobOf(t);
+  parallelRanges(t.batch, workersFor(t.batch, classes * t.pixels), [&](int, int64_t b0, int64_t b1) {
+    std::vector<unsigned char> workspace(tileWorkspaceBytes(job));
+    activateImagesCpu(job, b0, b1, workspace.data(), im.prob.data, im.logProb.data);
   });
   return im;
 }
@@ -98,8 +91,8 @@ std::vector<T> neighbourKl(const AblImages<T>& im) {
       T* down = out.data() + b * im.pixels;  // kl_ud, then kl_lr + kl_ud
       std::fill(right.begin(), right.end(), T(0));
       for (int64_t c = 0; c < im.classes; ++c) {
-        const T* p = im.prob.data() + (b * im.classes + c) * im.pixels;
-        const T* lp = im.logProb.data() + (b * im.classes + c) * im.pixels;
+        const T* p = im.prob.data + (b * im.classes + c) * im.pixels;
+        const T* lp = im.logProb.data + (b * im.classes + c) * im.pixels;
         for (int64_t row = 0; row < im.slices * im.height; ++row) {
           const int64_t i0 = row * w;
           if ((row % im.height) + 1 < im.height) klRow(p + i0, lp + i0, lp + i0 + w, w, down + i0);

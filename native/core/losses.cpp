@@ -20,10 +20,8 @@
 #include <new>
 #include <memory>
 #include <string>
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
 
+#include "batch_buffer.h"
 #include "confusion_moments.h"
 #include "cpu_isa.h"
 #include "dispatch.h"
@@ -111,25 +109,6 @@ void checkLossOptions(const LossOptions& options, int classes) {
 
 namespace {
 
-// The batch-sized host arrays of the special terms ([B, K, N] and [B, N]): calloc'd (large ones come
-// zeroed from fresh pages, without a pass of their own) and, on Linux, marked for transparent huge
-// pages, so that first touching a [B, K, N] array costs a few faults rather than one per 4 KiB page.
-struct FreeDeleter {
-  void operator()(unsigned char* p) const { std::free(p); }
-};
-using BatchBuffer = std::unique_ptr<unsigned char, FreeDeleter>;
-
-BatchBuffer batchBuffer(size_t bytes) {
-  auto* p = static_cast<unsigned char*>(std::calloc(bytes, 1));
-  if (!p) throw std::bad_alloc();
-#ifdef __linux__
-  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-#endif
-  return BatchBuffer(p);
-}
 
 void checkShape(const LossTensors& t) {
   if (t.batch <= 0 || t.channels <= 0 || t.pixels <= 0) {
@@ -269,16 +248,7 @@ PixelTermRef pixelTermRef(const LossFunctor& functor, double weight, const LossT
 
 class CpuDriver {
  public:
-  CpuDriver(const LossTensors& tensors, const EngineTerms& terms) : tensors_(tensors), terms_(terms) {
-    job_.logits = tensors.logits;
-    job_.target = tensors.target;
-    job_.dtype = tensors.dtype;
-    job_.labelType = tensors.labelType;
-    job_.activation = resolveActivation(tensors.activation, tensors.channels);
-    job_.batch = tensors.batch;
-    job_.channels = tensors.channels;
-    job_.pixels = tensors.pixels;
-    job_.classes = probabilityClasses(tensors.channels);
+  CpuDriver(const LossTensors& tensors, const EngineTerms& terms) : tensors_(tensors), terms_(terms), job_(tileJobOf(tensors)) {
     job_.ignoreMatches = tensors.hasIgnore && tensors.ignoreIndex >= std::numeric_limits<int32_t>::min() &&
                          tensors.ignoreIndex <= std::numeric_limits<int32_t>::max();
     job_.ignoreLabel = static_cast<int32_t>(job_.ignoreMatches ? tensors.ignoreIndex : -1);
@@ -622,6 +592,28 @@ class CpuDriver {
 };
 
 }  // namespace
+
+TileJob tileJobOf(const LossTensors& tensors) {
+  TileJob job;
+  job.logits = tensors.logits;
+  job.target = tensors.target;
+  job.dtype = tensors.dtype;
+  job.labelType = tensors.labelType;
+  job.activation = resolveActivation(tensors.activation, tensors.channels);
+  job.batch = tensors.batch;
+  job.channels = tensors.channels;
+  job.pixels = tensors.pixels;
+  job.classes = probabilityClasses(tensors.channels);
+  return job;
+}
+
+void activateImagesCpu(const TileJob& job, int64_t begin, int64_t end, void* workspace, void* prob, void* logProb) {
+  switch (activeCpuIsa()) {
+    case CpuIsa::Avx512: return isa_avx512::activateImages(job, begin, end, workspace, prob, logProb);
+    case CpuIsa::Avx2: return isa_avx2::activateImages(job, begin, end, workspace, prob, logProb);
+    default: return isa_sse2::activateImages(job, begin, end, workspace, prob, logProb);
+  }
+}
 
 double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms,
                       const LossGradient* grad) {

@@ -126,14 +126,25 @@ inline size_t tileWorkspaceBytes(const TileJob& job) {
   return 4 * perClass + 12 * kTilePixels * element + kTilePixels * sizeof(int32_t) + 64;
 }
 
-// The kernels of each instruction set: run units [begin, end) of the job.
+// The kernels of each instruction set: run units [begin, end) of the job; and activateImages:
+// the activation's p and log p ([B, K, N] dtype each) of the job's images [begin, end), tile by
+// tile with the kernels' own vectorised activation (for losses that keep whole activated images,
+// such as active-boundary; the job needs logits, dtype, activation, batch, channels, pixels and
+// classes; workspace: tileWorkspaceBytes).
 #define SEGLOSS_DECLARE_TILE_KERNELS(ns) \
   namespace ns {                          \
   void runTiles(const TileJob& job, int64_t begin, int64_t end, void* workspace, TilePartials& partials); \
+  void activateImages(const TileJob& job, int64_t begin, int64_t end, void* workspace, void* prob, void* logProb); \
   }
 SEGLOSS_DECLARE_TILE_KERNELS(isa_sse2)
 SEGLOSS_DECLARE_TILE_KERNELS(isa_avx2)
 SEGLOSS_DECLARE_TILE_KERNELS(isa_avx512)
 #undef SEGLOSS_DECLARE_TILE_KERNELS
+
+// A job over these tensors: logits, labels, their types, the resolved activation, the sizes and K.
+TileJob tileJobOf(const LossTensors& tensors);
+
+// activateImages of the instruction set chosen at load (cpu_isa.h).
+void activateImagesCpu(const TileJob& job, int64_t begin, int64_t end, void* workspace, void* prob, void* logProb);
 
 }  // namespace segloss

@@ -10,6 +10,7 @@
 #error "define SEGLOSS_ISA_NAMESPACE before including tile_kernels_cpu.h"
 #endif
 
+#include <algorithm>
 #include <cstdint>
 
 #include "confusion_moments.h"
@@ -893,6 +894,49 @@ void runUnitsOf(const TileJob& job, int64_t begin, int64_t end, void* workspace,
 void runTiles(const TileJob& job, int64_t begin, int64_t end, void* workspace, TilePartials& partials) {
   if (job.dtype == ScalarType::Float64) runUnitsOf<double>(job, begin, end, workspace, partials);
   else runUnitsOf<float>(job, begin, end, workspace, partials);
+}
+
+// p and log p of images [b0, b1) into prob and logProb [B, K, N], tile by tile (activateTile with
+// log-probability rows; softmax's log p = z − lse).
+template <typename T, PixelActivationKind A>
+void activateImagesAs(const TileJob& job, int64_t b0, int64_t b1, void* workspace, T* prob, T* logProb) {
+  TileJob rows = job;
+  rows.needLogProb = true;
+  rows.mapLogProb = true;  // softmax: the log-sum-exp row, for log p
+  TileScratch<T> s = TileScratch<T>::carve(workspace, job.classes);
+  const T* logits = static_cast<const T*>(job.logits);
+  for (int64_t b = b0; b < b1; ++b) {
+    for (int64_t i0 = 0; i0 < job.pixels; i0 += kTilePixels) {
+      const int n = static_cast<int>(std::min<int64_t>(kTilePixels, job.pixels - i0));
+      activateTile<T, A>(rows, logits + b * job.channels * job.pixels + i0, n, s);
+      for (int c = 0; c < job.classes; ++c) {
+        const int64_t at = (b * job.classes + c) * job.pixels + i0;
+        std::copy(s.prob + c * S, s.prob + c * S + n, prob + at);
+        std::copy(s.logProb + c * S, s.logProb + c * S + n, logProb + at);
+      }
+    }
+  }
+}
+
+template <typename T>
+void activateImagesOf(const TileJob& job, int64_t b0, int64_t b1, void* workspace, T* prob, T* logProb) {
+  switch (job.activation) {
+    case PixelActivationKind::Sigmoid: return activateImagesAs<T, PixelActivationKind::Sigmoid>(job, b0, b1, workspace, prob, logProb);
+    case PixelActivationKind::None: return activateImagesAs<T, PixelActivationKind::None>(job, b0, b1, workspace, prob, logProb);
+    case PixelActivationKind::BinarySigmoid:
+      return activateImagesAs<T, PixelActivationKind::BinarySigmoid>(job, b0, b1, workspace, prob, logProb);
+    case PixelActivationKind::BinaryNone:
+      return activateImagesAs<T, PixelActivationKind::BinaryNone>(job, b0, b1, workspace, prob, logProb);
+    default: return activateImagesAs<T, PixelActivationKind::Softmax>(job, b0, b1, workspace, prob, logProb);
+  }
+}
+
+void activateImages(const TileJob& job, int64_t begin, int64_t end, void* workspace, void* prob, void* logProb) {
+  if (job.dtype == ScalarType::Float64) {
+    activateImagesOf(job, begin, end, workspace, static_cast<double*>(prob), static_cast<double*>(logProb));
+  } else {
+    activateImagesOf(job, begin, end, workspace, static_cast<float*>(prob), static_cast<float*>(logProb));
+  }
 }
 
 }  // namespace segloss::SEGLOSS_ISA_NAMESPACE

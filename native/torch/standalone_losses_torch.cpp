@@ -45,6 +45,34 @@ struct ValueAndGrad {
   at::Tensor grad;   // like the logits, or undefined
 };
 
+// The engine's view of host logits [B, C, ...] and int64 labels, with `pixels` per image.
+LossTensors hostTensors(const at::Tensor& logits, const at::Tensor& target, int64_t pixels, std::optional<int64_t> ignoreIndex) {
+  LossTensors t;
+  t.logits = logits.data_ptr();
+  t.dtype = scalarTypeOf(logits);
+  t.target = target.data_ptr();
+  t.labelType = LabelType::Int64;
+  t.batch = logits.size(0);
+  t.channels = logits.size(1);
+  t.pixels = pixels;
+  t.hasIgnore = ignoreIndex.has_value();
+  t.ignoreIndex = ignoreIndex.value_or(-100);
+  return t;
+}
+
+// run(grad or nullptr) → the value, with the gradient (like the host logits) when withGrad; both
+// moved to `device`.
+template <class Run>
+ValueAndGrad valueAndGradOnHost(const at::Tensor& logits, at::Device device, bool withGrad, Run run) {
+  ValueAndGrad out;
+  at::Tensor grad = withGrad ? at::empty_like(logits) : at::Tensor();
+  const LossGradient engineGrad{withGrad ? grad.data_ptr() : nullptr, 1.0, false};
+  const double value = run(withGrad ? &engineGrad : nullptr);
+  out.value = at::scalar_tensor(value, logits.options()).to(device);
+  if (withGrad) out.grad = grad.to(device);
+  return out;
+}
+
 ValueAndGrad boundaryAwareForward(const at::Tensor& logitsIn, const at::Tensor& targetIn, const BoundaryAwareOptions& options,
                                   std::optional<int64_t> ignoreIndex, bool withGrad) {
   checkSpatialMatch(logitsIn, targetIn);
@@ -54,22 +82,9 @@ ValueAndGrad boundaryAwareForward(const at::Tensor& logitsIn, const at::Tensor& 
   const at::Tensor target = targetIn.detach().to(at::kCPU).to(at::kLong).contiguous();
   BinnedLossInput input;
   input.grid = gridOf(logits);
-  input.tensors.logits = logits.data_ptr();
-  input.tensors.dtype = scalarTypeOf(logits);
-  input.tensors.target = target.data_ptr();
-  input.tensors.labelType = LabelType::Int64;
-  input.tensors.batch = logits.size(0);
-  input.tensors.channels = logits.size(1);
-  input.tensors.pixels = input.grid.voxels();
-  input.tensors.hasIgnore = ignoreIndex.has_value();
-  input.tensors.ignoreIndex = ignoreIndex.value_or(-100);
-  ValueAndGrad out;
-  at::Tensor grad = withGrad ? at::empty_like(logits) : at::Tensor();
-  const LossGradient engineGrad{withGrad ? grad.data_ptr() : nullptr, 1.0, false};
-  const double value = boundaryAwareLossCpu(input, options, withGrad ? &engineGrad : nullptr);
-  out.value = at::scalar_tensor(value, logits.options()).to(logitsIn.device());
-  if (withGrad) out.grad = grad.to(logitsIn.device());
-  return out;
+  input.tensors = hostTensors(logits, target, input.grid.voxels(), ignoreIndex);
+  return valueAndGradOnHost(logits, logitsIn.device(), withGrad,
+                            [&](const LossGradient* grad) { return boundaryAwareLossCpu(input, options, grad); });
 }
 
 // value = L(z, y); forward saves G = ∂value/∂z (fused); backward: ∂out/∂z = (∂out/∂value) · G.
@@ -126,15 +141,7 @@ FeatureGrads conditionalBoundaryForward(const at::Tensor& logitsIn, const at::Te
   const at::Tensor bias = biasIn.defined() ? host(biasIn).reshape({C}) : at::Tensor();
   const at::Tensor target = targetIn.detach().to(at::kCPU).to(at::kLong).contiguous();
   ConditionalBoundaryInput input;
-  input.tensors.logits = logits.data_ptr();
-  input.tensors.dtype = scalarTypeOf(logits);
-  input.tensors.target = target.data_ptr();
-  input.tensors.labelType = LabelType::Int64;
-  input.tensors.batch = B;
-  input.tensors.channels = C;
-  input.tensors.pixels = H * W;
-  input.tensors.hasIgnore = ignoreIndex.has_value();
-  input.tensors.ignoreIndex = ignoreIndex.value_or(-100);
+  input.tensors = hostTensors(logits, target, H * W, ignoreIndex);
   input.height = H;
   input.width = W;
   input.features = features.data_ptr();
@@ -199,25 +206,12 @@ ValueAndGrad inverseFormForward(const at::Tensor& logitsIn, const at::Tensor& ta
   const at::Tensor logits = logitsIn.detach().to(at::kCPU).contiguous();
   const at::Tensor target = targetIn.detach().to(at::kCPU).to(at::kLong).contiguous();
   InverseFormInput input;
-  input.tensors.logits = logits.data_ptr();
-  input.tensors.dtype = scalarTypeOf(logits);
-  input.tensors.target = target.data_ptr();
-  input.tensors.labelType = LabelType::Int64;
-  input.tensors.batch = logits.size(0);
-  input.tensors.channels = logits.size(1);
-  input.tensors.pixels = logits.size(2) * logits.size(3);
-  input.tensors.hasIgnore = ignoreIndex.has_value();
-  input.tensors.ignoreIndex = ignoreIndex.value_or(-100);
+  input.tensors = hostTensors(logits, target, logits.size(2) * logits.size(3), ignoreIndex);
   input.height = logits.size(2);
   input.width = logits.size(3);
   input.network = network.data();
-  ValueAndGrad out;
-  at::Tensor grad = withGrad ? at::empty_like(logits) : at::Tensor();
-  const LossGradient engineGrad{withGrad ? grad.data_ptr() : nullptr, 1.0, false};
-  const double value = inverseFormLossCpu(input, options, withGrad ? &engineGrad : nullptr);
-  out.value = at::scalar_tensor(value, logits.options()).to(logitsIn.device());
-  if (withGrad) out.grad = grad.to(logitsIn.device());
-  return out;
+  return valueAndGradOnHost(logits, logitsIn.device(), withGrad,
+                            [&](const LossGradient* grad) { return inverseFormLossCpu(input, options, grad); });
 }
 
 class InverseFormFunction : public torch::autograd::Function<InverseFormFunction> {
