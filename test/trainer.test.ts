@@ -597,7 +597,7 @@ describe.skipIf(!torchReady)('Trainer: argument errors', () => {
     [{ model: { name: 'unet' }, channelsLast: 1 }, TypeError, 'Expected a boolean for channelsLast but received 1'],
     [{ model: { name: 'unet' }, device: 'tpu' }, RangeError, "Expected 'cpu', 'cuda' or 'cuda:<index>' for device but received 'tpu'"],
     [{ model: { name: 'unet' }, objective: [{ loss: 'no-such-loss' }] }, RangeError, 'for objective[0].loss'],
-    [{ model: { name: 'unet' }, lr: 0.1 }, RangeError, "Expected one of channelsLast, device, ignoreIndex, model, objective, optimizer, precision, seed for an option name of Trainer.create but received 'lr'"],
+    [{ model: { name: 'unet' }, lr: 0.1 }, RangeError, "Expected one of channelsLast, device, ignoreIndex, model, objective, optimizer, precision, seed, threads for an option name of Trainer.create but received 'lr'"],
   ])('Trainer.create(%j) → %s', async (options, type, message) => {
     const error = await Trainer.create(options as unknown as TrainerOptions).then(() => null, (e: unknown) => e);
     expect(error).toBeInstanceOf(type);

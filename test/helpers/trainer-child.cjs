@@ -53,6 +53,7 @@ async function raw() {
     optimizer: { name: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 0, nesterov: false },
     standalone: null,
     schedule: { name: 'constant', power: 0.9, totalSteps: 0 }, device: 'cpu', seed: 0, precision: 'float32', channelsLast: false, record: {},
+    threads: 0,
   };
   // standalone terms TypeScript would never send
   const cbl = { id: 'conditional-boundary', weight: 1, activation: 'softmax', ignoreIndex: null, boundaryWidthRatio: 0.02, contextWeight: 1, neighbourClassWeight: 0.2, centreWeight: 2 };
