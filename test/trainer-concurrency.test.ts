@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { torchInfo } from '../src/torch';
-import { Trainer } from '../src/trainer/index';
+import { Trainer, TRAINER_BUSY } from '../src/trainer/index';
 import type { TrainerOptions } from '../src/trainer/types';
 import { shapesData } from './helpers/shapes';
 import { torchReady, torchRequired, torchSkipReason } from './helpers/trainer';
@@ -72,6 +72,27 @@ describe.skipIf(!torchReady)('Trainer: concurrency and resource use', () => {
     const again = await trainAlone({ ...small(5), threads: 1 }, data);
     expect(again.losses).toEqual(once.losses);
     expect(Buffer.from(again.logits.buffer).equals(Buffer.from(once.logits.buffer))).toBe(true);
+  });
+
+  it('a second fit while one runs is refused with TRAINER_BUSY; the first fit ends as it does alone; evaluate waits its turn', { timeout: 60_000 }, async () => {
+    const data = shapesData(8, 32, 7);
+    const alone = await trainAlone(small(8), data);
+    const trainer = await Trainer.create(small(8));
+    try {
+      const losses: number[] = [];
+      const first = trainer.fit(data, { epochs: 2, batchSize: 4, onProgress: (e) => e.type === 'step' && losses.push(e.loss) });
+      const second = trainer.fit(data, { epochs: 2, batchSize: 4 });
+      await expect(second).rejects.toMatchObject({ code: TRAINER_BUSY, message: expect.stringContaining('another fit of this trainer is still running') });
+      const evaluation = trainer.evaluate(data);
+      await first;
+      expect(losses).toEqual(alone.losses);
+      expect((await evaluation).images).toBe(8);
+      expect(Buffer.from((await trainer.predictLogits(data.images, data.shape)).buffer).equals(Buffer.from(alone.logits.buffer))).toBe(true);
+      await trainer.fit(data, { epochs: 3, batchSize: 4 }); // after the first settled, the next fit runs
+      expect(trainer.epoch).toBe(3);
+    } finally {
+      trainer.dispose();
+    }
   });
 
   it.each([

@@ -15,6 +15,8 @@ export const TRAINER_DISPOSED = 'SEGLOSS_TRAINER_DISPOSED';
 export const TRAINER_NON_FINITE = 'SEGLOSS_NON_FINITE';
 /** `code` of the error of a trainer call that ran out of memory (the trainer stays usable). */
 export const TRAINER_OUT_OF_MEMORY = 'SEGLOSS_OUT_OF_MEMORY';
+/** `code` of fit's error when another fit of the same trainer has not settled yet. */
+export const TRAINER_BUSY = 'SEGLOSS_TRAINER_BUSY';
 
 const FIT_KEYS = ['epochs', 'batchSize', 'augment', 'validation', 'validationOptions', 'signal', 'onProgress', 'checkpoint', 'nonFinite'];
 const AUGMENTATIONS = ['none', 'rot-flip-rotate', 'scale-crop-flip'] as const;
@@ -134,6 +136,7 @@ export class Trainer {
   readonly #threads: number;
   #epoch = 0;
   #step = 0;
+  #fitting = false;  // a fit of this trainer has not settled
 
   private constructor(native: NativeTrainer, options: ResolvedTrainerOptions, { parameterCount, threads }: { parameterCount: number; threads: number }) {
     this.#native = native;
@@ -218,8 +221,11 @@ export class Trainer {
   /**
    * Trains until `options.epochs` epochs are complete. Events arrive in order on the main thread
    * through `onProgress`; `signal` stops at the next step boundary (writing a checkpoint first
-   * when `checkpoint` is set) and the promise rejects with an AbortError.
-   * @throws (rejects) TypeError / RangeError for bad data or options; the error `onProgress` threw.
+   * when `checkpoint` is set) and the promise rejects with an AbortError. Other calls made during
+   * a fit wait for it (the trainer's queue); a second fit is refused instead: two trainings of one
+   * model at once are always a mistake.
+   * @throws (rejects) TypeError / RangeError for bad data or options; the error `onProgress` threw;
+   *   Error with code `SEGLOSS_TRAINER_BUSY` while another fit of this trainer has not settled.
    */
   async fit(data: TrainingData, options: FitOptions): Promise<FitResult> {
     const native = this.#live();
@@ -227,7 +233,15 @@ export class Trainer {
     const fit = this.#checkFit(options);
     checkBatchNormBatches(this.#options.model, train.shape, fit.native.batchSize, 'options.batchSize');
     if (fit.signal?.aborted) throw abortError(fit.signal);
-    return this.#enqueue(() => this.#runFit(native, train, fit));
+    if (this.#fitting) {
+      throw Object.assign(new Error('Trainer.fit: another fit of this trainer is still running; await it before the next, or train a second Trainer'), { code: TRAINER_BUSY });
+    }
+    this.#fitting = true;
+    try {
+      return await this.#enqueue(() => this.#runFit(native, train, fit));
+    } finally {
+      this.#fitting = false;
+    }
   }
 
   /**
