@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { computeLoss, computeLossAsync, type LogitsArray, type LossInput, type LossShape } from '../src/index';
-import { allFinite, expectArrayClose, expectClose, labels, rng, uniform } from './helpers/numeric';
+import { allFinite, expectArrayClose, expectClose, labels, rng, uniform, hardDice } from './helpers/numeric';
 import {
   referenceFocalTversky,
   referenceJaccard,
@@ -179,27 +179,6 @@ describe('focal-tversky at TI = 1 (1/γ < 1): finite, subgradient 0', () => {
     for (let j = 0; j < 12; ++j) expect(r.grad[(Math.floor(j / 6) * 3 + 2) * 6 + (j % 6)]).toBe(0);
   });
 });
-
-/** Hard Dice of argmax(logits) against target, mean over classes, pooled over the batch. */
-function hardDice(logits: Float64Array, target: Uint8Array, batch: number, channels: number, pixels: number): number {
-  let total = 0;
-  for (let c = 0; c < channels; ++c) {
-    let inter = 0;
-    let both = 0;
-    for (let b = 0; b < batch; ++b) {
-      for (let i = 0; i < pixels; ++i) {
-        let best = 0;
-        for (let k = 1; k < channels; ++k) if (logits[(b * channels + k) * pixels + i] > logits[(b * channels + best) * pixels + i]) best = k;
-        const p = best === c ? 1 : 0;
-        const g = target[b * pixels + i] === c ? 1 : 0;
-        inter += p * g;
-        both += p + g;
-      }
-    }
-    total += both === 0 ? 1 : (2 * inter) / both;
-  }
-  return total / channels;
-}
 
 describe('gradient descent on the logits reaches hard Dice ≥ 0.99 from a random start', () => {
   const shape = [2, 3, 6, 6] as const;

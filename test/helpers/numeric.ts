@@ -93,3 +93,25 @@ export function allFinite(values: LogitsArray | number[]): boolean {
   for (let i = 0; i < values.length; ++i) if (!Number.isFinite(values[i])) return false;
   return true;
 }
+
+/**
+ * Hard Dice of argmax(logits) against target: per class, 2|P∩G| / (|P| + |G|) pooled over the
+ * batch (1 for a class in neither), then the mean over the `channels` classes. logits [B, C, N].
+ */
+export function hardDice(logits: ArrayLike<number>, target: ArrayLike<number>, batch: number, channels: number, pixels: number): number {
+  const inter = new Float64Array(channels);
+  const both = new Float64Array(channels);
+  for (let b = 0; b < batch; ++b) {
+    for (let i = 0; i < pixels; ++i) {
+      let best = 0;
+      for (let c = 1; c < channels; ++c) if (logits[(b * channels + c) * pixels + i] > logits[(b * channels + best) * pixels + i]) best = c;
+      const t = target[b * pixels + i];
+      inter[best] += best === t ? 1 : 0;
+      both[best] += 1;
+      if (t >= 0 && t < channels) both[t] += 1;
+    }
+  }
+  let total = 0;
+  for (let c = 0; c < channels; ++c) total += both[c] === 0 ? 1 : (2 * inter[c]) / both[c];
+  return total / channels;
+}
