@@ -241,8 +241,8 @@ export function resolveTrainSettings(raw: RawTrainOptions): TrainSettings {
 export function trainerThreadsOf(s: Pick<TrainSettings, 'threads' | 'model' | 'device'>): number | undefined {
   const threads = s.threads ?? 'auto';
   if (threads !== 'auto') return threads;
-  const [name, base] = s.model.split(':');
-  const smallUnet = name === 'unet' && (base === undefined ? 8 : Number(base)) <= ONE_THREAD_UNET_BASE;
+  const model = parseModel(s.model, 1, 2, 224);  // only its name and width matter here
+  const smallUnet = model.name === 'unet' && model.baseChannels !== undefined && model.baseChannels <= ONE_THREAD_UNET_BASE;
   return s.device === 'cpu' && smallUnet ? 1 : undefined;
 }
 

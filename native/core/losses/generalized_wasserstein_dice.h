@@ -23,7 +23,9 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "../confusion_moments.h"
 #include "../host_device.h"
@@ -32,6 +34,12 @@
 #include "../region_moments.h"
 
 namespace segloss {
+
+// K of a row-major K×K matrix of m.size() entries, or 0 when the size is not a square.
+inline size_t squareMatrixOrder(const std::vector<double>& m) {
+  const size_t k = static_cast<size_t>(std::llround(std::sqrt(static_cast<double>(m.size()))));
+  return k * k == m.size() ? k : 0;
+}
 
 struct GeneralizedWassersteinDiceOptions {
   DoubleArray distanceMatrix;  // [K, K] row-major M (symmetric, ≥ 0, zero diagonal, max 1); empty: M = 1 − I
@@ -45,8 +53,8 @@ struct GeneralizedWassersteinDiceOptions {
   const char* invalid() const {
     const std::vector<double>& m = distanceMatrix.values;
     if (m.empty()) return nullptr;
-    const size_t k = static_cast<size_t>(std::llround(std::sqrt(static_cast<double>(m.size()))));
-    if (k * k != m.size()) return "distanceMatrix is not square";
+    const size_t k = squareMatrixOrder(m);
+    if (k == 0) return "distanceMatrix is not square";
     double largest = 0.0;
     for (size_t a = 0; a < k; ++a) {
       if (m[a * k + a] != 0.0) return "distanceMatrix has a non-zero diagonal entry";
@@ -128,9 +136,8 @@ struct GeneralizedWassersteinDiceLoss {
  private:
   // Whether m (row-major K×K) is 1 − I: zero diagonal, ones elsewhere.
   static bool isOffDiagonalOnes(const std::vector<double>& m) {
-    if (m.empty()) return false;
-    const size_t k = static_cast<size_t>(std::llround(std::sqrt(static_cast<double>(m.size()))));
-    if (k * k != m.size()) return false;
+    const size_t k = squareMatrixOrder(m);
+    if (k == 0) return false;
     for (size_t i = 0; i < m.size(); ++i) {
       if (m[i] != (i / k == i % k ? 0.0 : 1.0)) return false;
     }
