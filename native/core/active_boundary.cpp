@@ -50,8 +50,8 @@ template <typename T>
 AblImages<T> activate(const LossTensors& t) {
   const int classes = probabilityClasses(t.channels);
   AblImages<T> im{t.batch, classes, t.spatialDims == 3 ? t.extent[0] : 1, t.extent[1], t.extent[2], t.pixels, {}, {}};
-  im.logProb = BatchArray<T>(static_cast<size_t>(t.batch * classes * t.pixels));
-  im.prob = BatchArray<T>(static_cast<size_t>(t.batch * classes * t.pixels));
+  im.logProb = BatchArray<T>(static_cast<size_t>(t.batch * classes * t.pixels), BufferFill::Overwritten);
+  im.prob = BatchArray<T>(static_cast<size_t>(t.batch * classes * t.pixels), BufferFill::Overwritten);
   const TileJob job = tileJobOf(t);
   parallelRanges(t.batch, workersFor(t.batch, classes * t.pixels), [&](int, int64_t b0, int64_t b1) {
     std::vector<unsigned char> workspace(tileWorkspaceBytes(job));

@@ -480,14 +480,14 @@ class CpuDriver {
     const size_t element = job_.dtype == ScalarType::Float64 ? sizeof(double) : sizeof(float);
     const size_t pixels = size_t(job_.batch) * job_.pixels;
     const size_t cells = pixels * job_.classes;
-    if (needs_.prob) prob_ = batchBuffer(cells * element);
-    if (needs_.logProb) logProb_ = batchBuffer(cells * element);
-    if (needs_.trueLogProb) trueLogProb_ = batchBuffer(pixels * element);
+    if (needs_.prob) prob_ = batchBuffer(cells * element, BufferFill::Overwritten);
+    if (needs_.logProb) logProb_ = batchBuffer(cells * element, BufferFill::Overwritten);
+    if (needs_.trueLogProb) trueLogProb_ = batchBuffer(pixels * element, BufferFill::Overwritten);
     termsNeedLogProb_ = job_.needLogProb;
     // log p_t under softmax comes from z_t − lse (storeActivation); other activations need the rows.
     job_.needLogProb = job_.needLogProb || needs_.logProb ||
                        (needs_.trueLogProb && job_.activation != PixelActivationKind::Softmax);
-    labels_ = batchBuffer(pixels * sizeof(int32_t));  // every label is written by the Statistics pass
+    labels_ = batchBuffer(pixels * sizeof(int32_t), BufferFill::Overwritten);  // every label is written by the Statistics pass
     job_.probOut = prob_.get();
     job_.logProbOut = logProb_.get();
     job_.trueLogProbOut = trueLogProb_.get();

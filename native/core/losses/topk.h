@@ -176,17 +176,20 @@ struct TopKLoss {
       const int64_t start = begin * kChunk, stop = std::min(total, end * kChunk);
       const int32_t* __restrict label = in.label;
       const T* __restrict lpt = in.trueLogProb;
+      const T t = tau, a = above, e = at;  // locals: captured references would be reloaded (no if-conversion)
       double lanes[kSumLanes] = {};  // independent sums: the loop vectorises without reassociation
       int64_t j0 = start;
       for (; j0 + kSumLanes <= stop; j0 += kSumLanes) {
         for (int l = 0; l < kSumLanes; ++l) {
-          const T v = label[j0 + l] >= 0 ? -lpt[j0 + l] : T(0);
-          lanes[l] += v > tau ? static_cast<double>(v) : 0.0;
+          const T x = lpt[j0 + l];
+          const T v = label[j0 + l] >= 0 ? -x : T(0);
+          lanes[l] += v > t ? static_cast<double>(v) : 0.0;
         }
       }
       for (int64_t j = j0; j < stop; ++j) {
-        const T v = label[j] >= 0 ? -lpt[j] : T(0);
-        lanes[0] += v > tau ? static_cast<double>(v) : 0.0;
+        const T x = lpt[j];
+        const T v = label[j] >= 0 ? -x : T(0);
+        lanes[0] += v > t ? static_cast<double>(v) : 0.0;
       }
       double sum = 0.0;
       for (int l = 0; l < kSumLanes; ++l) sum += lanes[l];
@@ -195,8 +198,8 @@ struct TopKLoss {
       T* __restrict u = trueU;
       for (int64_t j = start; j < stop; ++j) {
         const T v = -lpt[j];
-        const T selected = v > tau ? above : T(0);
-        const T tied = v == tau ? at : T(0);
+        const T selected = v > t ? a : T(0);
+        const T tied = v == t ? e : T(0);
         u[j] += label[j] >= 0 ? selected + tied : T(0);
       }
     });
