@@ -27,6 +27,7 @@
 #include "dispatch.h"
 #include "parallel_cpu.h"
 #include "special_batch.h"
+#include "vector_kernels.h"
 #include "target_maps.h"
 #include "tile_engine_cpu.h"
 
@@ -614,6 +615,17 @@ void activateImagesCpu(const TileJob& job, int64_t begin, int64_t end, void* wor
     default: return isa_sse2::activateImages(job, begin, end, workspace, prob, logProb);
   }
 }
+
+template <typename T>
+static void negatedLogPowersOn(const T* logp, int64_t n, T gamma, T* out) {
+  switch (activeCpuIsa()) {
+    case CpuIsa::Avx512: return isa_avx512::negatedLogPowers(logp, n, gamma, out);
+    case CpuIsa::Avx2: return isa_avx2::negatedLogPowers(logp, n, gamma, out);
+    default: return isa_sse2::negatedLogPowers(logp, n, gamma, out);
+  }
+}
+void negatedLogPowersCpu(const float* logp, int64_t n, float gamma, float* out) { negatedLogPowersOn(logp, n, gamma, out); }
+void negatedLogPowersCpu(const double* logp, int64_t n, double gamma, double* out) { negatedLogPowersOn(logp, n, gamma, out); }
 
 double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms,
                       const LossGradient* grad) {

@@ -939,4 +939,18 @@ void activateImages(const TileJob& job, int64_t begin, int64_t end, void* worksp
   }
 }
 
+// (−log p)^γ of n log-probabilities (0 where −log p ≤ 0), as e^{γ ln(−log p)} with the kernels'
+// exp and log (float: vectorised polynomials; double: the C library).
+template <typename T>
+void negatedLogPowersOf(const T* __restrict logp, int64_t n, T gamma, T* __restrict out) {
+  for (int64_t j = 0; j < n; ++j) {
+    const T x = -logp[j];
+    const T v = tileExp(gamma * tileLog(x > T(0) ? x : T(1)));
+    out[j] = x > T(0) ? v : T(0);
+  }
+}
+
+void negatedLogPowers(const float* logp, int64_t n, float gamma, float* out) { negatedLogPowersOf(logp, n, gamma, out); }
+void negatedLogPowers(const double* logp, int64_t n, double gamma, double* out) { negatedLogPowersOf(logp, n, gamma, out); }
+
 }  // namespace segloss::SEGLOSS_ISA_NAMESPACE

@@ -24,6 +24,7 @@
 #include "../parallel_cpu.h"
 #include "../region_moments.h"
 #include "../special_batch.h"
+#include "../vector_kernels.h"
 #include "region_classes.h"
 
 namespace segloss {
@@ -155,19 +156,27 @@ struct ExpLogLoss {
     if (!options.odysseyForm) {
       for (int c = 0; c < K; ++c) weight[c] = frequency[c] > 0.0 ? std::sqrt(V / frequency[c]) : 0.0;
     }
+    std::vector<double> uFactor(K);  // u_t = −w_t · d(x^γ)/dx · scale / V = uFactor[t] · d(x^γ)/dx
+    for (int c = 0; c < K; ++c) uFactor[c] = -scale * weight[c] / V;
     const int64_t units = (n + kChunk - 1) / kChunk;
     const int workers = workersFor(units, kChunk * 8);
     std::vector<double> partial(workers, 0.0);
+    const T gamma = static_cast<T>(options.gamma);
     parallelRanges(units, workers, [&](int w, int64_t begin, int64_t end) {
+      std::vector<T> powers(options.odysseyForm ? 0 : kChunk);  // x^γ of the unit's pixels
       double sum = 0.0;
-      for (int64_t j = begin * kChunk; j < std::min(n, end * kChunk); ++j) {
-        const int t = in.label[j];
-        if (t < 0) continue;
-        const double x = -static_cast<double>(in.trueLogProb[j]);
-        double dx = 1.0;
-        const double term = options.odysseyForm ? x : power(x, options.gamma, dx);
-        sum += weight[t] * term;
-        if (trueU) trueU[j] += static_cast<T>(-scale * weight[t] * dx / V);  // u_t = p_t · d/dp_t = −w · d(x^γ)/dx
+      for (int64_t unit = begin; unit < end; ++unit) {
+        const int64_t j0 = unit * kChunk, j1 = std::min(n, j0 + kChunk);
+        if (!options.odysseyForm) negatedLogPowersCpu(in.trueLogProb + j0, j1 - j0, gamma, powers.data());
+        for (int64_t j = j0; j < j1; ++j) {
+          const int t = in.label[j];
+          if (t < 0) continue;
+          const double x = -static_cast<double>(in.trueLogProb[j]);
+          const double term = options.odysseyForm ? x : static_cast<double>(powers[j - j0]);
+          const double dx = options.odysseyForm ? 1.0 : (x > 0.0 ? options.gamma * term / x : 0.0);  // d(x^γ)/dx
+          sum += weight[t] * term;
+          if (trueU) trueU[j] += static_cast<T>(uFactor[t] * dx);  // u_t = p_t · d/dp_t = −w · d(x^γ)/dx
+        }
       }
       partial[w] = sum;
     });

@@ -1,0 +1,16 @@
+// Elementwise helpers that the CPU engine's per-instruction-set kernels (tile_kernels_cpu.h)
+// compute with their vectorised exp and log, for loss code that is compiled once, for the baseline
+// instruction set (losses/*.h run on the host): each call goes to the kernels of the instruction set
+// chosen at load (cpu_isa.h). Defined in losses.cpp.
+#pragma once
+
+#include <cstdint>
+
+namespace segloss {
+
+// out[j] = (−logp[j])^γ where −logp[j] > 0, else 0 (float: the kernels' polynomial exp and log,
+// relative error ≈ 1e-6 for |γ ln(−log p)| ≤ 10; double: e^{γ ln x} with the C library).
+void negatedLogPowersCpu(const float* logp, int64_t n, float gamma, float* out);
+void negatedLogPowersCpu(const double* logp, int64_t n, double gamma, double* out);
+
+}  // namespace segloss
