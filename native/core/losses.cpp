@@ -627,6 +627,17 @@ static void negatedLogPowersOn(const T* logp, int64_t n, T gamma, T* out) {
 void negatedLogPowersCpu(const float* logp, int64_t n, float gamma, float* out) { negatedLogPowersOn(logp, n, gamma, out); }
 void negatedLogPowersCpu(const double* logp, int64_t n, double gamma, double* out) { negatedLogPowersOn(logp, n, gamma, out); }
 
+template <typename T>
+static void sigmoidSoftplusOn(const T* z, int64_t n, T* sigmoid, T* softplus) {
+  switch (activeCpuIsa()) {
+    case CpuIsa::Avx512: return isa_avx512::sigmoidSoftplus(z, n, sigmoid, softplus);
+    case CpuIsa::Avx2: return isa_avx2::sigmoidSoftplus(z, n, sigmoid, softplus);
+    default: return isa_sse2::sigmoidSoftplus(z, n, sigmoid, softplus);
+  }
+}
+void sigmoidSoftplusCpu(const float* z, int64_t n, float* sigmoid, float* softplus) { sigmoidSoftplusOn(z, n, sigmoid, softplus); }
+void sigmoidSoftplusCpu(const double* z, int64_t n, double* sigmoid, double* softplus) { sigmoidSoftplusOn(z, n, sigmoid, softplus); }
+
 double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms,
                       const LossGradient* grad) {
   checkShape(tensors);

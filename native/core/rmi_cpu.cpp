@@ -14,6 +14,7 @@
 #include "losses.h"
 #include "math.h"
 #include "parallel_cpu.h"
+#include "vector_kernels.h"
 
 namespace segloss {
 namespace {
@@ -271,8 +272,10 @@ double planeRmi(const double* y, const double* p, const PlaneShape& s, double sc
 struct PlaneScratch {
   std::vector<double> sigmoid, prob, label, pooledP, pooledY, dpooled, dprob;
   std::vector<int32_t> argmax;
+  std::vector<double> activation;  // [2, H, W] of the logits' type: σ(z) and log(1 + e^−|z|) (sigmoidSoftplusCpu)
   void size(const PlaneShape& s) {
     const size_t plane = size_t(s.height) * s.width, pooled = size_t(s.ph) * s.pw;
+    activation.resize(2 * plane);
     sigmoid.resize(plane);
     prob.resize(plane);
     label.resize(plane);
@@ -315,18 +318,20 @@ void runPlane(const RmiJob<T, L>& job, int64_t task, PlaneScratch& sc, double* b
   const T* z = job.logits + (b * channels + c) * t.pixels + slice * planeSize;
   const L* labels = job.target + b * t.pixels + slice * planeSize;
   const RmiOptions& o = *job.options;
+  // σ(z) and log(1 + e^−|z|) in the logits' type, vectorised (float) by the engine's kernels
+  T* sigmoidRow = reinterpret_cast<T*>(sc.activation.data());
+  T* softplusRow = sigmoidRow + planeSize;
+  sigmoidSoftplusCpu(z, planeSize, sigmoidRow, softplusRow);
   double bceSum = 0.0;
   for (int64_t i = 0; i < planeSize; ++i) {
     const bool valid = isValid(job, labels[i]);
     const double zi = static_cast<double>(z[i]);
     const double g = valid && static_cast<int64_t>(labels[i]) == c ? 1.0 : 0.0;
-    // σ(z) and softplus(z) from one e^−|z| (the same numbers as math.h's sigmoid and softplus)
-    const double e = std::exp(-std::fabs(zi));
-    const double sig = zi >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    const double sig = static_cast<double>(sigmoidRow[i]);
     sc.sigmoid[i] = sig;
     sc.prob[i] = (valid ? sig : 0.0) + kClipMin;
     sc.label[i] = g;
-    if (valid) bceSum += (zi > 0.0 ? zi : 0.0) + std::log1p(e) - zi * g;  // BCE with logits: max(z, 0) − z g + log(1 + e^−|z|)
+    if (valid) bceSum += (zi > 0.0 ? zi : 0.0) + static_cast<double>(softplusRow[i]) - zi * g;  // BCE with logits: max(z, 0) − z g + log(1 + e^−|z|)
   }
   *bce = bceSum;
   poolPlane(sc.prob.data(), job.shape, o, sc.pooledP.data(), o.maxPool ? sc.argmax.data() : nullptr);

@@ -130,12 +130,14 @@ inline size_t tileWorkspaceBytes(const TileJob& job) {
 // the activation's p and log p ([B, K, N] dtype each) of the job's images [begin, end), tile by
 // tile with the kernels' own vectorised activation (for losses that keep whole activated images,
 // such as active-boundary; the job needs logits, dtype, activation, batch, channels, pixels and
-// classes; workspace: tileWorkspaceBytes); and negatedLogPowers (vector_kernels.h).
+// classes; workspace: tileWorkspaceBytes); and the elementwise helpers of vector_kernels.h.
 #define SEGLOSS_DECLARE_TILE_KERNELS(ns) \
   namespace ns {                          \
   void runTiles(const TileJob& job, int64_t begin, int64_t end, void* workspace, TilePartials& partials); \
   void activateImages(const TileJob& job, int64_t begin, int64_t end, void* workspace, void* prob, void* logProb); \
   void negatedLogPowers(const float* logp, int64_t n, float gamma, float* out); \
+  void sigmoidSoftplus(const float* z, int64_t n, float* sigmoid, float* softplus); \
+  void sigmoidSoftplus(const double* z, int64_t n, double* sigmoid, double* softplus); \
   void negatedLogPowers(const double* logp, int64_t n, double gamma, double* out); \
   }
 SEGLOSS_DECLARE_TILE_KERNELS(isa_sse2)

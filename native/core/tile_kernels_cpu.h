@@ -950,6 +950,20 @@ void negatedLogPowersOf(const T* __restrict logp, int64_t n, T gamma, T* __restr
   }
 }
 
+// σ(z) and log(1 + e^{−|z|}) (softplus(z) − max(z, 0)) of n logits, both from one e^{−|z|}.
+template <typename T>
+void sigmoidSoftplusOf(const T* __restrict z, int64_t n, T* __restrict sigmoid, T* __restrict softplus) {
+  for (int64_t j = 0; j < n; ++j) {
+    const T x = z[j];
+    const T e = tileExp(-(x < T(0) ? -x : x));
+    sigmoid[j] = x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+    softplus[j] = tileLog1p(e);
+  }
+}
+
+void sigmoidSoftplus(const float* z, int64_t n, float* sigmoid, float* softplus) { sigmoidSoftplusOf(z, n, sigmoid, softplus); }
+void sigmoidSoftplus(const double* z, int64_t n, double* sigmoid, double* softplus) { sigmoidSoftplusOf(z, n, sigmoid, softplus); }
+
 void negatedLogPowers(const float* logp, int64_t n, float gamma, float* out) { negatedLogPowersOf(logp, n, gamma, out); }
 void negatedLogPowers(const double* logp, int64_t n, double gamma, double* out) { negatedLogPowersOf(logp, n, gamma, out); }
 

@@ -13,4 +13,9 @@ namespace segloss {
 void negatedLogPowersCpu(const float* logp, int64_t n, float gamma, float* out);
 void negatedLogPowersCpu(const double* logp, int64_t n, double gamma, double* out);
 
+// sigmoid[j] = σ(z[j]) and softplus[j] = log(1 + e^{−|z[j]|}), both from one e^{−|z|} (float: the
+// kernels' polynomials, vectorised; double: the C library's exp and log1p).
+void sigmoidSoftplusCpu(const float* z, int64_t n, float* sigmoid, float* softplus);
+void sigmoidSoftplusCpu(const double* z, int64_t n, double* sigmoid, double* softplus);
+
 }  // namespace segloss
