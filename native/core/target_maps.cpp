@@ -163,8 +163,8 @@ void mapsOfImages(const unsigned char* const* images, LabelType type, int64_t co
   const int64_t n = r.grid.voxels();
   const int64_t perImage = masksPerImage(r.kind, r.classes) * n;
   const int64_t length = targetMapLength(r.kind, r.classes, n);
-  for (int64_t k = 0; k < count; ++k) out[k].assign(static_cast<size_t>(length), 0.0);
   const auto image = [&](int64_t k, std::vector<uint8_t>& masks) {
+    out[k].assign(static_cast<size_t>(length), 0.0);  // on the worker: first-touch faults and zeroing in parallel
     imageMasks(images[k], type, r, n, masks.data());
     imageMapsFromMasks(masks.data(), r, out[k].data());
   };
