@@ -365,7 +365,7 @@ class CpuDriver {
       }, terms_.functors[k]);
     }
     for (const PreparedMapTerm& term : mapPrepared_) {
-      mapRefs_.push_back(MapTermRef{term.kind, term.maps.data(), term.factors.data()});
+      mapRefs_.push_back(MapTermRef{term.kind, term.maps.data(), term.factors.data(), term.offset});
     }
     job_.mapTerms = mapRefs_.data();
     job_.mapTermCount = static_cast<int>(mapRefs_.size());

@@ -150,15 +150,7 @@ PreparedMapTerm prepareMapTerm(const MapTermPlan& plan, const LossTensors& t, do
     }
     if (plan.predictionMap) combineWithPrediction(t, grid, plan.exponent, out);
   }
-  if (plan.mapOffset != 0.0) {
-    const int64_t length = targetMapLength(plan.targetMap, classes, n);
-    for (int64_t b = 0; b < t.batch; ++b) {
-      auto shifted = std::make_shared<std::vector<double>>(out.maps[b], out.maps[b] + length);
-      for (double& x : *shifted) x += plan.mapOffset;
-      out.keep[b] = shifted;
-      out.maps[b] = shifted->data();
-    }
-  }
+  out.offset = plan.mapOffset;
   const bool any = validPixels > 0.0;
   if (plan.kind == MapTermKind::TrueClassLog) {
     out.factors = {any ? weight / validPixels : 0.0};

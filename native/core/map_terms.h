@@ -56,6 +56,7 @@ struct PreparedMapTerm {
   std::vector<const double*> maps;                              // [B] → MapTermRef::maps
   std::vector<double> factors;                                  // [K] (or [1]) → MapTermRef::factors
   MapTermKind kind = MapTermKind::Linear;
+  double offset = 0.0;  // MapTermPlan::mapOffset, added by the kernels as they read the maps (no shifted copy)
 };
 
 struct LossTensors;

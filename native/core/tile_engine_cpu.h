@@ -44,6 +44,7 @@ struct MapTermRef {
   MapTermKind kind = MapTermKind::Linear;
   const double* const* maps = nullptr;  // [B] → image b's map: [K, N] (Linear, SquaredError) or [N] (TrueClassLog)
   const double* factors = nullptr;      // [K] w_c (0: class not in the mean); TrueClassLog: [1] w
+  double offset = 0.0;                  // m = offset + the map's value (distance-map-ce: 1 + Φ)
 };
 
 // One special term with a per-pixel part computed in the tile passes (special_batch.h, kTilePart).

@@ -490,10 +490,10 @@ double runPixelTerm(const TileJob& job, const PixelTermRef& term, const T* z, co
 
 // ---- map terms (map_terms.h) ---------------------------------------------------------------------
 
-// row[j] = valid_j · map[j] for the tile's `real` pixels (as T), 0 in the padding up to n.
+// row[j] = valid_j · (offset + map[j]) for the tile's `real` pixels (as T), 0 in the padding up to n.
 template <typename T>
-void loadMapRow(const double* __restrict map, const T* __restrict valid, int real, int n, T* __restrict row) {
-  for (int j = 0; j < real; ++j) row[j] = valid[j] * static_cast<T>(map[j]);
+void loadMapRow(const double* __restrict map, double offset, const T* __restrict valid, int real, int n, T* __restrict row) {
+  for (int j = 0; j < real; ++j) row[j] = valid[j] * static_cast<T>(offset + map[j]);
   for (int j = real; j < n; ++j) row[j] = T(0);
 }
 
@@ -508,7 +508,7 @@ double classMapTermTile(const TileJob& job, const MapTermRef& term, const double
   for (int c = 0; c < job.classes; ++c) {
     const double wc = term.factors[c];
     if (wc == 0.0) continue;
-    loadMapRow(image + c * job.pixels + i0, s.valid, real, n, m);
+    loadMapRow(image + c * job.pixels + i0, term.offset, s.valid, real, n, m);
     const T* __restrict pc = s.prob + c * S;
     const int32_t* __restrict label = s.label;
     T* __restrict uc = s.u + c * S;
@@ -544,7 +544,7 @@ double trueClassMapTermTile(const TileJob& job, const MapTermRef& term, const do
                             TileScratch<T>& s, int n, int real, bool gradient) {
   T* __restrict m = s.tmp;
   T* __restrict lpt = s.lpt;
-  loadMapRow(image + i0, s.valid, real, n, m);
+  loadMapRow(image + i0, term.offset, s.valid, real, n, m);
   for (int j = 0; j < n; ++j) lpt[j] = T(0);
   const bool fromLogits = job.activation == PixelActivationKind::Softmax;
   for (int c = 0; c < job.classes; ++c) {
