@@ -56,7 +56,7 @@ export function trainProgram(): Commander {
     .option('--device <device>', 'cpu, cuda or cuda:N', d.device)
     .option('--seed <n>', 'seeds the weights and the epoch order', String(d.seed))
     .addOption(new Option('--augment <name>', 'native batch augmentation').choices(['none', 'rot-flip-rotate', 'scale-crop-flip']).default(d.augment))
-    .option('--threads <n>', 'CPU threads of the training (auto: 1 for unet:BASE ≤ 8 on the CPU, whose convolutions are too small to share; else libtorch\'s default)', String(d.threads))
+    .option('--threads <n>', 'CPU threads of the training (auto: 1 for unet:BASE ≤ 8 on the CPU, so that the default run gives the same result on every machine; else libtorch\'s default)', String(d.threads))
     .option('--train-limit <n>', 'train on the first n training images only')
     .option('--test-limit <n>', 'evaluate on the first n test images only')
     .option('--out <dir>', 'the run folder (default: runs/<dataset>-<model>-<time>)')
