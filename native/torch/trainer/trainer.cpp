@@ -1,6 +1,8 @@
 // The training loop, evaluation, prediction and checkpoints (trainer.h).
 #include "trainer.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -9,6 +11,7 @@
 #include <utility>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <ATen/core/Dict.h>
 #include <ATen/core/grad_mode.h>
 
@@ -57,6 +60,29 @@ c10::IValue entry(const c10::impl::GenericDict& dict, const char* key) {
 }
 
 c10::impl::GenericDict stringDict() { return c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get()); }
+
+// Whether every element of a float32 CPU tensor is finite, in one vectorisable pass split over
+// ATen's threads: x − x is 0 exactly for a finite x and NaN for NaN and ±∞, so the sum of those
+// is 0 exactly when all are finite (no overflow, whatever the magnitudes). at::_foreach_norm's
+// ∞-norm did the same check as a scalar reduction: 8% of the samples of a TransUNet b16 step.
+bool allFiniteCpuFloat(const at::Tensor& tensor) {
+  const at::Tensor t = tensor.contiguous();
+  const float* x = t.data_ptr<float>();
+  std::atomic<bool> finite{true};
+  at::parallel_for(0, t.numel(), int64_t(1) << 16, [&](int64_t begin, int64_t end) {
+    constexpr int kLanes = 16;  // independent sums: the loop vectorises without reassociation
+    float lanes[kLanes] = {};
+    int64_t i = begin;
+    for (; i + kLanes <= end; i += kLanes) {
+      for (int l = 0; l < kLanes; ++l) lanes[l] += x[i + l] - x[i + l];
+    }
+    float total = 0.0f;
+    for (; i < end; ++i) total += x[i] - x[i];
+    for (const float v : lanes) total += v;
+    if (!(total == 0.0f)) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load();
+}
 
 }  // namespace
 
@@ -125,7 +151,11 @@ bool Trainer::gradientsFinite() const {
   }
   if (nuParameter_.defined() && nuParameter_.grad().defined() && !nuParameter_.grad().isfinite().all().item<bool>()) return false;
   if (grads.empty()) return true;
-  // The largest magnitude of each gradient (NaN propagates; no overflow, unlike a 2-norm).
+  const bool cpuFloat = std::all_of(grads.begin(), grads.end(), [](const at::Tensor& g) {
+    return g.device().is_cpu() && g.scalar_type() == at::kFloat && g.layout() == at::kStrided;
+  });
+  if (cpuFloat) return std::all_of(grads.begin(), grads.end(), allFiniteCpuFloat);
+  // Elsewhere (CUDA): the largest magnitude of each gradient (NaN propagates; no overflow, unlike a 2-norm).
   return at::stack(at::_foreach_norm(grads, std::numeric_limits<double>::infinity())).isfinite().all().item<bool>();
 }
 
