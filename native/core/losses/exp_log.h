@@ -162,12 +162,14 @@ struct ExpLogLoss {
     const int workers = workersFor(units, kChunk * 8);
     std::vector<double> partial(workers, 0.0);
     const T gamma = static_cast<T>(options.gamma);
+    // x^γ of a unit's pixels, one row per worker (allocated here: a pool worker must not throw)
+    std::vector<T> powerRows(options.odysseyForm ? 0 : static_cast<size_t>(workers) * kChunk);
     parallelRanges(units, workers, [&](int w, int64_t begin, int64_t end) {
-      std::vector<T> powers(options.odysseyForm ? 0 : kChunk);  // x^γ of the unit's pixels
+      T* powers = powerRows.data() + static_cast<size_t>(w) * (options.odysseyForm ? 0 : kChunk);
       double sum = 0.0;
       for (int64_t unit = begin; unit < end; ++unit) {
         const int64_t j0 = unit * kChunk, j1 = std::min(n, j0 + kChunk);
-        if (!options.odysseyForm) negatedLogPowersCpu(in.trueLogProb + j0, j1 - j0, gamma, powers.data());
+        if (!options.odysseyForm) negatedLogPowersCpu(in.trueLogProb + j0, j1 - j0, gamma, powers);
         for (int64_t j = j0; j < j1; ++j) {
           const int t = in.label[j];
           if (t < 0) continue;
