@@ -608,35 +608,30 @@ TileJob tileJobOf(const LossTensors& tensors) {
   return job;
 }
 
+// return fn(args…) of the kernels of the instruction set chosen at load (cpu_isa.h).
+#define SEGLOSS_ON_ACTIVE_ISA(fn, ...)                                 \
+  switch (activeCpuIsa()) {                                            \
+    case CpuIsa::Avx512: return isa_avx512::fn(__VA_ARGS__);           \
+    case CpuIsa::Avx2: return isa_avx2::fn(__VA_ARGS__);               \
+    default: return isa_sse2::fn(__VA_ARGS__);                         \
+  }
+
 void activateImagesCpu(const TileJob& job, int64_t begin, int64_t end, void* workspace, void* prob, void* logProb) {
-  switch (activeCpuIsa()) {
-    case CpuIsa::Avx512: return isa_avx512::activateImages(job, begin, end, workspace, prob, logProb);
-    case CpuIsa::Avx2: return isa_avx2::activateImages(job, begin, end, workspace, prob, logProb);
-    default: return isa_sse2::activateImages(job, begin, end, workspace, prob, logProb);
-  }
+  SEGLOSS_ON_ACTIVE_ISA(activateImages, job, begin, end, workspace, prob, logProb)
 }
-
-template <typename T>
-static void negatedLogPowersOn(const T* logp, int64_t n, T gamma, T* out) {
-  switch (activeCpuIsa()) {
-    case CpuIsa::Avx512: return isa_avx512::negatedLogPowers(logp, n, gamma, out);
-    case CpuIsa::Avx2: return isa_avx2::negatedLogPowers(logp, n, gamma, out);
-    default: return isa_sse2::negatedLogPowers(logp, n, gamma, out);
-  }
+void negatedLogPowersCpu(const float* logp, int64_t n, float gamma, float* out) {
+  SEGLOSS_ON_ACTIVE_ISA(negatedLogPowers, logp, n, gamma, out)
 }
-void negatedLogPowersCpu(const float* logp, int64_t n, float gamma, float* out) { negatedLogPowersOn(logp, n, gamma, out); }
-void negatedLogPowersCpu(const double* logp, int64_t n, double gamma, double* out) { negatedLogPowersOn(logp, n, gamma, out); }
-
-template <typename T>
-static void sigmoidSoftplusOn(const T* z, int64_t n, T* sigmoid, T* softplus) {
-  switch (activeCpuIsa()) {
-    case CpuIsa::Avx512: return isa_avx512::sigmoidSoftplus(z, n, sigmoid, softplus);
-    case CpuIsa::Avx2: return isa_avx2::sigmoidSoftplus(z, n, sigmoid, softplus);
-    default: return isa_sse2::sigmoidSoftplus(z, n, sigmoid, softplus);
-  }
+void negatedLogPowersCpu(const double* logp, int64_t n, double gamma, double* out) {
+  SEGLOSS_ON_ACTIVE_ISA(negatedLogPowers, logp, n, gamma, out)
 }
-void sigmoidSoftplusCpu(const float* z, int64_t n, float* sigmoid, float* softplus) { sigmoidSoftplusOn(z, n, sigmoid, softplus); }
-void sigmoidSoftplusCpu(const double* z, int64_t n, double* sigmoid, double* softplus) { sigmoidSoftplusOn(z, n, sigmoid, softplus); }
+void sigmoidSoftplusCpu(const float* z, int64_t n, float* sigmoid, float* softplus) {
+  SEGLOSS_ON_ACTIVE_ISA(sigmoidSoftplus, z, n, sigmoid, softplus)
+}
+void sigmoidSoftplusCpu(const double* z, int64_t n, double* sigmoid, double* softplus) {
+  SEGLOSS_ON_ACTIVE_ISA(sigmoidSoftplus, z, n, sigmoid, softplus)
+}
+#undef SEGLOSS_ON_ACTIVE_ISA
 
 double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLossOptions>& terms,
                       const LossGradient* grad) {
