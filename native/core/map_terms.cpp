@@ -71,24 +71,32 @@ void predictionMasksOf(const LossTensors& t, uint8_t* out) {
 void combineWithPrediction(const LossTensors& t, const geometry::GridShape& grid, double alpha, PreparedMapTerm& out) {
   const int classes = probabilityClasses(t.channels);
   const int64_t perImage = int64_t(classes) * t.pixels;
-  std::vector<uint8_t> masks(static_cast<size_t>(t.batch * perImage));
-  predictionMasks(t, masks.data());
-  std::vector<double> predicted(masks.size());
+  const int64_t length = t.batch * perImage;
+  BatchArray<uint8_t> masks(static_cast<size_t>(length), BufferFill::Overwritten);
+  predictionMasks(t, masks.data);
+  // The prediction's maps, then (in place) the combined ones: pooled storage for the whole batch.
+  auto combined = std::make_shared<TargetMapStorage>();
+  combined->values = BatchArray<double>(static_cast<size_t>(length), BufferFill::Overwritten);
+  combined->length = length;
+  double* m = combined->values.data;
   // Each image's thresholded class masks rarely overlap (p > 0.5 holds for one class at most when
   // the probabilities sum to 1): groups of `classes`, checked, and computed mask by mask if they do.
-  geometry::hausdorffDistanceMap(masks.data(), t.batch * classes, grid, predicted.data(), classes);
+  geometry::hausdorffDistanceMap(masks.data, t.batch * classes, grid, m, classes);
   const bool square = alpha == 2.0;
-  for (int64_t b = 0; b < t.batch; ++b) {
-    auto combined = std::make_shared<std::vector<double>>(static_cast<size_t>(perImage));
-    const double* dg = out.maps[b];
-    const double* dp = predicted.data() + b * perImage;
-    double* m = combined->data();
-    for (int64_t i = 0; i < perImage; ++i) {
-      m[i] = square ? dg[i] * dg[i] + dp[i] * dp[i] : std::pow(dg[i], alpha) + std::pow(dp[i], alpha);
+  std::vector<const double*> target = out.maps;
+  parallelRanges(t.batch, workersFor(t.batch, perImage), [&](int, int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const double* __restrict dg = target[b];
+      double* __restrict mb = m + b * perImage;
+      if (square) {
+        for (int64_t i = 0; i < perImage; ++i) mb[i] = dg[i] * dg[i] + mb[i] * mb[i];
+      } else {
+        for (int64_t i = 0; i < perImage; ++i) mb[i] = std::pow(dg[i], alpha) + std::pow(mb[i], alpha);
+      }
     }
-    out.keep[b] = combined;
-    out.maps[b] = combined->data();
-  }
+  });
+  for (int64_t b = 0; b < t.batch; ++b) out.maps[b] = m + b * perImage;
+  out.keep.push_back(std::move(combined));  // the target's maps stay in keep too: harmless
 }
 
 }  // namespace

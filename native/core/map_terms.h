@@ -21,6 +21,7 @@
 #include "geometry/grid.h"
 #include "option_fields.h"
 #include "target_map_kind.h"
+#include "target_map_storage.h"
 
 namespace segloss {
 
@@ -52,9 +53,9 @@ inline std::vector<char> classesFrom(int first, int classes) {
 // A map term made ready for the kernels: its per-image maps (cached target maps, or maps made for
 // this call) and its factors w_c. Owns or shares everything MapTermRef points to.
 struct PreparedMapTerm {
-  std::vector<std::shared_ptr<const std::vector<double>>> keep;  // the images' maps, alive for the call
-  std::vector<const double*> maps;                              // [B] → MapTermRef::maps
-  std::vector<double> factors;                                  // [K] (or [1]) → MapTermRef::factors
+  std::vector<ImageTargetMap> keep;  // the images' maps (or one for the batch), alive for the call
+  std::vector<const double*> maps;   // [B] → MapTermRef::maps
+  std::vector<double> factors;       // [K] (or [1]) → MapTermRef::factors
   MapTermKind kind = MapTermKind::Linear;
   double offset = 0.0;  // MapTermPlan::mapOffset, added by the kernels as they read the maps (no shifted copy)
 };

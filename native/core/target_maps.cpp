@@ -13,7 +13,6 @@
 #include "dispatch.h"
 #include "geometry/distance_maps.h"
 #include "geometry/distance_transform.h"
-#include "geometry/morphology.h"
 #include "parallel_cpu.h"
 
 namespace segloss {
@@ -126,10 +125,49 @@ void imageMasks(const void* labels, LabelType type, const TargetMapRequest& r, i
   }
 }
 
+// InnerBoundaryCount straight from the labels: per class, its pixels with a face neighbour of
+// another label or on the array's edge (the count of mask ∧ ¬erosion(mask), outside = 0, for each
+// class mask; a pixel's class is its label when in [0, K) and not ignored, and a neighbour with the
+// same label is then in the same class). One pass over the labels instead of K masks and K erosions.
+void innerBoundaryCounts(const void* labels, LabelType type, const TargetMapRequest& r, double* out) {
+  dispatchLabel(type, [&](auto label) {
+    using L = decltype(label);
+    const L* t = static_cast<const L*>(labels);
+    const int64_t d = r.grid.depth, h = r.grid.height, w = r.grid.width;
+    std::vector<int64_t> counts(static_cast<size_t>(r.classes), 0);
+    std::vector<uint8_t> edge(static_cast<size_t>(w));
+    for (int64_t z = 0; z < d; ++z) {
+      for (int64_t y = 0; y < h; ++y) {
+        const L* row = t + (z * h + y) * w;
+        const bool outerRow = y == 0 || y == h - 1 || (r.grid.spatialDims == 3 && (z == 0 || z == d - 1));
+        if (outerRow) {
+          std::fill(edge.begin(), edge.end(), uint8_t(1));
+        } else {
+          const L* up = row - w;
+          const L* down = row + w;
+          const L* front = r.grid.spatialDims == 3 ? row - h * w : row;  // 2-D: the row itself (never differs)
+          const L* back = r.grid.spatialDims == 3 ? row + h * w : row;
+          edge[0] = 1;
+          edge[w - 1] = 1;
+          for (int64_t x = 1; x + 1 < w; ++x) {
+            const L v = row[x];
+            edge[x] = static_cast<uint8_t>((v != row[x - 1]) | (v != row[x + 1]) | (v != up[x]) | (v != down[x]) |
+                                           (v != front[x]) | (v != back[x]));
+          }
+        }
+        for (int64_t x = 0; x < w; ++x) {
+          const int64_t v = static_cast<int64_t>(row[x]);
+          if (v >= 0 && v < r.classes && !(r.hasIgnore && v == r.ignoreIndex)) counts[static_cast<size_t>(v)] += edge[x];
+        }
+      }
+    }
+    for (int c = 0; c < r.classes; ++c) out[c] = static_cast<double>(counts[static_cast<size_t>(c)]);
+  });
+}
+
 // The maps of one image from its masks [maps, N] (maps = masksPerImage), into out (its length
 // is targetMapLength).
 void imageMapsFromMasks(const uint8_t* masks, const TargetMapRequest& r, double* out) {
-  const int64_t n = r.grid.voxels();
   const int64_t maps = masksPerImage(r.kind, r.classes);
   switch (r.kind) {
     // The class masks of one image do not overlap: maps = the disjoint group (half the transforms).
@@ -140,33 +178,37 @@ void imageMapsFromMasks(const uint8_t* masks, const TargetMapRequest& r, double*
     case TargetMapKind::ForegroundPenalty: geometry::distancePenaltyMap(masks, maps, r.grid, out, maps); return;
     case TargetMapKind::ForegroundPenaltyOdyssey: odysseyPenalty(masks, maps, r.grid, out); return;
     case TargetMapKind::ActiveBoundaryDistance: activeBoundaryDistance(masks, maps, r.grid, out); return;
-    case TargetMapKind::InnerBoundaryCount: {
-      std::vector<uint8_t> boundary(static_cast<size_t>(maps * n));
-      geometry::innerBoundary(masks, maps, r.grid, geometry::Connectivity::Face, boundary.data());
-      for (int c = 0; c < r.classes; ++c) {
-        const uint8_t* bc = boundary.data() + c * n;
-        int64_t total = 0;
-        for (int64_t i = 0; i < n; ++i) total += bc[i] != 0;
-        out[c] = static_cast<double>(total);
-      }
-      return;
-    }
+    case TargetMapKind::InnerBoundaryCount: break;  // from the labels (innerBoundaryCounts)
   }
 }
 
-// The maps of `count` images (images[k]: its labels), into out[k] (written straight into the
-// vectors the cache keeps). With at least as many images as threads, each worker computes whole
-// images, masks included (its geometry calls then run on its own thread: no synchronisation inside
-// an image); otherwise the images go one by one, each geometry call threaded over its maps.
+// A map's storage: `length` doubles from the pool, not zeroed (every kind writes all of them).
+std::shared_ptr<TargetMapStorage> mapStorage(int64_t length) {
+  auto storage = std::make_shared<TargetMapStorage>();
+  storage->values = BatchArray<double>(static_cast<size_t>(length), BufferFill::Overwritten);
+  storage->length = length;
+  return storage;
+}
+
+// The maps of `count` images (images[k]: its labels), into out[k]. With at least as many images
+// as threads, each worker computes whole images, masks and storage included (its geometry calls
+// then run on its own thread: no synchronisation inside an image; first touches of new storage
+// fault in parallel); otherwise the images go one by one, each geometry call threaded over its maps.
 void mapsOfImages(const unsigned char* const* images, LabelType type, int64_t count, const TargetMapRequest& r,
-                  std::vector<double>* out) {
+                  ImageTargetMap* out) {
   const int64_t n = r.grid.voxels();
-  const int64_t perImage = masksPerImage(r.kind, r.classes) * n;
+  const bool fromLabels = r.kind == TargetMapKind::InnerBoundaryCount;
+  const int64_t perImage = fromLabels ? 0 : masksPerImage(r.kind, r.classes) * n;
   const int64_t length = targetMapLength(r.kind, r.classes, n);
   const auto image = [&](int64_t k, std::vector<uint8_t>& masks) {
-    out[k].assign(static_cast<size_t>(length), 0.0);  // on the worker: first-touch faults and zeroing in parallel
-    imageMasks(images[k], type, r, n, masks.data());
-    imageMapsFromMasks(masks.data(), r, out[k].data());
+    std::shared_ptr<TargetMapStorage> storage = mapStorage(length);
+    if (fromLabels) {
+      innerBoundaryCounts(images[k], type, r, storage->values.data);
+    } else {
+      imageMasks(images[k], type, r, n, masks.data());
+      imageMapsFromMasks(masks.data(), r, storage->values.data);
+    }
+    out[k] = std::move(storage);
   };
   if (count < cpuEngineThreads()) {
     std::vector<uint8_t> masks(static_cast<size_t>(perImage));
@@ -174,7 +216,7 @@ void mapsOfImages(const unsigned char* const* images, LabelType type, int64_t co
     return;
   }
   std::vector<std::exception_ptr> failed(static_cast<size_t>(count));
-  parallelRanges(count, workersFor(count, perImage), [&](int, int64_t b, int64_t e) {
+  parallelRanges(count, workersFor(count, std::max<int64_t>(perImage, n)), [&](int, int64_t b, int64_t e) {
     try {  // a pool worker must not throw: the error is rethrown on the calling thread
       std::vector<uint8_t> masks(static_cast<size_t>(perImage));
       for (int64_t k = b; k < e; ++k) image(k, masks);
@@ -224,7 +266,7 @@ struct CacheEntry {
   CacheKey key;
   std::vector<unsigned char> labels;  // the image's label bytes, compared on every hit
   ImageTargetMap map;
-  int64_t bytes() const { return static_cast<int64_t>(labels.size() + map->size() * sizeof(double)); }
+  int64_t bytes() const { return static_cast<int64_t>(labels.size()) + map->length * static_cast<int64_t>(sizeof(double)); }
 };
 
 int64_t capacityFromEnvironment() {
@@ -305,17 +347,6 @@ void classMasks(const void* labels, LabelType labelType, int64_t pixels, int cla
   });
 }
 
-std::vector<std::vector<double>> computeTargetMaps(const void* target, LabelType labelType, int64_t batch,
-                                                   const TargetMapRequest& request) {
-  geometry::checkGrid(request.grid);
-  const size_t stride = labelBytes(labelType) * static_cast<size_t>(request.grid.voxels());
-  std::vector<const unsigned char*> images(static_cast<size_t>(batch));
-  for (int64_t b = 0; b < batch; ++b) images[b] = static_cast<const unsigned char*>(target) + b * stride;
-  std::vector<std::vector<double>> out(static_cast<size_t>(batch));
-  mapsOfImages(images.data(), labelType, batch, request, out.data());
-  return out;
-}
-
 BatchTargetMaps targetMaps(const void* target, LabelType labelType, int64_t batch, const TargetMapRequest& request) {
   geometry::checkGrid(request.grid);
   TargetMapCache& cache = TargetMapCache::instance();
@@ -337,11 +368,11 @@ BatchTargetMaps targetMaps(const void* target, LabelType labelType, int64_t batc
   if (!missing.empty()) {
     std::vector<const unsigned char*> images(missing.size());
     for (size_t k = 0; k < missing.size(); ++k) images[k] = bytes + missing[k] * stride;
-    std::vector<std::vector<double>> maps(missing.size());
+    std::vector<ImageTargetMap> maps(missing.size());
     mapsOfImages(images.data(), labelType, static_cast<int64_t>(missing.size()), request, maps.data());
     for (size_t k = 0; k < missing.size(); ++k) {
       const int64_t b = missing[k];
-      out.images[b] = std::make_shared<const std::vector<double>>(std::move(maps[k]));
+      out.images[b] = std::move(maps[k]);
       cache.insert(keys[b], bytes + b * stride, stride, out.images[b]);
     }
   }

@@ -17,6 +17,7 @@
 #include "geometry/grid.h"
 #include "losses.h"
 #include "target_map_kind.h"
+#include "target_map_storage.h"
 
 namespace segloss {
 
@@ -29,8 +30,6 @@ struct TargetMapRequest {
   int64_t ignoreIndex = -100;
 };
 
-// One image's map (length targetMapLength), immutable once built.
-using ImageTargetMap = std::shared_ptr<const std::vector<double>>;
 
 // The maps of every image of a batch: images[b] keeps image b's map alive, data[b] points into it.
 struct BatchTargetMaps {
@@ -41,10 +40,6 @@ struct BatchTargetMaps {
 // The maps of target [B, N] (labels of `labelType`), from the cache or computed (all the images
 // that miss in one batched, threaded geometry call) and stored in the cache.
 BatchTargetMaps targetMaps(const void* target, LabelType labelType, int64_t batch, const TargetMapRequest& request);
-
-// The same, computed without the cache (the reference for tests; the cache's miss path).
-std::vector<std::vector<double>> computeTargetMaps(const void* target, LabelType labelType, int64_t batch,
-                                                   const TargetMapRequest& request);
 
 // The class masks of one image: [K, N] uint8, mask[c, i] = (label_i == c), ignored pixels 0.
 void classMasks(const void* labels /* [N] */, LabelType labelType, int64_t pixels, int classes, bool hasIgnore,

@@ -23,13 +23,16 @@ struct MaskExtent {
 MaskExtent maskExtent(const uint8_t* mask, const double* distance, int64_t n) {
   MaskExtent e;
   e.anyInside = e.anyOutside = true;
+  double maxInside = 0, maxOutside = 0;  // distances are ≥ 0: selects of 0 leave a maximum as it is
   for (int64_t i = 0; i < n; ++i) {
-    if (mask[i]) {
-      e.maxInside = std::max(e.maxInside, distance[i]);
-    } else {
-      e.maxOutside = std::max(e.maxOutside, distance[i]);
-    }
+    const double d = distance[i];
+    const bool inside = mask[i] != 0;
+    const double in = inside ? d : 0.0, out = inside ? 0.0 : d;
+    maxInside = in > maxInside ? in : maxInside;
+    maxOutside = out > maxOutside ? out : maxOutside;
   }
+  e.maxInside = maxInside;
+  e.maxOutside = maxOutside;
   return e;
 }
 
@@ -71,17 +74,26 @@ void regionWiseRectifiedMap(const uint8_t* mask, int64_t maps, const GridShape& 
   // Only the inside distances are read: one transform (edt(mask)) instead of both sides'.
   euclideanDistanceTransform(mask, maps, grid, out);
   const int64_t n = grid.voxels();
-  for (int64_t m = 0; m < maps; ++m) {
-    const uint8_t* mm = mask + m * n;
-    double* om = out + m * n;
-    bool anyOutside = false;
-    double maxInside = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      if (mm[i]) maxInside = std::max(maxInside, om[i]);
-      else anyOutside = true;
+  parallelRanges(maps, workersFor(maps, n), [&](int, int64_t b, int64_t e) {
+    for (int64_t m = b; m < e; ++m) {
+      const uint8_t* __restrict mm = mask + m * n;
+      double* __restrict om = out + m * n;
+      uint8_t outside = 0;
+      double maxInside = 0;  // selects, so that both loops vectorise
+      for (int64_t i = 0; i < n; ++i) {
+        const bool inside = mm[i] != 0;
+        const double d = inside ? om[i] : 0.0;  // outside elements: 0 (their transform is 0 too)
+        maxInside = d > maxInside ? d : maxInside;
+        outside |= static_cast<uint8_t>(!inside);
+      }
+      // Without outside elements every distance is +inf: −1 inside. Else −d / max (max > 0 when any
+      // element is inside: its distance to the nearest outside one is ≥ one spacing).
+      for (int64_t i = 0; i < n; ++i) {
+        const double inside = outside ? -om[i] / maxInside : -1.0;
+        om[i] = mm[i] ? inside : 1.0;
+      }
     }
-    for (int64_t i = 0; i < n; ++i) om[i] = !mm[i] ? 1.0 : anyOutside ? -om[i] / maxInside : -1.0;
-  }
+  });
 }
 
 void hausdorffDistanceMap(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out, int64_t disjointGroup) {

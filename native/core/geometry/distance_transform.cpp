@@ -379,56 +379,64 @@ void overElements(int64_t n, const Body& body) {
   parallelRanges(chunks, workersFor(chunks, kChunk), [&](int, int64_t b, int64_t e) { body(b * kChunk, std::min(n, e * kChunk)); });
 }
 
-// The class of every element of a group of `classes` masks, or `classes` where no mask holds
-// it, and the count of each; false when two masks overlap (the group is not disjoint).
-bool labelsOfDisjointMasks(const uint8_t* masks, int64_t classes, int64_t n, std::vector<int32_t>& label,
-                           std::vector<int64_t>& count) {
-  label.assign(static_cast<size_t>(n), static_cast<int32_t>(classes));
-  std::vector<uint8_t> holders(static_cast<size_t>(n), 0);
-  overElements(n, [&](int64_t i0, int64_t i1) {
-    for (int64_t c = 0; c < classes; ++c) {
-      const uint8_t* m = masks + c * n;
-      const int32_t value = static_cast<int32_t>(c);
-      for (int64_t i = i0; i < i1; ++i) {
-        const uint8_t in = m[i] != 0;
-        holders[i] = static_cast<uint8_t>(holders[i] + in);
-        label[i] = in ? value : label[i];
+// How many elements of a group of `classes` masks each mask holds (count[c]) and how many no
+// mask holds (count[classes]); false when two masks overlap (the group is not disjoint). holders
+// gets, per element, the number of masks holding it.
+bool countDisjointMasks(const uint8_t* masks, int64_t classes, int64_t n, std::vector<uint8_t>& holders,
+                        std::vector<int64_t>& count) {
+  holders.assign(static_cast<size_t>(n), 0);
+  count.assign(static_cast<size_t>(classes + 1), 0);
+  uint8_t* __restrict held = holders.data();
+  for (int64_t c = 0; c < classes; ++c) {
+    const uint8_t* __restrict m = masks + c * n;
+    int64_t total = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const uint8_t in = m[i] != 0;
+      held[i] = static_cast<uint8_t>(held[i] + in);  // ≤ classes of 255 before a wrap could hide an overlap
+      total += in;
+    }
+    count[static_cast<size_t>(c)] = total;
+    if (c >= 254) {  // past 254 masks the byte counts could wrap: check now
+      for (int64_t i = 0; i < n; ++i) {
+        if (held[i] > 1) return false;
       }
     }
-  });
-  count.assign(static_cast<size_t>(classes + 1), 0);
+  }
+  uint8_t overlap = 0;
+  int64_t none = 0;
   for (int64_t i = 0; i < n; ++i) {
-    if (holders[i] > 1) return false;
-    ++count[label[i]];
+    overlap |= static_cast<uint8_t>(held[i] > 1);
+    none += held[i] == 0;
   }
-  return true;
+  count[static_cast<size_t>(classes)] = none;
+  return overlap == 0;
 }
 
-// inside[i] = min(inside[i], d[i]) where element i is not in set `self` (vectorised: a select).
-void nearestOtherSet(const int32_t* __restrict label, int32_t self, const double* __restrict d, int64_t i0, int64_t i1,
-                     double* __restrict inside) {
+// inside[i] = min(inside[i], d[i]) where d[i] > 0: d is the squared transform of one set, 0 exactly
+// on the set's own elements (spacings ≥ kMinSpacing keep every other value > 0).
+void nearestOtherSet(const double* __restrict d, int64_t i0, int64_t i1, double* __restrict inside) {
   for (int64_t i = i0; i < i1; ++i) {
-    const double v = d[i];
-    const double m = v < inside[i] ? v : inside[i];
-    inside[i] = label[i] != self ? m : inside[i];
+    const double v = d[i] > 0.0 ? d[i] : kInf;
+    inside[i] = v < inside[i] ? v : inside[i];
   }
 }
 
-// d[i] = sqrt(element i in set `self` ? inside[i] : d[i]).
-void rootOfOwnOrOther(const int32_t* __restrict label, int32_t self, const double* __restrict inside, int64_t i0, int64_t i1,
-                      double* __restrict d) {
+// d[i] = sqrt(d[i] == 0 ? inside[i] : d[i]): an element of the set (d = 0) gets its distance to
+// the nearest element outside the set, every other one its distance to the set.
+void rootOfOwnOrOther(const double* __restrict inside, int64_t i0, int64_t i1, double* __restrict d) {
   for (int64_t i = i0; i < i1; ++i) {
     const double own = inside[i], other = d[i];  // both loaded: a select, not a branch
-    d[i] = std::sqrt(label[i] == self ? own : other);
+    d[i] = std::sqrt(other == 0.0 ? own : other);
   }
 }
 
 // Disjoint masks (the classes of one image; elements in none of them, such as ignored pixels,
-// form one more set): the distance from an element outside class c to c is the transform of c's
-// mask, and the distance from an element of c to the nearest element not in c is the smallest of
-// its distances to the other sets. So one transform per set replaces the two per class; exact
-// (the minimum over a union of feature sets is the distance to the union).
-void otherSideOfDisjointMasks(const uint8_t* masks, int64_t classes, const GridShape& grid, const std::vector<int32_t>& label,
+// form one more set, the holes): the distance from an element outside class c to c is the
+// transform of c's mask, and the distance from an element of c to the nearest element not in c is
+// the smallest of its distances to the other sets. So one transform per set replaces the two per
+// class; exact (the minimum over a union of feature sets is the distance to the union). An
+// element's own set is the one whose transform is 0 there, so the passes need no labels.
+void otherSideOfDisjointMasks(const uint8_t* masks, int64_t classes, const GridShape& grid, const std::vector<uint8_t>& holders,
                               const std::vector<int64_t>& count, double* out, uint8_t* defined) {
   const int64_t n = grid.voxels();
   std::vector<TransformJob> jobs;
@@ -437,28 +445,24 @@ void otherSideOfDisjointMasks(const uint8_t* masks, int64_t classes, const GridS
     if (count[c] > 0 && count[c] < n) jobs.push_back({masks + c * n, out + c * n});  // sets that can be nearest
   }
   if (jobs.empty()) return;
+  // inside[i]: the squared distance to the holes (their transform, written here) or +inf, then
+  // the minimum over the other sets
+  std::vector<double> inside(static_cast<size_t>(n));
   std::vector<uint8_t> holes;
-  std::vector<double> toHoles;
   if (count[classes] > 0) {
     holes.resize(static_cast<size_t>(n));
-    toHoles.resize(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) holes[i] = label[i] == static_cast<int32_t>(classes);
-    jobs.push_back({holes.data(), toHoles.data()});
-  }
-  runTransformJobs(jobs, true, grid);
-  // inside[i] = min over the other sets of the squared distance to them; then the roots
-  std::vector<double> inside(static_cast<size_t>(n));
-  if (count[classes] > 0) {
-    std::copy(toHoles.begin(), toHoles.end(), inside.begin());
+    for (int64_t i = 0; i < n; ++i) holes[i] = holders[i] == 0;
+    jobs.push_back({holes.data(), inside.data()});
   } else {
     std::fill(inside.begin(), inside.end(), kInf);
   }
+  runTransformJobs(jobs, true, grid);
   overElements(n, [&](int64_t i0, int64_t i1) {
     for (int64_t c = 0; c < classes; ++c) {
-      if (defined[c]) nearestOtherSet(label.data(), static_cast<int32_t>(c), out + c * n, i0, i1, inside.data());
+      if (defined[c]) nearestOtherSet(out + c * n, i0, i1, inside.data());
     }
     for (int64_t c = 0; c < classes; ++c) {
-      if (defined[c]) rootOfOwnOrOther(label.data(), static_cast<int32_t>(c), inside.data(), i0, i1, out + c * n);
+      if (defined[c]) rootOfOwnOrOther(inside.data(), i0, i1, out + c * n);
     }
   });
 }
@@ -489,11 +493,11 @@ void distanceToOtherSide(const uint8_t* mask, int64_t maps, const GridShape& gri
   if (maps % disjointGroup != 0) throw GeometryArgumentError("maps must be a multiple of the disjoint group's size");
   const int64_t n = grid.voxels();
   const auto group = [&](int64_t g) {  // maps [g, g + disjointGroup)
-    std::vector<int32_t> label;
+    std::vector<uint8_t> holders;
     std::vector<int64_t> count;
     const uint8_t* masks = mask + g * n;
-    if (labelsOfDisjointMasks(masks, disjointGroup, n, label, count)) {
-      otherSideOfDisjointMasks(masks, disjointGroup, grid, label, count, out + g * n, defined + g);
+    if (countDisjointMasks(masks, disjointGroup, n, holders, count)) {
+      otherSideOfDisjointMasks(masks, disjointGroup, grid, holders, count, out + g * n, defined + g);
     } else {
       otherSideOfIndependentMasks(masks, disjointGroup, grid, out + g * n, defined + g);
     }
