@@ -66,29 +66,20 @@ void klRow(const T* __restrict p, const T* lp, const T* lpTo, int64_t n, T* __re
   for (int64_t x = 0; x < n; ++x) acc[x] += p[x] * (lp[x] - lpTo[x]);
 }
 
-// Calls f(b, r, c, i) for every pixel of every slice, in ABL's row-major order (i: index in the image).
-template <typename T, class F>
-void forEachPixel(const AblImages<T>& im, F&& f) {
-  for (int64_t b = 0; b < im.batch; ++b) {
-    for (int64_t d = 0; d < im.slices; ++d) {
-      for (int64_t r = 0; r < im.height; ++r) {
-        for (int64_t c = 0; c < im.width; ++c) f(b, r, c, (d * im.height + r) * im.width + c);
-      }
-    }
-  }
-}
-
 // kl_ud + kl_lr of every pixel ([B, N]): to the pixel below and to the right in its slice, 0 past
 // the edge. Class by class over whole rows (vectorised; per pixel the classes are still summed in
 // order, as ABL's .sum(1)), images in parallel.
 template <typename T>
-std::vector<T> neighbourKl(const AblImages<T>& im) {
-  std::vector<T> out(static_cast<size_t>(im.batch * im.pixels), T(0));
+BatchArray<T> neighbourKl(const AblImages<T>& im) {
+  BatchArray<T> out(static_cast<size_t>(im.batch * im.pixels), BufferFill::Overwritten);  // zeroed per image below
   const int64_t w = im.width;
-  parallelRanges(im.batch, workersFor(im.batch, im.classes * im.pixels), [&](int, int64_t b0, int64_t b1) {
-    std::vector<T> right(static_cast<size_t>(im.pixels));
+  const int workers = workersFor(im.batch, im.classes * im.pixels);
+  std::vector<std::vector<T>> rights(static_cast<size_t>(workers), std::vector<T>(static_cast<size_t>(im.pixels)));
+  parallelRanges(im.batch, workers, [&](int worker, int64_t b0, int64_t b1) {
+    std::vector<T>& right = rights[static_cast<size_t>(worker)];
     for (int64_t b = b0; b < b1; ++b) {
-      T* down = out.data() + b * im.pixels;  // kl_ud, then kl_lr + kl_ud
+      T* down = out.data + b * im.pixels;  // kl_ud, then kl_lr + kl_ud
+      std::fill(down, down + im.pixels, T(0));
       std::fill(right.begin(), right.end(), T(0));
       for (int64_t c = 0; c < im.classes; ++c) {
         const T* p = im.prob.data + (b * im.classes + c) * im.pixels;
@@ -105,31 +96,73 @@ std::vector<T> neighbourKl(const AblImages<T>& im) {
   return out;
 }
 
+// The (allowed + 1)-th largest of kl[0, n) (allowed < n). Each worker keeps the allowed + 1
+// largest of its range in a min-heap (most values are below the heap's top: one comparison each),
+// then the candidates' selection; a plain selection on a copy when allowed is not small.
+template <typename T>
+T largestAfter(const T* kl, int64_t n, size_t allowed) {
+  const size_t keep = allowed + 1;
+  const int workers = workersFor(n, 1);
+  if (keep > static_cast<size_t>(n) / 16) {
+    std::vector<T> sorted(kl, kl + n);
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(allowed), sorted.end(), std::greater<T>());
+    return sorted[allowed];
+  }
+  std::vector<std::vector<T>> heaps(static_cast<size_t>(workers));
+  for (auto& heap : heaps) heap.reserve(keep);
+  parallelRanges(n, workers, [&](int worker, int64_t i0, int64_t i1) {
+    std::vector<T>& heap = heaps[static_cast<size_t>(worker)];
+    const auto smallerOnTop = std::greater<T>();
+    for (int64_t i = i0; i < i1; ++i) {
+      const T v = kl[i];
+      if (heap.size() < keep) {
+        heap.push_back(v);
+        std::push_heap(heap.begin(), heap.end(), smallerOnTop);
+      } else if (v > heap.front()) {
+        std::pop_heap(heap.begin(), heap.end(), smallerOnTop);
+        heap.back() = v;
+        std::push_heap(heap.begin(), heap.end(), smallerOnTop);
+      }
+    }
+  });
+  std::vector<T> candidates;
+  for (const auto& heap : heaps) candidates.insert(candidates.end(), heap.begin(), heap.end());
+  std::nth_element(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(allowed), candidates.end(),
+                   std::greater<T>());
+  return candidates[allowed];
+}
+
 // ABL's threshold: ε = 1e-5·1.2^k for the first k with at most maxN values of kl > ε (compared in
 // T, as torch compares a float32 tensor with a Python float), found from the (⌊maxN⌋ + 1)-th largest.
 template <typename T>
-double boundaryThreshold(const std::vector<T>& kl, double maxN) {
+double boundaryThreshold(const T* kl, int64_t n, double maxN) {
   double eps = 1e-5;
   const size_t allowed = static_cast<size_t>(std::floor(maxN));
-  if (kl.size() <= allowed) return eps;
-  std::vector<T> sorted(kl);
-  std::nth_element(sorted.begin(), sorted.begin() + allowed, sorted.end(), std::greater<T>());
-  const T cut = sorted[allowed];  // at most `allowed` values exceed ε ⇔ ε ≥ cut
+  if (static_cast<size_t>(n) <= allowed) return eps;
+  const T cut = largestAfter(kl, n, allowed);  // at most `allowed` values exceed ε ⇔ ε ≥ cut
   while (!(static_cast<T>(eps) >= cut)) eps *= 1.2;
   return eps;
 }
 
-// The predicted boundary ([B, N]): kl > ε, dilated by a 3×3 square in the slice (zero outside).
+// The predicted boundary ([B, N]): kl > ε, dilated by a 3×3 square in the slice (zero outside);
+// slices in parallel.
 template <typename T>
-std::vector<char> predictedBoundary(const AblImages<T>& im, const std::vector<T>& kl, double eps) {
+std::vector<char> predictedBoundary(const AblImages<T>& im, const T* kl, double eps) {
   const T threshold = static_cast<T>(eps);
-  std::vector<char> out(kl.size(), 0);
-  forEachPixel(im, [&](int64_t b, int64_t r, int64_t c, int64_t i) {
-    if (!(kl[static_cast<size_t>(b * im.pixels + i)] > threshold)) return;
-    const int64_t slice = i - r * im.width - c;  // the slice's first pixel
-    for (int64_t rr = std::max<int64_t>(r - 1, 0); rr <= std::min(r + 1, im.height - 1); ++rr) {
-      for (int64_t cc = std::max<int64_t>(c - 1, 0); cc <= std::min(c + 1, im.width - 1); ++cc) {
-        out[static_cast<size_t>(b * im.pixels + slice + rr * im.width + cc)] = 1;
+  const int64_t h = im.height, w = im.width, plane = h * w;
+  std::vector<char> out(static_cast<size_t>(im.batch * im.pixels), 0);
+  const int64_t slices = im.batch * im.slices;
+  parallelRanges(slices, workersFor(slices, plane), [&](int, int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      const T* k = kl + s * plane;
+      char* o = out.data() + s * plane;
+      for (int64_t r = 0; r < h; ++r) {
+        for (int64_t c = 0; c < w; ++c) {
+          if (!(k[r * w + c] > threshold)) continue;
+          for (int64_t rr = std::max<int64_t>(r - 1, 0); rr <= std::min(r + 1, h - 1); ++rr) {
+            for (int64_t cc = std::max<int64_t>(c - 1, 0); cc <= std::min(c + 1, w - 1); ++cc) o[rr * w + cc] = 1;
+          }
+        }
       }
     }
   });
@@ -209,42 +242,60 @@ void writeCentreGrad(const LossTensors& t, const DirectionSample& s, const doubl
   });
 }
 
+// ABL's cross-entropy of one sample against its smoothed direction target, times its weight and
+// 1 / samples; dl gets d value / d logits of its 8 KL logits.
+double sampleTerm(const DirectionSample& s, double keep, double spread, double perSample, double* dl) {
+  const double targetSum = keep + (kDirections - 1) * spread;
+  double max = s.logits[0];
+  for (int k = 1; k < kDirections; ++k) max = std::max(max, s.logits[k]);
+  double sum = 0.0;
+  for (int k = 0; k < kDirections; ++k) sum += std::exp(s.logits[k] - max);
+  const double logSum = std::log(sum);
+  double ce = 0.0;
+  for (int k = 0; k < kDirections; ++k) {
+    const double target = k == s.direction ? keep : spread;
+    ce -= target * (s.logits[k] - max - logSum);
+    dl[k] = perSample * s.weight * (std::exp(s.logits[k] - max - logSum) * targetSum - target);
+  }
+  return perSample * s.weight * ce;
+}
+
 template <typename T>
 double activeBoundary(const ActiveBoundaryOptions& o, const LossTensors& t, const double* const* distance, double weight,
                       const LossGradient* grad) {
   const AblImages<T> im = activate<T>(t);
-  const std::vector<T> kl = neighbourKl(im);
-  const double eps = boundaryThreshold(kl, static_cast<double>(im.height * im.width) * o.maxBoundaryRatio);
-  const std::vector<char> boundary = predictedBoundary(im, kl, eps);
+  const BatchArray<T> kl = neighbourKl(im);
+  const int64_t all = im.batch * im.pixels;
+  const double eps = boundaryThreshold(kl.data, all, static_cast<double>(im.height * im.width) * o.maxBoundaryRatio);
+  const std::vector<char> boundary = predictedBoundary(im, kl.data, eps);
   const std::vector<DirectionSample> samples = directionSamples(im, boundary, distance, o.maxClipDistance);
   if (samples.empty()) return 0.0;  // ABL: None (no boundary) or an empty mean
   const double keep = 1.0 - o.labelSmoothing, spread = o.labelSmoothing / kDirections;
-  const double targetSum = keep + (kDirections - 1) * spread;
   const double perSample = 1.0 / static_cast<double>(samples.size());
-  double value = 0.0;
   T* g = grad ? static_cast<T*>(grad->data) : nullptr;
-  std::vector<double> u(static_cast<size_t>(im.classes));
-  for (const DirectionSample& s : samples) {
-    double max = s.logits[0];
-    for (int k = 1; k < kDirections; ++k) max = std::max(max, s.logits[k]);
-    double sum = 0.0;
-    for (int k = 0; k < kDirections; ++k) sum += std::exp(s.logits[k] - max);
-    const double logSum = std::log(sum);
-    double ce = 0.0, dl[kDirections];
-    for (int k = 0; k < kDirections; ++k) {
-      const double target = k == s.direction ? keep : spread;
-      ce -= target * (s.logits[k] - max - logSum);
-      dl[k] = perSample * s.weight * (std::exp(s.logits[k] - max - logSum) * targetSum - target);
+  // Samples in parallel: each writes the gradient at its own centre only (one sample per boundary
+  // pixel), and the values are summed afterwards in sample order (the same sum on any thread count).
+  const int64_t count = static_cast<int64_t>(samples.size());
+  std::vector<double> values(samples.size());
+  const int workers = workersFor(count, 64 * im.classes);
+  std::vector<std::vector<double>> us(static_cast<size_t>(workers), std::vector<double>(static_cast<size_t>(im.classes)));
+  parallelRanges(count, workers, [&](int worker, int64_t k0, int64_t k1) {
+    double* u = us[static_cast<size_t>(worker)].data();
+    for (int64_t j = k0; j < k1; ++j) {
+      const DirectionSample& s = samples[static_cast<size_t>(j)];
+      double dl[kDirections];
+      values[static_cast<size_t>(j)] = sampleTerm(s, keep, spread, perSample, dl);
+      if (!g) continue;
+      // p_c ∂KL(q_n ‖ p)/∂p_c = −q_n,c at the centre (q_n is a constant).
+      for (int64_t c = 0; c < im.classes; ++c) {
+        u[c] = 0.0;
+        for (int k = 0; k < kDirections; ++k) u[c] -= dl[k] * static_cast<double>(im.p(s.b, c, s.neighbour[k]));
+      }
+      writeCentreGrad(t, s, u, grad->scale * weight, g);
     }
-    value += perSample * s.weight * ce;
-    if (!g) continue;
-    // p_c ∂KL(q_n ‖ p)/∂p_c = −q_n,c at the centre (q_n is a constant).
-    for (int64_t c = 0; c < im.classes; ++c) {
-      u[c] = 0.0;
-      for (int k = 0; k < kDirections; ++k) u[c] -= dl[k] * static_cast<double>(im.p(s.b, c, s.neighbour[k]));
-    }
-    writeCentreGrad(t, s, u.data(), grad->scale * weight, g);
-  }
+  });
+  double value = 0.0;
+  for (const double v : values) value += v;
   return value;
 }
 

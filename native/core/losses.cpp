@@ -62,28 +62,31 @@ int64_t findInvalidLabel(const LossTensors& t) {
 }
 
 // Whether z[i0, i1) holds a NaN or ±Inf (branch-free: the loop vectorises).
-template <typename T>
-bool chunkHasNonFinite(const T* __restrict z, int64_t i0, int64_t i1) {
-  int bad = 0;
-  for (int64_t i = i0; i < i1; ++i) {
-    const T d = z[i] - z[i];  // NaN for ±Inf and NaN, 0 otherwise
-    bad |= d != d;
-  }
-  return bad != 0;
-}
-
 int64_t findNonFiniteLogit(const LossTensors& t) {
   const int64_t n = t.batch * t.channels * t.pixels;
   return dispatchScalar(t.dtype, [&](auto scalar) -> int64_t {
     using T = decltype(scalar);
     const T* z = static_cast<const T*>(t.logits);
     constexpr int64_t kChunk = 4096;
-    for (int64_t i0 = 0; i0 < n; i0 += kChunk) {  // a vectorised test per chunk, the index only in a bad one
-      const int64_t i1 = std::min(n, i0 + kChunk);
-      if (!chunkHasNonFinite(z, i0, i1)) continue;
-      for (int64_t i = i0; i < i1; ++i) {
-        if (!std::isfinite(z[i])) return i;
+    // A vectorised test per chunk, the index only in a bad one; chunks split over the workers, each
+    // keeping its first bad index (the smallest over workers is the first of all).
+    const int64_t chunks = (n + kChunk - 1) / kChunk;
+    const int workers = workersFor(chunks, kChunk);
+    std::vector<int64_t> first(static_cast<size_t>(workers), -1);
+    parallelRanges(chunks, workers, [&](int worker, int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        const int64_t i0 = c * kChunk, i1 = std::min(n, i0 + kChunk);
+        if (!hasNonFiniteCpu(z + i0, static_cast<int>(i1 - i0))) continue;
+        for (int64_t i = i0; i < i1; ++i) {
+          if (!std::isfinite(z[i])) {
+            first[static_cast<size_t>(worker)] = i;
+            return;
+          }
+        }
       }
+    });
+    for (const int64_t i : first) {
+      if (i >= 0) return i;  // workers' ranges are in order
     }
     return -1;
   });
@@ -625,6 +628,8 @@ void negatedLogPowersCpu(const float* logp, int64_t n, float gamma, float* out) 
 void negatedLogPowersCpu(const double* logp, int64_t n, double gamma, double* out) {
   SEGLOSS_ON_ACTIVE_ISA(negatedLogPowers, logp, n, gamma, out)
 }
+bool hasNonFiniteCpu(const float* z, int n) { SEGLOSS_ON_ACTIVE_ISA(hasNonFinite, z, n) }
+bool hasNonFiniteCpu(const double* z, int n) { SEGLOSS_ON_ACTIVE_ISA(hasNonFinite, z, n) }
 void sigmoidSoftplusCpu(const float* z, int64_t n, float* sigmoid, float* softplus) {
   SEGLOSS_ON_ACTIVE_ISA(sigmoidSoftplus, z, n, sigmoid, softplus)
 }
@@ -666,7 +671,8 @@ double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLoss
     if (!checked) checkInputs(tensors);
     if (grad && !accumulate) {
       const size_t bytes = (tensors.dtype == ScalarType::Float64 ? sizeof(double) : sizeof(float));
-      std::memset(grad->data, 0, static_cast<size_t>(tensors.batch * tensors.channels * tensors.pixels) * bytes);
+      detail::zeroBlock(static_cast<unsigned char*>(grad->data),
+                        static_cast<size_t>(tensors.batch * tensors.channels * tensors.pixels) * bytes);  // on the workers
     }
     value += runBatchMapTerms(engine, tensors, grad);
   }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <list>
 #include <mutex>
 #include <string>
@@ -104,7 +105,17 @@ void activeBoundaryDistance(const uint8_t* nonBoundary, int64_t maps, const geom
   slice.depth = 1;
   slice.spacing = {1, grid.spacing[1], grid.spacing[2]};
   geometry::euclideanDistanceTransform(nonBoundary, maps * grid.depth, slice, out);
-  for (int64_t i = 0; i < n; ++i) out[i] = nonBoundary[i] && std::isfinite(out[i]) ? std::floor(out[i] - 1.0) : 0.0;
+  // ⌊x⌋ of x = edt − 1 (≥ −1) from a truncating conversion, one less where that rounded a
+  // negative x up (vectorised; std::floor is a libm call per element without SSE4.1); from 2^52
+  // on every double is an integer already.
+  constexpr double kIntegral = 4503599627370496.0;  // 2^52
+  for (int64_t i = 0; i < n; ++i) {
+    const double x = out[i] - 1.0;
+    const double truncated = static_cast<double>(static_cast<int64_t>(std::min(x, kIntegral)));
+    const double whole = truncated > x ? truncated - 1.0 : truncated;
+    const double floored = x < kIntegral ? whole : x;
+    out[i] = nonBoundary[i] && floored < std::numeric_limits<double>::infinity() ? floored : 0.0;
+  }
 }
 
 // The masks the maps of `kind` are made from, for `images` images of target: [images, maps, N].

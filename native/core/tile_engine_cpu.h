@@ -140,6 +140,8 @@ inline size_t tileWorkspaceBytes(const TileJob& job) {
   void sigmoidSoftplus(const float* z, int64_t n, float* sigmoid, float* softplus); \
   void sigmoidSoftplus(const double* z, int64_t n, double* sigmoid, double* softplus); \
   void negatedLogPowers(const double* logp, int64_t n, double gamma, double* out); \
+  bool hasNonFinite(const float* z, int n);                                           \
+  bool hasNonFinite(const double* z, int n);                                          \
   }
 SEGLOSS_DECLARE_TILE_KERNELS(isa_sse2)
 SEGLOSS_DECLARE_TILE_KERNELS(isa_avx2)

@@ -964,6 +964,9 @@ void sigmoidSoftplusOf(const T* __restrict z, int64_t n, T* __restrict sigmoid, 
 void sigmoidSoftplus(const float* z, int64_t n, float* sigmoid, float* softplus) { sigmoidSoftplusOf(z, n, sigmoid, softplus); }
 void sigmoidSoftplus(const double* z, int64_t n, double* sigmoid, double* softplus) { sigmoidSoftplusOf(z, n, sigmoid, softplus); }
 
+bool hasNonFinite(const float* z, int n) { return anyNonFinite(z, n, 1, n); }
+bool hasNonFinite(const double* z, int n) { return anyNonFinite(z, n, 1, n); }
+
 void negatedLogPowers(const float* logp, int64_t n, float gamma, float* out) { negatedLogPowersOf(logp, n, gamma, out); }
 void negatedLogPowers(const double* logp, int64_t n, double gamma, double* out) { negatedLogPowersOf(logp, n, gamma, out); }
 

@@ -18,4 +18,8 @@ void negatedLogPowersCpu(const double* logp, int64_t n, double gamma, double* ou
 void sigmoidSoftplusCpu(const float* z, int64_t n, float* sigmoid, float* softplus);
 void sigmoidSoftplusCpu(const double* z, int64_t n, double* sigmoid, double* softplus);
 
+// Whether some z[j], j < n, is NaN or ±∞ (one vectorised pass: z − z is 0 exactly for finite z).
+bool hasNonFiniteCpu(const float* z, int n);
+bool hasNonFiniteCpu(const double* z, int n);
+
 }  // namespace segloss
