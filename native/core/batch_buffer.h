@@ -32,7 +32,7 @@ enum class BufferFill { Zeros, Overwritten };
 
 namespace detail {
 
-inline constexpr size_t kPooledBlocks = 16;
+inline constexpr size_t kPooledBlocks = 64;
 inline constexpr size_t kPooledBytes = size_t(512) << 20;
 inline constexpr int64_t kZeroChunk = int64_t(1) << 20;  // bytes per unit of the threaded zeroing
 

@@ -211,25 +211,27 @@ void mapsOfImages(const unsigned char* const* images, LabelType type, int64_t co
   const bool fromLabels = r.kind == TargetMapKind::InnerBoundaryCount;
   const int64_t perImage = fromLabels ? 0 : masksPerImage(r.kind, r.classes) * n;
   const int64_t length = targetMapLength(r.kind, r.classes, n);
-  const auto image = [&](int64_t k, std::vector<uint8_t>& masks) {
+  const auto image = [&](int64_t k, BatchArray<uint8_t>& masks) {
     std::shared_ptr<TargetMapStorage> storage = mapStorage(length);
     if (fromLabels) {
       innerBoundaryCounts(images[k], type, r, storage->values.data);
     } else {
-      imageMasks(images[k], type, r, n, masks.data());
-      imageMapsFromMasks(masks.data(), r, storage->values.data);
+      imageMasks(images[k], type, r, n, masks.data);
+      imageMapsFromMasks(masks.data, r, storage->values.data);
     }
     out[k] = std::move(storage);
   };
+  const auto maskArray = [&] { return BatchArray<uint8_t>(static_cast<size_t>(perImage), BufferFill::Overwritten); };
   if (count < cpuEngineThreads()) {
-    std::vector<uint8_t> masks(static_cast<size_t>(perImage));
+    BatchArray<uint8_t> masks = maskArray();
     for (int64_t k = 0; k < count; ++k) image(k, masks);
     return;
   }
   std::vector<std::exception_ptr> failed(static_cast<size_t>(count));
   parallelRanges(count, workersFor(count, std::max<int64_t>(perImage, n)), [&](int, int64_t b, int64_t e) {
     try {  // a pool worker must not throw: the error is rethrown on the calling thread
-      std::vector<uint8_t> masks(static_cast<size_t>(perImage));
+      const EngineThreadLimit serial(1);  // the image's geometry calls take their one-thread paths
+      BatchArray<uint8_t> masks = maskArray();
       for (int64_t k = b; k < e; ++k) image(k, masks);
     } catch (...) {
       failed[static_cast<size_t>(b)] = std::current_exception();

@@ -12,6 +12,7 @@
 #include <limits>
 #include <vector>
 
+#include "../batch_buffer.h"
 #include "../parallel_cpu.h"
 
 namespace segloss::geometry {
@@ -246,6 +247,17 @@ struct MapPasses {
   }
 };
 
+// One array of n elements per worker, from the batch-buffer pool (reused blocks: no page faults or
+// zeroing once a call of the same size has run), allocated on the calling thread (a worker must
+// not throw); each is written in full before it is read.
+template <typename T>
+std::vector<BatchArray<T>> workerArrays(int workers, int64_t n) {
+  std::vector<BatchArray<T>> arrays;
+  arrays.reserve(static_cast<size_t>(workers));
+  for (int w = 0; w < workers; ++w) arrays.emplace_back(static_cast<size_t>(n), BufferFill::Overwritten);
+  return arrays;
+}
+
 // Per-worker buffers, allocated on the calling thread (a worker must not throw).
 std::vector<LineScratch> lineScratches(const MapPasses& passes, int workers) {
   std::vector<LineScratch> scratch;
@@ -266,16 +278,16 @@ void distancePasses(const uint8_t* data, bool featureNonZero, int64_t maps, cons
   const int64_t n = grid.voxels();
   if (maps >= cpuEngineThreads()) {
     const int workers = workersFor(maps, n);
-    std::vector<std::vector<int32_t>> steps(static_cast<size_t>(workers), std::vector<int32_t>(static_cast<size_t>(n)));
+    std::vector<BatchArray<int32_t>> steps = workerArrays<int32_t>(workers, n);
     std::vector<LineScratch> scratch = lineScratches(passes, workers);
     parallelRanges(maps, workers, [&](int w, int64_t b, int64_t e) {
-      for (int64_t m = b; m < e; ++m) passes.wholeMap<kRoot>(data + m * n, steps[w].data(), scratch[w], out + m * n);
+      for (int64_t m = b; m < e; ++m) passes.wholeMap<kRoot>(data + m * n, steps[w].data, scratch[w], out + m * n);
     });
     return;
   }
-  std::vector<int32_t> steps(static_cast<size_t>(n));
+  BatchArray<int32_t> steps(static_cast<size_t>(n), BufferFill::Overwritten);
   std::vector<LineScratch> scratch = lineScratches(passes, workersFor(passes.lineUnits(), n / passes.lineUnits()));
-  for (int64_t m = 0; m < maps; ++m) passes.splitMap<kRoot>(data + m * n, steps.data(), scratch, out + m * n);
+  for (int64_t m = 0; m < maps; ++m) passes.splitMap<kRoot>(data + m * n, steps.data, scratch, out + m * n);
 }
 
 // Whether a mask has elements on both sides (non-zero and zero).
@@ -317,16 +329,16 @@ void runTransformJobs(const std::vector<TransformJob>& jobs, bool featureNonZero
   const int64_t count = static_cast<int64_t>(jobs.size());
   if (count >= cpuEngineThreads()) {
     const int workers = workersFor(count, n);
-    std::vector<std::vector<int32_t>> steps(static_cast<size_t>(workers), std::vector<int32_t>(static_cast<size_t>(n)));
+    std::vector<BatchArray<int32_t>> steps = workerArrays<int32_t>(workers, n);
     std::vector<LineScratch> scratch = lineScratches(passes, workers);
     parallelRanges(count, workers, [&](int w, int64_t b, int64_t e) {
-      for (int64_t k = b; k < e; ++k) passes.wholeMap<false>(jobs[k].mask, steps[w].data(), scratch[w], jobs[k].out);
+      for (int64_t k = b; k < e; ++k) passes.wholeMap<false>(jobs[k].mask, steps[w].data, scratch[w], jobs[k].out);
     });
     return;
   }
-  std::vector<int32_t> steps(static_cast<size_t>(n));
+  BatchArray<int32_t> steps(static_cast<size_t>(n), BufferFill::Overwritten);
   std::vector<LineScratch> scratch = lineScratches(passes, workersFor(passes.lineUnits(), n / passes.lineUnits()));
-  for (const TransformJob& job : jobs) passes.splitMap<false>(job.mask, steps.data(), scratch, job.out);
+  for (const TransformJob& job : jobs) passes.splitMap<false>(job.mask, steps.data, scratch, job.out);
 }
 
 void checkExtents(const GridShape& grid, int64_t maps) {
@@ -350,24 +362,24 @@ void otherSideOfIndependentMasks(const uint8_t* mask, int64_t maps, const GridSh
   const int64_t count = static_cast<int64_t>(work.size());
   if (count >= cpuEngineThreads()) {
     const int workers = workersFor(count, n);
-    std::vector<std::vector<int32_t>> steps(static_cast<size_t>(workers), std::vector<int32_t>(static_cast<size_t>(n)));
-    std::vector<std::vector<double>> other(static_cast<size_t>(workers), std::vector<double>(static_cast<size_t>(n)));
+    std::vector<BatchArray<int32_t>> steps = workerArrays<int32_t>(workers, n);
+    std::vector<BatchArray<double>> other = workerArrays<double>(workers, n);
     std::vector<LineScratch> scratch = lineScratches(inside, workers);
     parallelRanges(count, workers, [&](int w, int64_t b, int64_t e) {
       for (int64_t k = b; k < e; ++k) {
         const int64_t m = work[static_cast<size_t>(k)];
-        otherSideWholeMap(inside, outside, mask + m * n, steps[w].data(), scratch[w], other[w].data(), out + m * n);
+        otherSideWholeMap(inside, outside, mask + m * n, steps[w].data, scratch[w], other[w].data, out + m * n);
       }
     });
     return;
   }
-  std::vector<int32_t> steps(static_cast<size_t>(n));
-  std::vector<double> other(static_cast<size_t>(n));
+  BatchArray<int32_t> steps(static_cast<size_t>(n), BufferFill::Overwritten);
+  BatchArray<double> other(static_cast<size_t>(n), BufferFill::Overwritten);
   std::vector<LineScratch> scratch = lineScratches(inside, workersFor(inside.lineUnits(), n / inside.lineUnits()));
   for (const int64_t m : work) {
-    inside.splitMap<false>(mask + m * n, steps.data(), scratch, out + m * n);
-    outside.splitMap<false>(mask + m * n, steps.data(), scratch, other.data());
-    rootOfOtherSide(mask + m * n, other.data(), 0, n, out + m * n);
+    inside.splitMap<false>(mask + m * n, steps.data, scratch, out + m * n);
+    outside.splitMap<false>(mask + m * n, steps.data, scratch, other.data);
+    rootOfOtherSide(mask + m * n, other.data, 0, n, out + m * n);
   }
 }
 
@@ -382,11 +394,11 @@ void overElements(int64_t n, const Body& body) {
 // How many elements of a group of `classes` masks each mask holds (count[c]) and how many no
 // mask holds (count[classes]); false when two masks overlap (the group is not disjoint). holders
 // gets, per element, the number of masks holding it.
-bool countDisjointMasks(const uint8_t* masks, int64_t classes, int64_t n, std::vector<uint8_t>& holders,
+bool countDisjointMasks(const uint8_t* masks, int64_t classes, int64_t n, BatchArray<uint8_t>& holders,
                         std::vector<int64_t>& count) {
-  holders.assign(static_cast<size_t>(n), 0);
+  holders = BatchArray<uint8_t>(static_cast<size_t>(n));  // zeros
   count.assign(static_cast<size_t>(classes + 1), 0);
-  uint8_t* __restrict held = holders.data();
+  uint8_t* __restrict held = holders.data;
   for (int64_t c = 0; c < classes; ++c) {
     const uint8_t* __restrict m = masks + c * n;
     int64_t total = 0;
@@ -436,7 +448,7 @@ void rootOfOwnOrOther(const double* __restrict inside, int64_t i0, int64_t i1, d
 // the smallest of its distances to the other sets. So one transform per set replaces the two per
 // class; exact (the minimum over a union of feature sets is the distance to the union). An
 // element's own set is the one whose transform is 0 there, so the passes need no labels.
-void otherSideOfDisjointMasks(const uint8_t* masks, int64_t classes, const GridShape& grid, const std::vector<uint8_t>& holders,
+void otherSideOfDisjointMasks(const uint8_t* masks, int64_t classes, const GridShape& grid, const BatchArray<uint8_t>& holders,
                               const std::vector<int64_t>& count, double* out, uint8_t* defined) {
   const int64_t n = grid.voxels();
   std::vector<TransformJob> jobs;
@@ -447,22 +459,22 @@ void otherSideOfDisjointMasks(const uint8_t* masks, int64_t classes, const GridS
   if (jobs.empty()) return;
   // inside[i]: the squared distance to the holes (their transform, written here) or +inf, then
   // the minimum over the other sets
-  std::vector<double> inside(static_cast<size_t>(n));
-  std::vector<uint8_t> holes;
+  BatchArray<double> inside(static_cast<size_t>(n), BufferFill::Overwritten);
+  BatchArray<uint8_t> holes;
   if (count[classes] > 0) {
-    holes.resize(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) holes[i] = holders[i] == 0;
-    jobs.push_back({holes.data(), inside.data()});
+    holes = BatchArray<uint8_t>(static_cast<size_t>(n), BufferFill::Overwritten);
+    for (int64_t i = 0; i < n; ++i) holes.data[i] = holders.data[i] == 0;
+    jobs.push_back({holes.data, inside.data});
   } else {
-    std::fill(inside.begin(), inside.end(), kInf);
+    std::fill(inside.data, inside.data + n, kInf);
   }
   runTransformJobs(jobs, true, grid);
   overElements(n, [&](int64_t i0, int64_t i1) {
     for (int64_t c = 0; c < classes; ++c) {
-      if (defined[c]) nearestOtherSet(out + c * n, i0, i1, inside.data());
+      if (defined[c]) nearestOtherSet(out + c * n, i0, i1, inside.data);
     }
     for (int64_t c = 0; c < classes; ++c) {
-      if (defined[c]) rootOfOwnOrOther(inside.data(), i0, i1, out + c * n);
+      if (defined[c]) rootOfOwnOrOther(inside.data, i0, i1, out + c * n);
     }
   });
 }
@@ -493,7 +505,7 @@ void distanceToOtherSide(const uint8_t* mask, int64_t maps, const GridShape& gri
   if (maps % disjointGroup != 0) throw GeometryArgumentError("maps must be a multiple of the disjoint group's size");
   const int64_t n = grid.voxels();
   const auto group = [&](int64_t g) {  // maps [g, g + disjointGroup)
-    std::vector<uint8_t> holders;
+    BatchArray<uint8_t> holders;
     std::vector<int64_t> count;
     const uint8_t* masks = mask + g * n;
     if (countDisjointMasks(masks, disjointGroup, n, holders, count)) {
@@ -512,6 +524,7 @@ void distanceToOtherSide(const uint8_t* mask, int64_t maps, const GridShape& gri
   parallelRanges(groups, workersFor(groups, disjointGroup * n), [&](int, int64_t b, int64_t e) {
     for (int64_t k = b; k < e; ++k) {
       try {  // a pool worker must not throw: rethrown on the calling thread
+        const EngineThreadLimit serial(1);  // the group's passes take their one-thread paths
         group(k * disjointGroup);
       } catch (...) {
         failed[static_cast<size_t>(k)] = std::current_exception();
