@@ -161,4 +161,74 @@ describe('topk', () => {
     }
     expect(hardDice(logits, target, B, C, N)).toBeGreaterThanOrEqual(0.99);
   });
+
+  // Batches of at least 64 tiles of 128 pixels with k ≤ 30 take the one-pass path (losses.cpp,
+  // runTopkOnePass: a sampled threshold, one tile pass, the exact selection among the pixels above
+  // it, then the band below τ zeroed and the ties rewritten). The objective [topk, dice × 0] takes
+  // the two-pass path (Statistics pass, selection, Gradient pass): both must give the same value
+  // and gradient, ties, ignored pixels, the nnunet base, float32, upstream scales and clustered hard
+  // pixels (which can send the one-pass path back to the two-pass one) included.
+  describe('one pass (large batches) equals the two-pass path', () => {
+    const big = [2, 4, 128, 96] as const;  // 192 tiles: two workers
+    const n = big[2] * big[3];
+    // The tiles the threshold is estimated from: 16 evenly spread (runTopkOnePass's sampleThreshold).
+    const tiles = Math.ceil(n / 128);
+    const sampled = new Set(Array.from({ length: 16 }, (_, k) => Math.floor(((2 * k + 1) * big[0] * tiles) / 32)));
+    type Layout = 'uniform' | 'clustered' | 'sampled-hard' | 'sampled-easy';
+    function bigInput(seed: number, options: { quantize?: boolean; layout?: Layout; ignoreEvery?: number }) {
+      const random = rng(seed);
+      const logits = Float64Array.from(uniform(random, big[0] * big[1] * n, -2, 2), (x) => (options.quantize ? Math.round(x * 2) / 2 : x));
+      const target = Uint8Array.from(labels(random, big[0] * n, big[1]));
+      const layout = options.layout ?? 'uniform';
+      // easy pixels: +6 on their class. clustered: all but the last quarter of image 1;
+      // sampled-hard / sampled-easy: the pixels outside / inside the sampled tiles (the sample then
+      // places the threshold too high / too low, and the one-pass path gives way to the two-pass one)
+      const easy = (b: number, i: number): boolean => {
+        const inSample = sampled.has(b * tiles + Math.floor(i / 128));
+        if (layout === 'clustered') return !(b === 1 && i >= (3 * n) / 4);
+        if (layout === 'sampled-hard') return !inSample;
+        if (layout === 'sampled-easy') return inSample;
+        return false;
+      };
+      for (let b = 0; b < big[0]; ++b) {
+        for (let i = 0; i < n; ++i) if (easy(b, i)) logits[(b * big[1] + target[b * n + i]) * n + i] += 6;
+      }
+      if (options.ignoreEvery) for (let j = 0; j < target.length; j += options.ignoreEvery) target[j] = 255;
+      return { logits, target };
+    }
+    const cases = [
+      { name: 'float64, ignored pixels, k 10', seed: 21, data: { ignoreEvery: 7 }, options: { k: 10, ignoreIndex: 255 } },
+      { name: 'quantised logits (ties at τ), k 10', seed: 22, data: { quantize: true }, options: { k: 10 } },
+      { name: 'quantised logits (ties at τ), k 25, ignored pixels', seed: 23, data: { quantize: true, ignoreEvery: 5 }, options: { k: 25, ignoreIndex: 255 } },
+      { name: 'nnunet base with ignored pixels, k 10', seed: 24, data: { ignoreEvery: 3 }, options: { preset: 'nnunet' as const, k: 10, ignoreIndex: 255 } },
+      { name: 'clustered hard pixels, k 5', seed: 25, data: { layout: 'clustered' as const }, options: { k: 5 } },
+      { name: 'hard pixels only in the sampled tiles (too few above the threshold)', seed: 27, data: { layout: 'sampled-hard' as const }, options: { k: 10 } },
+      { name: 'hard pixels only outside the sampled tiles (too many above it)', seed: 28, data: { layout: 'sampled-easy' as const }, options: { k: 10 } },
+    ];
+    it.each(cases)('$name', ({ seed, data, options }) => {
+      const { logits, target } = bigInput(seed, data);
+      for (const values of [logits, Float32Array.from(logits)]) {
+        const onePass = computeLoss('topk', { logits: values, target, shape: big }, { ...options, grad: true });
+        const { preset, k, ...common } = options as { preset?: 'nnunet'; k: number; ignoreIndex?: number };
+        const twoPass = computeLoss(
+          [{ loss: 'topk', weight: 1, options: { k, ...(preset ? { preset } : {}) } }, { loss: 'dice', weight: 0 }],
+          { logits: values, target, shape: big },
+          { ...common, grad: true },
+        );
+        const float64 = values instanceof Float64Array;
+        expectClose(onePass.value, twoPass.value, float64 ? 1e-13 : 1e-6, 0);
+        expectArrayClose(onePass.grad, twoPass.grad, float64 ? 1e-13 : 1e-6, float64 ? 1e-17 : 1e-9);
+      }
+    });
+
+    it('an upstream scale (gradScale) and the async call', async () => {
+      const { logits, target } = bigInput(26, { quantize: true });
+      const sync = computeLoss('topk', { logits, target, shape: big }, { k: 10, grad: true, gradScale: -3 });
+      const base = computeLoss('topk', { logits, target, shape: big }, { k: 10, grad: true });
+      expectArrayClose(sync.grad, Float64Array.from(base.grad, (g) => -3 * g), 1e-14, 1e-17);
+      const viaAsync = await computeLossAsync('topk', { logits, target, shape: big }, { k: 10, grad: true });
+      expect(viaAsync.value).toBe(base.value);
+      expect(Array.from(viaAsync.grad)).toEqual(Array.from(base.grad));
+    });
+  });
 });

@@ -19,6 +19,7 @@
 #include <limits>
 #include <new>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "batch_buffer.h"
@@ -250,6 +251,15 @@ PixelTermRef pixelTermRef(const LossFunctor& functor, double weight, const LossT
   return ref;
 }
 
+// The active instruction set's rewriteTrueUGrad (tile_engine_cpu.h).
+void rewriteTrueUGradCpu(const TileJob& job, const int64_t* pixels, int64_t count, double u, void* workspace) {
+  switch (activeCpuIsa()) {
+    case CpuIsa::Avx512: return isa_avx512::rewriteTrueUGrad(job, pixels, count, u, workspace);
+    case CpuIsa::Avx2: return isa_avx2::rewriteTrueUGrad(job, pixels, count, u, workspace);
+    default: return isa_sse2::rewriteTrueUGrad(job, pixels, count, u, workspace);
+  }
+}
+
 class CpuDriver {
  public:
   CpuDriver(const LossTensors& tensors, const EngineTerms& terms) : tensors_(tensors), terms_(terms), job_(tileJobOf(tensors)) {
@@ -344,7 +354,193 @@ class CpuDriver {
     return value + sums.mapValue;
   }
 
+  // topk alone under softmax, writing (not accumulating) the gradient, in one tile pass instead of
+  // a Statistics pass, the selection and a Gradient pass: the count n of selected pixels is known
+  // from the labels, and a threshold τ_low below the k-th percentile is estimated from a sample of
+  // the batch's tiles; the pass gives every pixel with v > τ_low the gradient of a selected one and
+  // records it; τ is then selected exactly among those candidates, the ones below it get their
+  // gradient zeroed and the ties their tie weight. The values, τ, the gradients and the value are
+  // those of TopKLoss::run and the two-pass path (same arithmetic). nullopt, with nothing written,
+  // when the sample cannot place τ_low well (small batches, large k) or — after the pass, which then
+  // wrote the gradient — when fewer than n pixels were above τ_low or a worker's record overflowed:
+  // the caller then runs the two-pass path, which overwrites the gradient.
+  std::optional<double> runTopkOnePass(const TopKLoss& loss, double weight, const LossGradient* grad) {
+    if (!grad || grad->accumulate || job_.activation != PixelActivationKind::Softmax || loss.options.k > 30.0) return std::nullopt;
+    const int64_t total = job_.batch * job_.pixels;
+    const int64_t base = loss.options.countIgnored ? total : validPixelCount();
+    if (base <= 0) return std::nullopt;
+    const int64_t n = std::min<int64_t>(loss.selectedCount(base), base);
+    const std::optional<TopkSample> sample = sampleThreshold(loss);
+    if (!sample) return std::nullopt;
+    // per-worker records, sized for twice the sample's share of candidates (plus slack)
+    const int64_t units = job_.units();
+    const int workers = workersFor(units, int64_t(kTilePixels) * job_.classes);
+    const int64_t rangePixels = ((units + workers - 1) / workers) * kTilePixels;
+    const int64_t capacity =
+        std::min<int64_t>(rangePixels, static_cast<int64_t>(std::ceil(2.0 * sample->fraction * rangePixels)) + 4096);
+    std::vector<BatchArray<double>> values;
+    std::vector<BatchArray<int64_t>> pixels;
+    topkCandidates_.assign(static_cast<size_t>(workers), TopkCandidates{});
+    for (int w = 0; w < workers; ++w) {
+      values.emplace_back(static_cast<size_t>(capacity), BufferFill::Overwritten);
+      pixels.emplace_back(static_cast<size_t>(capacity), BufferFill::Overwritten);
+      topkCandidates_[w] = TopkCandidates{values.back().data, pixels.back().data, capacity, 0, false};
+    }
+    job_.checkInputs = true;
+    job_.grad = grad->data;
+    job_.gradScale = grad->scale;
+    job_.accumulate = false;
+    job_.topkFused = true;
+    job_.topkLow = sample->low;
+    job_.topkU = -(weight / static_cast<double>(n));
+    runPass(PassKind::ValuesAndGradient, 0, 0);
+    job_.topkFused = false;
+    job_.checkInputs = false;
+    // the candidates (each worker's in pixel order); τ is the n-th largest of them
+    int64_t count = 0;
+    for (const TopkCandidates& c : topkCandidates_) {
+      if (c.overflow) return std::nullopt;
+      count += c.count;
+    }
+    if (count < n) return std::nullopt;
+    BatchArray<double> sorted(static_cast<size_t>(count), BufferFill::Overwritten);
+    double* end = sorted.data;
+    for (const TopkCandidates& c : topkCandidates_) end = std::copy(c.values, c.values + c.count, end);
+    std::nth_element(sorted.data, sorted.data + (n - 1), end, std::greater<double>());
+    const double tau = sorted.data[n - 1];
+    // per worker, over its own candidates: the count above and at τ, the sum above it, and the
+    // gradient of the ones below τ zeroed (each worker's pixels are its own: no two write one pixel)
+    const size_t element = job_.dtype == ScalarType::Float64 ? sizeof(double) : sizeof(float);
+    std::vector<int64_t> aboveOf(topkCandidates_.size(), 0), tiedOf(topkCandidates_.size(), 0);
+    std::vector<double> sumOf(topkCandidates_.size(), 0.0);
+    parallelRanges(static_cast<int64_t>(topkCandidates_.size()), static_cast<int>(topkCandidates_.size()),
+                   [&](int, int64_t w0, int64_t w1) {
+                     for (int64_t w = w0; w < w1; ++w) {
+                       const TopkCandidates& c = topkCandidates_[static_cast<size_t>(w)];
+                       int64_t above = 0, tied = 0;
+                       double sum = 0.0;
+                       for (int64_t k = 0; k < c.count; ++k) {
+                         const double v = c.values[k];
+                         above += v > tau;
+                         tied += v == tau;
+                         sum += v > tau ? v : 0.0;
+                         if (v < tau) zeroPixelGradient(c.pixels[k], element);
+                       }
+                       aboveOf[static_cast<size_t>(w)] = above;
+                       tiedOf[static_cast<size_t>(w)] = tied;
+                       sumOf[static_cast<size_t>(w)] = sum;
+                     }
+                   });
+    int64_t above = 0, tied = 0;
+    double sumAbove = 0.0;
+    for (size_t w = 0; w < topkCandidates_.size(); ++w) {
+      above += aboveOf[w];
+      tied += tiedOf[w];
+      sumAbove += sumOf[w];
+    }
+    // at τ: the tie weight's gradient (unless it is 1, as written)
+    const double tieWeight = static_cast<double>(n - above) / static_cast<double>(tied);
+    if (tieWeight != 1.0) {
+      std::vector<int64_t> ties;
+      for (const TopkCandidates& c : topkCandidates_) {
+        for (int64_t k = 0; k < c.count; ++k) {
+          if (c.values[k] == tau) ties.push_back(c.pixels[k]);
+        }
+      }
+      ensureScratch(tileWorkspaceBytes(job_));
+      rewriteTrueUGradCpu(job_, ties.data(), static_cast<int64_t>(ties.size()),
+                          -(weight / static_cast<double>(n)) * tieWeight, scratch_.get());
+    }
+    topkCandidates_.clear();
+    const double value = (sumAbove + static_cast<double>(n - above) * tau) / static_cast<double>(n);
+    return weight * value;
+  }
+
  private:
+  struct TopkSample {
+    double low = 0.0;       // τ_low
+    double fraction = 0.0;  // share of the sample above it
+  };
+
+  // Labels that are not the ignore index (the base of topk without countIgnored), counted on the workers.
+  int64_t validPixelCount() const {
+    const int64_t total = tensors_.batch * tensors_.pixels;
+    if (!tensors_.hasIgnore) return total;
+    return dispatchLabel(tensors_.labelType, [&](auto label) -> int64_t {
+      using L = decltype(label);
+      const L* target = static_cast<const L*>(tensors_.target);
+      constexpr int64_t kChunk = 1 << 15;
+      const int64_t chunks = (total + kChunk - 1) / kChunk;
+      const int workers = workersFor(chunks, kChunk);
+      std::vector<int64_t> counts(static_cast<size_t>(workers), 0);
+      parallelRanges(chunks, workers, [&](int w, int64_t c0, int64_t c1) {
+        int64_t count = 0;
+        const int64_t end = std::min(total, c1 * kChunk);
+        for (int64_t j = c0 * kChunk; j < end; ++j) count += static_cast<int64_t>(target[j]) != tensors_.ignoreIndex;
+        counts[static_cast<size_t>(w)] = count;
+      });
+      int64_t sum = 0;
+      for (const int64_t c : counts) sum += c;
+      return sum;
+    });
+  }
+
+  // τ_low from kSampleTiles tiles spread over the batch: v = −log p_t in float64 for their base
+  // pixels, and the value of rank ⌈1.5 · k % · m⌉ + 8 among the m of them (a margin of about half
+  // the selection, so that fewer than n pixels of the batch lie above it only rarely; when they
+  // do, the caller falls back). nullopt for a sample too small or a rank too deep to gain.
+  std::optional<TopkSample> sampleThreshold(const TopKLoss& loss) const {
+    constexpr int64_t kSampleTiles = 16;
+    const int64_t units = job_.units(), tiles = job_.tiles();
+    if (units < 4 * kSampleTiles) return std::nullopt;
+    std::vector<double> sample;
+    const int channels = static_cast<int>(tensors_.channels);
+    dispatchScalar(tensors_.dtype, [&](auto scalar) {
+      using T = decltype(scalar);
+      dispatchLabel(tensors_.labelType, [&](auto label) {
+        using L = decltype(label);
+        const T* logits = static_cast<const T*>(tensors_.logits);
+        const L* target = static_cast<const L*>(tensors_.target);
+        for (int64_t k = 0; k < kSampleTiles; ++k) {
+          const int64_t unit = (2 * k + 1) * units / (2 * kSampleTiles);
+          const int64_t b = unit / tiles, i0 = (unit % tiles) * kTilePixels;
+          const int64_t i1 = std::min<int64_t>(tensors_.pixels, i0 + kTilePixels);
+          for (int64_t i = i0; i < i1; ++i) {
+            const int64_t t = static_cast<int64_t>(target[b * tensors_.pixels + i]);
+            const bool ignored = tensors_.hasIgnore && t == tensors_.ignoreIndex;
+            if (ignored && loss.options.countIgnored) sample.push_back(0.0);
+            if (ignored || t < 0 || t >= channels) continue;
+            const T* z = logits + b * channels * tensors_.pixels + i;
+            double max = static_cast<double>(z[0]);
+            for (int c = 1; c < channels; ++c) max = std::max(max, static_cast<double>(z[c * tensors_.pixels]));
+            double sum = 0.0;
+            for (int c = 0; c < channels; ++c) sum += std::exp(static_cast<double>(z[c * tensors_.pixels]) - max);
+            sample.push_back(std::log(sum) + max - static_cast<double>(z[t * tensors_.pixels]));
+          }
+        }
+      });
+    });
+    const int64_t m = static_cast<int64_t>(sample.size());
+    const int64_t rank = static_cast<int64_t>(std::ceil(1.5 * loss.options.k / 100.0 * static_cast<double>(m))) + 8;
+    if (m < 256 || 2 * rank > m) return std::nullopt;
+    std::nth_element(sample.begin(), sample.begin() + (rank - 1), sample.end(), std::greater<double>());
+    return TopkSample{std::max(0.0, sample[static_cast<size_t>(rank - 1)]), static_cast<double>(rank) / static_cast<double>(m)};
+  }
+
+  // Every channel's gradient at flat pixel (b·N + i) set to gradScale · 0 (the two-pass path's
+  // value for a pixel with no u).
+  void zeroPixelGradient(int64_t flat, size_t element) {
+    const int64_t b = flat / job_.pixels, i = flat % job_.pixels;
+    const int64_t first = b * job_.channels * job_.pixels + i;
+    for (int64_t c = 0; c < job_.channels; ++c) {
+      if (element == sizeof(double)) {
+        static_cast<double*>(job_.grad)[first + c * job_.pixels] = job_.gradScale * 0.0;
+      } else {
+        static_cast<float*>(job_.grad)[first + c * job_.pixels] = static_cast<float>(job_.gradScale) * 0.0f;
+      }
+    }
+  }
+
   struct Sums {
     std::vector<double> moments;      // [B, K, kMomentCount]
     std::vector<double> pixelValues;  // [pixel terms]
@@ -398,6 +594,7 @@ class CpuDriver {
       partials.mapValue = partials.moments + mapValueAt;
       partials.confusion = partials.moments + confusionAt;
       partials.specialTileValues = partials.moments + tilesAt;
+      partials.topk = topkCandidates_.empty() ? nullptr : &topkCandidates_[static_cast<size_t>(w)];
       kernel(job_, begin, end, scratch_.get() + w * scratch, partials);
       valid[w] = partials.validPixels;
       invalidLabel[w] = partials.invalidLabel;
@@ -570,6 +767,7 @@ class CpuDriver {
   }
 
   const LossTensors& tensors_;
+  std::vector<TopkCandidates> topkCandidates_;  // runTopkOnePass: one per worker of its pass
   const EngineTerms& terms_;
   TileJob job_;
   std::vector<PixelTermRef> pixelRefs_;
@@ -648,6 +846,12 @@ double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLoss
   double value = 0.0;
   bool accumulate = grad && grad->accumulate;
   bool checked = false;  // labels and logits checked (the tile passes check them on the way)
+  if (engine.functors.size() == 1 && engine.special.size() == 1) {
+    if (const TopKLoss* topk = std::get_if<TopKLoss>(&engine.functors[0])) {
+      CpuDriver driver(tensors, engine);
+      if (const std::optional<double> v = driver.runTopkOnePass(*topk, engine.weights[0], grad)) return *v;
+    }
+  }
   if (!engine.pixel.empty() || !engine.region.empty() || !engine.special.empty() || !engine.map.empty()) {
     CpuDriver driver(tensors, engine);
     value = driver.run(grad);

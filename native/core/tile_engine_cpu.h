@@ -104,8 +104,25 @@ struct TileJob {
   double gradScale = 1.0;
   bool accumulate = false;
 
+  // topk in one ValuesAndGradient pass (losses.cpp, topkOnePass; softmax only): every pixel with
+  // v = −log p_t > topkLow gets the true-class u topkU (as if selected) and is recorded in its
+  // worker's TopkCandidates; the others get no gradient.
+  bool topkFused = false;
+  double topkLow = 0.0;
+  double topkU = 0.0;
+
   int64_t tiles() const { return (pixels + kTilePixels - 1) / kTilePixels; }
   int64_t units() const { return batch * tiles(); }
+};
+
+// One worker's record of the pixels a topkFused pass took as selected: their values and flat
+// indices (b·N + i), in pixel order; overflow when there were more than capacity.
+struct TopkCandidates {
+  double* values = nullptr;
+  int64_t* pixels = nullptr;
+  int64_t capacity = 0;
+  int64_t count = 0;
+  bool overflow = false;
 };
 
 // What a worker adds up over its units (buffers owned by the driver, zeroed).
@@ -118,6 +135,7 @@ struct TilePartials {
   int64_t validPixels = 0;
   bool invalidLabel = false;  // some label is outside [0, K) and not the ignore index (checkInputs)
   bool nonFinite = false;     // some logit is NaN or ±∞ (checkInputs)
+  TopkCandidates* topk = nullptr;  // TileJob::topkFused: this worker's candidates
 };
 
 // Bytes of scratch one worker needs for a job.
@@ -140,6 +158,7 @@ inline size_t tileWorkspaceBytes(const TileJob& job) {
   void sigmoidSoftplus(const float* z, int64_t n, float* sigmoid, float* softplus); \
   void sigmoidSoftplus(const double* z, int64_t n, double* sigmoid, double* softplus); \
   void negatedLogPowers(const double* logp, int64_t n, double gamma, double* out); \
+  void rewriteTrueUGrad(const TileJob& job, const int64_t* pixels, int64_t count, double u, void* workspace); \
   bool hasNonFinite(const float* z, int n);                                           \
   bool hasNonFinite(const double* z, int n);                                          \
   }

@@ -233,7 +233,7 @@ void activateTile(const TileJob& job, const T* z, int n, TileScratch<T>& s) {
   const int64_t stride = job.pixels;
   const int channels = static_cast<int>(job.channels);
   if constexpr (A == PixelActivationKind::Softmax) {
-    const bool withLse = job.pixelTermCount > 0 || job.mapLogProb || job.trueLogProbOut != nullptr;
+    const bool withLse = job.pixelTermCount > 0 || job.mapLogProb || job.trueLogProbOut != nullptr || job.topkFused;
     softmaxTile(z, stride, channels, n, s.prob, s.logProb, withLse, job.needLogProb, s.lse, s.sum);
   } else if constexpr (A == PixelActivationKind::Sigmoid) {
     for (int c = 0; c < channels; ++c) sigmoidClass(z + c * stride, T(1), n, s.prob + c * S, s.logProb + c * S);
@@ -812,6 +812,40 @@ double runSpecialTileTerm(const TileJob& job, const SpecialTileRef& term, TileSc
 
 // ---- one unit -----------------------------------------------------------------------------------
 
+// topk's one-pass tile part (TileJob::topkFused, softmax): v = −log p_t exactly as the
+// Statistics pass stores it (storeActivation: valid · (z_t − lse)), 0 for ignored pixels;
+// tau = topkU where v > topkLow (the gradient of a selected pixel), 0 elsewhere; the pixels
+// above topkLow appended to the worker's candidates.
+template <typename T>
+void topkTile(const TileJob& job, int64_t b, int64_t i0, const T* z, int n, TileScratch<T>& s, TilePartials& partials) {
+  T* __restrict lpt = s.lpt;
+  for (int j = 0; j < n; ++j) lpt[j] = T(0);
+  for (int c = 0; c < job.classes; ++c) selectClass(z + c * job.pixels, s.label, c, n, lpt);
+  for (int j = 0; j < n; ++j) lpt[j] = s.valid[j] * (lpt[j] - s.lse[j]);
+  const T low = static_cast<T>(job.topkLow);  // τ_low ≥ 0, rounded to T: the pass compares in T
+  const T u = static_cast<T>(job.topkU);
+  T* __restrict v = s.tmp;  // the values, then (writeTileGrad) its scratch
+  T* __restrict tau = s.tau;
+  const int32_t* __restrict label = s.label;
+  for (int j = 0; j < n; ++j) {
+    v[j] = label[j] >= 0 ? -lpt[j] : T(0);
+    tau[j] = v[j] > low ? u : T(0);
+  }
+  TopkCandidates& out = *partials.topk;
+  if (out.count + n > out.capacity) {  // no room for a whole tile: stop recording (the caller falls back)
+    for (int j = 0; j < n; ++j) out.overflow = out.overflow || v[j] > low;
+    return;
+  }
+  const int64_t first = b * job.pixels + i0;
+  int64_t count = out.count;
+  for (int j = 0; j < n; ++j) {  // branch-free append (written always, kept when above τ_low)
+    out.values[count] = static_cast<double>(v[j]);
+    out.pixels[count] = first + j;
+    count += v[j] > low;
+  }
+  out.count = count;
+}
+
 template <typename T, PixelActivationKind A>
 void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& partials) {
   const int64_t tiles = job.tiles();
@@ -841,7 +875,7 @@ void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& 
   }
   const GradParts parts{job.coefficients != nullptr || job.specialDprob != nullptr || job.specialU != nullptr ||
                             job.mapTermCount > 0 || job.specialTileCount > 0,
-                        job.pixelTermCount > 0 || job.specialTrueU != nullptr};
+                        job.pixelTermCount > 0 || job.specialTrueU != nullptr || job.topkFused};
   if (gradient && job.coefficients) {
     regionTileGrad(job.coefficients + b * classes * kCoefficientCount, s, classes, n);
   } else if (gradient && (job.mapTermCount > 0 || job.specialTileCount > 0)) {  // these terms add to u
@@ -865,6 +899,7 @@ void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& 
     for (int j = 0; j < classes * S; ++j) s.direct[j] = T(0);
   }
   if (gradient && job.specialTrueU) addSpecialTrueU(job, b, i0, n, s);
+  if (job.topkFused) topkTile(job, b, i0, z, n, s, partials);
   for (int k = 0; k < job.pixelTermCount; ++k) {
     const double v = runPixelTerm(job, job.pixelTerms[k], z, s, padded, n, values, gradient);
     if (values) partials.pixelValues[k] += v;
@@ -963,6 +998,34 @@ void sigmoidSoftplusOf(const T* __restrict z, int64_t n, T* __restrict sigmoid, 
 
 void sigmoidSoftplus(const float* z, int64_t n, float* sigmoid, float* softplus) { sigmoidSoftplusOf(z, n, sigmoid, softplus); }
 void sigmoidSoftplus(const double* z, int64_t n, double* sigmoid, double* softplus) { sigmoidSoftplusOf(z, n, sigmoid, softplus); }
+
+// The gradient at `count` pixels (flat b·N + i) of a softmax job whose only u is the true class's,
+// u there: dz_c = scale · ([c = t] u − p_c u), the arithmetic of writeTileGrad for that u (topk's
+// ties, after its one pass wrote them as selected).
+template <typename T>
+void rewriteTrueUGradOf(const TileJob& job, const int64_t* pixels, int64_t count, T u, void* workspace) {
+  TileScratch<T> s = TileScratch<T>::carve(workspace, job.classes);
+  const int64_t stride = job.pixels;
+  const int channels = static_cast<int>(job.channels);
+  const T scale = static_cast<T>(job.gradScale);
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t b = pixels[k] / job.pixels, i = pixels[k] % job.pixels;
+    loadLabels(job, b, i, 1, s.label, s.valid);
+    const T* z = static_cast<const T*>(job.logits) + b * job.channels * job.pixels + i;
+    softmaxTile(z, stride, channels, 1, s.prob, s.logProb, false, false, s.lse, s.sum);
+    T* out = static_cast<T*>(job.grad) + b * job.channels * job.pixels + i;
+    const T total = u - T(0) * s.valid[0];
+    for (int c = 0; c < channels; ++c) {
+      const T uc = (s.label[0] == c ? u : T(0)) - T(0) * s.valid[0];
+      out[c * stride] = scale * (uc - s.prob[c * S] * total);
+    }
+  }
+}
+
+void rewriteTrueUGrad(const TileJob& job, const int64_t* pixels, int64_t count, double u, void* workspace) {
+  if (job.dtype == ScalarType::Float64) rewriteTrueUGradOf<double>(job, pixels, count, u, workspace);
+  else rewriteTrueUGradOf<float>(job, pixels, count, static_cast<float>(u), workspace);
+}
 
 bool hasNonFinite(const float* z, int n) { return anyNonFinite(z, n, 1, n); }
 bool hasNonFinite(const double* z, int n) { return anyNonFinite(z, n, 1, n); }

@@ -11,7 +11,8 @@
 // The selection is a radix select in three threaded passes over the [B, N] values (no copy of
 // them): a histogram of the top 16 bits of each value's order-preserving key, the values of the
 // one bin that holds τ gathered and partially sorted (std::nth_element over a few thousand), then
-// one pass that sums the values above τ and writes the gradient.
+// one pass that sums the values above τ and writes the gradient. Large batches of topk alone take
+// a one-pass path instead (losses.cpp, CpuDriver::runTopkOnePass), with the same numbers.
 #pragma once
 
 #include <algorithm>
