@@ -171,9 +171,13 @@ describe('topk', () => {
   describe('one pass (large batches) equals the two-pass path', () => {
     const big = [2, 4, 128, 96] as const;  // 192 tiles: two workers
     const n = big[2] * big[3];
-    // The tiles the threshold is estimated from: 16 evenly spread (runTopkOnePass's sampleThreshold).
-    const tiles = Math.ceil(n / 128);
-    const sampled = new Set(Array.from({ length: 16 }, (_, k) => Math.floor(((2 * k + 1) * big[0] * tiles) / 32)));
+    // The pixels the threshold is estimated from: 64 runs of 32, evenly spread over the batch
+    // (runTopkOnePass's sampleThreshold).
+    const sampled = new Set<number>();
+    for (let k = 0; k < 64; ++k) {
+      const at = Math.floor(((2 * k + 1) * big[0] * n) / 128);
+      for (let j = at; j < Math.min(at + 32, (Math.floor(at / n) + 1) * n); ++j) sampled.add(j);
+    }
     type Layout = 'uniform' | 'clustered' | 'sampled-hard' | 'sampled-easy';
     function bigInput(seed: number, options: { quantize?: boolean; layout?: Layout; ignoreEvery?: number }) {
       const random = rng(seed);
@@ -181,10 +185,10 @@ describe('topk', () => {
       const target = Uint8Array.from(labels(random, big[0] * n, big[1]));
       const layout = options.layout ?? 'uniform';
       // easy pixels: +6 on their class. clustered: all but the last quarter of image 1;
-      // sampled-hard / sampled-easy: the pixels outside / inside the sampled tiles (the sample then
+      // sampled-hard / sampled-easy: the pixels outside / inside the sample (the sample then
       // places the threshold too high / too low, and the one-pass path gives way to the two-pass one)
       const easy = (b: number, i: number): boolean => {
-        const inSample = sampled.has(b * tiles + Math.floor(i / 128));
+        const inSample = sampled.has(b * n + i);
         if (layout === 'clustered') return !(b === 1 && i >= (3 * n) / 4);
         if (layout === 'sampled-hard') return !inSample;
         if (layout === 'sampled-easy') return inSample;
@@ -202,8 +206,8 @@ describe('topk', () => {
       { name: 'quantised logits (ties at τ), k 25, ignored pixels', seed: 23, data: { quantize: true, ignoreEvery: 5 }, options: { k: 25, ignoreIndex: 255 } },
       { name: 'nnunet base with ignored pixels, k 10', seed: 24, data: { ignoreEvery: 3 }, options: { preset: 'nnunet' as const, k: 10, ignoreIndex: 255 } },
       { name: 'clustered hard pixels, k 5', seed: 25, data: { layout: 'clustered' as const }, options: { k: 5 } },
-      { name: 'hard pixels only in the sampled tiles (too few above the threshold)', seed: 27, data: { layout: 'sampled-hard' as const }, options: { k: 10 } },
-      { name: 'hard pixels only outside the sampled tiles (too many above it)', seed: 28, data: { layout: 'sampled-easy' as const }, options: { k: 10 } },
+      { name: 'hard pixels only in the sample (too few above the threshold)', seed: 27, data: { layout: 'sampled-hard' as const }, options: { k: 10 } },
+      { name: 'hard pixels only outside the sample (too many above it)', seed: 28, data: { layout: 'sampled-easy' as const }, options: { k: 10 } },
     ];
     it.each(cases)('$name', ({ seed, data, options }) => {
       const { logits, target } = bigInput(seed, data);

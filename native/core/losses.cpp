@@ -485,14 +485,16 @@ class CpuDriver {
     });
   }
 
-  // τ_low from kSampleTiles tiles spread over the batch: v = −log p_t in float64 for their base
-  // pixels, and the value of rank ⌈1.5 · k % · m⌉ + 8 among the m of them (a margin of about half
-  // the selection, so that fewer than n pixels of the batch lie above it only rarely; when they
-  // do, the caller falls back). nullopt for a sample too small or a rank too deep to gain.
+  // τ_low from kSampleRuns runs of kRunPixels pixels spread evenly over the batch (short runs, many
+  // of them: neighbouring pixels of real images are alike, so many places say more than a few
+  // tiles): v = −log p_t in float64 for their base pixels, and the value of rank ⌈1.5 · k % · m⌉ + 8
+  // among the m of them (a margin of about half the selection, so that fewer than n pixels of the
+  // batch lie above it only rarely; when they do, the caller falls back). nullopt for a batch of
+  // fewer than 64 tiles, a sample too small or a rank too deep to gain.
   std::optional<TopkSample> sampleThreshold(const TopKLoss& loss) const {
-    constexpr int64_t kSampleTiles = 16;
-    const int64_t units = job_.units(), tiles = job_.tiles();
-    if (units < 4 * kSampleTiles) return std::nullopt;
+    constexpr int64_t kSampleRuns = 64, kRunPixels = 32;
+    const int64_t total = job_.batch * job_.pixels;
+    if (job_.units() < 64) return std::nullopt;
     std::vector<double> sample;
     const int channels = static_cast<int>(tensors_.channels);
     dispatchScalar(tensors_.dtype, [&](auto scalar) {
@@ -501,10 +503,10 @@ class CpuDriver {
         using L = decltype(label);
         const T* logits = static_cast<const T*>(tensors_.logits);
         const L* target = static_cast<const L*>(tensors_.target);
-        for (int64_t k = 0; k < kSampleTiles; ++k) {
-          const int64_t unit = (2 * k + 1) * units / (2 * kSampleTiles);
-          const int64_t b = unit / tiles, i0 = (unit % tiles) * kTilePixels;
-          const int64_t i1 = std::min<int64_t>(tensors_.pixels, i0 + kTilePixels);
+        for (int64_t k = 0; k < kSampleRuns; ++k) {
+          const int64_t at = (2 * k + 1) * total / (2 * kSampleRuns);  // the run's first pixel (flat)
+          const int64_t b = at / tensors_.pixels, i0 = at % tensors_.pixels;
+          const int64_t i1 = std::min<int64_t>(tensors_.pixels, i0 + kRunPixels);
           for (int64_t i = i0; i < i1; ++i) {
             const int64_t t = static_cast<int64_t>(target[b * tensors_.pixels + i]);
             const bool ignored = tensors_.hasIgnore && t == tensors_.ignoreIndex;
