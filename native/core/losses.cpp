@@ -165,9 +165,19 @@ double validWeightSum(const LossTensors& t, const double* classWeights) {
     const L* target = static_cast<const L*>(t.target);
     const int64_t n = t.batch * t.pixels;
     if (!classWeights && !t.hasIgnore) return static_cast<double>(n);
-    if (!classWeights) {
+    if (!classWeights) {  // the labels that are not the ignore index, counted on the workers
+      constexpr int64_t kChunk = 1 << 15;
+      const int64_t chunks = (n + kChunk - 1) / kChunk;
+      const int workers = workersFor(chunks, kChunk);
+      std::vector<int64_t> counts(static_cast<size_t>(workers), 0);
+      parallelRanges(chunks, workers, [&](int w, int64_t c0, int64_t c1) {
+        int64_t count = 0;
+        const int64_t end = std::min(n, c1 * kChunk);
+        for (int64_t j = c0 * kChunk; j < end; ++j) count += static_cast<int64_t>(target[j]) != t.ignoreIndex;
+        counts[static_cast<size_t>(w)] = count;
+      });
       int64_t count = 0;
-      for (int64_t j = 0; j < n; ++j) count += static_cast<int64_t>(target[j]) != t.ignoreIndex;
+      for (const int64_t c : counts) count += c;
       return static_cast<double>(count);
     }
     const int classes = probabilityClasses(t.channels);
@@ -367,7 +377,7 @@ class CpuDriver {
   std::optional<double> runTopkOnePass(const TopKLoss& loss, double weight, const LossGradient* grad) {
     if (!grad || grad->accumulate || job_.activation != PixelActivationKind::Softmax || loss.options.k > 30.0) return std::nullopt;
     const int64_t total = job_.batch * job_.pixels;
-    const int64_t base = loss.options.countIgnored ? total : validPixelCount();
+    const int64_t base = loss.options.countIgnored ? total : static_cast<int64_t>(validWeightSum(tensors_, nullptr));
     if (base <= 0) return std::nullopt;
     const int64_t n = std::min<int64_t>(loss.selectedCount(base), base);
     const std::optional<TopkSample> sample = sampleThreshold(loss);
@@ -461,29 +471,6 @@ class CpuDriver {
     double low = 0.0;       // τ_low
     double fraction = 0.0;  // share of the sample above it
   };
-
-  // Labels that are not the ignore index (the base of topk without countIgnored), counted on the workers.
-  int64_t validPixelCount() const {
-    const int64_t total = tensors_.batch * tensors_.pixels;
-    if (!tensors_.hasIgnore) return total;
-    return dispatchLabel(tensors_.labelType, [&](auto label) -> int64_t {
-      using L = decltype(label);
-      const L* target = static_cast<const L*>(tensors_.target);
-      constexpr int64_t kChunk = 1 << 15;
-      const int64_t chunks = (total + kChunk - 1) / kChunk;
-      const int workers = workersFor(chunks, kChunk);
-      std::vector<int64_t> counts(static_cast<size_t>(workers), 0);
-      parallelRanges(chunks, workers, [&](int w, int64_t c0, int64_t c1) {
-        int64_t count = 0;
-        const int64_t end = std::min(total, c1 * kChunk);
-        for (int64_t j = c0 * kChunk; j < end; ++j) count += static_cast<int64_t>(target[j]) != tensors_.ignoreIndex;
-        counts[static_cast<size_t>(w)] = count;
-      });
-      int64_t sum = 0;
-      for (const int64_t c : counts) sum += c;
-      return sum;
-    });
-  }
 
   // τ_low from kSampleRuns runs of kRunPixels pixels spread evenly over the batch (short runs, many
   // of them: neighbouring pixels of real images are alike, so many places say more than a few
