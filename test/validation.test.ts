@@ -381,3 +381,47 @@ describe('bad arguments throw before native code runs', () => {
     expect(thrown(() => lossPresetNames(3 as never)).message).toBe(`Expected a loss id (one of ${LOSS_IDS}) for id but received 3`);
   });
 });
+
+// The engine checks the logits inside its tile pass (softmax tiles: from the activation's
+// Σ_c (z − max z), confirmed on the logits when that is not finite); these batches span many tiles.
+describe('non-finite logits anywhere in a large batch are found by the tile pass', () => {
+  const big = [2, 3, 17, 23] as const; // 391 pixels per image: 4 tiles, the last one partial
+  const n = 17 * 23;
+  const bigTarget = Uint8Array.from({ length: 2 * n }, (_, i) => i % 3);
+  const where = (index: number): string => {
+    const w = index % 23;
+    const h = Math.floor(index / 23) % 17;
+    const c = Math.floor(index / n) % 3;
+    const b = Math.floor(index / (3 * n));
+    return `[b, c, h, w] = [${b}, ${c}, ${h}, ${w}]`;
+  };
+  for (const Type of [Float32Array, Float64Array]) {
+    for (const bad of [Number.NaN, Infinity, -Infinity]) {
+      for (const index of [0, 3 * n + n + 200, 2 * 3 * n - 1]) {
+        for (const activation of ['softmax', 'sigmoid'] as const) {
+          it(`${Type.name} ${bad} at ${index} (${activation})`, () => {
+            const logits = Type.from({ length: 2 * 3 * n }, (_, i) => (i === index ? bad : Math.sin(i)));
+            const error = thrown(() => computeLoss('cross-entropy', { logits, target: bigTarget, shape: big }, { activation, grad: true }));
+            expect([error.name, error.message]).toEqual([
+              'RangeError',
+              `Expected finite values for logits but received ${bad} at index ${index} (${where(index)})`,
+            ]);
+          });
+        }
+      }
+    }
+  }
+  it('finite logits at the type limit are not mistaken for non-finite ones (z − max z overflows)', () => {
+    for (const [Type, limit] of [[Float32Array, 3e38], [Float64Array, 1.7e308]] as const) {
+      // the true class at +limit, the others at −limit: p_t = 1, a loss of 0
+      const logits = Type.from({ length: 2 * 3 * n }, (_, i) => {
+        const c = Math.floor(i / n) % 3;
+        const pixel = Math.floor(i / (3 * n)) * n + (i % n);
+        return c === bigTarget[pixel] ? limit : -limit;
+      });
+      const r = computeLoss('cross-entropy', { logits, target: bigTarget, shape: big }, { grad: true });
+      expect(r.value).toBe(0);
+      expect(r.grad!.every((g) => Math.abs(g) < 1e-30)).toBe(true); // the float32 exp's floor: e^−87 / N
+    }
+  });
+});

@@ -142,7 +142,7 @@ struct TilePartials {
 inline size_t tileWorkspaceBytes(const TileJob& job) {
   const size_t element = job.dtype == ScalarType::Float64 ? sizeof(double) : sizeof(float);
   const size_t perClass = size_t(job.classes) * kTilePixels * element;
-  return 4 * perClass + 12 * kTilePixels * element + kTilePixels * sizeof(int32_t) + 64;
+  return 4 * perClass + 13 * kTilePixels * element + kTilePixels * sizeof(int32_t) + 64;
 }
 
 // The kernels of each instruction set: run units [begin, end) of the job; and activateImages:

@@ -66,6 +66,7 @@ struct TileScratch {
   T* tau;      // [S] Σ over pixel-wise terms of their true-class gradient coefficient
   T* ubuf;     // [S] one class's p · d value / d p, as the gradient write builds it
   T* ubuf1;    // [S] the same for class 1 (binary activations)
+  T* spread;   // [S] Σ_c (z_c − max z) of softmax tiles whose inputs are checked (finite iff every z is)
   int32_t* label;  // [S] class, or −1 for ignored pixels
 
   static TileScratch carve(void* raw, int classes) {
@@ -80,7 +81,8 @@ struct TileScratch {
     s.valid = row; s.pt = row + S; s.lpt = row + 2 * S; s.wt = row + 3 * S;
     s.at = row + 4 * S; s.alpha = row + 5 * S; s.sum = row + 6 * S; s.tmp = row + 7 * S;
     s.lse = row + 8 * S; s.tau = row + 9 * S; s.ubuf = row + 10 * S; s.ubuf1 = row + 11 * S;
-    s.label = reinterpret_cast<int32_t*>(row + 12 * S);
+    s.spread = row + 12 * S;
+    s.label = reinterpret_cast<int32_t*>(row + 13 * S);
     return s;
   }
 };
@@ -133,6 +135,27 @@ bool anyNonFinite(const T* z, int64_t stride, int channels, int n) {
   return laneTotal(acc) != T(0) || !(laneTotal(acc) == T(0));
 }
 
+// Whether the tile's spread (softmaxTile) holds NaN or ±∞: z − z is 0 exactly for finite z. A
+// finite spread means every logit is finite: a NaN logit makes its pixel's spread NaN; +∞ makes the
+// maximum +∞ and ∞ − ∞ NaN; −∞ gives −∞ (or NaN when the maximum is −∞ too). The converse can fail
+// for finite logits near the float limit (z − max overflows), so a non-finite spread is confirmed
+// on the logits themselves.
+template <typename T>
+SEGLOSS_INLINE bool softmaxSpreadNonFinite(const T* __restrict spread, int n) {
+  unsigned bad = 0;
+  for (int j = 0; j < n; ++j) bad |= static_cast<unsigned>(!(spread[j] - spread[j] == T(0)));
+  return bad != 0;
+}
+
+// Whether some of the tile's logits is NaN or ±∞ (softmax tiles: from the activation's spread).
+template <typename T, PixelActivationKind A>
+SEGLOSS_INLINE bool logitsNonFinite(const T* z, const TileJob& job, int n, const TileScratch<T>& s) {
+  if constexpr (A == PixelActivationKind::Softmax) {
+    if (!softmaxSpreadNonFinite(s.spread, n)) return false;
+  }
+  return anyNonFinite(z, job.pixels, static_cast<int>(job.channels), n);
+}
+
 // Labels of pixels [i0, i0 + n) of image b; returns the number of valid ones. A label below 0
 // other than the ignore index is kept as it is (< −1 or ≥ K) for anyInvalidLabel; none of the
 // kernels indexes memory with a label.
@@ -175,21 +198,39 @@ void padTile(TileScratch<T>& s, int classes, int n) {
 // ---- activations --------------------------------------------------------------------------------
 
 // Probabilities (and, withLse, maxz becomes the log-sum-exp; withLog, the log-probabilities).
+// spread (when not null): spread[j] = Σ_c (z_cj − max_c z_cj), finite when every z_cj is (NaN or
+// ±∞ in a pixel's logits makes it NaN or −∞; see softmaxSpreadNonFinite), for one more add per
+// element of the exponential loop instead of a separate pass over the logits.
 template <typename T>
 void softmaxTile(const T* __restrict z, int64_t stride, int channels, int n, T* __restrict prob,
-                 T* __restrict logProb, bool withLse, bool withLog, T* __restrict maxz, T* __restrict sum) {
+                 T* __restrict logProb, bool withLse, bool withLog, T* __restrict maxz, T* __restrict sum,
+                 T* __restrict spread = nullptr) {
   for (int j = 0; j < n; ++j) maxz[j] = z[j];
   for (int c = 1; c < channels; ++c) {
     const T* __restrict zc = z + c * stride;
     for (int j = 0; j < n; ++j) maxz[j] = zc[j] > maxz[j] ? zc[j] : maxz[j];
   }
   for (int j = 0; j < n; ++j) sum[j] = T(0);
-  for (int c = 0; c < channels; ++c) {
-    const T* __restrict zc = z + c * stride;
-    T* __restrict pc = prob + c * S;
-    for (int j = 0; j < n; ++j) {
-      pc[j] = tileExp(zc[j] - maxz[j]);
-      sum[j] += pc[j];
+  if (spread != nullptr) {
+    for (int j = 0; j < n; ++j) spread[j] = T(0);
+    for (int c = 0; c < channels; ++c) {
+      const T* __restrict zc = z + c * stride;
+      T* __restrict pc = prob + c * S;
+      for (int j = 0; j < n; ++j) {
+        const T shifted = zc[j] - maxz[j];
+        pc[j] = tileExp(shifted);
+        sum[j] += pc[j];
+        spread[j] += shifted;
+      }
+    }
+  } else {
+    for (int c = 0; c < channels; ++c) {
+      const T* __restrict zc = z + c * stride;
+      T* __restrict pc = prob + c * S;
+      for (int j = 0; j < n; ++j) {
+        pc[j] = tileExp(zc[j] - maxz[j]);
+        sum[j] += pc[j];
+      }
     }
   }
   if (withLse || withLog) {
@@ -234,7 +275,8 @@ void activateTile(const TileJob& job, const T* z, int n, TileScratch<T>& s) {
   const int channels = static_cast<int>(job.channels);
   if constexpr (A == PixelActivationKind::Softmax) {
     const bool withLse = job.pixelTermCount > 0 || job.mapLogProb || job.trueLogProbOut != nullptr || job.topkFused;
-    softmaxTile(z, stride, channels, n, s.prob, s.logProb, withLse, job.needLogProb, s.lse, s.sum);
+    softmaxTile(z, stride, channels, n, s.prob, s.logProb, withLse, job.needLogProb, s.lse, s.sum,
+                job.checkInputs ? s.spread : nullptr);
   } else if constexpr (A == PixelActivationKind::Sigmoid) {
     for (int c = 0; c < channels; ++c) sigmoidClass(z + c * stride, T(1), n, s.prob + c * S, s.logProb + c * S);
   } else if constexpr (A == PixelActivationKind::BinarySigmoid) {
@@ -858,7 +900,7 @@ void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& 
   activateTile<T, A>(job, z, n, s);
   if (job.checkInputs) {
     partials.invalidLabel |= anyInvalidLabel(s.label, n, classes);
-    partials.nonFinite |= anyNonFinite(z, job.pixels, static_cast<int>(job.channels), n);
+    partials.nonFinite |= logitsNonFinite<T, A>(z, job, n, s);
   }
   const int padded = paddedCount(n);  // the sums and scratch loops run over the padded tile
   if (padded != n) padTile(s, classes, n);

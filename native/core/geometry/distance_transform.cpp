@@ -4,6 +4,11 @@
 // core's cache between passes: the first pass writes int32 step counts along the outermost
 // spatial axis; each later pass works line by line from them. With at least as many maps as
 // threads, every worker runs whole maps; otherwise the passes of one map are split over workers.
+//
+// The two-sided transform (distance to the other side, for masks with both) runs as one transform:
+// its first pass counts the steps to the nearest element of the other value, and each line pass
+// takes the envelope of every run of equal values between its two neighbours of the other value
+// (0 there): the envelopes of edt(mask) and edt(¬mask), computed together.
 #include "distance_transform.h"
 
 #include <algorithm>
@@ -57,6 +62,32 @@ void scanStepsRange(const uint8_t* data, bool featureNonZero, int64_t length, in
     scanSteps<true>(data, length, inner, j0, j1, steps);
   } else {
     scanSteps<false>(data, length, inner, j0, j1, steps);
+  }
+}
+
+// First pass of the two-sided transform: steps[i, j] = |i − nearest element of line j whose value
+// (zero or not) differs from element (i, j)'s|, kNoFeature when the line has none, for [j0, j1).
+void scanOtherSideSteps(const uint8_t* data, int64_t length, int64_t inner, int64_t j0, int64_t j1, int32_t* steps) {
+  for (int64_t j = j0; j < j1; ++j) steps[j] = kNoFeature;
+  for (int64_t i = 1; i < length; ++i) {
+    const uint8_t* in = data + i * inner;
+    const uint8_t* up = in - inner;
+    int32_t* row = steps + i * inner;
+    const int32_t* above = row - inner;
+    for (int64_t j = j0; j < j1; ++j) {
+      const int32_t carried = std::min(above[j] + 1, kNoFeature);
+      row[j] = (in[j] != 0) != (up[j] != 0) ? 1 : carried;
+    }
+  }
+  for (int64_t i = length - 2; i >= 0; --i) {
+    const uint8_t* in = data + i * inner;
+    const uint8_t* down = in + inner;
+    int32_t* row = steps + i * inner;
+    const int32_t* below = row + inner;
+    for (int64_t j = j0; j < j1; ++j) {
+      const int32_t fromBelow = (in[j] != 0) != (down[j] != 0) ? 1 : below[j] + 1;
+      row[j] = std::min(row[j], fromBelow);
+    }
   }
 }
 
@@ -129,21 +160,22 @@ void envelopeStarts(int64_t k, LineScratch& s) {
   z[k] = kInf;
 }
 
-// out[q·stride] = min_p f[p] + ((q − p)·s)² (its square root when kRoot) for q in [0, n), from
-// the parabolas of f[0, n) (f = the scratch's line + offset).
+// out[q·stride] = min_p f[p] + ((q − p)·s)² (its square root when kRoot) for q in [first, last),
+// from the parabolas of f[0, n) (f = the scratch's line + offset).
 template <bool kRoot, class Out>
-void envelopeSegment(const double* f, int64_t n, double spacing, LineScratch& s, Out* out, int64_t stride) {
+void envelopeSegment(const double* f, int64_t n, int64_t first, int64_t last, double spacing, LineScratch& s, Out* out,
+                     int64_t stride) {
   const double squaredSpacing = spacing * spacing;
   const int64_t k = buildEnvelope(f, n, 1.0 / squaredSpacing, s);
   if (k == 0) {
-    for (int64_t q = 0; q < n; ++q) out[q * stride] = static_cast<Out>(kInf);
+    for (int64_t q = first; q < last; ++q) out[q * stride] = static_cast<Out>(kInf);
     return;
   }
   envelopeStarts(k, s);
   const int64_t* v = s.v.data();
   const double* z = s.z.data();
   int64_t r = 0;
-  for (int64_t q = 0; q < n; ++q) {
+  for (int64_t q = first; q < last; ++q) {
     const double x = static_cast<double>(q);
     while (z[r + 1] < x) ++r;  // parabola r + 1 starts before x
     const double offset = static_cast<double>(q - v[r]);
@@ -174,15 +206,45 @@ void envelopeLine(int64_t n, double spacing, LineScratch& s, Out* out, int64_t s
     int64_t hi = q;
     while (hi < n && f[hi] != 0.0) ++hi;  // the zero after it, or n
     const int64_t end = std::min(hi + 1, n);
-    envelopeSegment<kRoot>(f + lo, end - lo, spacing, s, out + lo * stride, stride);
+    envelopeSegment<kRoot>(f + lo, end - lo, 0, end - lo, spacing, s, out + lo * stride, stride);
     q = end;
   }
 }
 
+// The two-sided transform of the scratch's line f[0, n) (each element's own side's squared
+// distances so far) into out: each run of equal mask values (mask[q·maskStride] zero or not)
+// takes the envelope between its neighbours of the other value, whose f is 0 for this side.
+template <bool kRoot, class Out>
+void otherSideLine(const uint8_t* mask, int64_t maskStride, int64_t n, double spacing, LineScratch& s, Out* out,
+                   int64_t stride) {
+  double* f = s.f.data();
+  int64_t a = 0;
+  while (a < n) {
+    const bool side = mask[a * maskStride] != 0;
+    int64_t b = a + 1;
+    while (b < n && (mask[b * maskStride] != 0) == side) ++b;
+    const int64_t lo = a > 0 ? a - 1 : 0;
+    const int64_t end = b < n ? b + 1 : n;
+    if (a > 0) f[a - 1] = 0.0;  // the left neighbour (its own run is done)
+    const double right = b < n ? f[b] : 0.0;
+    if (b < n) f[b] = 0.0;  // the right neighbour, restored for its own run
+    envelopeSegment<kRoot>(f + lo, end - lo, a - lo, b - lo, spacing, s, out + lo * stride, stride);
+    if (b < n) f[b] = right;
+    a = b;
+  }
+}
+
+// What a transform measures each element's distance to.
+enum class Measure {
+  ToZeroElements,     // edt(mask)
+  ToNonZeroElements,  // the distance to the non-zero elements
+  ToOtherSide,        // edt(mask) inside, edt(¬mask) outside: both at once
+};
+
 // The shape of the batch's maps and the passes over one map.
 struct MapPasses {
   const GridShape& grid;
-  bool featureNonZero;
+  Measure measure;
 
   int64_t planeSize() const { return grid.height * grid.width; }
   // The outermost spatial axis (scanned first): D in 3-D, H in 2-D.
@@ -193,27 +255,37 @@ struct MapPasses {
   int64_t lineUnits() const { return grid.spatialDims == 3 ? grid.depth : grid.height; }
 
   void scan(const uint8_t* data, int64_t j0, int64_t j1, int32_t* steps) const {
-    scanStepsRange(data, featureNonZero, scanLength(), scanInner(), j0, j1, steps);
+    if (measure == Measure::ToOtherSide) return scanOtherSideSteps(data, scanLength(), scanInner(), j0, j1, steps);
+    scanStepsRange(data, measure == Measure::ToNonZeroElements, scanLength(), scanInner(), j0, j1, steps);
+  }
+
+  // The envelope pass of one line of s.f into out (mask: the line's mask elements, maskStride apart).
+  template <bool kRoot, class Out>
+  void line(const uint8_t* mask, int64_t maskStride, int64_t n, double spacing, LineScratch& s, Out* out,
+            int64_t stride) const {
+    if (measure == Measure::ToOtherSide) return otherSideLine<kRoot>(mask, maskStride, n, spacing, s, out, stride);
+    envelopeLine<kRoot>(n, spacing, s, out, stride);
   }
 
   // The remaining passes of unit u (a row in 2-D, a D-plane in 3-D) of one map.
   template <bool kRoot, class Out>
-  void lines(const int32_t* steps, int64_t u, LineScratch& s, Out* out) const {
+  void lines(const uint8_t* data, const int32_t* steps, int64_t u, LineScratch& s, Out* out) const {
     const int64_t h = grid.height, w = grid.width;
     if (grid.spatialDims == 2) {
       squaredStepsLine(steps + u * w, w, 1, grid.spacing[1], s.f.data());
-      envelopeLine<kRoot>(w, grid.spacing[2], s, out + u * w, 1);
+      line<kRoot>(data + u * w, 1, w, grid.spacing[2], s, out + u * w, 1);
       return;
     }
     const int32_t* planeSteps = steps + u * h * w;
+    const uint8_t* planeData = data + u * h * w;
     double* plane = s.plane.data();
     for (int64_t x = 0; x < w; ++x) {  // along H, column by column
       squaredStepsLine(planeSteps + x, h, w, grid.spacing[0], s.f.data());
-      envelopeLine<false>(h, grid.spacing[1], s, plane + x, w);
+      line<false>(planeData + x, w, h, grid.spacing[1], s, plane + x, w);
     }
     for (int64_t y = 0; y < h; ++y) {  // along W, row by row
       std::copy(plane + y * w, plane + (y + 1) * w, s.f.begin());
-      envelopeLine<kRoot>(w, grid.spacing[2], s, out + (u * h + y) * w, 1);
+      line<kRoot>(planeData + y * w, 1, w, grid.spacing[2], s, out + (u * h + y) * w, 1);
     }
   }
 
@@ -226,7 +298,7 @@ struct MapPasses {
   template <bool kRoot, class Out>
   void wholeMap(const uint8_t* data, int32_t* steps, LineScratch& s, Out* out) const {
     scan(data, 0, scanInner(), steps);
-    for (int64_t u = 0; u < lineUnits(); ++u) lines<kRoot>(steps, u, s, out);
+    for (int64_t u = 0; u < lineUnits(); ++u) lines<kRoot>(data, steps, u, s, out);
   }
 
   // One map, each pass split over workers (`scratch` holds one LineScratch per possible worker).
@@ -242,7 +314,7 @@ struct MapPasses {
     const int64_t units = lineUnits();
     const int workers = std::min<int>(workersFor(units, grid.voxels() / units), static_cast<int>(scratch.size()));
     parallelRanges(units, workers, [&](int w, int64_t b, int64_t e) {
-      for (int64_t u = b; u < e; ++u) lines<kRoot>(steps, u, scratch[w], out);
+      for (int64_t u = b; u < e; ++u) lines<kRoot>(data, steps, u, scratch[w], out);
     });
   }
 };
@@ -266,79 +338,32 @@ std::vector<LineScratch> lineScratches(const MapPasses& passes, int workers) {
   return scratch;
 }
 
-template <bool kRoot, class Out>
-void distancePasses(const uint8_t* data, bool featureNonZero, int64_t maps, const GridShape& grid, Out* out) {
-  checkGrid(grid);
-  if (grid.depth >= kNoFeature || grid.height >= kNoFeature || grid.width >= kNoFeature) {
-    throw GeometryArgumentError("extents must be < 2^30");
-  }
-  if (maps < 0) throw GeometryArgumentError("maps must be ≥ 0");
-  if (maps == 0) return;
-  const MapPasses passes{grid, featureNonZero};
-  const int64_t n = grid.voxels();
-  if (maps >= cpuEngineThreads()) {
-    const int workers = workersFor(maps, n);
-    std::vector<BatchArray<int32_t>> steps = workerArrays<int32_t>(workers, n);
-    std::vector<LineScratch> scratch = lineScratches(passes, workers);
-    parallelRanges(maps, workers, [&](int w, int64_t b, int64_t e) {
-      for (int64_t m = b; m < e; ++m) passes.wholeMap<kRoot>(data + m * n, steps[w].data, scratch[w], out + m * n);
-    });
-    return;
-  }
-  BatchArray<int32_t> steps(static_cast<size_t>(n), BufferFill::Overwritten);
-  std::vector<LineScratch> scratch = lineScratches(passes, workersFor(passes.lineUnits(), n / passes.lineUnits()));
-  for (int64_t m = 0; m < maps; ++m) passes.splitMap<kRoot>(data + m * n, steps.data, scratch, out + m * n);
-}
-
-// Whether a mask has elements on both sides (non-zero and zero).
-bool hasBothSides(const uint8_t* mask, int64_t n) {
-  bool inside = false, outside = false;
-  for (int64_t i = 0; i < n && !(inside && outside); ++i) (mask[i] ? inside : outside) = true;
-  return inside && outside;
-}
-
-// out[i] = sqrt(inside element ? out[i] : other[i]) over [i0, i1): the squared distance to the
-// nearest zero element (in out) for inside elements, to the nearest non-zero one (in other) outside.
-void rootOfOtherSide(const uint8_t* mask, const double* other, int64_t i0, int64_t i1, double* out) {
-  for (int64_t i = i0; i < i1; ++i) {
-    const double inside = out[i], outside = other[i];  // both loaded: a select, not a branch
-    out[i] = std::sqrt(mask[i] ? inside : outside);
-  }
-}
-
-// Both transforms of one map on the calling thread: out gets the distance to the other side.
-void otherSideWholeMap(const MapPasses& inside, const MapPasses& outside, const uint8_t* mask, int32_t* steps,
-                       LineScratch& s, double* other, double* out) {
-  inside.wholeMap<false>(mask, steps, s, out);
-  outside.wholeMap<false>(mask, steps, s, other);
-  rootOfOtherSide(mask, other, 0, inside.grid.voxels(), out);
-}
-
-// One transform to run: the squared distances of the elements of `mask` to its features.
+// One transform to run: of the map `mask`, into out.
+template <class Out>
 struct TransformJob {
   const uint8_t* mask;
-  double* out;
+  Out* out;
 };
 
-// Runs the jobs' squared transforms (features: the non-zero elements when featureNonZero), whole
-// maps per worker when there are enough jobs, else each map's passes split over the workers.
-void runTransformJobs(const std::vector<TransformJob>& jobs, bool featureNonZero, const GridShape& grid) {
+// Runs the jobs' transforms: whole maps per worker when there are at least as many jobs as
+// threads, else each map's passes split over the workers.
+template <bool kRoot, class Out>
+void runTransformJobs(const std::vector<TransformJob<Out>>& jobs, const MapPasses& passes) {
   if (jobs.empty()) return;
-  const MapPasses passes{grid, featureNonZero};
-  const int64_t n = grid.voxels();
+  const int64_t n = passes.grid.voxels();
   const int64_t count = static_cast<int64_t>(jobs.size());
   if (count >= cpuEngineThreads()) {
     const int workers = workersFor(count, n);
     std::vector<BatchArray<int32_t>> steps = workerArrays<int32_t>(workers, n);
     std::vector<LineScratch> scratch = lineScratches(passes, workers);
     parallelRanges(count, workers, [&](int w, int64_t b, int64_t e) {
-      for (int64_t k = b; k < e; ++k) passes.wholeMap<false>(jobs[k].mask, steps[w].data, scratch[w], jobs[k].out);
+      for (int64_t k = b; k < e; ++k) passes.wholeMap<kRoot>(jobs[k].mask, steps[w].data, scratch[w], jobs[k].out);
     });
     return;
   }
   BatchArray<int32_t> steps(static_cast<size_t>(n), BufferFill::Overwritten);
   std::vector<LineScratch> scratch = lineScratches(passes, workersFor(passes.lineUnits(), n / passes.lineUnits()));
-  for (const TransformJob& job : jobs) passes.splitMap<false>(job.mask, steps.data, scratch, job.out);
+  for (const TransformJob<Out>& job : jobs) passes.splitMap<kRoot>(job.mask, steps.data, scratch, job.out);
 }
 
 void checkExtents(const GridShape& grid, int64_t maps) {
@@ -349,38 +374,31 @@ void checkExtents(const GridShape& grid, int64_t maps) {
   if (maps < 0) throw GeometryArgumentError("maps must be ≥ 0");
 }
 
-// Independent masks: both transforms of every mask with both sides.
+template <bool kRoot, class Out>
+void distancePasses(const uint8_t* data, Measure measure, int64_t maps, const GridShape& grid, Out* out) {
+  checkExtents(grid, maps);
+  const int64_t n = grid.voxels();
+  std::vector<TransformJob<Out>> jobs;
+  for (int64_t m = 0; m < maps; ++m) jobs.push_back({data + m * n, out + m * n});
+  runTransformJobs<kRoot>(jobs, MapPasses{grid, measure});
+}
+
+// Whether a mask has elements on both sides (non-zero and zero).
+bool hasBothSides(const uint8_t* mask, int64_t n) {
+  bool inside = false, outside = false;
+  for (int64_t i = 0; i < n && !(inside && outside); ++i) (mask[i] ? inside : outside) = true;
+  return inside && outside;
+}
+
+// Independent masks: the two-sided transform of every mask with both sides.
 void otherSideOfIndependentMasks(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out, uint8_t* defined) {
   const int64_t n = grid.voxels();
-  std::vector<int64_t> work;  // the maps with both sides
+  std::vector<TransformJob<double>> jobs;  // the maps with both sides
   for (int64_t m = 0; m < maps; ++m) {
     defined[m] = hasBothSides(mask + m * n, n);
-    if (defined[m]) work.push_back(m);
+    if (defined[m]) jobs.push_back({mask + m * n, out + m * n});
   }
-  if (work.empty()) return;
-  const MapPasses inside{grid, false}, outside{grid, true};
-  const int64_t count = static_cast<int64_t>(work.size());
-  if (count >= cpuEngineThreads()) {
-    const int workers = workersFor(count, n);
-    std::vector<BatchArray<int32_t>> steps = workerArrays<int32_t>(workers, n);
-    std::vector<BatchArray<double>> other = workerArrays<double>(workers, n);
-    std::vector<LineScratch> scratch = lineScratches(inside, workers);
-    parallelRanges(count, workers, [&](int w, int64_t b, int64_t e) {
-      for (int64_t k = b; k < e; ++k) {
-        const int64_t m = work[static_cast<size_t>(k)];
-        otherSideWholeMap(inside, outside, mask + m * n, steps[w].data, scratch[w], other[w].data, out + m * n);
-      }
-    });
-    return;
-  }
-  BatchArray<int32_t> steps(static_cast<size_t>(n), BufferFill::Overwritten);
-  BatchArray<double> other(static_cast<size_t>(n), BufferFill::Overwritten);
-  std::vector<LineScratch> scratch = lineScratches(inside, workersFor(inside.lineUnits(), n / inside.lineUnits()));
-  for (const int64_t m : work) {
-    inside.splitMap<false>(mask + m * n, steps.data, scratch, out + m * n);
-    outside.splitMap<false>(mask + m * n, steps.data, scratch, other.data);
-    rootOfOtherSide(mask + m * n, other.data, 0, n, out + m * n);
-  }
+  runTransformJobs<true>(jobs, MapPasses{grid, Measure::ToOtherSide});
 }
 
 // Calls body(i0, i1) over [0, n) in element ranges, on the pool's workers.
@@ -451,7 +469,7 @@ void rootOfOwnOrOther(const double* __restrict inside, int64_t i0, int64_t i1, d
 void otherSideOfDisjointMasks(const uint8_t* masks, int64_t classes, const GridShape& grid, const BatchArray<uint8_t>& holders,
                               const std::vector<int64_t>& count, double* out, uint8_t* defined) {
   const int64_t n = grid.voxels();
-  std::vector<TransformJob> jobs;
+  std::vector<TransformJob<double>> jobs;
   for (int64_t c = 0; c < classes; ++c) {
     defined[c] = count[c] > 0 && count[c] < n;
     if (count[c] > 0 && count[c] < n) jobs.push_back({masks + c * n, out + c * n});  // sets that can be nearest
@@ -468,7 +486,7 @@ void otherSideOfDisjointMasks(const uint8_t* masks, int64_t classes, const GridS
   } else {
     std::fill(inside.data, inside.data + n, kInf);
   }
-  runTransformJobs(jobs, true, grid);
+  runTransformJobs<false>(jobs, MapPasses{grid, Measure::ToNonZeroElements});
   overElements(n, [&](int64_t i0, int64_t i1) {
     for (int64_t c = 0; c < classes; ++c) {
       if (defined[c]) nearestOtherSet(out + c * n, i0, i1, inside.data);
@@ -483,15 +501,15 @@ void otherSideOfDisjointMasks(const uint8_t* masks, int64_t classes, const GridS
 
 void squaredDistanceToFeatures(const uint8_t* data, FeatureRule rule, int64_t maps, const GridShape& grid,
                                double* out) {
-  distancePasses<false>(data, rule == FeatureRule::NonZeroElements, maps, grid, out);
+  distancePasses<false>(data, rule == FeatureRule::NonZeroElements ? Measure::ToNonZeroElements : Measure::ToZeroElements, maps, grid, out);
 }
 
 void euclideanDistanceTransform(const uint8_t* mask, int64_t maps, const GridShape& grid, double* out) {
-  distancePasses<true>(mask, false, maps, grid, out);
+  distancePasses<true>(mask, Measure::ToZeroElements, maps, grid, out);
 }
 
 void euclideanDistanceTransform(const uint8_t* mask, int64_t maps, const GridShape& grid, float* out) {
-  distancePasses<true>(mask, false, maps, grid, out);
+  distancePasses<true>(mask, Measure::ToZeroElements, maps, grid, out);
 }
 
 }  // namespace segloss::geometry
