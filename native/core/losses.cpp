@@ -402,6 +402,7 @@ class CpuDriver {
     job_.accumulate = false;
     job_.topkFused = true;
     job_.topkLow = sample->low;
+    job_.topkWrite = sample->estimate;
     job_.topkU = -(weight / static_cast<double>(n));
     runPass(PassKind::ValuesAndGradient, 0, 0);
     job_.topkFused = false;
@@ -413,29 +414,37 @@ class CpuDriver {
       count += c.count;
     }
     if (count < n) return std::nullopt;
-    BatchArray<double> sorted(static_cast<size_t>(count), BufferFill::Overwritten);
-    double* end = sorted.data;
-    for (const TopkCandidates& c : topkCandidates_) end = std::copy(c.values, c.values + c.count, end);
-    std::nth_element(sorted.data, sorted.data + (n - 1), end, std::greater<double>());
-    const double tau = sorted.data[n - 1];
-    // per worker, over its own candidates: the count above and at τ, the sum above it, and the
-    // gradient of the ones below τ zeroed (each worker's pixels are its own: no two write one pixel)
-    const size_t element = job_.dtype == ScalarType::Float64 ? sizeof(double) : sizeof(float);
+    const double tau = nthLargestCandidate(n, sample->low);
+    // per worker, over its own candidates (each worker's pixels are its own: no two write one
+    // pixel): the count above and at τ, the sum above it; the gradient of the ones written as
+    // selected (v > the written threshold, as the pass compared in T) but below τ zeroed, and the
+    // one of those above τ but not written rewritten
+    const bool float64 = job_.dtype == ScalarType::Float64;
+    const size_t element = float64 ? sizeof(double) : sizeof(float);
+    const double written = float64 ? sample->estimate : static_cast<double>(static_cast<float>(sample->estimate));
+    const double u = -(weight / static_cast<double>(n));
+    const size_t scratch = tileWorkspaceBytes(job_);
+    ensureScratch(topkCandidates_.size() * scratch);
+    std::vector<BatchArray<int64_t>> raised;
+    for (const TopkCandidates& c : topkCandidates_) raised.emplace_back(static_cast<size_t>(c.count), BufferFill::Overwritten);
     std::vector<int64_t> aboveOf(topkCandidates_.size(), 0), tiedOf(topkCandidates_.size(), 0);
     std::vector<double> sumOf(topkCandidates_.size(), 0.0);
     parallelRanges(static_cast<int64_t>(topkCandidates_.size()), static_cast<int>(topkCandidates_.size()),
                    [&](int, int64_t w0, int64_t w1) {
                      for (int64_t w = w0; w < w1; ++w) {
                        const TopkCandidates& c = topkCandidates_[static_cast<size_t>(w)];
-                       int64_t above = 0, tied = 0;
+                       int64_t* raise = raised[static_cast<size_t>(w)].data;
+                       int64_t above = 0, tied = 0, raises = 0;
                        double sum = 0.0;
                        for (int64_t k = 0; k < c.count; ++k) {
                          const double v = c.values[k];
                          above += v > tau;
                          tied += v == tau;
                          sum += v > tau ? v : 0.0;
-                         if (v < tau) zeroPixelGradient(c.pixels[k], element);
+                         if (v < tau && v > written) zeroPixelGradient(c.pixels[k], element);
+                         if (v > tau && v <= written) raise[raises++] = c.pixels[k];
                        }
+                       rewriteTrueUGradCpu(job_, raise, raises, u, scratch_.get() + w * scratch);
                        aboveOf[static_cast<size_t>(w)] = above;
                        tiedOf[static_cast<size_t>(w)] = tied;
                        sumOf[static_cast<size_t>(w)] = sum;
@@ -448,18 +457,16 @@ class CpuDriver {
       tied += tiedOf[w];
       sumAbove += sumOf[w];
     }
-    // at τ: the tie weight's gradient (unless it is 1, as written)
+    // at τ: the tie weight's gradient (unless it is 1 and the ties were written as selected)
     const double tieWeight = static_cast<double>(n - above) / static_cast<double>(tied);
-    if (tieWeight != 1.0) {
+    if (tieWeight != 1.0 || !(tau > written)) {
       std::vector<int64_t> ties;
       for (const TopkCandidates& c : topkCandidates_) {
         for (int64_t k = 0; k < c.count; ++k) {
           if (c.values[k] == tau) ties.push_back(c.pixels[k]);
         }
       }
-      ensureScratch(tileWorkspaceBytes(job_));
-      rewriteTrueUGradCpu(job_, ties.data(), static_cast<int64_t>(ties.size()),
-                          -(weight / static_cast<double>(n)) * tieWeight, scratch_.get());
+      rewriteTrueUGradCpu(job_, ties.data(), static_cast<int64_t>(ties.size()), u * tieWeight, scratch_.get());
     }
     topkCandidates_.clear();
     const double value = (sumAbove + static_cast<double>(n - above) * tau) / static_cast<double>(n);
@@ -467,9 +474,66 @@ class CpuDriver {
   }
 
  private:
+  // The n-th largest of the workers' candidate values (all > low; n ≤ their count), selected on the
+  // workers: a histogram of the values' order-preserving 64-bit keys above low's (kTopkBuckets
+  // buckets of 2^kTopkBucketShift keys: 512 per binade, the last one open-ended), the bucket that
+  // holds the n-th largest, then std::nth_element over that bucket's values only.
+  static constexpr int kTopkBuckets = 4096;
+  static constexpr int kTopkBucketShift = 43;
+
+  static uint64_t orderedKey(double v) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    return (bits >> 63) != 0 ? ~bits : bits | (uint64_t(1) << 63);
+  }
+
+  static int topkBucket(double v, uint64_t lowKey) {
+    const uint64_t offset = (orderedKey(v) - lowKey) >> kTopkBucketShift;
+    return static_cast<int>(std::min<uint64_t>(offset, kTopkBuckets - 1));
+  }
+
+  double nthLargestCandidate(int64_t n, double low) const {
+    const uint64_t lowKey = orderedKey(low);
+    const int workers = static_cast<int>(topkCandidates_.size());
+    std::vector<int64_t> histograms(size_t(workers) * kTopkBuckets, 0);
+    const auto perWorker = [&](const auto& body) {
+      parallelRanges(workers, workers, [&](int, int64_t w0, int64_t w1) {
+        for (int64_t w = w0; w < w1; ++w) body(static_cast<size_t>(w));
+      });
+    };
+    perWorker([&](size_t w) {
+      const TopkCandidates& c = topkCandidates_[w];
+      int64_t* histogram = histograms.data() + w * kTopkBuckets;
+      for (int64_t k = 0; k < c.count; ++k) ++histogram[topkBucket(c.values[k], lowKey)];
+    });
+    // from the top: the bucket where the count reaches n, and the rank of the n-th in it
+    int bucket = kTopkBuckets - 1;
+    int64_t above = 0;
+    for (;; --bucket) {
+      int64_t inBucket = 0;
+      for (int w = 0; w < workers; ++w) inBucket += histograms[size_t(w) * kTopkBuckets + bucket];
+      if (above + inBucket >= n || bucket == 0) break;
+      above += inBucket;
+    }
+    std::vector<int64_t> offsets(size_t(workers) + 1, 0);
+    for (int w = 0; w < workers; ++w) offsets[w + 1] = offsets[w] + histograms[size_t(w) * kTopkBuckets + bucket];
+    std::vector<double> values(static_cast<size_t>(offsets[workers]));
+    perWorker([&](size_t w) {
+      const TopkCandidates& c = topkCandidates_[w];
+      double* out = values.data() + offsets[w];
+      for (int64_t k = 0; k < c.count; ++k) {
+        if (topkBucket(c.values[k], lowKey) == bucket) *out++ = c.values[k];
+      }
+    });
+    const int64_t rank = n - above;  // 1-based, from the top of the bucket
+    std::nth_element(values.begin(), values.begin() + (rank - 1), values.end(), std::greater<double>());
+    return values[static_cast<size_t>(rank - 1)];
+  }
+
   struct TopkSample {
     double low = 0.0;       // τ_low
-    double fraction = 0.0;  // share of the sample above it
+    double estimate = 0.0;  // the sample's k-th percentile (≥ τ_low): where the pass writes gradients
+    double fraction = 0.0;  // share of the sample above τ_low
   };
 
   // τ_low from kSampleRuns runs of kRunPixels pixels spread evenly over the batch (short runs, many
@@ -513,7 +577,12 @@ class CpuDriver {
     const int64_t rank = static_cast<int64_t>(std::ceil(1.5 * loss.options.k / 100.0 * static_cast<double>(m))) + 8;
     if (m < 256 || 2 * rank > m) return std::nullopt;
     std::nth_element(sample.begin(), sample.begin() + (rank - 1), sample.end(), std::greater<double>());
-    return TopkSample{std::max(0.0, sample[static_cast<size_t>(rank - 1)]), static_cast<double>(rank) / static_cast<double>(m)};
+    const double low = std::max(0.0, sample[static_cast<size_t>(rank - 1)]);
+    // the point estimate: rank ⌈k%·m⌉ (≤ rank), among the values above the one at rank
+    const int64_t point = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(loss.options.k / 100.0 * static_cast<double>(m))));
+    std::nth_element(sample.begin(), sample.begin() + (point - 1), sample.begin() + (rank - 1), std::greater<double>());
+    const double estimate = std::max(low, sample[static_cast<size_t>(point - 1)]);
+    return TopkSample{low, estimate, static_cast<double>(rank) / static_cast<double>(m)};
   }
 
   // Every channel's gradient at flat pixel (b·N + i) set to gradScale · 0 (the two-pass path's

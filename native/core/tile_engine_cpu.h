@@ -104,11 +104,13 @@ struct TileJob {
   double gradScale = 1.0;
   bool accumulate = false;
 
-  // topk in one ValuesAndGradient pass (losses.cpp, topkOnePass; softmax only): every pixel with
-  // v = −log p_t > topkLow gets the true-class u topkU (as if selected) and is recorded in its
-  // worker's TopkCandidates; the others get no gradient.
+  // topk in one ValuesAndGradient pass (losses.cpp, runTopkOnePass; softmax only): every pixel
+  // with v = −log p_t > topkLow is recorded in its worker's TopkCandidates; those with v > topkWrite
+  // (≥ topkLow: the estimated threshold) get the true-class u topkU (as if selected), the others
+  // no gradient.
   bool topkFused = false;
   double topkLow = 0.0;
+  double topkWrite = 0.0;
   double topkU = 0.0;
 
   int64_t tiles() const { return (pixels + kTilePixels - 1) / kTilePixels; }

@@ -12,6 +12,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "confusion_moments.h"
 #include "loss_list.h"
@@ -856,7 +861,7 @@ double runSpecialTileTerm(const TileJob& job, const SpecialTileRef& term, TileSc
 
 // topk's one-pass tile part (TileJob::topkFused, softmax): v = −log p_t exactly as the
 // Statistics pass stores it (storeActivation: valid · (z_t − lse)), 0 for ignored pixels;
-// tau = topkU where v > topkLow (the gradient of a selected pixel), 0 elsewhere; the pixels
+// tau = topkU where v > topkWrite (the gradient of a selected pixel), 0 elsewhere; the pixels
 // above topkLow appended to the worker's candidates.
 template <typename T>
 void topkTile(const TileJob& job, int64_t b, int64_t i0, const T* z, int n, TileScratch<T>& s, TilePartials& partials) {
@@ -865,13 +870,14 @@ void topkTile(const TileJob& job, int64_t b, int64_t i0, const T* z, int n, Tile
   for (int c = 0; c < job.classes; ++c) selectClass(z + c * job.pixels, s.label, c, n, lpt);
   for (int j = 0; j < n; ++j) lpt[j] = s.valid[j] * (lpt[j] - s.lse[j]);
   const T low = static_cast<T>(job.topkLow);  // τ_low ≥ 0, rounded to T: the pass compares in T
+  const T write = static_cast<T>(job.topkWrite);
   const T u = static_cast<T>(job.topkU);
   T* __restrict v = s.tmp;  // the values, then (writeTileGrad) its scratch
   T* __restrict tau = s.tau;
   const int32_t* __restrict label = s.label;
   for (int j = 0; j < n; ++j) {
     v[j] = label[j] >= 0 ? -lpt[j] : T(0);
-    tau[j] = v[j] > low ? u : T(0);
+    tau[j] = v[j] > write ? u : T(0);
   }
   TopkCandidates& out = *partials.topk;
   if (out.count + n > out.capacity) {  // no room for a whole tile: stop recording (the caller falls back)
@@ -880,7 +886,25 @@ void topkTile(const TileJob& job, int64_t b, int64_t i0, const T* z, int n, Tile
   }
   const int64_t first = b * job.pixels + i0;
   int64_t count = out.count;
-  for (int j = 0; j < n; ++j) {  // branch-free append (written always, kept when above τ_low)
+  int j = 0;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    // 8 pixels at a time: the ones above τ_low compressed to the front of a vector, stored whole
+    // (the tile's n slots are free, so a store of 8 never passes the capacity)
+    const __m256 lows = _mm256_set1_ps(low);
+    const __m512i lanes = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    for (; j + 8 <= n; j += 8) {
+      const __m256 values = _mm256_loadu_ps(v + j);
+      const __mmask8 keep = static_cast<__mmask8>(_mm256_movemask_ps(_mm256_cmp_ps(values, lows, _CMP_GT_OQ)));
+      const __m512d wide = _mm512_maskz_compress_pd(keep, _mm512_maskz_cvtps_pd(0xFF, values));
+      const __m512i where = _mm512_maskz_compress_epi64(keep, _mm512_add_epi64(_mm512_set1_epi64(first + j), lanes));
+      _mm512_storeu_pd(out.values + count, wide);
+      _mm512_storeu_si512(out.pixels + count, where);
+      count += __builtin_popcount(keep);
+    }
+  }
+#endif
+  for (; j < n; ++j) {  // branch-free append (written always, kept when above τ_low)
     out.values[count] = static_cast<double>(v[j]);
     out.pixels[count] = first + j;
     count += v[j] > low;
@@ -1043,23 +1067,33 @@ void sigmoidSoftplus(const double* z, int64_t n, double* sigmoid, double* softpl
 
 // The gradient at `count` pixels (flat b·N + i) of a softmax job whose only u is the true class's,
 // u there: dz_c = scale · ([c = t] u − p_c u), the arithmetic of writeTileGrad for that u (topk's
-// ties, after its one pass wrote them as selected).
+// one pass: its ties and the pixels it did not write as selected). Up to S pixels at a time are
+// gathered into a tile ([C][S] logits in the scratch's u rows), activated together, and the
+// gradient scattered back.
 template <typename T>
 void rewriteTrueUGradOf(const TileJob& job, const int64_t* pixels, int64_t count, T u, void* workspace) {
   TileScratch<T> s = TileScratch<T>::carve(workspace, job.classes);
   const int64_t stride = job.pixels;
   const int channels = static_cast<int>(job.channels);
   const T scale = static_cast<T>(job.gradScale);
-  for (int64_t k = 0; k < count; ++k) {
-    const int64_t b = pixels[k] / job.pixels, i = pixels[k] % job.pixels;
-    loadLabels(job, b, i, 1, s.label, s.valid);
-    const T* z = static_cast<const T*>(job.logits) + b * job.channels * job.pixels + i;
-    softmaxTile(z, stride, channels, 1, s.prob, s.logProb, false, false, s.lse, s.sum);
-    T* out = static_cast<T*>(job.grad) + b * job.channels * job.pixels + i;
-    const T total = u - T(0) * s.valid[0];
-    for (int c = 0; c < channels; ++c) {
-      const T uc = (s.label[0] == c ? u : T(0)) - T(0) * s.valid[0];
-      out[c * stride] = scale * (uc - s.prob[c * S] * total);
+  T* __restrict gathered = s.u;
+  for (int64_t k0 = 0; k0 < count; k0 += S) {
+    const int m = static_cast<int>(count - k0 < S ? count - k0 : S);
+    for (int j = 0; j < m; ++j) {
+      const int64_t b = pixels[k0 + j] / job.pixels, i = pixels[k0 + j] % job.pixels;
+      loadLabels(job, b, i, 1, s.label + j, s.valid + j);
+      const T* z = static_cast<const T*>(job.logits) + b * job.channels * job.pixels + i;
+      for (int c = 0; c < channels; ++c) gathered[c * S + j] = z[c * stride];
+    }
+    softmaxTile(gathered, S, channels, m, s.prob, s.logProb, false, false, s.lse, s.sum);
+    for (int j = 0; j < m; ++j) {
+      const int64_t b = pixels[k0 + j] / job.pixels, i = pixels[k0 + j] % job.pixels;
+      T* out = static_cast<T*>(job.grad) + b * job.channels * job.pixels + i;
+      const T total = u - T(0) * s.valid[j];
+      for (int c = 0; c < channels; ++c) {
+        const T uc = (s.label[j] == c ? u : T(0)) - T(0) * s.valid[j];
+        out[c * stride] = scale * (uc - s.prob[c * S + j] * total);
+      }
     }
   }
 }
