@@ -96,17 +96,15 @@ struct LineScratch {
   std::vector<double> f;   // [n] the line's squared distances so far
   std::vector<int64_t> v;  // [n] apexes of the envelope's parabolas
   std::vector<double> vh;  // [n] h = f/s² + p² at each apex
-  std::vector<double> zn;  // [n] start abscissa of each parabola: zn / zd (index units)
-  std::vector<double> zd;  // [n] (zd > 0; the first parabola starts at −inf: zn = −1, zd = 0)
-  std::vector<double> z;   // [n + 1] the starts as numbers, for the evaluation sweep
+  std::vector<double> zn;  // [n + 1] start abscissa of each parabola: zn / zd (index units)
+  std::vector<double> zd;  // [n + 1] (zd > 0; −inf for the first: zn = −1, zd = 0; +inf after the last)
   std::vector<double> plane;  // [H·W] 3-D only: the plane after the H pass
   explicit LineScratch(int64_t n, int64_t planeSize = 0)
       : f(static_cast<size_t>(n)),
         v(static_cast<size_t>(n)),
         vh(static_cast<size_t>(n)),
-        zn(static_cast<size_t>(n)),
-        zd(static_cast<size_t>(n)),
-        z(static_cast<size_t>(n + 1)),
+        zn(static_cast<size_t>(n + 1)),
+        zd(static_cast<size_t>(n + 1)),
         plane(static_cast<size_t>(planeSize)) {}
 };
 
@@ -122,23 +120,25 @@ void squaredStepsLine(const int32_t* steps, int64_t n, int64_t stride, double sp
 // Lower envelope of the parabolas f[p] + ((x − p)·s)² over the finite f[p] (Felzenszwalb &
 // Huttenlocher, Algorithm 1), in index units: with h[p] = f[p]/s² + p², the parabolas of p < q
 // meet at x = (h[q] − h[p]) / (2(q − p)). Each parabola's start is kept as a fraction (zn / zd,
-// zd > 0; zd = 0 encodes −inf for the first) and compared by cross-multiplication, so no division
-// sits on the loop's dependency chain. Returns the number of parabolas.
-int64_t buildEnvelope(const double* f, int64_t n, double inverseSquaredSpacing, LineScratch& s) {
+// zd > 0; zn = −1, zd = 0 encodes −inf for the first: a cross-multiplied comparison then says
+// "starts before" by itself) and compared by cross-multiplication, here and in the evaluation
+// sweep, so no division is made (exact comparisons with integer squared distances). Returns the
+// number of parabolas; zn[k] = 1, zd[k] = 0 (+inf) ends the sweep.
+int64_t buildEnvelope(const double* f, int64_t n, double inverseSquaredSpacing, double cap, LineScratch& s) {
   int64_t* v = s.v.data();
   double* vh = s.vh.data();
   double* zn = s.zn.data();
   double* zd = s.zd.data();
   int64_t k = 0;
   for (int64_t q = 0; q < n; ++q) {
-    if (f[q] == kInf) continue;
+    if (!(f[q] < cap)) continue;  // +inf, or never below the segment's bounding zeros
     const double qd = static_cast<double>(q);
     const double hq = f[q] * inverseSquaredSpacing + qd * qd;
     double num = -1.0, den = 0.0;  // −inf
     while (k > 0) {
       num = hq - vh[k - 1];
       den = 2.0 * (qd - static_cast<double>(v[k - 1]));
-      if (zd[k - 1] == 0.0 || num * zd[k - 1] > zn[k - 1] * den) break;  // starts after the last one
+      if (num * zd[k - 1] > zn[k - 1] * den) break;  // starts after the last one
       --k;
       num = -1.0;
       den = 0.0;
@@ -149,35 +149,29 @@ int64_t buildEnvelope(const double* f, int64_t n, double inverseSquaredSpacing, 
     zd[k] = den;
     ++k;
   }
+  zn[k] = 1.0;
+  zd[k] = 0.0;
   return k;
-}
-
-// Start abscissas as numbers (z[0] = −inf), for the evaluation sweep; z[k] = +inf ends it.
-void envelopeStarts(int64_t k, LineScratch& s) {
-  double* z = s.z.data();
-  z[0] = -kInf;
-  for (int64_t r = 1; r < k; ++r) z[r] = s.zn[r] / s.zd[r];
-  z[k] = kInf;
 }
 
 // out[q·stride] = min_p f[p] + ((q − p)·s)² (its square root when kRoot) for q in [first, last),
 // from the parabolas of f[0, n) (f = the scratch's line + offset).
 template <bool kRoot, class Out>
-void envelopeSegment(const double* f, int64_t n, int64_t first, int64_t last, double spacing, LineScratch& s, Out* out,
-                     int64_t stride) {
+void envelopeSegment(const double* f, int64_t n, int64_t first, int64_t last, double spacing, double cap, LineScratch& s,
+                     Out* out, int64_t stride) {
   const double squaredSpacing = spacing * spacing;
-  const int64_t k = buildEnvelope(f, n, 1.0 / squaredSpacing, s);
+  const int64_t k = buildEnvelope(f, n, 1.0 / squaredSpacing, cap, s);
   if (k == 0) {
     for (int64_t q = first; q < last; ++q) out[q * stride] = static_cast<Out>(kInf);
     return;
   }
-  envelopeStarts(k, s);
   const int64_t* v = s.v.data();
-  const double* z = s.z.data();
+  const double* zn = s.zn.data();
+  const double* zd = s.zd.data();
   int64_t r = 0;
   for (int64_t q = first; q < last; ++q) {
     const double x = static_cast<double>(q);
-    while (z[r + 1] < x) ++r;  // parabola r + 1 starts before x
+    while (zn[r + 1] < x * zd[r + 1]) ++r;  // parabola r + 1 starts before x
     const double offset = static_cast<double>(q - v[r]);
     const double d = f[v[r]] + offset * offset * squaredSpacing;
     if constexpr (kRoot) {
@@ -186,6 +180,16 @@ void envelopeSegment(const double* f, int64_t n, int64_t first, int64_t last, do
       out[q * stride] = static_cast<Out>(d);
     }
   }
+}
+
+// The largest squared distance an element of a run of `length` elements can have to the zeros
+// bounding it (leftZero / rightZero: whether there is one on that side; +inf without either). A
+// parabola whose apex value is at least that is nowhere below the bounds' parabolas, so the
+// envelope of the run can leave it out (same minima).
+double runCap(int64_t length, bool leftZero, bool rightZero, double spacing) {
+  if (!leftZero && !rightZero) return kInf;
+  const double steps = static_cast<double>(leftZero && rightZero ? (length + 1) / 2 : length) * spacing;
+  return steps * steps;
 }
 
 // The transform of the scratch's line f[0, n) into out. Elements with f = 0 (features of the line)
@@ -206,7 +210,8 @@ void envelopeLine(int64_t n, double spacing, LineScratch& s, Out* out, int64_t s
     int64_t hi = q;
     while (hi < n && f[hi] != 0.0) ++hi;  // the zero after it, or n
     const int64_t end = std::min(hi + 1, n);
-    envelopeSegment<kRoot>(f + lo, end - lo, 0, end - lo, spacing, s, out + lo * stride, stride);
+    const double cap = runCap(hi - q, q > 0, hi < n, spacing);
+    envelopeSegment<kRoot>(f + lo, end - lo, 0, end - lo, spacing, cap, s, out + lo * stride, stride);
     q = end;
   }
 }
@@ -228,7 +233,8 @@ void otherSideLine(const uint8_t* mask, int64_t maskStride, int64_t n, double sp
     if (a > 0) f[a - 1] = 0.0;  // the left neighbour (its own run is done)
     const double right = b < n ? f[b] : 0.0;
     if (b < n) f[b] = 0.0;  // the right neighbour, restored for its own run
-    envelopeSegment<kRoot>(f + lo, end - lo, a - lo, b - lo, spacing, s, out + lo * stride, stride);
+    const double cap = runCap(b - a, a > 0, b < n, spacing);
+    envelopeSegment<kRoot>(f + lo, end - lo, a - lo, b - lo, spacing, cap, s, out + lo * stride, stride);
     if (b < n) f[b] = right;
     a = b;
   }

@@ -8,6 +8,7 @@
 
 #include <ATen/core/Dict.h>
 #include <ATen/core/List.h>
+#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 
 namespace segloss::trainer {
@@ -42,10 +43,57 @@ void Optimizer::step(double lr) {
   }
 }
 
+namespace {
+
+// Whether the fused SGD loop can run over a parameter's storage: float32 on the CPU, dense, and its
+// gradient (and momentum buffer, when there is one) laid out as the parameter is, so that one
+// index walks all of them.
+bool fusedSgdApplies(const at::Tensor& p, const at::Tensor& g, const at::Tensor& buffer) {
+  const auto sameLayout = [&](const at::Tensor& t) {
+    return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.layout() == at::kStrided && t.sizes() == p.sizes() &&
+           t.strides() == p.strides() && t.storage_offset() >= 0;
+  };
+  if (!(sameLayout(p) && p.is_non_overlapping_and_dense() && sameLayout(g))) return false;
+  return !buffer.defined() || sameLayout(buffer);
+}
+
+// One SGD step over a parameter in one pass (the unfused step makes five over it: d = g + λp, the
+// buffer's scaling and addition, the parameter's update; 420 MB each for TransUNet b16), split over
+// ATen's threads: d = g + λp; b = μb + d (b = d on the first step); p −= lr·(nesterov ? d + μb : b).
+// Momentum 0: p −= lr·d, no buffer.
+void fusedSgdCpu(at::Tensor& p, const at::Tensor& g, at::Tensor& buffer, bool firstStep, const SgdOptions& o, double lr) {
+  float* __restrict pw = p.data_ptr<float>();
+  const float* __restrict gw = g.data_ptr<float>();
+  float* __restrict bw = buffer.defined() ? buffer.data_ptr<float>() : nullptr;
+  const float decay = static_cast<float>(o.weightDecay), momentum = static_cast<float>(o.momentum);
+  const float rate = static_cast<float>(-lr);
+  const bool nesterov = o.nesterov;
+  at::parallel_for(0, p.numel(), int64_t(1) << 16, [&](int64_t begin, int64_t end) {
+    if (bw == nullptr) {
+      for (int64_t i = begin; i < end; ++i) pw[i] += rate * (gw[i] + decay * pw[i]);
+      return;
+    }
+    for (int64_t i = begin; i < end; ++i) {
+      const float d = gw[i] + decay * pw[i];
+      const float b = firstStep ? d : momentum * bw[i] + d;
+      bw[i] = b;
+      pw[i] += rate * (nesterov ? d + momentum * b : b);
+    }
+  });
+}
+
+}  // namespace
+
 void Optimizer::sgdStep(const SgdOptions& o, double lr) {
   for (size_t i = 0; i < parameters_.size(); ++i) {
     at::Tensor& p = parameters_[i];
     if (!p.grad().defined()) continue;
+    if (fusedSgdApplies(p, p.grad(), first_[i])) {
+      const bool firstStep = o.momentum != 0.0 && !first_[i].defined();
+      if (firstStep) first_[i] = at::empty_like(p, at::MemoryFormat::Preserve);
+      fusedSgdCpu(p, p.grad(), first_[i], firstStep, o, lr);
+      continue;
+    }
     at::Tensor d = p.grad();
     if (o.weightDecay != 0.0) d = d.add(p, o.weightDecay);
     if (o.momentum != 0.0) {
