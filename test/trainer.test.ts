@@ -14,7 +14,7 @@ import { metrics } from '../src/metrics';
 import { Trainer, TRAINER_DISPOSED } from '../src/trainer/index';
 import type { ProgressEvent, StepEvent, TrainerOptions, TrainingData } from '../src/trainer/types';
 import { shapesData } from './helpers/shapes';
-import { interop, python, tempFolder, torchReady, torchRequired, torchSkipReason } from './helpers/trainer';
+import { interop, python, tempFolder, torchReady, torchRequired, torchSkipReason, writeF32 } from './helpers/trainer';
 
 const skipReason = torchSkipReason();
 if (!torchReady && !torchRequired) console.warn(`test/trainer.test.ts skipped: ${skipReason}`);
@@ -466,6 +466,31 @@ describe.skipIf(!torchReady)('Trainer: determinism, checkpoints and resume', () 
     expect([r.epoch, r.step]).toEqual([1, 3]);
     expect(r.config.model).toEqual({ name: 'unet', inChannels: 1, numClasses: 3, baseChannels: 4, bilinear: false });
     expect(r.config.seed).toBe(7);
+  });
+
+  // The native step (forward, 0.5·Dice + 0.5·CE, backward, the fused SGD update with momentum and
+  // weight decay) against PyTorch's: torch.optim.SGD from our checkpoint's model and momentum
+  // buffers, one step on the same batch (the whole set, no augmentation: the order does not matter).
+  it.skipIf(!python)('one step equals torch.optim.SGD (momentum, weight decay) on the same batch from our checkpoint', async () => {
+    const batch = shapesData(4, 32, 9);
+    const [lr, momentum, weightDecay] = [0.2, 0.9, 0.01];
+    const trainer = await Trainer.create({ ...small, optimizer: { name: 'sgd', lr, momentum, weightDecay, schedule: 'constant' } });
+    const fitOne = (epochs: number) => trainer.fit(batch, { epochs, batchSize: 4, augment: 'none' });
+    await fitOne(1); // the first step: the momentum buffers exist from here on
+    const before = path.join(folder, 'sgd-before.pt');
+    const after = path.join(folder, 'sgd-after.pt');
+    await trainer.save(before);
+    await fitOne(2);
+    await trainer.save(after);
+    trainer.dispose();
+    const images = path.join(folder, 'sgd-images.f32');
+    const masks = path.join(folder, 'sgd-masks.u8');
+    writeF32(images, batch.images as Float32Array);
+    fs.writeFileSync(masks, Buffer.from((batch.masks as Uint8Array).buffer));
+    const r = interop<{ model: number; buffers: number; moved: number }>('sgd-step', before, after, images, masks, 4, 32, 32, lr, momentum, weightDecay);
+    expect(r.moved).toBeGreaterThan(1e-3); // the step moved the weights
+    expect(r.model).toBeLessThan(1e-4); // relative to each tensor's largest magnitude
+    expect(r.buffers).toBeLessThan(1e-3);
   });
 });
 

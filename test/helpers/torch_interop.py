@@ -13,6 +13,10 @@ the venv's torch. Each command prints one JSON line.
   vit-npz <out.npz> <hidden> <layers> <heads> <mlp> <grid> <seed>
                                                  random weights in the published R50+ViT-B_16.npz
                                                  layout (np.savez), position grid `grid`² + class token
+  sgd-step <before> <after> <images.f32> <masks.u8> <N> <H> <W> <lr> <momentum> <weight decay>
+                                                 one training step of the PyTorch UNet from our
+                                                 checkpoint `before` (model and SGD state) on the whole
+                                                 batch (0.5 batch Dice + 0.5 CE), against `after`
   transunet-logits <checkpoint> <images.f32> <N> <out.f32> [<weights.npz>]
                                                  the PyTorch TransUNet with our checkpoint's weights
                                                  (then the reference's load_from of the npz), eval logits
@@ -168,7 +172,45 @@ def transunet_logits(path, images, n, out, npz=None):
     return {"shape": list(y.shape), "strict": not result.missing_keys and not result.unexpected_keys}
 
 
+def sgd_step(before, after, images, masks, n, h, w, lr, momentum, weight_decay):
+    d, e = torch.load(before), torch.load(after)
+    cfg = d["config"]["model"]
+    classes = cfg["numClasses"]
+    model = UNet(cfg["inChannels"], classes, cfg["baseChannels"], cfg["bilinear"])
+    model.load_state_dict(d["model"])
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=float(lr), momentum=float(momentum), weight_decay=float(weight_decay))
+    opt.load_state_dict(d["optimizer"])
+    for group in opt.param_groups:
+        group["lr"] = float(lr)
+    n, h, w = int(n), int(h), int(w)
+    x = read_f32(images, (n, cfg["inChannels"], h, w))
+    y = torch.from_numpy(np.fromfile(masks, dtype=np.uint8).reshape(n, h, w).astype(np.int64))
+    logits = model(x)
+    p = torch.softmax(logits, 1)
+    g = torch.nn.functional.one_hot(y, classes).permute(0, 3, 1, 2).to(p.dtype)
+    dims = (0, 2, 3)
+    dice = 1 - ((2 * (p * g).sum(dims) + 1e-5) / (p.sum(dims) + g.sum(dims) + 1e-5)).mean()
+    loss = 0.5 * dice + 0.5 * torch.nn.functional.cross_entropy(logits, y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    ours = e["model"]
+    worst = 0.0
+    for k, v in model.state_dict().items():
+        if not v.is_floating_point():
+            continue
+        diff = float((v.double() - ours[k].double()).abs().max())
+        scale = float(v.double().abs().max()) + 1e-6
+        worst = max(worst, diff / scale)
+    state = opt.state_dict()["state"]
+    buffers = max(float((state[i]["momentum_buffer"].double() - e["optimizer"]["state"][i]["momentum_buffer"].double()).abs().max()
+                        / (float(state[i]["momentum_buffer"].double().abs().max()) + 1e-12)) for i in state)
+    moved = max(float((model.state_dict()[k].double() - d["model"][k].double()).abs().max()) for k in ours if ours[k].is_floating_point())
+    return {"model": worst, "buffers": buffers, "moved": moved, "loss": float(loss)}
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     print(json.dumps({"inspect": inspect, "equal": equal, "logits": logits, "make": make, "ordered": ordered,
-                      "vit-npz": vit_npz, "transunet-logits": transunet_logits}[command](*args)))
+                      "vit-npz": vit_npz, "transunet-logits": transunet_logits, "sgd-step": sgd_step}[command](*args)))
