@@ -141,9 +141,10 @@ function timeCorePrebuilt(dir, shape, threads, iterations) {
 // ---- ours: peak extra memory --------------------------------------------------------------------
 
 // One call in a fresh process after the logits, labels and gradient array are allocated and
-// touched: the rise of the peak resident set (getrusage maxrss) over the call is the scratch the
-// engine needed at its peak (buffers, per-worker scratch), reported also as a multiple of the
-// logits' bytes.
+// touched: the peak resident set after the call (getrusage maxrss) over the resident set just
+// before it is the scratch the engine needed at its peak (buffers, per-worker scratch), reported
+// also as a multiple of the logits' bytes. (Measured from the peak before the call instead, the
+// rise read 0 whenever the process had been larger earlier, e.g. while loading.)
 const MEMORY_CHILD = `
 'use strict';
 const { computeLoss } = require('./lib/index.js');
@@ -155,10 +156,10 @@ for (let i = 0; i < logits.length; ++i) logits[i] = ((i * 2654435761) % 42949672
 const target = new Uint8Array(B * pixels);
 for (let i = 0; i < target.length; ++i) target[i] = (i * 40503) % C;
 const gradOut = new Float32Array(logits.length).fill(1);
-const before = process.resourceUsage().maxRSS;
+const before = process.memoryUsage().rss;
 computeLoss(objective, { logits, target, shape }, { grad: true, gradOut });
-const after = process.resourceUsage().maxRSS;
-console.log(JSON.stringify({ peakExtraBytes: (after - before) * 1024, logitsBytes: logits.byteLength }));
+const after = process.resourceUsage().maxRSS * 1024;
+console.log(JSON.stringify({ peakExtraBytes: Math.max(0, after - before), logitsBytes: logits.byteLength }));
 `;
 
 function peakExtraMemory(dir, shape, threads) {
