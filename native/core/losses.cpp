@@ -590,12 +590,13 @@ class CpuDriver {
   void zeroPixelGradient(int64_t flat, size_t element) {
     const int64_t b = flat / job_.pixels, i = flat % job_.pixels;
     const int64_t first = b * job_.channels * job_.pixels + i;
-    for (int64_t c = 0; c < job_.channels; ++c) {
-      if (element == sizeof(double)) {
-        static_cast<double*>(job_.grad)[first + c * job_.pixels] = job_.gradScale * 0.0;
-      } else {
-        static_cast<float*>(job_.grad)[first + c * job_.pixels] = static_cast<float>(job_.gradScale) * 0.0f;
-      }
+    const auto write = [&](auto* grad, auto zero) {
+      for (int64_t c = 0; c < job_.channels; ++c) grad[first + c * job_.pixels] = zero;
+    };
+    if (element == sizeof(double)) {
+      write(static_cast<double*>(job_.grad), job_.gradScale * 0.0);
+    } else {
+      write(static_cast<float*>(job_.grad), static_cast<float>(job_.gradScale) * 0.0f);
     }
   }
 
@@ -904,14 +905,13 @@ double computeLossCpu(const LossTensors& tensors, const std::vector<WeightedLoss
   double value = 0.0;
   bool accumulate = grad && grad->accumulate;
   bool checked = false;  // labels and logits checked (the tile passes check them on the way)
-  if (engine.functors.size() == 1 && engine.special.size() == 1) {
-    if (const TopKLoss* topk = std::get_if<TopKLoss>(&engine.functors[0])) {
-      CpuDriver driver(tensors, engine);
-      if (const std::optional<double> v = driver.runTopkOnePass(*topk, engine.weights[0], grad)) return *v;
-    }
-  }
   if (!engine.pixel.empty() || !engine.region.empty() || !engine.special.empty() || !engine.map.empty()) {
     CpuDriver driver(tensors, engine);
+    // topk alone: its one-pass path when it applies (else, or when it gives way, the passes below)
+    const TopKLoss* topk = engine.functors.size() == 1 ? std::get_if<TopKLoss>(&engine.functors[0]) : nullptr;
+    if (topk) {
+      if (const std::optional<double> v = driver.runTopkOnePass(*topk, engine.weights[0], grad)) return *v;
+    }
     value = driver.run(grad);
     accumulate = true;
     checked = true;
