@@ -33,7 +33,8 @@ void squaredDistanceToFeatures(const uint8_t* data, FeatureRule rule, int64_t ma
 
 // For maps whose mask has both sides: out[m, i] = the distance from element i to the nearest
 // element on the other side (inside → nearest zero element, outside → nearest non-zero one), i.e.
-// edt(mask) + edt(¬mask), both transforms of a map in one worker's cache; defined[m] = 1. Maps
+// edt(mask) + edt(¬mask), computed as one transform (each run of equal values takes the envelope
+// between its neighbours of the other value); defined[m] = 1. Maps
 // with an empty or full mask: defined[m] = 0 and out[m] is not written. disjointGroup > 1: the
 // maps come in groups of that many masks that are meant not to overlap (the classes of one image,
 // e.g. from a label map); such a group needs one transform per class (plus one for the elements
