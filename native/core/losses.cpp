@@ -487,8 +487,11 @@ class CpuDriver {
     return (bits >> 63) != 0 ? ~bits : bits | (uint64_t(1) << 63);
   }
 
+  // (A candidate is above low's T-rounding, hence above low itself; a key at or below low's would
+  // still go to bucket 0, never wrap to the top.)
   static int topkBucket(double v, uint64_t lowKey) {
-    const uint64_t offset = (orderedKey(v) - lowKey) >> kTopkBucketShift;
+    const uint64_t key = orderedKey(v);
+    const uint64_t offset = key > lowKey ? (key - lowKey) >> kTopkBucketShift : 0;
     return static_cast<int>(std::min<uint64_t>(offset, kTopkBuckets - 1));
   }
 
