@@ -584,8 +584,9 @@ double classMapTermTile(const TileJob& job, const MapTermRef& term, const double
   return value;
 }
 
-// w Σ_j m_j (−log p_t) over the tile; with `gradient`, u_t += −w m_j. log p_t = z_t − lse under
-// softmax, else the log-probability rows.
+// w Σ_j m_j (−log p_t) over the tile; with `gradient`, tau += −w m_j (its u is the true class's
+// only: u_t = p_t ∂/∂p_t = −w m_j, so it joins the pixel-wise terms' true-class coefficients and
+// needs no class rows). log p_t = z_t − lse under softmax, else the log-probability rows.
 template <typename T>
 double trueClassMapTermTile(const TileJob& job, const MapTermRef& term, const double* image, int64_t i0, const T* z,
                             TileScratch<T>& s, int n, int real, bool gradient) {
@@ -608,16 +609,22 @@ double trueClassMapTermTile(const TileJob& job, const MapTermRef& term, const do
   }
   if (gradient) {
     const T w = static_cast<T>(term.factors[0]);
-    for (int c = 0; c < job.classes; ++c) {
-      const int32_t* __restrict label = s.label;
-      T* __restrict uc = s.u + c * S;
-      for (int j = 0; j < n; ++j) uc[j] -= (label[j] == c ? w : T(0)) * m[j];
-    }
+    T* __restrict tau = s.tau;
+    for (int j = 0; j < n; ++j) tau[j] -= w * m[j];
   }
   return term.factors[0] * static_cast<double>(laneTotal(lanes));
 }
 
-// Every map term on the tile of image b: the sum of their values; gradients added to s.u.
+// Whether the job has a map term of that kind (TrueClassLog terms write tau, the others s.u).
+inline bool hasMapTerm(const TileJob& job, bool trueClass) {
+  for (int k = 0; k < job.mapTermCount; ++k) {
+    if ((job.mapTerms[k].kind == MapTermKind::TrueClassLog) == trueClass) return true;
+  }
+  return false;
+}
+
+// Every map term on the tile of image b: the sum of their values; gradients added to s.u (class
+// maps) or s.tau (true-class maps).
 template <typename T>
 double runMapTerms(const TileJob& job, int64_t b, int64_t i0, const T* z, TileScratch<T>& s, int n, int real,
                    bool gradient) {
@@ -861,7 +868,7 @@ double runSpecialTileTerm(const TileJob& job, const SpecialTileRef& term, TileSc
 
 // topk's one-pass tile part (TileJob::topkFused, softmax): v = −log p_t exactly as the
 // Statistics pass stores it (storeActivation: valid · (z_t − lse)), 0 for ignored pixels;
-// tau = topkU where v > topkWrite (the gradient of a selected pixel), 0 elsewhere; the pixels
+// tau += topkU where v > topkWrite (the gradient of a selected pixel); the pixels
 // above topkLow appended to the worker's candidates.
 template <typename T>
 void topkTile(const TileJob& job, int64_t b, int64_t i0, const T* z, int n, TileScratch<T>& s, TilePartials& partials) {
@@ -877,7 +884,7 @@ void topkTile(const TileJob& job, int64_t b, int64_t i0, const T* z, int n, Tile
   const int32_t* __restrict label = s.label;
   for (int j = 0; j < n; ++j) {
     v[j] = label[j] >= 0 ? -lpt[j] : T(0);
-    tau[j] = v[j] > write ? u : T(0);
+    tau[j] += v[j] > write ? u : T(0);
   }
   TopkCandidates& out = *partials.topk;
   if (out.count + n > out.capacity) {  // no room for a whole tile: stop recording (the caller falls back)
@@ -939,27 +946,28 @@ void runUnit(const TileJob& job, int64_t unit, TileScratch<T>& s, TilePartials& 
       partials.specialTileValues[k] += runSpecialTileTerm(job, job.specialTiles[k], s, padded, true, false);
     }
   }
+  const bool classMaps = hasMapTerm(job, false), trueClassMaps = hasMapTerm(job, true);
   const GradParts parts{job.coefficients != nullptr || job.specialDprob != nullptr || job.specialU != nullptr ||
-                            job.mapTermCount > 0 || job.specialTileCount > 0,
-                        job.pixelTermCount > 0 || job.specialTrueU != nullptr || job.topkFused};
+                            classMaps || job.specialTileCount > 0,
+                        job.pixelTermCount > 0 || job.specialTrueU != nullptr || job.topkFused || trueClassMaps};
   if (gradient && job.coefficients) {
     regionTileGrad(job.coefficients + b * classes * kCoefficientCount, s, classes, n);
-  } else if (gradient && (job.mapTermCount > 0 || job.specialTileCount > 0)) {  // these terms add to u
+  } else if (gradient && (classMaps || job.specialTileCount > 0)) {  // these terms add to u
     for (int j = 0; j < classes * S; ++j) s.u[j] = T(0);
   }
-  const bool uWritten = job.coefficients != nullptr || job.mapTermCount > 0 || job.specialTileCount > 0;
+  const bool uWritten = job.coefficients != nullptr || classMaps || job.specialTileCount > 0;
   if (gradient && job.confusionRows) confusionTileGrad(job.confusionRows + b * confusionSize(classes), s, classes, n);
   if (gradient && job.specialDprob) addSpecialDprob(job, b, i0, n, s, !uWritten);
   if (gradient && job.specialU) addSpecialU(job, b, i0, n, s, !uWritten && job.specialDprob == nullptr);
   if (gradient) {
     for (int k = 0; k < job.specialTileCount; ++k) runSpecialTileTerm(job, job.specialTiles[k], s, padded, false, true);
   }
+  if (parts.pixel) {
+    for (int j = 0; j < padded; ++j) s.tau[j] = T(0);
+  }
   if (job.mapTermCount > 0 && (values || gradient)) {
     const double v = runMapTerms(job, b, i0, z, s, padded, n, gradient);
     if (values) *partials.mapValue += v;
-  }
-  if (parts.pixel) {
-    for (int j = 0; j < padded; ++j) s.tau[j] = T(0);
   }
   if (job.pixelComplements) {
     for (int j = 0; j < classes * S; ++j) s.direct[j] = T(0);
