@@ -270,6 +270,15 @@ void rewriteTrueUGradCpu(const TileJob& job, const int64_t* pixels, int64_t coun
   }
 }
 
+// The active instruction set's trueClassLosses (tile_engine_cpu.h).
+void trueClassLossesCpu(const TileJob& job, const int64_t* pixels, int64_t count, double* out, void* workspace) {
+  switch (activeCpuIsa()) {
+    case CpuIsa::Avx512: return isa_avx512::trueClassLosses(job, pixels, count, out, workspace);
+    case CpuIsa::Avx2: return isa_avx2::trueClassLosses(job, pixels, count, out, workspace);
+    default: return isa_sse2::trueClassLosses(job, pixels, count, out, workspace);
+  }
+}
+
 class CpuDriver {
  public:
   CpuDriver(const LossTensors& tensors, const EngineTerms& terms) : tensors_(tensors), terms_(terms), job_(tileJobOf(tensors)) {
@@ -390,11 +399,13 @@ class CpuDriver {
         std::min<int64_t>(rangePixels, static_cast<int64_t>(std::ceil(2.0 * sample->fraction * rangePixels)) + 4096);
     std::vector<BatchArray<double>> values;
     std::vector<BatchArray<int64_t>> pixels;
+    std::vector<int64_t> histograms(size_t(workers) * kTopkBuckets, 0);
     topkCandidates_.assign(static_cast<size_t>(workers), TopkCandidates{});
     for (int w = 0; w < workers; ++w) {
       values.emplace_back(static_cast<size_t>(capacity), BufferFill::Overwritten);
       pixels.emplace_back(static_cast<size_t>(capacity), BufferFill::Overwritten);
-      topkCandidates_[w] = TopkCandidates{values.back().data, pixels.back().data, capacity, 0, false};
+      topkCandidates_[w] = TopkCandidates{values.back().data, pixels.back().data, capacity, 0, false,
+                                          histograms.data() + size_t(w) * kTopkBuckets, orderedKey(sample->low)};
     }
     job_.checkInputs = true;
     job_.grad = grad->data;
@@ -414,56 +425,41 @@ class CpuDriver {
       count += c.count;
     }
     if (count < n) return std::nullopt;
-    const double tau = nthLargestCandidate(n, sample->low);
-    // per worker, over its own candidates (each worker's pixels are its own: no two write one
-    // pixel): the count above and at τ, the sum above it; the gradient of the ones written as
-    // selected (v > the written threshold, as the pass compared in T) but below τ zeroed, and the
-    // one of those above τ but not written rewritten
+    // τ; the gradient of the candidates written as selected (v > the written threshold, as the
+    // pass compared in T) but below τ zeroed, and the one of those above τ but not written
+    // rewritten: per worker, over its candidates near τ (each worker's pixels are its own: no two
+    // write one pixel)
     const bool float64 = job_.dtype == ScalarType::Float64;
-    const size_t element = float64 ? sizeof(double) : sizeof(float);
     const double written = float64 ? sample->estimate : static_cast<double>(static_cast<float>(sample->estimate));
+    const TopkThreshold t = selectThreshold(n, sample->low, written);
+    const double tau = t.tau;
     const double u = -(weight / static_cast<double>(n));
     const size_t scratch = tileWorkspaceBytes(job_);
-    ensureScratch(topkCandidates_.size() * scratch);
+    ensureScratch(size_t(workers) * scratch);
     std::vector<BatchArray<int64_t>> raised;
-    for (const TopkCandidates& c : topkCandidates_) raised.emplace_back(static_cast<size_t>(c.count), BufferFill::Overwritten);
-    std::vector<int64_t> aboveOf(topkCandidates_.size(), 0), tiedOf(topkCandidates_.size(), 0);
-    std::vector<double> sumOf(topkCandidates_.size(), 0.0);
-    parallelRanges(static_cast<int64_t>(topkCandidates_.size()), static_cast<int>(topkCandidates_.size()),
-                   [&](int, int64_t w0, int64_t w1) {
-                     for (int64_t w = w0; w < w1; ++w) {
-                       const TopkCandidates& c = topkCandidates_[static_cast<size_t>(w)];
-                       int64_t* raise = raised[static_cast<size_t>(w)].data;
-                       int64_t above = 0, tied = 0, raises = 0;
-                       double sum = 0.0;
-                       for (int64_t k = 0; k < c.count; ++k) {
-                         const double v = c.values[k];
-                         above += v > tau;
-                         tied += v == tau;
-                         sum += v > tau ? v : 0.0;
-                         if (v < tau && v > written) zeroPixelGradient(c.pixels[k], element);
-                         if (v > tau && v <= written) raise[raises++] = c.pixels[k];
-                       }
-                       rewriteTrueUGradCpu(job_, raise, raises, u, scratch_.get() + w * scratch);
-                       aboveOf[static_cast<size_t>(w)] = above;
-                       tiedOf[static_cast<size_t>(w)] = tied;
-                       sumOf[static_cast<size_t>(w)] = sum;
-                     }
-                   });
-    int64_t above = 0, tied = 0;
-    double sumAbove = 0.0;
-    for (size_t w = 0; w < topkCandidates_.size(); ++w) {
-      above += aboveOf[w];
-      tied += tiedOf[w];
-      sumAbove += sumOf[w];
-    }
+    for (const TopkNear& near : t.near) raised.emplace_back(static_cast<size_t>(near.count), BufferFill::Overwritten);
+    parallelRanges(workers, workers, [&](int, int64_t w0, int64_t w1) {
+      for (int64_t w = w0; w < w1; ++w) {
+        const TopkNear& near = t.near[static_cast<size_t>(w)];
+        int64_t* raise = raised[static_cast<size_t>(w)].data;
+        int64_t raises = 0;
+        for (int64_t k = 0; k < near.count; ++k) {
+          const double v = near.values.data[k];
+          if (v < tau && v > written) zeroPixelGradient(near.pixels.data[k]);
+          if (v > tau && v <= written) raise[raises++] = near.pixels.data[k];
+        }
+        rewriteTrueUGradCpu(job_, raise, raises, u, scratch_.get() + w * scratch);
+      }
+    });
+    const int64_t above = t.above, tied = t.tied;
+    const double sumAbove = t.sumAbove;
     // at τ: the tie weight's gradient (unless it is 1 and the ties were written as selected)
     const double tieWeight = static_cast<double>(n - above) / static_cast<double>(tied);
     if (tieWeight != 1.0 || !(tau > written)) {
       std::vector<int64_t> ties;
-      for (const TopkCandidates& c : topkCandidates_) {
-        for (int64_t k = 0; k < c.count; ++k) {
-          if (c.values[k] == tau) ties.push_back(c.pixels[k]);
+      for (const TopkNear& near : t.near) {
+        for (int64_t k = 0; k < near.count; ++k) {
+          if (near.values.data[k] == tau) ties.push_back(near.pixels.data[k]);
         }
       }
       rewriteTrueUGradCpu(job_, ties.data(), static_cast<int64_t>(ties.size()), u * tieWeight, scratch_.get());
@@ -474,63 +470,88 @@ class CpuDriver {
   }
 
  private:
-  // The n-th largest of the workers' candidate values (all > low; n ≤ their count), selected on the
-  // workers: a histogram of the values' order-preserving 64-bit keys above low's (kTopkBuckets
-  // buckets of 2^kTopkBucketShift keys: 512 per binade, the last one open-ended), the bucket that
-  // holds the n-th largest, then std::nth_element over that bucket's values only.
-  static constexpr int kTopkBuckets = 4096;
-  static constexpr int kTopkBucketShift = 43;
+  // One worker's candidates in the buckets from the written threshold's to τ's: the only ones
+  // whose gradient the pass may have written wrongly, and every tie of τ.
+  struct TopkNear {
+    BatchArray<double> values;
+    BatchArray<int64_t> pixels;
+    int64_t count = 0;
+  };
 
-  static uint64_t orderedKey(double v) {
-    uint64_t bits;
-    std::memcpy(&bits, &v, sizeof bits);
-    return (bits >> 63) != 0 ? ~bits : bits | (uint64_t(1) << 63);
-  }
+  struct TopkThreshold {
+    double tau = 0.0;       // the n-th largest candidate value
+    int64_t above = 0;      // candidates > τ
+    int64_t tied = 0;       // candidates = τ
+    double sumAbove = 0.0;  // Σ of the candidate values > τ
+    std::vector<TopkNear> near;  // per worker
+  };
 
-  // (A candidate is above low's T-rounding, hence above low itself; a key at or below low's would
-  // still go to bucket 0, never wrap to the top.)
-  static int topkBucket(double v, uint64_t lowKey) {
-    const uint64_t key = orderedKey(v);
-    const uint64_t offset = key > lowKey ? (key - lowKey) >> kTopkBucketShift : 0;
-    return static_cast<int>(std::min<uint64_t>(offset, kTopkBuckets - 1));
-  }
-
-  double nthLargestCandidate(int64_t n, double low) const {
+  // τ = the n-th largest of the workers' candidate values (all > low; n ≤ their count) and the
+  // counts and sum around it, from the histograms the pass made of them (TopkCandidates::histogram,
+  // topkBucket): the bucket that holds the n-th largest; then one pass over each worker's
+  // candidates (on the workers) counts and sums the ones in higher buckets, collects the values of
+  // τ's bucket and the candidates near τ (TopkNear, between the buckets of `written` and τ);
+  // std::nth_element over τ's bucket gives τ, and that bucket's values its ties and the rest.
+  TopkThreshold selectThreshold(int64_t n, double low, double written) const {
     const uint64_t lowKey = orderedKey(low);
     const int workers = static_cast<int>(topkCandidates_.size());
-    std::vector<int64_t> histograms(size_t(workers) * kTopkBuckets, 0);
-    const auto perWorker = [&](const auto& body) {
-      parallelRanges(workers, workers, [&](int, int64_t w0, int64_t w1) {
-        for (int64_t w = w0; w < w1; ++w) body(static_cast<size_t>(w));
-      });
+    const auto inBuckets = [&](int w, int from, int to) {
+      int64_t count = 0;
+      for (int b = from; b <= to; ++b) count += topkCandidates_[size_t(w)].histogram[b];
+      return count;
     };
-    perWorker([&](size_t w) {
-      const TopkCandidates& c = topkCandidates_[w];
-      int64_t* histogram = histograms.data() + w * kTopkBuckets;
-      for (int64_t k = 0; k < c.count; ++k) ++histogram[topkBucket(c.values[k], lowKey)];
-    });
-    // from the top: the bucket where the count reaches n, and the rank of the n-th in it
+    // from the top: the bucket where the count reaches n
     int bucket = kTopkBuckets - 1;
-    int64_t above = 0;
+    int64_t aboveBucket = 0;
     for (;; --bucket) {
       int64_t inBucket = 0;
-      for (int w = 0; w < workers; ++w) inBucket += histograms[size_t(w) * kTopkBuckets + bucket];
-      if (above + inBucket >= n || bucket == 0) break;
-      above += inBucket;
+      for (int w = 0; w < workers; ++w) inBucket += inBuckets(w, bucket, bucket);
+      if (aboveBucket + inBucket >= n || bucket == 0) break;
+      aboveBucket += inBucket;
     }
+    const int writtenBucket = topkBucket(written, lowKey);
+    const int nearFrom = std::min(bucket, writtenBucket), nearTo = std::max(bucket, writtenBucket);
+    TopkThreshold t;
     std::vector<int64_t> offsets(size_t(workers) + 1, 0);
-    for (int w = 0; w < workers; ++w) offsets[w + 1] = offsets[w] + histograms[size_t(w) * kTopkBuckets + bucket];
+    for (int w = 0; w < workers; ++w) {
+      offsets[w + 1] = offsets[w] + inBuckets(w, bucket, bucket);
+      const int64_t count = inBuckets(w, nearFrom, nearTo);
+      t.near.push_back(TopkNear{BatchArray<double>(size_t(count), BufferFill::Overwritten),
+                                BatchArray<int64_t>(size_t(count), BufferFill::Overwritten), count});
+    }
     std::vector<double> values(static_cast<size_t>(offsets[workers]));
-    perWorker([&](size_t w) {
-      const TopkCandidates& c = topkCandidates_[w];
-      double* out = values.data() + offsets[w];
-      for (int64_t k = 0; k < c.count; ++k) {
-        if (topkBucket(c.values[k], lowKey) == bucket) *out++ = c.values[k];
+    std::vector<double> sumOf(size_t(workers), 0.0);
+    parallelRanges(workers, workers, [&](int, int64_t w0, int64_t w1) {
+      for (int64_t w = w0; w < w1; ++w) {
+        const TopkCandidates& c = topkCandidates_[size_t(w)];
+        TopkNear& near = t.near[size_t(w)];
+        double* out = values.data() + offsets[w];
+        double sum = 0.0;
+        int64_t k = 0;
+        for (int64_t i = 0; i < c.count; ++i) {
+          const double v = c.values[i];
+          const int b = topkBucket(v, lowKey);
+          sum += b > bucket ? v : 0.0;
+          if (b == bucket) *out++ = v;
+          if (b >= nearFrom && b <= nearTo) {
+            near.values.data[k] = v;
+            near.pixels.data[k++] = c.pixels[i];
+          }
+        }
+        sumOf[size_t(w)] = sum;
       }
     });
-    const int64_t rank = n - above;  // 1-based, from the top of the bucket
+    const int64_t rank = n - aboveBucket;  // 1-based, from the top of the bucket
     std::nth_element(values.begin(), values.begin() + (rank - 1), values.end(), std::greater<double>());
-    return values[static_cast<size_t>(rank - 1)];
+    t.tau = values[static_cast<size_t>(rank - 1)];
+    t.above = aboveBucket;
+    for (const double s : sumOf) t.sumAbove += s;
+    for (const double v : values) {
+      t.above += v > t.tau;
+      t.tied += v == t.tau;
+      t.sumAbove += v > t.tau ? v : 0.0;
+    }
+    return t;
   }
 
   struct TopkSample {
@@ -541,41 +562,35 @@ class CpuDriver {
 
   // τ_low from kSampleRuns runs of kRunPixels pixels spread evenly over the batch (short runs, many
   // of them: neighbouring pixels of real images are alike, so many places say more than a few
-  // tiles): v = −log p_t in float64 for their base pixels, and the value of rank ⌈1.5 · k % · m⌉ + 8
+  // tiles): v = −log p_t for their base pixels (computed as the pass computes it, S at a time),
+  // and the value of rank ⌈1.5 · k % · m⌉ + 8
   // among the m of them (a margin of about half the selection, so that fewer than n pixels of the
   // batch lie above it only rarely; when they do, the caller falls back). nullopt for a batch of
   // fewer than 64 tiles, a sample too small or a rank too deep to gain.
-  std::optional<TopkSample> sampleThreshold(const TopKLoss& loss) const {
+  std::optional<TopkSample> sampleThreshold(const TopKLoss& loss) {
     constexpr int64_t kSampleRuns = 64, kRunPixels = 32;
     const int64_t total = job_.batch * job_.pixels;
-    if (job_.units() < 64) return std::nullopt;
-    std::vector<double> sample;
-    const int channels = static_cast<int>(tensors_.channels);
-    dispatchScalar(tensors_.dtype, [&](auto scalar) {
-      using T = decltype(scalar);
-      dispatchLabel(tensors_.labelType, [&](auto label) {
-        using L = decltype(label);
-        const T* logits = static_cast<const T*>(tensors_.logits);
-        const L* target = static_cast<const L*>(tensors_.target);
-        for (int64_t k = 0; k < kSampleRuns; ++k) {
-          const int64_t at = (2 * k + 1) * total / (2 * kSampleRuns);  // the run's first pixel (flat)
-          const int64_t b = at / tensors_.pixels, i0 = at % tensors_.pixels;
-          const int64_t i1 = std::min<int64_t>(tensors_.pixels, i0 + kRunPixels);
-          for (int64_t i = i0; i < i1; ++i) {
-            const int64_t t = static_cast<int64_t>(target[b * tensors_.pixels + i]);
-            const bool ignored = tensors_.hasIgnore && t == tensors_.ignoreIndex;
-            if (ignored && loss.options.countIgnored) sample.push_back(0.0);
-            if (ignored || t < 0 || t >= channels) continue;
-            const T* z = logits + b * channels * tensors_.pixels + i;
-            double max = static_cast<double>(z[0]);
-            for (int c = 1; c < channels; ++c) max = std::max(max, static_cast<double>(z[c * tensors_.pixels]));
-            double sum = 0.0;
-            for (int c = 0; c < channels; ++c) sum += std::exp(static_cast<double>(z[c * tensors_.pixels]) - max);
-            sample.push_back(std::log(sum) + max - static_cast<double>(z[t * tensors_.pixels]));
-          }
+    if (job_.units() < 64) return std::nullopt;  // (then total ≥ kSampleRuns · kRunPixels: no run overlaps)
+    std::vector<double> sample;   // the ignored pixels' 0 (countIgnored), then the classified ones' v
+    std::vector<int64_t> scored;  // the sampled pixels with a class label (flat)
+    dispatchLabel(tensors_.labelType, [&](auto label) {
+      using L = decltype(label);
+      const L* target = static_cast<const L*>(tensors_.target);
+      for (int64_t k = 0; k < kSampleRuns; ++k) {
+        const int64_t at = (2 * k + 1) * total / (2 * kSampleRuns);  // the run's first pixel (flat)
+        const int64_t end = std::min<int64_t>((at / tensors_.pixels + 1) * tensors_.pixels, at + kRunPixels);
+        for (int64_t flat = at; flat < end; ++flat) {
+          const int64_t t = static_cast<int64_t>(target[flat]);
+          const bool ignored = tensors_.hasIgnore && t == tensors_.ignoreIndex;
+          if (ignored && loss.options.countIgnored) sample.push_back(0.0);
+          if (!ignored && t >= 0 && t < tensors_.channels) scored.push_back(flat);
         }
-      });
+      }
     });
+    const size_t zeros = sample.size();
+    sample.resize(zeros + scored.size());
+    ensureScratch(tileWorkspaceBytes(job_));
+    trueClassLossesCpu(job_, scored.data(), static_cast<int64_t>(scored.size()), sample.data() + zeros, scratch_.get());
     const int64_t m = static_cast<int64_t>(sample.size());
     const int64_t rank = static_cast<int64_t>(std::ceil(1.5 * loss.options.k / 100.0 * static_cast<double>(m))) + 8;
     if (m < 256 || 2 * rank > m) return std::nullopt;
@@ -590,13 +605,13 @@ class CpuDriver {
 
   // Every channel's gradient at flat pixel (b·N + i) set to gradScale · 0 (the two-pass path's
   // value for a pixel with no u).
-  void zeroPixelGradient(int64_t flat, size_t element) {
+  void zeroPixelGradient(int64_t flat) {
     const int64_t b = flat / job_.pixels, i = flat % job_.pixels;
     const int64_t first = b * job_.channels * job_.pixels + i;
     const auto write = [&](auto* grad, auto zero) {
       for (int64_t c = 0; c < job_.channels; ++c) grad[first + c * job_.pixels] = zero;
     };
-    if (element == sizeof(double)) {
+    if (job_.dtype == ScalarType::Float64) {
       write(static_cast<double*>(job_.grad), job_.gradScale * 0.0);
     } else {
       write(static_cast<float*>(job_.grad), static_cast<float>(job_.gradScale) * 0.0f);

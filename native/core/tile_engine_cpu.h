@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "activation.h"
 #include "losses.h"
@@ -125,7 +126,28 @@ struct TopkCandidates {
   int64_t capacity = 0;
   int64_t count = 0;
   bool overflow = false;
+  int64_t* histogram = nullptr;  // [kTopkBuckets] the values' counts per topkBucket (lowKey: topkLow's)
+  uint64_t lowKey = 0;
 };
+
+// topk's buckets of candidate values: their order-preserving 64-bit keys above the key of τ_low,
+// in kTopkBuckets buckets of 2^kTopkBucketShift keys (512 per binade; the last one open-ended).
+inline constexpr int kTopkBuckets = 4096;
+inline constexpr int kTopkBucketShift = 43;
+
+inline uint64_t orderedKey(double v) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return (bits >> 63) != 0 ? ~bits : bits | (uint64_t(1) << 63);
+}
+
+// (A candidate is above low's T-rounding, hence above low itself; a key at or below low's would
+// still go to bucket 0, never wrap to the top.)
+inline int topkBucket(double v, uint64_t lowKey) {
+  const uint64_t key = orderedKey(v);
+  const uint64_t offset = key > lowKey ? (key - lowKey) >> kTopkBucketShift : 0;
+  return static_cast<int>(offset < uint64_t(kTopkBuckets - 1) ? offset : uint64_t(kTopkBuckets - 1));
+}
 
 // What a worker adds up over its units (buffers owned by the driver, zeroed).
 struct TilePartials {
@@ -161,6 +183,7 @@ inline size_t tileWorkspaceBytes(const TileJob& job) {
   void sigmoidSoftplus(const double* z, int64_t n, double* sigmoid, double* softplus); \
   void negatedLogPowers(const double* logp, int64_t n, double gamma, double* out); \
   void rewriteTrueUGrad(const TileJob& job, const int64_t* pixels, int64_t count, double u, void* workspace); \
+  void trueClassLosses(const TileJob& job, const int64_t* pixels, int64_t count, double* out, void* workspace); \
   bool hasNonFinite(const float* z, int n);                                           \
   bool hasNonFinite(const double* z, int n);                                          \
   }

@@ -869,7 +869,7 @@ double runSpecialTileTerm(const TileJob& job, const SpecialTileRef& term, TileSc
 // topk's one-pass tile part (TileJob::topkFused, softmax): v = −log p_t exactly as the
 // Statistics pass stores it (storeActivation: valid · (z_t − lse)), 0 for ignored pixels;
 // tau += topkU where v > topkWrite (the gradient of a selected pixel); the pixels
-// above topkLow appended to the worker's candidates.
+// above topkLow appended to the worker's candidates and counted in its histogram.
 template <typename T>
 void topkTile(const TileJob& job, int64_t b, int64_t i0, const T* z, int n, TileScratch<T>& s, TilePartials& partials) {
   T* __restrict lpt = s.lpt;
@@ -916,6 +916,7 @@ void topkTile(const TileJob& job, int64_t b, int64_t i0, const T* z, int n, Tile
     out.pixels[count] = first + j;
     count += v[j] > low;
   }
+  for (int64_t k = out.count; k < count; ++k) ++out.histogram[topkBucket(out.values[k], out.lowKey)];
   out.count = count;
 }
 
@@ -1109,6 +1110,35 @@ void rewriteTrueUGradOf(const TileJob& job, const int64_t* pixels, int64_t count
 void rewriteTrueUGrad(const TileJob& job, const int64_t* pixels, int64_t count, double u, void* workspace) {
   if (job.dtype == ScalarType::Float64) rewriteTrueUGradOf<double>(job, pixels, count, u, workspace);
   else rewriteTrueUGradOf<float>(job, pixels, count, static_cast<float>(u), workspace);
+}
+
+// out[k] = −log p_t (softmax, in T, as the tile passes compute it) of flat pixel pixels[k]
+// (b·N + i), whose label must be a class: the pixels gathered S at a time into one tile.
+template <typename T>
+void trueClassLossesOf(const TileJob& job, const int64_t* pixels, int64_t count, double* out, void* workspace) {
+  TileScratch<T> s = TileScratch<T>::carve(workspace, job.classes);
+  const int64_t stride = job.pixels;
+  const int channels = static_cast<int>(job.channels);
+  T* __restrict gathered = s.u;
+  const auto logitsOf = [&](int64_t flat) {
+    return static_cast<const T*>(job.logits) + (flat / job.pixels) * job.channels * job.pixels + flat % job.pixels;
+  };
+  for (int64_t k0 = 0; k0 < count; k0 += S) {
+    const int m = static_cast<int>(count - k0 < S ? count - k0 : S);
+    for (int j = 0; j < m; ++j) {
+      const int64_t b = pixels[k0 + j] / job.pixels, i = pixels[k0 + j] % job.pixels;
+      loadLabels(job, b, i, 1, s.label + j, s.valid + j);
+      const T* z = logitsOf(pixels[k0 + j]);
+      for (int c = 0; c < channels; ++c) gathered[c * S + j] = z[c * stride];
+    }
+    softmaxTile(gathered, S, channels, m, s.prob, s.logProb, true, false, s.lse, s.sum);
+    for (int j = 0; j < m; ++j) out[k0 + j] = static_cast<double>(s.lse[j] - gathered[s.label[j] * S + j]);
+  }
+}
+
+void trueClassLosses(const TileJob& job, const int64_t* pixels, int64_t count, double* out, void* workspace) {
+  if (job.dtype == ScalarType::Float64) trueClassLossesOf<double>(job, pixels, count, out, workspace);
+  else trueClassLossesOf<float>(job, pixels, count, out, workspace);
 }
 
 bool hasNonFinite(const float* z, int n) { return anyNonFinite(z, n, 1, n); }
