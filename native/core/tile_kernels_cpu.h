@@ -418,10 +418,19 @@ void gatherTrueClass(const TileJob& job, const PixelTermRef& term, const T* z, c
   for (int j = 0; j < n; ++j) {
     pt[j] = T(0); lpt[j] = T(0);
   }
+  // p_t and the true class's log p (or z) in one loop per class; the logits exist for the real
+  // pixels only, and the padding's label (−1) selects nothing
   const bool fromLogits = job.activation == PixelActivationKind::Softmax;
+  const int m = fromLogits ? real : n;
+  const int32_t* __restrict label = s.label;
   for (int c = 0; c < classes; ++c) {
-    selectClass(s.prob + c * S, s.label, c, n, pt);
-    selectClass(fromLogits ? z + c * job.pixels : s.logProb + c * S, s.label, c, fromLogits ? real : n, lpt);
+    const T* __restrict pc = s.prob + c * S;
+    const T* __restrict lc = fromLogits ? z + c * job.pixels : s.logProb + c * S;
+    for (int j = 0; j < m; ++j) {
+      const T g = label[j] == c ? T(1) : T(0);
+      pt[j] += g * pc[j];
+      lpt[j] += g * lc[j];
+    }
   }
   if (fromLogits) {
     const T* __restrict lse = s.lse;
@@ -690,6 +699,34 @@ void storeGrad(T* __restrict dst, const T* __restrict v, int n, T scale, bool ac
   }
 }
 
+// dst (+)= scale · (u_c − p_c · s.sum) for class c under softmax (s.sum: Σ_c u_c), with u_c composed
+// as classU composes it (kRegion: s.u's row; kPixel: [t = c] · tau − σ_c · valid), in one loop.
+template <bool kRegion, bool kPixel, bool kAccumulate, typename T>
+void softmaxClassGrad(const TileScratch<T>& s, int c, T sigma, int n, T scale, T* __restrict dst) {
+  const int32_t* __restrict label = s.label;
+  const T* __restrict tau = s.tau;
+  const T* __restrict valid = s.valid;
+  const T* __restrict ur = s.u + c * S;
+  const T* __restrict pc = s.prob + c * S;
+  const T* __restrict total = s.sum;
+  for (int j = 0; j < n; ++j) {
+    T u;
+    if constexpr (kRegion && kPixel) {
+      u = ur[j] + (label[j] == c ? tau[j] : T(0)) - sigma * valid[j];
+    } else if constexpr (kRegion) {
+      u = ur[j];
+    } else {
+      u = (label[j] == c ? tau[j] : T(0)) - sigma * valid[j];
+    }
+    const T v = u - pc[j] * total[j];
+    if constexpr (kAccumulate) {
+      dst[j] += scale * v;
+    } else {
+      dst[j] = scale * v;
+    }
+  }
+}
+
 // Writes scale · d value / d logits of the tile from u = p · d value / d p (classU):
 //   softmax:        dz_k = u_k − p_k Σ_c u_c
 //   sigmoid:        dz_k = u_k (1 − p_k)
@@ -717,11 +754,22 @@ void writeTileGrad(const TileJob& job, TileScratch<T>& s, GradParts parts, int n
         for (int j = 0; j < n; ++j) total[j] += uc[j];
       }
     }
-    for (int c = 0; c < channels; ++c) {
-      classU(job, s, parts, c, n, u);
-      const T* __restrict pc = s.prob + c * S;
-      for (int j = 0; j < n; ++j) v[j] = u[j] - pc[j] * total[j];
-      storeGrad(out + c * stride, v, n, scale, job.accumulate);
+    const auto rows = [&]<bool kRegion, bool kPixel>() {
+      for (int c = 0; c < channels; ++c) {
+        const T sigma = parts.pixel && job.pixelSmoothing ? static_cast<T>(job.pixelSmoothing[c]) : T(0);
+        if (job.accumulate) {
+          softmaxClassGrad<kRegion, kPixel, true>(s, c, sigma, n, scale, out + c * stride);
+        } else {
+          softmaxClassGrad<kRegion, kPixel, false>(s, c, sigma, n, scale, out + c * stride);
+        }
+      }
+    };
+    if (parts.region && parts.pixel) {
+      rows.template operator()<true, true>();
+    } else if (parts.region) {
+      rows.template operator()<true, false>();
+    } else {
+      rows.template operator()<false, true>();
     }
   } else if constexpr (A == PixelActivationKind::Sigmoid) {
     for (int c = 0; c < channels; ++c) {
