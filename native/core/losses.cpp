@@ -271,11 +271,11 @@ void rewriteTrueUGradCpu(const TileJob& job, const int64_t* pixels, int64_t coun
 }
 
 // The active instruction set's trueClassLosses (tile_engine_cpu.h).
-void trueClassLossesCpu(const TileJob& job, const int64_t* pixels, int64_t count, double* out, void* workspace) {
+void trueClassLossesCpu(const TileJob& job, int64_t b, int64_t i0, int count, double* out, void* workspace) {
   switch (activeCpuIsa()) {
-    case CpuIsa::Avx512: return isa_avx512::trueClassLosses(job, pixels, count, out, workspace);
-    case CpuIsa::Avx2: return isa_avx2::trueClassLosses(job, pixels, count, out, workspace);
-    default: return isa_sse2::trueClassLosses(job, pixels, count, out, workspace);
+    case CpuIsa::Avx512: return isa_avx512::trueClassLosses(job, b, i0, count, out, workspace);
+    case CpuIsa::Avx2: return isa_avx2::trueClassLosses(job, b, i0, count, out, workspace);
+    default: return isa_sse2::trueClassLosses(job, b, i0, count, out, workspace);
   }
 }
 
@@ -562,8 +562,8 @@ class CpuDriver {
 
   // τ_low from kSampleRuns runs of kRunPixels pixels spread evenly over the batch (short runs, many
   // of them: neighbouring pixels of real images are alike, so many places say more than a few
-  // tiles): v = −log p_t for their base pixels (computed as the pass computes it, S at a time),
-  // and the value of rank ⌈1.5 · k % · m⌉ + 8
+  // tiles): v = −log p_t for their base pixels (computed as the pass computes it, a run at a
+  // time), and the value of rank ⌈1.5 · k % · m⌉ + 8
   // among the m of them (a margin of about half the selection, so that fewer than n pixels of the
   // batch lie above it only rarely; when they do, the caller falls back). nullopt for a batch of
   // fewer than 64 tiles, a sample too small or a rank too deep to gain.
@@ -571,26 +571,25 @@ class CpuDriver {
     constexpr int64_t kSampleRuns = 64, kRunPixels = 32;
     const int64_t total = job_.batch * job_.pixels;
     if (job_.units() < 64) return std::nullopt;  // (then total ≥ kSampleRuns · kRunPixels: no run overlaps)
-    std::vector<double> sample;   // the ignored pixels' 0 (countIgnored), then the classified ones' v
-    std::vector<int64_t> scored;  // the sampled pixels with a class label (flat)
+    std::vector<double> sample;
+    ensureScratch(tileWorkspaceBytes(job_));
+    double v[kRunPixels];
     dispatchLabel(tensors_.labelType, [&](auto label) {
       using L = decltype(label);
       const L* target = static_cast<const L*>(tensors_.target);
       for (int64_t k = 0; k < kSampleRuns; ++k) {
         const int64_t at = (2 * k + 1) * total / (2 * kSampleRuns);  // the run's first pixel (flat)
-        const int64_t end = std::min<int64_t>((at / tensors_.pixels + 1) * tensors_.pixels, at + kRunPixels);
-        for (int64_t flat = at; flat < end; ++flat) {
-          const int64_t t = static_cast<int64_t>(target[flat]);
+        const int64_t b = at / tensors_.pixels, i0 = at % tensors_.pixels;
+        const int count = static_cast<int>(std::min<int64_t>(tensors_.pixels - i0, kRunPixels));
+        trueClassLossesCpu(job_, b, i0, count, v, scratch_.get());
+        for (int j = 0; j < count; ++j) {
+          const int64_t t = static_cast<int64_t>(target[at + j]);
           const bool ignored = tensors_.hasIgnore && t == tensors_.ignoreIndex;
           if (ignored && loss.options.countIgnored) sample.push_back(0.0);
-          if (!ignored && t >= 0 && t < tensors_.channels) scored.push_back(flat);
+          if (!ignored && t >= 0 && t < tensors_.channels) sample.push_back(v[j]);
         }
       }
     });
-    const size_t zeros = sample.size();
-    sample.resize(zeros + scored.size());
-    ensureScratch(tileWorkspaceBytes(job_));
-    trueClassLossesCpu(job_, scored.data(), static_cast<int64_t>(scored.size()), sample.data() + zeros, scratch_.get());
     const int64_t m = static_cast<int64_t>(sample.size());
     const int64_t rank = static_cast<int64_t>(std::ceil(1.5 * loss.options.k / 100.0 * static_cast<double>(m))) + 8;
     if (m < 256 || 2 * rank > m) return std::nullopt;

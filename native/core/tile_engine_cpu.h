@@ -183,7 +183,7 @@ inline size_t tileWorkspaceBytes(const TileJob& job) {
   void sigmoidSoftplus(const double* z, int64_t n, double* sigmoid, double* softplus); \
   void negatedLogPowers(const double* logp, int64_t n, double gamma, double* out); \
   void rewriteTrueUGrad(const TileJob& job, const int64_t* pixels, int64_t count, double u, void* workspace); \
-  void trueClassLosses(const TileJob& job, const int64_t* pixels, int64_t count, double* out, void* workspace); \
+  void trueClassLosses(const TileJob& job, int64_t b, int64_t i0, int count, double* out, void* workspace); \
   bool hasNonFinite(const float* z, int n);                                           \
   bool hasNonFinite(const double* z, int n);                                          \
   }

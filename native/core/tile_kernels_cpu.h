@@ -161,12 +161,11 @@ SEGLOSS_INLINE bool logitsNonFinite(const T* z, const TileJob& job, int n, const
   return anyNonFinite(z, job.pixels, static_cast<int>(job.channels), n);
 }
 
-// Labels of pixels [i0, i0 + n) of image b; returns the number of valid ones. A label below 0
-// other than the ignore index is kept as it is (< −1 or ≥ K) for anyInvalidLabel; none of the
-// kernels indexes memory with a label.
+// Labels of n pixels from flat pixel at (b·N + i), without padding. A label below 0 other than the
+// ignore index is kept as it is (< −1 or ≥ K) for anyInvalidLabel; none of the kernels indexes
+// memory with a label.
 template <typename T>
-int loadLabels(const TileJob& job, int64_t b, int64_t i0, int n, int32_t* label, T* valid) {
-  const int64_t at = b * job.pixels + i0;
+void loadLabelRun(const TileJob& job, int64_t at, int n, int32_t* label, T* valid) {
   switch (job.labelType) {
     case LabelType::UInt8:
       loadLabelsAs(static_cast<const uint8_t*>(job.target) + at, n, job.ignoreMatches, job.ignoreLabel, label, valid);
@@ -180,10 +179,23 @@ int loadLabels(const TileJob& job, int64_t b, int64_t i0, int n, int32_t* label,
     default:
       loadLabelsAs(static_cast<const int32_t*>(job.target) + at, n, job.ignoreMatches, job.ignoreLabel, label, valid);
   }
+}
+
+// The labels of the padding [n, paddedCount(n)) of a tile: −1, not valid.
+template <typename T>
+void padLabels(int n, int32_t* label, T* valid) {
   for (int j = n; j < paddedCount(n); ++j) {
     label[j] = -1;
     valid[j] = T(0);
   }
+}
+
+// Labels of pixels [i0, i0 + n) of image b (the tile's padding after them); returns the number of
+// valid ones.
+template <typename T>
+int loadLabels(const TileJob& job, int64_t b, int64_t i0, int n, int32_t* label, T* valid) {
+  loadLabelRun(job, b * job.pixels + i0, n, label, valid);
+  padLabels(n, label, valid);
   int count = 0;
   for (int j = 0; j < n; ++j) count += label[j] >= 0;
   return count;
@@ -1138,10 +1150,11 @@ void rewriteTrueUGradOf(const TileJob& job, const int64_t* pixels, int64_t count
     const int m = static_cast<int>(count - k0 < S ? count - k0 : S);
     for (int j = 0; j < m; ++j) {
       const int64_t b = pixels[k0 + j] / job.pixels, i = pixels[k0 + j] % job.pixels;
-      loadLabels(job, b, i, 1, s.label + j, s.valid + j);
+      loadLabelRun(job, pixels[k0 + j], 1, s.label + j, s.valid + j);
       const T* z = static_cast<const T*>(job.logits) + b * job.channels * job.pixels + i;
       for (int c = 0; c < channels; ++c) gathered[c * S + j] = z[c * stride];
     }
+    padLabels(m, s.label, s.valid);
     softmaxTile(gathered, S, channels, m, s.prob, s.logProb, false, false, s.lse, s.sum);
     for (int j = 0; j < m; ++j) {
       const int64_t b = pixels[k0 + j] / job.pixels, i = pixels[k0 + j] % job.pixels;
@@ -1160,33 +1173,23 @@ void rewriteTrueUGrad(const TileJob& job, const int64_t* pixels, int64_t count, 
   else rewriteTrueUGradOf<float>(job, pixels, count, static_cast<float>(u), workspace);
 }
 
-// out[k] = −log p_t (softmax, in T, as the tile passes compute it) of flat pixel pixels[k]
-// (b·N + i), whose label must be a class: the pixels gathered S at a time into one tile.
+// out[j] = −log p_t (softmax, in T, as the tile passes compute it) of pixel i0 + j of image b, for
+// count ≤ S pixels; 0 where the label is not a class (ignored or out of range).
 template <typename T>
-void trueClassLossesOf(const TileJob& job, const int64_t* pixels, int64_t count, double* out, void* workspace) {
+void trueClassLossesOf(const TileJob& job, int64_t b, int64_t i0, int count, double* out, void* workspace) {
   TileScratch<T> s = TileScratch<T>::carve(workspace, job.classes);
-  const int64_t stride = job.pixels;
-  const int channels = static_cast<int>(job.channels);
-  T* __restrict gathered = s.u;
-  const auto logitsOf = [&](int64_t flat) {
-    return static_cast<const T*>(job.logits) + (flat / job.pixels) * job.channels * job.pixels + flat % job.pixels;
-  };
-  for (int64_t k0 = 0; k0 < count; k0 += S) {
-    const int m = static_cast<int>(count - k0 < S ? count - k0 : S);
-    for (int j = 0; j < m; ++j) {
-      const int64_t b = pixels[k0 + j] / job.pixels, i = pixels[k0 + j] % job.pixels;
-      loadLabels(job, b, i, 1, s.label + j, s.valid + j);
-      const T* z = logitsOf(pixels[k0 + j]);
-      for (int c = 0; c < channels; ++c) gathered[c * S + j] = z[c * stride];
-    }
-    softmaxTile(gathered, S, channels, m, s.prob, s.logProb, true, false, s.lse, s.sum);
-    for (int j = 0; j < m; ++j) out[k0 + j] = static_cast<double>(s.lse[j] - gathered[s.label[j] * S + j]);
-  }
+  const T* z = static_cast<const T*>(job.logits) + b * job.channels * job.pixels + i0;
+  loadLabels(job, b, i0, count, s.label, s.valid);
+  softmaxTile(z, job.pixels, static_cast<int>(job.channels), count, s.prob, s.logProb, true, false, s.lse, s.sum);
+  T* __restrict zt = s.lpt;
+  for (int j = 0; j < count; ++j) zt[j] = T(0);
+  for (int c = 0; c < job.classes; ++c) selectClass(z + c * job.pixels, s.label, c, count, zt);
+  for (int j = 0; j < count; ++j) out[j] = static_cast<double>(s.valid[j] * (s.lse[j] - zt[j]));
 }
 
-void trueClassLosses(const TileJob& job, const int64_t* pixels, int64_t count, double* out, void* workspace) {
-  if (job.dtype == ScalarType::Float64) trueClassLossesOf<double>(job, pixels, count, out, workspace);
-  else trueClassLossesOf<float>(job, pixels, count, out, workspace);
+void trueClassLosses(const TileJob& job, int64_t b, int64_t i0, int count, double* out, void* workspace) {
+  if (job.dtype == ScalarType::Float64) trueClassLossesOf<double>(job, b, i0, count, out, workspace);
+  else trueClassLossesOf<float>(job, b, i0, count, out, workspace);
 }
 
 bool hasNonFinite(const float* z, int n) { return anyNonFinite(z, n, 1, n); }
