@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { metrics } from '../src/metrics';
 import { Trainer, TRAINER_DISPOSED } from '../src/trainer/index';
+import { cpuBlockCacheInfo } from '../src/trainer/native';
 import type { ProgressEvent, StepEvent, TrainerOptions, TrainingData } from '../src/trainer/types';
 import { shapesData } from './helpers/shapes';
 import { interop, python, tempFolder, torchReady, torchRequired, torchSkipReason, writeF32 } from './helpers/trainer';
@@ -121,6 +122,21 @@ describe.skipIf(!torchReady)('Trainer: training', () => {
     const resumed = await Trainer.load(bf16.file);
     expect(resumed.options).toMatchObject({ precision: 'bfloat16', channelsLast: false });
     resumed.dispose();
+  });
+
+  it("fit reuses its steps' freed CPU blocks and gives every kept block back when it ends", async () => {
+    const trainer = await Trainer.create(small);
+    try {
+      const before = cpuBlockCacheInfo().reused;
+      await trainer.fit(shapesData(12, 32, 3), { epochs: 2, batchSize: 4 });
+      const after = cpuBlockCacheInfo();
+      // 6 steps of the same shapes: from the second on, their allocations come from the first's blocks
+      expect(after.reused - before).toBeGreaterThan(500);
+      expect(after.idleBlocks).toBe(0);
+      expect(after.idleBytes).toBe(0);
+    } finally {
+      trainer.dispose();
+    }
   });
 
   it('AdamW with a constant schedule lowers the loss', async () => {

@@ -43,6 +43,7 @@
 
 #include "../core/parallel_cpu.h"
 #include "../torch/trainer/checkpoint.h"
+#include "../torch/trainer/cpu_block_cache.h"
 #include "../torch/trainer/trainer.h"
 #include "errors.h"
 #include "loss_request.h"
@@ -840,6 +841,14 @@ void registerTrainer(Napi::Env env, Napi::Object exports) {
   std::call_once(atExit, [] { std::atexit([] { stopTrainers(nullptr); }); });
   napi_add_env_cleanup_hook(env, [](void* owner) { stopTrainers(static_cast<napi_env>(owner)); }, static_cast<napi_env>(env));
   exports.Set("NativeTrainer", TrainerWrap::Define(env));
+  exports.Set("cpuBlockCacheInfo", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    const trainer::CpuBlockCacheInfo cache = trainer::cpuBlockCacheInfo();
+    Napi::Object result = Napi::Object::New(info.Env());
+    result.Set("idleBlocks", static_cast<double>(cache.idleBlocks));
+    result.Set("idleBytes", static_cast<double>(cache.idleBytes));
+    result.Set("reused", static_cast<double>(cache.reused));
+    return result;
+  }, "cpuBlockCacheInfo"));
 }
 
 }  // namespace segloss::addon

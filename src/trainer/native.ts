@@ -160,8 +160,18 @@ export interface NativeTrainer {
   dispose(): void;
 }
 
+/** What the CPU block cache of `fit` holds (native/torch/trainer/cpu_block_cache.h). */
+export interface CpuBlockCacheInfo {
+  /** Freed CPU tensor blocks kept for reuse (0 outside `fit`: given back when it ends). */
+  readonly idleBlocks: number;
+  readonly idleBytes: number;
+  /** Allocations served from kept blocks since the process started. */
+  readonly reused: number;
+}
+
 interface TrainerAddon {
   NativeTrainer: new () => NativeTrainer;
+  cpuBlockCacheInfo(): CpuBlockCacheInfo;
 }
 
 /**
@@ -171,4 +181,9 @@ interface TrainerAddon {
 export function newNativeTrainer(): NativeTrainer {
   const addon = torchAddon() as unknown as TrainerAddon;
   return new addon.NativeTrainer();
+}
+
+/** The CPU block cache's counters (diagnostics and tests; loads the torch addon). */
+export function cpuBlockCacheInfo(): CpuBlockCacheInfo {
+  return (torchAddon() as unknown as TrainerAddon).cpuBlockCacheInfo();
 }

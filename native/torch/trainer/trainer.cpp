@@ -17,6 +17,7 @@
 
 #include "../../core/vector_kernels.h"
 #include "checkpoint.h"
+#include "cpu_block_cache.h"
 
 namespace segloss::trainer {
 
@@ -230,6 +231,7 @@ void Trainer::writeCheckpoint(const std::string& path, const EventSink& sink) co
 
 FitSummary Trainer::fit(const Dataset& train, const Dataset* validation, const FitOptions& options,
                         const EventSink& sink, const std::atomic<bool>& cancel) {
+  const CpuBlockCaching caching;  // the steps' CPU blocks reused, not faulted in again each step
   const int64_t n = train.images.size(0);
   const int64_t batchSize = options.batchSize;
   const int64_t stepsPerEpoch = (n + batchSize - 1) / batchSize;
