@@ -126,18 +126,16 @@ SEGLOSS_INLINE bool anyInvalidLabel(const int32_t* __restrict label, int n, int 
 }
 
 // Whether some of the tile's logits (C rows of n) is NaN or ±∞: z − z is 0 exactly for finite z.
+// One flat loop per channel row with a bit per comparison (as softmaxSpreadNonFinite): lane sums
+// carried across rows went through the stack between channels.
 template <typename T>
 bool anyNonFinite(const T* z, int64_t stride, int channels, int n) {
-  T acc[kLanes] = {};
+  unsigned bad = 0;
   for (int c = 0; c < channels; ++c) {
     const T* __restrict zc = z + c * stride;
-    int j0 = 0;
-    for (; j0 + kLanes <= n; j0 += kLanes) {
-      for (int l = 0; l < kLanes; ++l) acc[l] += zc[j0 + l] - zc[j0 + l];
-    }
-    for (int j = j0; j < n; ++j) acc[0] += zc[j] - zc[j];
+    for (int j = 0; j < n; ++j) bad |= static_cast<unsigned>(!(zc[j] - zc[j] == T(0)));
   }
-  return laneTotal(acc) != T(0) || !(laneTotal(acc) == T(0));
+  return bad != 0;
 }
 
 // Whether the tile's spread (softmaxTile) holds NaN or ±∞: z − z is 0 exactly for finite z. A
@@ -214,6 +212,27 @@ void padTile(TileScratch<T>& s, int classes, int n) {
 
 // ---- activations --------------------------------------------------------------------------------
 
+// prob_c = e^{z_c − max z} and sum = Σ_c prob_c (kSpread: spread = Σ_c (z_c − max z) too).
+template <bool kSpread, typename T>
+SEGLOSS_INLINE void softmaxExponentials(const T* __restrict z, int64_t stride, int channels, int n,
+                                        const T* __restrict maxz, T* __restrict prob, T* __restrict sum,
+                                        T* __restrict spread) {
+  for (int j = 0; j < n; ++j) sum[j] = T(0);
+  if constexpr (kSpread) {
+    for (int j = 0; j < n; ++j) spread[j] = T(0);
+  }
+  for (int c = 0; c < channels; ++c) {
+    const T* __restrict zc = z + c * stride;
+    T* __restrict pc = prob + c * S;
+    for (int j = 0; j < n; ++j) {
+      const T shifted = zc[j] - maxz[j];
+      pc[j] = tileExp(shifted);
+      sum[j] += pc[j];
+      if constexpr (kSpread) spread[j] += shifted;
+    }
+  }
+}
+
 // Probabilities (and, withLse, maxz becomes the log-sum-exp; withLog, the log-probabilities).
 // spread (when not null): spread[j] = Σ_c (z_cj − max_c z_cj), finite when every z_cj is (NaN or
 // ±∞ in a pixel's logits makes it NaN or −∞; see softmaxSpreadNonFinite), for one more add per
@@ -227,28 +246,10 @@ void softmaxTile(const T* __restrict z, int64_t stride, int channels, int n, T* 
     const T* __restrict zc = z + c * stride;
     for (int j = 0; j < n; ++j) maxz[j] = zc[j] > maxz[j] ? zc[j] : maxz[j];
   }
-  for (int j = 0; j < n; ++j) sum[j] = T(0);
   if (spread != nullptr) {
-    for (int j = 0; j < n; ++j) spread[j] = T(0);
-    for (int c = 0; c < channels; ++c) {
-      const T* __restrict zc = z + c * stride;
-      T* __restrict pc = prob + c * S;
-      for (int j = 0; j < n; ++j) {
-        const T shifted = zc[j] - maxz[j];
-        pc[j] = tileExp(shifted);
-        sum[j] += pc[j];
-        spread[j] += shifted;
-      }
-    }
+    softmaxExponentials<true>(z, stride, channels, n, maxz, prob, sum, spread);
   } else {
-    for (int c = 0; c < channels; ++c) {
-      const T* __restrict zc = z + c * stride;
-      T* __restrict pc = prob + c * S;
-      for (int j = 0; j < n; ++j) {
-        pc[j] = tileExp(zc[j] - maxz[j]);
-        sum[j] += pc[j];
-      }
-    }
+    softmaxExponentials<false>(z, stride, channels, n, maxz, prob, sum, spread);
   }
   if (withLse || withLog) {
     for (int j = 0; j < n; ++j) maxz[j] += tileLog(sum[j]);  // log-sum-exp

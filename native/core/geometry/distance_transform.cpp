@@ -124,14 +124,14 @@ void squaredStepsLine(const int32_t* steps, int64_t n, int64_t stride, double sp
 // "starts before" by itself) and compared by cross-multiplication, here and in the evaluation
 // sweep, so no division is made (exact comparisons with integer squared distances). Returns the
 // number of parabolas; zn[k] = 1, zd[k] = 0 (+inf) ends the sweep.
-int64_t buildEnvelope(const double* f, int64_t n, double inverseSquaredSpacing, double cap, LineScratch& s) {
+int64_t buildEnvelope(const double* f, int64_t n, double inverseSquaredSpacing, LineScratch& s) {
   int64_t* v = s.v.data();
   double* vh = s.vh.data();
   double* zn = s.zn.data();
   double* zd = s.zd.data();
   int64_t k = 0;
   for (int64_t q = 0; q < n; ++q) {
-    if (!(f[q] < cap)) continue;  // +inf, or never below the segment's bounding zeros
+    if (!(f[q] < kInf)) continue;  // no feature on the line so far
     const double qd = static_cast<double>(q);
     const double hq = f[q] * inverseSquaredSpacing + qd * qd;
     double num = -1.0, den = 0.0;  // −inf
@@ -157,10 +157,10 @@ int64_t buildEnvelope(const double* f, int64_t n, double inverseSquaredSpacing, 
 // out[q·stride] = min_p f[p] + ((q − p)·s)² (its square root when kRoot) for q in [first, last),
 // from the parabolas of f[0, n) (f = the scratch's line + offset).
 template <bool kRoot, class Out>
-void envelopeSegment(const double* f, int64_t n, int64_t first, int64_t last, double spacing, double cap, LineScratch& s,
-                     Out* out, int64_t stride) {
+void envelopeSegment(const double* f, int64_t n, int64_t first, int64_t last, double spacing, LineScratch& s, Out* out,
+                     int64_t stride) {
   const double squaredSpacing = spacing * spacing;
-  const int64_t k = buildEnvelope(f, n, 1.0 / squaredSpacing, cap, s);
+  const int64_t k = buildEnvelope(f, n, 1.0 / squaredSpacing, s);
   if (k == 0) {
     for (int64_t q = first; q < last; ++q) out[q * stride] = static_cast<Out>(kInf);
     return;
@@ -182,16 +182,6 @@ void envelopeSegment(const double* f, int64_t n, int64_t first, int64_t last, do
   }
 }
 
-// The largest squared distance an element of a run of `length` elements can have to the zeros
-// bounding it (leftZero / rightZero: whether there is one on that side; +inf without either). A
-// parabola whose apex value is at least that is nowhere below the bounds' parabolas, so the
-// envelope of the run can leave it out (same minima).
-double runCap(int64_t length, bool leftZero, bool rightZero, double spacing) {
-  if (!leftZero && !rightZero) return kInf;
-  const double steps = static_cast<double>(leftZero && rightZero ? (length + 1) / 2 : length) * spacing;
-  return steps * steps;
-}
-
 // The transform of the scratch's line f[0, n) into out. Elements with f = 0 (features of the line)
 // cut it into independent segments: beyond a zero-valued apex no other parabola is lower. So zero
 // runs are written directly and the envelope runs only over each segment between two zeros (both
@@ -210,8 +200,7 @@ void envelopeLine(int64_t n, double spacing, LineScratch& s, Out* out, int64_t s
     int64_t hi = q;
     while (hi < n && f[hi] != 0.0) ++hi;  // the zero after it, or n
     const int64_t end = std::min(hi + 1, n);
-    const double cap = runCap(hi - q, q > 0, hi < n, spacing);
-    envelopeSegment<kRoot>(f + lo, end - lo, 0, end - lo, spacing, cap, s, out + lo * stride, stride);
+    envelopeSegment<kRoot>(f + lo, end - lo, 0, end - lo, spacing, s, out + lo * stride, stride);
     q = end;
   }
 }
@@ -233,8 +222,7 @@ void otherSideLine(const uint8_t* mask, int64_t maskStride, int64_t n, double sp
     if (a > 0) f[a - 1] = 0.0;  // the left neighbour (its own run is done)
     const double right = b < n ? f[b] : 0.0;
     if (b < n) f[b] = 0.0;  // the right neighbour, restored for its own run
-    const double cap = runCap(b - a, a > 0, b < n, spacing);
-    envelopeSegment<kRoot>(f + lo, end - lo, a - lo, b - lo, spacing, cap, s, out + lo * stride, stride);
+    envelopeSegment<kRoot>(f + lo, end - lo, a - lo, b - lo, spacing, s, out + lo * stride, stride);
     if (b < n) f[b] = right;
     a = b;
   }
