@@ -14,9 +14,11 @@
 //                       [--device=cpu|cuda] [--precision=float32|bfloat16] [--channels-last]
 //                       [--python=.venv/bin/python] [--out=FILE]
 //
-// Prints a Markdown table (ratio = segloss images/s ÷ PyTorch images/s: above 1, segloss is
-// faster) and writes bench/results/train-<device>-<date>.json. Needs `npm run build:ts`, the torch
-// addon and a Python with torch (with CUDA for --device=cuda).
+// Prints a Markdown table (ratio = segloss images/s ÷ PyTorch images/s of the pooled steps: above
+// 1, segloss is faster; also the median of the rounds' own ratios, each round's two runs side by
+// side, which the machine's drift between rounds moves less) and writes
+// bench/results/train-<device>-<date>.json. Needs `npm run build:ts`, the torch addon and a Python
+// with torch (with CUDA for --device=cuda).
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -106,22 +108,27 @@ async function main() {
   for (const name of o.models) {
     const torch = [];
     const segloss = [];
+    const roundRatios = [];  // each round's medians side by side: the machine's drift between rounds cancels
     for (let round = 0; round < o.rounds; ++round) {
-      torch.push(...torchRates(name, o, info.threads));
-      segloss.push(...(await seglossRates(name, o)));
+      const t = torchRates(name, o, info.threads);
+      const s = await seglossRates(name, o);
+      torch.push(...t);
+      segloss.push(...s);
+      roundRatios.push(median(s) / median(t));
     }
     const row = {
       model: name, size: o.size, batch: o.batch, threads: info.threads, device: o.device, precision: o.precision,
       channelsLast: o.channelsLast, seglossImagesPerSecond: median(segloss), torchImagesPerSecond: median(torch),
     };
     row.ratio = row.seglossImagesPerSecond / row.torchImagesPerSecond;
-    rows.push({ ...row, seglossRates: segloss, torchRates: torch });
+    row.pairedRatio = median(roundRatios);
+    rows.push({ ...row, roundRatios, seglossRates: segloss, torchRates: torch });
     console.error(`${name}: segloss ${row.seglossImagesPerSecond.toFixed(2)} img/s, PyTorch ${row.torchImagesPerSecond.toFixed(2)} img/s`);
   }
-  console.log(`| model | image | batch | device | precision | threads | segloss (img/s) | PyTorch eager (img/s) | ratio |\n|---|---|---:|---|---|---:|---:|---:|---:|`);
+  console.log(`| model | image | batch | device | precision | threads | segloss (img/s) | PyTorch eager (img/s) | ratio | median of the rounds' ratios |\n|---|---|---:|---|---|---:|---:|---:|---:|---:|`);
   for (const r of rows) {
     const precision = `${r.precision}${r.channelsLast ? ', channels-last' : ''}`;
-    console.log(`| ${r.model} | ${r.size}×${r.size} | ${r.batch} | ${r.device} | ${precision} | ${r.threads} | ${r.seglossImagesPerSecond.toFixed(2)} | ${r.torchImagesPerSecond.toFixed(2)} | ${r.ratio.toFixed(2)} |`);
+    console.log(`| ${r.model} | ${r.size}×${r.size} | ${r.batch} | ${r.device} | ${precision} | ${r.threads} | ${r.seglossImagesPerSecond.toFixed(2)} | ${r.torchImagesPerSecond.toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.pairedRatio.toFixed(2)} |`);
   }
   const out = o.out || path.join(__dirname, 'results', `train-${o.device}-${new Date().toISOString().slice(0, 10)}.json`);
   const record = { date: new Date().toISOString(), host: { cpus: os.cpus().length, model: os.cpus()[0]?.model }, torch: info.torchVersion, options: o, rows };

@@ -2,6 +2,8 @@
 #include "parallel_cpu.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -47,29 +49,47 @@ class ThreadPool {
       body_ = &body;
       units_ = units;
       workers_ = workers;
-      pending_ = workers - 1;
-      ++generation_;
+      pending_.store(workers - 1, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     body(0, 0, units / workers);
+    spinUntil([this] { return pending_.load(std::memory_order_acquire) == 0; });
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
     body_ = nullptr;
     return true;
   }
 
  private:
+  // Spins (pausing) until ready() or kSpinTime has passed: a call's ranges are often followed by
+  // the next call's within microseconds (a loss makes several passes), and a sleeping thread takes
+  // tens of microseconds to wake; after that the condition variables take over (as OpenMP runtimes
+  // spin before they block).
+  template <class Ready>
+  static void spinUntil(const Ready& ready) {
+    constexpr auto kSpinTime = std::chrono::microseconds(100);
+    const auto until = std::chrono::steady_clock::now() + kSpinTime;
+    for (int i = 1; !ready(); ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      if (i % 64 == 0 && std::chrono::steady_clock::now() >= until) return;
+    }
+  }
+
   void workerLoop(int worker) {
     uint64_t seen = 0;
     for (;;) {
       const std::function<void(int, int64_t, int64_t)>* body;
       int64_t units;
       int workers;
+      spinUntil([&] { return generation_.load(std::memory_order_acquire) != seen; });
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+        wake_.wait(lock, [&] { return stopping_ || generation_.load(std::memory_order_relaxed) != seen; });
         if (stopping_) return;
-        seen = generation_;
+        seen = generation_.load(std::memory_order_relaxed);
         if (worker >= workers_) continue;
         body = body_;
         units = units_;
@@ -77,7 +97,7 @@ class ThreadPool {
       }
       (*body)(worker, units * worker / workers, units * (worker + 1) / workers);
       std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_.notify_one();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) done_.notify_one();
     }
   }
 
@@ -88,8 +108,8 @@ class ThreadPool {
   const std::function<void(int, int64_t, int64_t)>* body_ = nullptr;
   int64_t units_ = 0;
   int workers_ = 0;
-  int pending_ = 0;
-  uint64_t generation_ = 0;
+  std::atomic<int> pending_{0};          // written under mutex_; read by the spinning caller too
+  std::atomic<uint64_t> generation_{0};  // the same, for the spinning workers
   bool stopping_ = false;
 };
 
