@@ -135,7 +135,8 @@ describe('distanceTransform semantics', () => {
     const run = (threads: string) =>
       spawnSync(process.execPath, ['-e', script], { input: mask, env: { ...process.env, SEGLOSS_NUM_THREADS: threads }, encoding: 'utf8' });
     const one = run('1'), four = run('4');
-    expect(one.status, one.stderr).toBe(0);
+    expect(one.status, `signal ${one.signal}; ${one.stderr}`).toBe(0);
+    expect(four.status, `signal ${four.signal}; ${four.stderr}`).toBe(0);
     expect(four.stdout).toBe(one.stdout);
     const local = distanceTransform(mask, shape, { dims });
     let s = 0;
