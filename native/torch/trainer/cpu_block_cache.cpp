@@ -38,6 +38,7 @@ class BlockCache final : public c10::Allocator {
       std::lock_guard<std::mutex> lock(mutex_);
       if (--scopes_ > 0) return;
       for (auto& [bytes, list] : idle_) blocks.insert(blocks.end(), list.begin(), list.end());
+      for (void* block : blocks) sizes_.erase(block);
       idle_.clear();
       idleBlocks_ = 0;
       idleBytes_ = 0;
