@@ -141,10 +141,11 @@ function timeCorePrebuilt(dir, shape, threads, iterations) {
 // ---- ours: peak extra memory --------------------------------------------------------------------
 
 // One call in a fresh process after the logits, labels and gradient array are allocated and
-// touched: the peak resident set after the call (getrusage maxrss) over the resident set just
-// before it is the scratch the engine needed at its peak (buffers, per-worker scratch), reported
-// also as a multiple of the logits' bytes. (Measured from the peak before the call instead, the
-// rise read 0 whenever the process had been larger earlier, e.g. while loading.)
+// touched: the peak resident set is restarted at the current one (Linux: "5" written to
+// /proc/self/clear_refs resets VmHWM), and its rise over the call is the scratch the engine needed
+// at its peak (buffers, per-worker scratch, the gradient it returns), reported also as a multiple
+// of the logits' bytes. (getrusage's maxrss is the peak of the whole process: whenever loading had
+// raised it above the resident set before the call, the rise read a constant, or 0.)
 const MEMORY_CHILD = `
 'use strict';
 const { computeLoss } = require('./lib/index.js');
@@ -156,9 +157,12 @@ for (let i = 0; i < logits.length; ++i) logits[i] = ((i * 2654435761) % 42949672
 const target = new Uint8Array(B * pixels);
 for (let i = 0; i < target.length; ++i) target[i] = (i * 40503) % C;
 const gradOut = new Float32Array(logits.length).fill(1);
-const before = process.memoryUsage().rss;
+const fs = require('fs');
+const highWaterMark = () => Number(/VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+fs.writeFileSync('/proc/self/clear_refs', '5'); // the peak resident set restarts from the current one
+const before = highWaterMark();
 computeLoss(objective, { logits, target, shape }, { grad: true, gradOut });
-const after = process.resourceUsage().maxRSS * 1024;
+const after = highWaterMark();
 console.log(JSON.stringify({ peakExtraBytes: Math.max(0, after - before), logitsBytes: logits.byteLength }));
 `;
 
