@@ -130,24 +130,37 @@ describe('edge cases never divide by zero', () => {
 });
 
 describe('distance-map-ce: the spec formula', () => {
-  it('is Σ (1 + Φ)(−log p_t) / N_valid with Φ = distanceMap(\'distance-map-ce\') of the foreground mask', () => {
-    const shape: LossShape = [2, 3, 6, 7];
-    const { logits, target } = makeInput({ shape, seed: 21, ignore: 9 });
+  // Σ (1 + Φ)(−log p_t) / N_valid, Φ from the mask of the labels in [1, C) that are not ignored.
+  function expectedValue(logits: Float64Array, target: ArrayLike<number>, ignore: number): number {
     const n = 42;
     const probs = softmaxChannels(logits, 2, 3, n);
     let sum = 0;
     let valid = 0;
     for (let b = 0; b < 2; ++b) {
-      const fg = Uint8Array.from(target.subarray(b * n, (b + 1) * n), (t) => (t >= 1 && t < 3 ? 1 : 0));
+      const fg = Uint8Array.from(Array.from(target).slice(b * n, (b + 1) * n), (t) => (t >= 1 && t < 3 && t !== ignore ? 1 : 0));
       const phi = distanceMap('distance-map-ce', fg, [6, 7]);
       for (let i = 0; i < n; ++i) {
         const t = target[b * n + i];
-        if (t === 9) continue;
+        if (t === ignore) continue;
         sum += (1 + phi[i]) * -Math.log(probs[(b * 3 + t) * n + i]);
         valid += 1;
       }
     }
-    expect(computeLoss('distance-map-ce', { logits, target, shape }, { ignoreIndex: 9 }).value).toBeCloseTo(sum / valid, 13);
+    return sum / valid;
+  }
+  const shape: LossShape = [2, 3, 6, 7];
+
+  it('is Σ (1 + Φ)(−log p_t) / N_valid with Φ = distanceMap(\'distance-map-ce\') of the foreground mask', () => {
+    const { logits, target } = makeInput({ shape, seed: 21, ignore: 9 });
+    expect(computeLoss('distance-map-ce', { logits, target, shape }, { ignoreIndex: 9 }).value).toBeCloseTo(expectedValue(logits, target, 9), 13);
+  });
+  it('leaves an ignored foreground class out of the mask, for 8-, 16- and 32-bit labels', () => {
+    const { logits, target } = makeInput({ shape, seed: 22 });
+    expect(Array.from(target)).toContain(1);
+    const expected = expectedValue(logits, target, 1);
+    for (const labels of [Uint8Array.from(target), Uint16Array.from(target), Int32Array.from(target)]) {
+      expect(computeLoss('distance-map-ce', { logits, target: labels, shape }, { ignoreIndex: 1 }).value).toBeCloseTo(expected, 13);
+    }
   });
 });
 

@@ -10,6 +10,7 @@
 #include <list>
 #include <mutex>
 #include <string>
+#include <type_traits>
 
 #include "dispatch.h"
 #include "geometry/distance_maps.h"
@@ -28,15 +29,23 @@ size_t labelBytes(LabelType type) {
   }
 }
 
-// mask[i] = (first ≤ label_i < last) for labels that are not ignored.
+// mask[i] = (first ≤ label_i < last) for labels that are not ignored (0 ≤ first ≤ last ≤ 65536).
+// Compared in 32 bits for labels of up to 32 bits (vectorised; int64 comparisons of narrow labels
+// were not), and the ignore index only when it is in the range: outside it, an ignored label is
+// out of range anyway, so `ignored` is then first − 1, which no label in the range equals.
 void rangeMask(const void* labels, LabelType type, int64_t pixels, int64_t first, int64_t last, bool hasIgnore,
                int64_t ignoreIndex, uint8_t* out) {
+  const bool ignoreInRange = hasIgnore && ignoreIndex >= first && ignoreIndex < last;
   dispatchLabel(type, [&](auto label) {
     using L = decltype(label);
-    const L* t = static_cast<const L*>(labels);
+    using Wide = std::conditional_t<(sizeof(L) < 8), int32_t, int64_t>;
+    const L* __restrict t = static_cast<const L*>(labels);
+    uint8_t* __restrict m = out;
+    const Wide lo = static_cast<Wide>(first), hi = static_cast<Wide>(last);
+    const Wide ignored = ignoreInRange ? static_cast<Wide>(ignoreIndex) : lo - 1;
     for (int64_t i = 0; i < pixels; ++i) {
-      const int64_t v = static_cast<int64_t>(t[i]);
-      out[i] = static_cast<uint8_t>(v >= first && v < last && !(hasIgnore && v == ignoreIndex));
+      const Wide v = static_cast<Wide>(t[i]);
+      m[i] = static_cast<uint8_t>((v >= lo) & (v < hi) & (v != ignored));
     }
   });
 }
@@ -277,9 +286,11 @@ struct CacheKey {
 
 struct CacheEntry {
   CacheKey key;
-  std::vector<unsigned char> labels;  // the image's label bytes, compared on every hit
+  BatchArray<unsigned char> labels;  // the image's label bytes, compared on every hit (a pool block:
+                                     // no fresh pages per insertion)
+  size_t labelBytes = 0;
   ImageTargetMap map;
-  int64_t bytes() const { return static_cast<int64_t>(labels.size()) + map->length * static_cast<int64_t>(sizeof(double)); }
+  int64_t bytes() const { return static_cast<int64_t>(labelBytes) + map->length * static_cast<int64_t>(sizeof(double)); }
 };
 
 int64_t capacityFromEnvironment() {
@@ -303,7 +314,7 @@ class TargetMapCache {
   ImageTargetMap find(const CacheKey& key, const unsigned char* labels, size_t size) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-      if (it->key == key && it->labels.size() == size && std::memcmp(it->labels.data(), labels, size) == 0) {
+      if (it->key == key && it->labelBytes == size && std::memcmp(it->labels.data, labels, size) == 0) {
         entries_.splice(entries_.begin(), entries_, it);  // most recently used first
         ++hits_;
         return entries_.front().map;
@@ -314,8 +325,9 @@ class TargetMapCache {
   }
 
   void insert(const CacheKey& key, const unsigned char* labels, size_t size, ImageTargetMap map) {
+    CacheEntry entry{key, BatchArray<unsigned char>(size, BufferFill::Overwritten), size, std::move(map)};
+    std::memcpy(entry.labels.data, labels, size);
     std::lock_guard<std::mutex> lock(mutex_);
-    CacheEntry entry{key, std::vector<unsigned char>(labels, labels + size), std::move(map)};
     if (entry.bytes() > capacity_) return;
     bytes_ += entry.bytes();
     entries_.push_front(std::move(entry));

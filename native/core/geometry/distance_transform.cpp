@@ -84,9 +84,10 @@ void scanOtherSideSteps(const uint8_t* data, int64_t length, int64_t inner, int6
     const uint8_t* down = in + inner;
     int32_t* row = steps + i * inner;
     const int32_t* below = row + inner;
-    for (int64_t j = j0; j < j1; ++j) {
-      const int32_t fromBelow = (in[j] != 0) != (down[j] != 0) ? 1 : below[j] + 1;
-      row[j] = std::min(row[j], fromBelow);
+    for (int64_t j = j0; j < j1; ++j) {  // branchless (a select of 1 became a branch: not vectorised)
+      const int32_t differs = (in[j] != 0) != (down[j] != 0);
+      const int32_t cap = kNoFeature - differs * (kNoFeature - 1);  // 1 where the next element differs
+      row[j] = std::min(row[j], std::min(below[j] + 1, cap));
     }
   }
 }
