@@ -3,7 +3,8 @@
 // Benchmark of the boundary-level losses on distance maps against the same losses computed the
 // reference way in the same run (DESIGN.md, "Where the numbers come from"): per image and class
 // scipy.ndimage.distance_transform_edt maps, then the formula in PyTorch eager with autograd
-// (value + backward), as LIVIAETS SurfaceLoss, jmlipman RWLoss, SegLossOdyssey DisPenalizedCE and
+// (value + backward), as LIVIAETS SurfaceLoss, jmlipman RWLoss, SegLossOdyssey DisPenalizedCE (its own
+// steps: transposes, LogSoftmax, indexing by range(N); also timed with PyTorch's fused cross-entropy) and
 // MONAI HausdorffDTLoss, sunfan-bvb BoundaryDoULoss and wangchi95's ABL compute them, timed inside python3; segloss's computeLoss(…, { grad: true })
 // timed here, with the target-map cache cleared before every call ("cold": the maps are computed
 // every time, as the references do) and warm (the same target again: maps from the cache).
@@ -102,7 +103,7 @@ def region_wise(z):  # jmlipman RWLoss
     m[m == 0] = 1
     return torch.mean(torch.softmax(z, 1) * torch.from_numpy(m))
 
-def distance_map_ce(z):  # SegLossOdyssey compute_edts_forPenalizedLoss + weighted CE
+def penalty_maps():  # SegLossOdyssey compute_edts_forPenalizedLoss(target > 0.5), float64
     gt = target > 0.5
     res = np.zeros(gt.shape)
     for i in range(B):
@@ -110,7 +111,22 @@ def distance_map_ce(z):  # SegLossOdyssey compute_edts_forPenalizedLoss + weight
         pe = edt(pos); pe = (np.max(pe) - pe) * pos
         ne = edt(neg); ne = (np.max(ne) - ne) * neg
         res[i] = pe / max(np.max(pe), 1e-12) + ne / max(np.max(ne), 1e-12)
-    dist = torch.from_numpy(res + 1.0).float()
+    return res
+
+def distance_map_ce(z):  # SegLossOdyssey DisPenalizedCE.forward's steps, returning the weighted mean
+    with torch.no_grad():
+        dist = torch.from_numpy(penalty_maps() + 1.0).view(-1)  # float64 on the CPU, as there
+    inp = z
+    for axis in range(1, z.dim() - 1):  # channels last, one transpose at a time
+        inp = inp.transpose(axis, axis + 1)
+    inp = inp.contiguous().view(-1, C)
+    logs = torch.nn.LogSoftmax(dim=1)(inp)
+    labels = torch.from_numpy(target).view(-1)
+    loss = -logs[range(labels.shape[0]), labels]
+    return (loss * dist).mean()
+
+def distance_map_ce_fused_ce(z):  # the same maps, then PyTorch's fused cross-entropy kernel
+    dist = torch.from_numpy(penalty_maps() + 1.0).float()
     ce = F.cross_entropy(z, torch.from_numpy(target), reduction='none')
     return (ce * dist).mean()
 
@@ -201,6 +217,7 @@ def active_boundary(z):  # wangchi95 ABL (isdetach, max_N_ratio 1/100, label smo
     return (loss * weight.clamp(max=20.0) / 20.0).mean()
 
 fn = {'active-boundary': active_boundary, 'boundary': boundary, 'region-wise': region_wise, 'distance-map-ce': distance_map_ce,
+      'distance-map-ce/fused-ce': distance_map_ce_fused_ce,
       'hausdorff-dt': hausdorff_dt, 'boundary-dou': boundary_dou}[spec['loss']]
 times = []
 for k in range(spec['warmup'] + spec['iterations']):
@@ -242,7 +259,14 @@ function main() {
         ratioCold: reference.ms / ours.cold, ratioWarm: reference.ms / ours.warm,
         seglossValue: value, referenceValue: reference.value, referenceTorchThreads: reference.threads });
       const r = rows[rows.length - 1];
-      console.error(`${loss} ${shape.join('×')}: segloss ${r.seglossColdMs.toFixed(1)} ms cold, ${r.seglossWarmMs.toFixed(1)} ms warm; reference ${r.referenceMs.toFixed(1)} ms`);
+      if (loss === 'distance-map-ce') {
+        // The released code's CE (transposes, LogSoftmax, indexing by range(N)) is slower than
+        // PyTorch's fused cross-entropy: the ratio against that faster eager form too.
+        const fused = timeReference('distance-map-ce/fused-ce', shape, input, options);
+        Object.assign(r, { fusedCeReferenceMs: fused.ms, fusedCeRatioCold: fused.ms / ours.cold, fusedCeReferenceValue: fused.value });
+      }
+      const alternative = r.fusedCeReferenceMs ? ` (with PyTorch's fused CE: ${r.fusedCeReferenceMs.toFixed(1)} ms, ${r.fusedCeRatioCold.toFixed(1)}× cold)` : '';
+      console.error(`${loss} ${shape.join('×')}: segloss ${r.seglossColdMs.toFixed(1)} ms cold, ${r.seglossWarmMs.toFixed(1)} ms warm; reference ${r.referenceMs.toFixed(1)} ms${alternative}`);
     }
   }
   console.log('| loss | shape | segloss cold (ms) | segloss warm (ms) | reference (ms) | ratio cold | ratio warm |');
