@@ -31,63 +31,55 @@ constexpr int32_t kNoFeature = int32_t(1) << 30;
 // Plane elements one scan unit covers at most (a few cache lines per row; vectorisable).
 constexpr int64_t kScanChunk = 1024;
 
-// First pass, on the binary data of one map: steps[i, j] = |i − nearest feature on line j| for
-// lines along the outermost axis (length `length`, `inner` elements per position), for the plane
-// slice [j0, j1); kNoFeature when the line has no feature.
-template <bool kFeatureNonZero>
-void scanSteps(const uint8_t* data, int64_t length, int64_t inner, int64_t j0, int64_t j1, int32_t* steps) {
-  for (int64_t i = 0; i < length; ++i) {
-    const uint8_t* in = data + i * inner;
-    int32_t* row = steps + i * inner;
-    if (i == 0) {
-      for (int64_t j = j0; j < j1; ++j) row[j] = ((in[j] != 0) == kFeatureNonZero) ? 0 : kNoFeature;
-      continue;
-    }
-    const int32_t* above = row - inner;
-    for (int64_t j = j0; j < j1; ++j) {
-      const int32_t carried = std::min(above[j] + 1, kNoFeature);
-      row[j] = ((in[j] != 0) == kFeatureNonZero) ? 0 : carried;
-    }
-  }
-  for (int64_t i = length - 2; i >= 0; --i) {
-    int32_t* row = steps + i * inner;
-    const int32_t* below = row + inner;
-    for (int64_t j = j0; j < j1; ++j) row[j] = std::min(row[j], below[j] + 1);
-  }
-}
+// What a transform measures each element's distance to.
+enum class Measure {
+  ToZeroElements,     // edt(mask)
+  ToNonZeroElements,  // the distance to the non-zero elements
+  ToOtherSide,        // edt(mask) inside, edt(¬mask) outside: both at once
+};
 
-void scanStepsRange(const uint8_t* data, bool featureNonZero, int64_t length, int64_t inner, int64_t j0, int64_t j1,
-                    int32_t* steps) {
-  if (featureNonZero) {
-    scanSteps<true>(data, length, inner, j0, j1, steps);
+// The steps an element is from what `kMeasure` measures to, counting only itself and its
+// neighbour on the line (before it in the forward sweep, after it in the backward one): 0 for a
+// feature itself; for the two-sided measure, 1 where the neighbour's value (zero or not) differs;
+// else kNoFeature. Arithmetic, not a select of constants (GCC made that a branch: not vectorised).
+template <Measure kMeasure>
+int32_t ownSteps(uint8_t element, uint8_t neighbour) {
+  if constexpr (kMeasure == Measure::ToOtherSide) {
+    const int32_t differs = (element != 0) != (neighbour != 0);
+    return kNoFeature - differs * (kNoFeature - 1);
   } else {
-    scanSteps<false>(data, length, inner, j0, j1, steps);
+    const int32_t feature = (element != 0) == (kMeasure == Measure::ToNonZeroElements);
+    return kNoFeature - feature * kNoFeature;
   }
 }
 
-// First pass of the two-sided transform: steps[i, j] = |i − nearest element of line j whose value
-// (zero or not) differs from element (i, j)'s|, kNoFeature when the line has none, for [j0, j1).
-void scanOtherSideSteps(const uint8_t* data, int64_t length, int64_t inner, int64_t j0, int64_t j1, int32_t* steps) {
-  for (int64_t j = j0; j < j1; ++j) steps[j] = kNoFeature;
+// First pass, on the binary data of one map: steps[i, j] = |i − the nearest element of line j
+// that kMeasure measures to| (for the two-sided measure: the nearest of the other value), for
+// lines along the outermost axis (length `length`, `inner` elements per position), for the plane
+// slice [j0, j1); kNoFeature when the line has none. A forward sweep carries the count from the
+// element before, a backward one from the element after.
+template <Measure kMeasure>
+void scanSteps(const uint8_t* data, int64_t length, int64_t inner, int64_t j0, int64_t j1, int32_t* steps) {
+  for (int64_t j = j0; j < j1; ++j) steps[j] = ownSteps<kMeasure>(data[j], data[j]);  // nothing before row 0
   for (int64_t i = 1; i < length; ++i) {
     const uint8_t* in = data + i * inner;
     const uint8_t* up = in - inner;
     int32_t* row = steps + i * inner;
     const int32_t* above = row - inner;
-    for (int64_t j = j0; j < j1; ++j) {
-      const int32_t carried = std::min(above[j] + 1, kNoFeature);
-      row[j] = (in[j] != 0) != (up[j] != 0) ? 1 : carried;
-    }
+    for (int64_t j = j0; j < j1; ++j) row[j] = std::min(ownSteps<kMeasure>(in[j], up[j]), std::min(above[j] + 1, kNoFeature));
   }
   for (int64_t i = length - 2; i >= 0; --i) {
     const uint8_t* in = data + i * inner;
     const uint8_t* down = in + inner;
     int32_t* row = steps + i * inner;
     const int32_t* below = row + inner;
-    for (int64_t j = j0; j < j1; ++j) {  // branchless (a select of 1 became a branch: not vectorised)
-      const int32_t differs = (in[j] != 0) != (down[j] != 0);
-      const int32_t cap = kNoFeature - differs * (kNoFeature - 1);  // 1 where the next element differs
-      row[j] = std::min(row[j], std::min(below[j] + 1, cap));
+    for (int64_t j = j0; j < j1; ++j) {
+      const int32_t carried = below[j] + 1;
+      if constexpr (kMeasure == Measure::ToOtherSide) {
+        row[j] = std::min(row[j], std::min(carried, ownSteps<kMeasure>(in[j], down[j])));
+      } else {
+        row[j] = std::min(row[j], carried);  // a feature's own 0 is in row[j] already
+      }
     }
   }
 }
@@ -229,13 +221,6 @@ void otherSideLine(const uint8_t* mask, int64_t maskStride, int64_t n, double sp
   }
 }
 
-// What a transform measures each element's distance to.
-enum class Measure {
-  ToZeroElements,     // edt(mask)
-  ToNonZeroElements,  // the distance to the non-zero elements
-  ToOtherSide,        // edt(mask) inside, edt(¬mask) outside: both at once
-};
-
 // The shape of the batch's maps and the passes over one map.
 struct MapPasses {
   const GridShape& grid;
@@ -250,8 +235,11 @@ struct MapPasses {
   int64_t lineUnits() const { return grid.spatialDims == 3 ? grid.depth : grid.height; }
 
   void scan(const uint8_t* data, int64_t j0, int64_t j1, int32_t* steps) const {
-    if (measure == Measure::ToOtherSide) return scanOtherSideSteps(data, scanLength(), scanInner(), j0, j1, steps);
-    scanStepsRange(data, measure == Measure::ToNonZeroElements, scanLength(), scanInner(), j0, j1, steps);
+    switch (measure) {
+      case Measure::ToZeroElements: return scanSteps<Measure::ToZeroElements>(data, scanLength(), scanInner(), j0, j1, steps);
+      case Measure::ToNonZeroElements: return scanSteps<Measure::ToNonZeroElements>(data, scanLength(), scanInner(), j0, j1, steps);
+      case Measure::ToOtherSide: return scanSteps<Measure::ToOtherSide>(data, scanLength(), scanInner(), j0, j1, steps);
+    }
   }
 
   // The envelope pass of one line of s.f into out (mask: the line's mask elements, maskStride apart).
