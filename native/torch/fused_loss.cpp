@@ -1,6 +1,7 @@
 // The differentiable losses on libtorch tensors (fused_loss.h): input checks with ATen ops (they run
 // on either device), the one place that picks the CPU or CUDA engine, and FusedLossFunction.
 #include "fused_loss.h"
+#include "pooled_tensor.h"
 #include "tensor_text.h"
 
 #include <limits>
@@ -275,7 +276,7 @@ void runTermGroupOnCpu(const std::vector<LossTerm>& terms, size_t first, size_t 
                        LabelCache& labels, at::Tensor& grad, bool accumulate, double* value, double* stateGrad) {
   const at::Tensor hostLogits = logits.cpu();
   LabelCache hostLabels(labels.labels().cpu(), labels.classes());
-  at::Tensor hostGrad = grad.defined() ? at::empty_like(hostLogits) : at::Tensor();
+  at::Tensor hostGrad = grad.defined() ? pooledEmptyLike(hostLogits) : at::Tensor();
   double hostValue = 0.0;
   runTermGroup(terms, first, last, hostLogits, hostLabels, hostGrad, false, &hostValue, stateGrad);
   if (grad.defined()) {
@@ -391,7 +392,7 @@ FusedResult computeFused(const at::Tensor& logitsIn, const at::Tensor& targetIn,
 
   FusedResult result;
   // The first engine call writes every gradient entry (ignored pixels get 0); later ones add.
-  if (withGrad) result.grad = at::empty_like(logits, at::MemoryFormat::Contiguous);
+  if (withGrad) result.grad = gradientLike(logits);
   const std::vector<LossTerm> terms = termsWithState(objective);
   at::Tensor values = at::zeros({static_cast<int64_t>(terms.size())}, onDevice);  // one slot per group
   int64_t groups = 0;

@@ -8,6 +8,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "../core/standalone/inverse_form_net.h"
+#include "pooled_tensor.h"
 #include "tensor_text.h"
 
 namespace segloss::torch_ops {
@@ -65,7 +66,7 @@ LossTensors hostTensors(const at::Tensor& logits, const at::Tensor& target, int6
 template <class Run>
 ValueAndGrad valueAndGradOnHost(const at::Tensor& logits, at::Device device, bool withGrad, Run run) {
   ValueAndGrad out;
-  at::Tensor grad = withGrad ? at::empty_like(logits) : at::Tensor();
+  at::Tensor grad = withGrad ? gradientLike(logits) : at::Tensor();
   const LossGradient engineGrad{withGrad ? grad.data_ptr() : nullptr, 1.0, false};
   const double value = run(withGrad ? &engineGrad : nullptr);
   out.value = at::scalar_tensor(value, logits.options()).to(device);
